@@ -1,0 +1,178 @@
+//! Discovery: which charts the catalog holds, and the scenarios each is checked in.
+
+use crate::config::CtConfig;
+use std::path::{Path, PathBuf};
+
+/// A chart folder found under one of the `chart-dirs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chart {
+    /// The folder name; Chart.yaml's `name` must match it.
+    pub name: String,
+    /// The chart folder, as reached from the working directory.
+    pub dir: PathBuf,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One way a chart is rendered: its defaults, or a `ci/*-values.yaml` over them (ct's convention).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// `default`, or the file stem without `-values` (`ci/tls-values.yaml` → `tls`).
+    pub name: String,
+    pub values_file: Option<PathBuf>,
+}
+
+impl Scenario {
+    pub const DEFAULT: &'static str = "default";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0} is not a chart folder (no Chart.yaml in it or above it inside a chart dir)")]
+    NotAChart(PathBuf),
+    #[error("chart dir {0} does not exist (listed in ct.yaml `chart-dirs`)")]
+    MissingChartDir(PathBuf),
+}
+
+/// Finds every chart folder below the configured chart dirs: a folder holding a
+/// `Chart.yaml`. The walk does not descend into a chart (its `charts/` holds
+/// dependencies, not catalog charts), so nested groups of charts are found too.
+pub fn discover(root: &Path, config: &CtConfig) -> Result<Vec<Chart>, CatalogError> {
+    let mut charts = Vec::new();
+    for dir in &config.chart_dirs {
+        let base = root.join(dir);
+        if !base.is_dir() {
+            return Err(CatalogError::MissingChartDir(dir.clone()));
+        }
+        let mut walk = walkdir::WalkDir::new(&base).sort_by_file_name().into_iter();
+        while let Some(entry) = walk.next() {
+            let Ok(entry) = entry else { continue };
+            if !entry.file_type().is_dir() {
+                continue;
+            }
+            if entry.path().join("Chart.yaml").is_file() {
+                walk.skip_current_dir();
+                let chart = load(entry.path());
+                if !config.excluded_charts.contains(&chart.name) {
+                    charts.push(chart);
+                }
+            }
+        }
+    }
+    charts.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(charts)
+}
+
+/// Narrows the catalog to the charts named on the command line (by folder or by name).
+pub fn select(charts: Vec<Chart>, wanted: &[PathBuf]) -> Result<Vec<Chart>, CatalogError> {
+    if wanted.is_empty() {
+        return Ok(charts);
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        let found = charts
+            .iter()
+            .find(|c| same_dir(&c.dir, w) || w.as_os_str() == c.name.as_str());
+        match found {
+            Some(c) if !out.contains(c) => out.push(c.clone()),
+            Some(_) => {}
+            None if w.join("Chart.yaml").is_file() => out.push(load(w)),
+            None => return Err(CatalogError::NotAChart(w.clone())),
+        }
+    }
+    Ok(out)
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Builds a chart from its folder: the name and the scenarios (defaults, then
+/// each `ci/*-values.yaml` in name order).
+pub fn load(dir: &Path) -> Chart {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut scenarios = vec![Scenario {
+        name: Scenario::DEFAULT.into(),
+        values_file: None,
+    }];
+    let mut ci: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && is_ci_values(p))
+        .collect();
+    ci.sort();
+    for file in ci {
+        let stem = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = stem
+            .trim_end_matches(".yaml")
+            .trim_end_matches("-values")
+            .to_owned();
+        scenarios.push(Scenario {
+            name,
+            values_file: Some(file),
+        });
+    }
+    Chart {
+        name,
+        dir: dir.to_path_buf(),
+        scenarios,
+    }
+}
+
+/// ct only reads `ci/*-values.yaml`; anything else under `ci/` is skipped by it.
+pub fn is_ci_values(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("-values.yaml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(root: &Path, rel: &str, ci: &[&str]) {
+        let dir = root.join(rel);
+        std::fs::create_dir_all(dir.join("ci")).unwrap();
+        std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\n").unwrap();
+        for f in ci {
+            std::fs::write(dir.join("ci").join(f), "a: 1\n").unwrap();
+        }
+    }
+
+    #[test]
+    fn finds_nested_charts_but_not_dependencies() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &["tls-values.yaml", "notes.yaml"]);
+        chart(tmp.path(), "charts/group/b", &[]);
+        chart(tmp.path(), "charts/a/charts/dep", &[]);
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let names: Vec<_> = found.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let scen: Vec<_> = found[0].scenarios.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(scen, ["default", "tls"]);
+    }
+
+    #[test]
+    fn excluded_charts_are_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &[]);
+        chart(tmp.path(), "charts/b", &[]);
+        let config = CtConfig {
+            excluded_charts: vec!["a".into()],
+            ..CtConfig::default()
+        };
+        let found = discover(tmp.path(), &config).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "b");
+    }
+}

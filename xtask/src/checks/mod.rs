@@ -1,0 +1,18 @@
+//! Checks: pure functions from a loaded chart to diagnostics.
+//!
+//! Adding a check means writing `fn(&LoadedChart) -> Vec<Diagnostic>` in its own
+//! module and listing it in [`ALL`]; the pipeline runs every listed check.
+
+use crate::diag::Diagnostic;
+use crate::load::LoadedChart;
+
+pub mod helm_lint;
+
+pub type Check = fn(&LoadedChart) -> Vec<Diagnostic>;
+
+/// Every check, with the name it is known by.
+pub const ALL: &[(&str, Check)] = &[("helm-lint", helm_lint::check)];
+
+pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
+    ALL.iter().flat_map(|(_, check)| check(chart)).collect()
+}

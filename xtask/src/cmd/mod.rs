@@ -1,0 +1,23 @@
+//! One module per subcommand: parse arguments, call the library, print.
+
+pub mod lint;
+pub mod render;
+pub mod tools;
+
+use anyhow::Context;
+use std::path::PathBuf;
+use xtask::config::CtConfig;
+use xtask::helm::{Helm, Major};
+
+/// The catalog root: the working directory (where `ct.yaml` lives).
+pub fn root() -> anyhow::Result<PathBuf> {
+    std::env::current_dir().context("cannot read the working directory")
+}
+
+pub fn config(root: &std::path::Path) -> anyhow::Result<CtConfig> {
+    Ok(CtConfig::load(root)?)
+}
+
+pub fn helm(major: Major) -> anyhow::Result<Helm> {
+    Ok(Helm::locate(major, &xtask::provision::cache_root())?)
+}

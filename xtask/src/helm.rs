@@ -1,0 +1,204 @@
+//! The helm binary: located (HELM_BIN) or provisioned (pinned), and run.
+//!
+//! This is an edge of the harness: it spawns processes. It returns their raw
+//! output; turning output into diagnostics is the checks' job.
+
+use crate::provision::{self, Pin, Provisioned};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The release name and namespace every rendering uses, so output is reproducible.
+pub const RELEASE: &str = "nex";
+pub const NAMESPACE: &str = "nex";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Major {
+    /// Helm 3 (v3.17.2)
+    #[value(name = "3")]
+    V3,
+    /// Helm 4 (v4.1.4), the default
+    #[default]
+    #[value(name = "4")]
+    V4,
+}
+
+impl Major {
+    pub fn pin(self) -> &'static Pin {
+        match self {
+            Major::V3 => &provision::HELM_3,
+            Major::V4 => &provision::HELM_4,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error(
+        "HELM_BIN={0} is not an executable file; point HELM_BIN at a helm binary, \
+         or unset it to let the harness provision its pinned helm (`cargo xtask tools`)"
+    )]
+    BadHelmBin(PathBuf),
+    #[error("HELM_BIN={path}: `helm version` failed: {message}")]
+    VersionFailed { path: PathBuf, message: String },
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
+    #[error("cannot run {bin}: {source}")]
+    Spawn {
+        bin: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How the helm in use was obtained, for `cargo xtask tools`.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Env,
+    Pinned {
+        source: provision::Source,
+        replaced_corrupt: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Helm {
+    pub bin: PathBuf,
+    /// `v4.1.4` and the like; part of every render cache key.
+    pub version: String,
+    pub origin: Origin,
+    /// Private HELM_*_HOME dirs: no user repos or plugins leak into results.
+    home: PathBuf,
+}
+
+impl Helm {
+    /// HELM_BIN when set, otherwise the pinned helm of the chosen major.
+    pub fn locate(major: Major, cache: &Path) -> Result<Self, HelmError> {
+        let home = cache.join("helm-home");
+        if let Some(bin) = std::env::var_os("HELM_BIN").filter(|v| !v.is_empty()) {
+            let bin = PathBuf::from(bin);
+            if !is_executable(&bin) {
+                return Err(HelmError::BadHelmBin(bin));
+            }
+            let version = query_version(&bin)?;
+            return Ok(Self {
+                bin,
+                version,
+                origin: Origin::Env,
+                home,
+            });
+        }
+        let pin = major.pin();
+        let Provisioned {
+            path,
+            source,
+            replaced_corrupt,
+        } = provision::ensure(pin, cache)?;
+        Ok(Self {
+            bin: path,
+            version: pin.version.to_owned(),
+            origin: Origin::Pinned {
+                source,
+                replaced_corrupt,
+            },
+            home,
+        })
+    }
+
+    /// The major version in use (from the version string, so HELM_BIN counts too).
+    pub fn major(&self) -> u32 {
+        self.version
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        let home = self.home.join(format!("v{}", self.major()));
+        cmd.env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_KUBECONTEXT");
+        cmd
+    }
+
+    pub fn run(&self, mut cmd: Command) -> Result<Output, HelmError> {
+        cmd.output().map_err(|source| HelmError::Spawn {
+            bin: self.bin.clone(),
+            source,
+        })
+    }
+
+    /// `helm lint --strict` of one chart with one optional values file.
+    pub fn lint(
+        &self,
+        chart: &Path,
+        values: Option<&Path>,
+        extra: &[String],
+    ) -> Result<Output, HelmError> {
+        let mut cmd = self.command();
+        cmd.arg("lint").arg("--strict").arg(chart);
+        if let Some(v) = values {
+            cmd.arg("--values").arg(v);
+        }
+        cmd.args(extra);
+        self.run(cmd)
+    }
+
+    /// `helm template` with the fixed release name and namespace.
+    pub fn template(
+        &self,
+        chart: &Path,
+        values: Option<&Path>,
+        kube_version: Option<&str>,
+        extra: &[String],
+    ) -> Result<Output, HelmError> {
+        let mut cmd = self.command();
+        cmd.arg("template")
+            .arg(RELEASE)
+            .arg(chart)
+            .arg("--namespace")
+            .arg(NAMESPACE);
+        if let Some(v) = values {
+            cmd.arg("--values").arg(v);
+        }
+        if let Some(k) = kube_version {
+            cmd.arg("--kube-version").arg(k);
+        }
+        cmd.args(extra);
+        self.run(cmd)
+    }
+}
+
+fn query_version(bin: &Path) -> Result<String, HelmError> {
+    let out = Command::new(bin)
+        .args(["version", "--template", "{{.Version}}"])
+        .output()
+        .map_err(|e| HelmError::VersionFailed {
+            path: bin.to_owned(),
+            message: e.to_string(),
+        })?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || !version.starts_with('v') {
+        let message = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        return Err(HelmError::VersionFailed {
+            path: bin.to_owned(),
+            message,
+        });
+    }
+    Ok(version)
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}

