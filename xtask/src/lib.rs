@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod config;
+pub mod deps;
 pub mod diag;
 pub mod helm;
 pub mod lint;

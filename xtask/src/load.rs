@@ -34,6 +34,8 @@ pub struct LintRun {
 #[derive(Debug, Clone)]
 pub struct LoadedChart {
     pub chart: Chart,
+    /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
+    pub dependencies: Result<(), String>,
     pub helm_lint: Vec<LintRun>,
 }
 
@@ -44,6 +46,7 @@ pub struct LoadOptions<'a> {
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
+    let dependencies = crate::deps::ensure(chart, opts.helm);
     let helm_lint = chart
         .scenarios
         .par_iter()

@@ -27,6 +27,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let all = xtask::catalog::discover(&root, &config).unwrap_or_default();
     let chart = xtask::catalog::select(all, std::slice::from_ref(&args.chart))?.remove(0);
     let helm = super::helm(major)?;
+    xtask::deps::ensure(&chart, &helm)
+        .map_err(|e| anyhow::anyhow!("{}: cannot vendor dependencies: {e}", chart.dir.display()))?;
     let out = helm.template(
         &chart.dir,
         args.values.as_deref(),

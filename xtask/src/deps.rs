@@ -1,0 +1,132 @@
+//! Local chart dependencies (`file://` repositories, such as the `common`
+//! library) vendored into each chart's `charts/` before helm runs, the way
+//! `ct` runs `helm dependency build`. Rebuilt only when the source changed.
+
+use crate::catalog::Chart;
+use crate::helm::Helm;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+#[derive(Debug, serde::Deserialize)]
+struct ChartDeps {
+    #[serde(default)]
+    dependencies: Vec<Dependency>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Dependency {
+    name: String,
+    #[serde(default)]
+    repository: String,
+}
+
+/// The `file://` dependency folders a chart declares, resolved against the chart.
+pub fn local_dependencies(chart_dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(text) = std::fs::read_to_string(chart_dir.join("Chart.yaml")) else {
+        return Vec::new();
+    };
+    let Ok(deps) = serde_saphyr::from_str::<ChartDeps>(&text) else {
+        return Vec::new();
+    };
+    deps.dependencies
+        .into_iter()
+        .filter_map(|d| {
+            d.repository
+                .strip_prefix("file://")
+                .map(|p| (d.name, chart_dir.join(p)))
+        })
+        .collect()
+}
+
+/// Vendors a chart's local dependencies when `charts/` is missing one or holds
+/// an archive older than the dependency's sources. Returns helm's complaint
+/// when it cannot; the caller turns that into a diagnostic.
+pub fn ensure(chart: &Chart, helm: &Helm) -> Result<(), String> {
+    let deps = local_dependencies(&chart.dir);
+    if deps.is_empty()
+        || deps
+            .iter()
+            .all(|(name, src)| is_fresh(&chart.dir, name, src))
+    {
+        return Ok(());
+    }
+    let mut cmd = helm.command();
+    cmd.args(["dependency", "update", "--skip-refresh"])
+        .arg(&chart.dir);
+    let out = helm.run(cmd).map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
+fn is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {
+    let prefix = format!("{name}-");
+    let archive = std::fs::read_dir(chart_dir.join("charts"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".tgz"))
+        });
+    let Some(built) = archive.and_then(|a| modified(&a)) else {
+        return false;
+    };
+    newest(source).is_some_and(|src| src <= built)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+fn newest(dir: &Path) -> Option<SystemTime> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| modified(e.path()))
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_file_dependencies_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("Chart.yaml"),
+            "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n  - name: common\n    version: ~0.1.0\n    repository: file://../common\n  - name: redis\n    version: ^1\n    repository: oci://example.org/charts\n",
+        )
+        .unwrap();
+        let deps = local_dependencies(tmp.path());
+        assert_eq!(
+            deps,
+            vec![("common".to_owned(), tmp.path().join("../common"))]
+        );
+    }
+
+    #[test]
+    fn stale_when_sources_are_newer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("a");
+        let lib = tmp.path().join("common");
+        std::fs::create_dir_all(chart.join("charts")).unwrap();
+        std::fs::create_dir_all(&lib).unwrap();
+        assert!(
+            !is_fresh(&chart, "common", &lib),
+            "missing archive is stale"
+        );
+        std::fs::write(lib.join("Chart.yaml"), "x").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(chart.join("charts/common-0.1.0.tgz"), "x").unwrap();
+        assert!(is_fresh(&chart, "common", &lib));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(lib.join("values.yaml"), "y").unwrap();
+        assert!(!is_fresh(&chart, "common", &lib));
+    }
+}
