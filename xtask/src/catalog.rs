@@ -69,9 +69,7 @@ pub fn select(charts: Vec<Chart>, wanted: &[PathBuf]) -> Result<Vec<Chart>, Cata
     }
     let mut out = Vec::new();
     for w in wanted {
-        let found = charts
-            .iter()
-            .find(|c| same_dir(&c.dir, w) || w.as_os_str() == c.name.as_str());
+        let found = charts.iter().find(|c| same_dir(&c.dir, w) || w.as_os_str() == c.name.as_str());
         match found {
             Some(c) if !out.contains(c) => out.push(c.clone()),
             Some(_) => {}
@@ -92,14 +90,8 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 /// Builds a chart from its folder: the name and the scenarios (defaults, then
 /// each `ci/*-values.yaml` in name order).
 pub fn load(dir: &Path) -> Chart {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut scenarios = vec![Scenario {
-        name: Scenario::DEFAULT.into(),
-        values_file: None,
-    }];
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut scenarios = vec![Scenario { name: Scenario::DEFAULT.into(), values_file: None }];
     let mut ci: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
         .into_iter()
         .flatten()
@@ -109,31 +101,16 @@ pub fn load(dir: &Path) -> Chart {
         .collect();
     ci.sort();
     for file in ci {
-        let stem = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = stem
-            .trim_end_matches(".yaml")
-            .trim_end_matches("-values")
-            .to_owned();
-        scenarios.push(Scenario {
-            name,
-            values_file: Some(file),
-        });
+        let stem = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = stem.trim_end_matches(".yaml").trim_end_matches("-values").to_owned();
+        scenarios.push(Scenario { name, values_file: Some(file) });
     }
-    Chart {
-        name,
-        dir: dir.to_path_buf(),
-        scenarios,
-    }
+    Chart { name, dir: dir.to_path_buf(), scenarios }
 }
 
 /// ct only reads `ci/*-values.yaml`; anything else under `ci/` is skipped by it.
 pub fn is_ci_values(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with("-values.yaml"))
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("-values.yaml"))
 }
 
 #[cfg(test)]
@@ -167,10 +144,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         chart(tmp.path(), "charts/a", &[]);
         chart(tmp.path(), "charts/b", &[]);
-        let config = CtConfig {
-            excluded_charts: vec!["a".into()],
-            ..CtConfig::default()
-        };
+        let config = CtConfig { excluded_charts: vec!["a".into()], ..CtConfig::default() };
         let found = discover(tmp.path(), &config).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "b");

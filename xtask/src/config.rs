@@ -7,10 +7,7 @@ pub const FILE_NAME: &str = "ct.yaml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
 }
@@ -74,10 +71,7 @@ impl CtConfig {
 
     /// `helm-lint-extra-args` split like a shell would for simple flag lists.
     pub fn lint_extra_args(&self) -> Vec<String> {
-        self.helm_lint_extra_args
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
+        self.helm_lint_extra_args.split_whitespace().map(str::to_owned).collect()
     }
 }
 
@@ -94,8 +88,7 @@ mod tests {
 
     #[test]
     fn reads_keys() {
-        let c = CtConfig::parse("chart-dirs: [a, b]\nexcluded-charts: [x]\ntarget-branch: main\n")
-            .unwrap();
+        let c = CtConfig::parse("chart-dirs: [a, b]\nexcluded-charts: [x]\ntarget-branch: main\n").unwrap();
         assert_eq!(c.chart_dirs, vec![PathBuf::from("a"), PathBuf::from("b")]);
         assert_eq!(c.excluded_charts, vec!["x"]);
         assert_eq!(c.target_branch, "main");

@@ -30,11 +30,7 @@ pub fn local_dependencies(chart_dir: &Path) -> Vec<(String, PathBuf)> {
     };
     deps.dependencies
         .into_iter()
-        .filter_map(|d| {
-            d.repository
-                .strip_prefix("file://")
-                .map(|p| (d.name, chart_dir.join(p)))
-        })
+        .filter_map(|d| d.repository.strip_prefix("file://").map(|p| (d.name, chart_dir.join(p))))
         .collect()
 }
 
@@ -43,36 +39,25 @@ pub fn local_dependencies(chart_dir: &Path) -> Vec<(String, PathBuf)> {
 /// when it cannot; the caller turns that into a diagnostic.
 pub fn ensure(chart: &Chart, helm: &Helm) -> Result<(), String> {
     let deps = local_dependencies(&chart.dir);
-    if deps.is_empty()
-        || deps
-            .iter()
-            .all(|(name, src)| is_fresh(&chart.dir, name, src))
-    {
+    if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
     }
     let mut cmd = helm.command();
-    cmd.args(["dependency", "update", "--skip-refresh"])
-        .arg(&chart.dir);
+    cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);
     let out = helm.run(cmd).map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
-    }
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()) }
 }
 
 fn is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {
     let prefix = format!("{name}-");
-    let archive = std::fs::read_dir(chart_dir.join("charts"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".tgz"))
-        });
+    let archive =
+        std::fs::read_dir(chart_dir.join("charts")).into_iter().flatten().flatten().map(|e| e.path()).find(
+            |p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".tgz"))
+            },
+        );
     let Some(built) = archive.and_then(|a| modified(&a)) else {
         return false;
     };
@@ -84,11 +69,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 fn newest(dir: &Path) -> Option<SystemTime> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| modified(e.path()))
-        .max()
+    walkdir::WalkDir::new(dir).into_iter().flatten().filter_map(|e| modified(e.path())).max()
 }
 
 #[cfg(test)]
@@ -104,10 +85,7 @@ mod tests {
         )
         .unwrap();
         let deps = local_dependencies(tmp.path());
-        assert_eq!(
-            deps,
-            vec![("common".to_owned(), tmp.path().join("../common"))]
-        );
+        assert_eq!(deps, vec![("common".to_owned(), tmp.path().join("../common"))]);
     }
 
     #[test]
@@ -117,10 +95,7 @@ mod tests {
         let lib = tmp.path().join("common");
         std::fs::create_dir_all(chart.join("charts")).unwrap();
         std::fs::create_dir_all(&lib).unwrap();
-        assert!(
-            !is_fresh(&chart, "common", &lib),
-            "missing archive is stale"
-        );
+        assert!(!is_fresh(&chart, "common", &lib), "missing archive is stale");
         std::fs::write(lib.join("Chart.yaml"), "x").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(chart.join("charts/common-0.1.0.tgz"), "x").unwrap();

@@ -25,19 +25,11 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: impl Into<PathBuf>) -> Self {
-        Self {
-            file: file.into(),
-            line: None,
-            column: None,
-        }
+        Self { file: file.into(), line: None, column: None }
     }
 
     pub fn at(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
-        Self {
-            file: file.into(),
-            line: Some(line),
-            column: Some(column),
-        }
+        Self { file: file.into(), line: Some(line), column: Some(column) }
     }
 }
 
@@ -126,12 +118,7 @@ impl Diagnostic {
 /// they were seen in (one chart-wide problem shows once, naming its scenarios).
 pub fn normalize(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by(|a, b| {
-        (&a.chart, &a.location, &a.rule, &a.message).cmp(&(
-            &b.chart,
-            &b.location,
-            &b.rule,
-            &b.message,
-        ))
+        (&a.chart, &a.location, &a.rule, &a.message).cmp(&(&b.chart, &b.location, &b.rule, &b.message))
     });
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     for d in diags {

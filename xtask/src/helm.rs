@@ -43,20 +43,14 @@ pub enum HelmError {
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
     #[error("cannot run {bin}: {source}")]
-    Spawn {
-        bin: PathBuf,
-        source: std::io::Error,
-    },
+    Spawn { bin: PathBuf, source: std::io::Error },
 }
 
 /// How the helm in use was obtained, for `cargo xtask tools`.
 #[derive(Debug, Clone)]
 pub enum Origin {
     Env,
-    Pinned {
-        source: provision::Source,
-        replaced_corrupt: bool,
-    },
+    Pinned { source: provision::Source, replaced_corrupt: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -79,38 +73,21 @@ impl Helm {
                 return Err(HelmError::BadHelmBin(bin));
             }
             let version = query_version(&bin)?;
-            return Ok(Self {
-                bin,
-                version,
-                origin: Origin::Env,
-                home,
-            });
+            return Ok(Self { bin, version, origin: Origin::Env, home });
         }
         let pin = major.pin();
-        let Provisioned {
-            path,
-            source,
-            replaced_corrupt,
-        } = provision::ensure(pin, cache)?;
+        let Provisioned { path, source, replaced_corrupt } = provision::ensure(pin, cache)?;
         Ok(Self {
             bin: path,
             version: pin.version.to_owned(),
-            origin: Origin::Pinned {
-                source,
-                replaced_corrupt,
-            },
+            origin: Origin::Pinned { source, replaced_corrupt },
             home,
         })
     }
 
     /// The major version in use (from the version string, so HELM_BIN counts too).
     pub fn major(&self) -> u32 {
-        self.version
-            .trim_start_matches('v')
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
+        self.version.trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
     }
 
     pub fn command(&self) -> Command {
@@ -125,19 +102,11 @@ impl Helm {
     }
 
     pub fn run(&self, mut cmd: Command) -> Result<Output, HelmError> {
-        cmd.output().map_err(|source| HelmError::Spawn {
-            bin: self.bin.clone(),
-            source,
-        })
+        cmd.output().map_err(|source| HelmError::Spawn { bin: self.bin.clone(), source })
     }
 
     /// `helm lint --strict` of one chart with one optional values file.
-    pub fn lint(
-        &self,
-        chart: &Path,
-        values: Option<&Path>,
-        extra: &[String],
-    ) -> Result<Output, HelmError> {
+    pub fn lint(&self, chart: &Path, values: Option<&Path>, extra: &[String]) -> Result<Output, HelmError> {
         let mut cmd = self.command();
         cmd.arg("lint").arg("--strict").arg(chart);
         if let Some(v) = values {
@@ -156,11 +125,7 @@ impl Helm {
         extra: &[String],
     ) -> Result<Output, HelmError> {
         let mut cmd = self.command();
-        cmd.arg("template")
-            .arg(RELEASE)
-            .arg(chart)
-            .arg("--namespace")
-            .arg(NAMESPACE);
+        cmd.arg("template").arg(RELEASE).arg(chart).arg("--namespace").arg(NAMESPACE);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }
@@ -176,17 +141,11 @@ fn query_version(bin: &Path) -> Result<String, HelmError> {
     let out = Command::new(bin)
         .args(["version", "--template", "{{.Version}}"])
         .output()
-        .map_err(|e| HelmError::VersionFailed {
-            path: bin.to_owned(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| HelmError::VersionFailed { path: bin.to_owned(), message: e.to_string() })?;
     let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     if !out.status.success() || !version.starts_with('v') {
         let message = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(HelmError::VersionFailed {
-            path: bin.to_owned(),
-            message,
-        });
+        return Err(HelmError::VersionFailed { path: bin.to_owned(), message });
     }
     Ok(version)
 }

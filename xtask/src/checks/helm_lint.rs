@@ -9,11 +9,7 @@ use std::path::PathBuf;
 pub const RULE: &str = "helm/lint";
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
-    loaded
-        .helm_lint
-        .iter()
-        .flat_map(|run| run_diagnostics(&loaded.chart, run))
-        .collect()
+    loaded.helm_lint.iter().flat_map(|run| run_diagnostics(&loaded.chart, run)).collect()
 }
 
 fn run_diagnostics(chart: &Chart, run: &LintRun) -> Vec<Diagnostic> {
@@ -33,8 +29,7 @@ fn run_diagnostics(chart: &Chart, run: &LintRun) -> Vec<Diagnostic> {
         .map(|r| {
             let location = locate(chart, &r.path, &r.message);
             // --strict fails on warnings, so they are errors here as they are for helm.
-            let d =
-                Diagnostic::new(RULE, Severity::Error, &chart.name, r.message).scenario(scenario);
+            let d = Diagnostic::new(RULE, Severity::Error, &chart.name, r.message).scenario(scenario);
             match location {
                 Some(l) => d.at(l),
                 None => d,
@@ -52,23 +47,15 @@ fn run_diagnostics(chart: &Chart, run: &LintRun) -> Vec<Diagnostic> {
         let mut d = Diagnostic::error(RULE, &chart.name, msg.to_owned()).scenario(scenario);
         if let Some(values) = &run.scenario.values_file {
             let line = yaml_error_line(msg);
-            d = d.at(Location {
-                file: values.clone(),
-                line,
-                column: None,
-            });
+            d = d.at(Location { file: values.clone(), line, column: None });
         }
         diags.push(d);
     }
     if !output.success && diags.is_empty() {
         let text = format!("{}{}", output.stdout, output.stderr);
         diags.push(
-            Diagnostic::error(
-                RULE,
-                &chart.name,
-                format!("helm lint failed: {}", text.trim()),
-            )
-            .scenario(scenario),
+            Diagnostic::error(RULE, &chart.name, format!("helm lint failed: {}", text.trim()))
+                .scenario(scenario),
         );
     }
     diags
@@ -114,11 +101,7 @@ fn parse(stdout: &str) -> Vec<Record> {
             continue;
         };
         let (path, message) = rest.split_once(": ").unwrap_or(("", rest));
-        records.push(Record {
-            level,
-            path: path.to_owned(),
-            message: message.trim().to_owned(),
-        });
+        records.push(Record { level, path: path.to_owned(), message: message.trim().to_owned() });
     }
     records
 }
@@ -138,11 +121,7 @@ fn locate(chart: &Chart, path: &str, message: &str) -> Option<Location> {
         let column = parts.next().and_then(|c| c.parse().ok());
         let full = chart.dir.join(file);
         if full.exists() {
-            return Some(Location {
-                file: full,
-                line,
-                column,
-            });
+            return Some(Location { file: full, line, column });
         }
     }
     let p = path.trim_end_matches('/');
@@ -156,10 +135,7 @@ fn locate(chart: &Chart, path: &str, message: &str) -> Option<Location> {
 /// `yaml: line 3: …` in a values parse error names the line.
 fn yaml_error_line(msg: &str) -> Option<usize> {
     let rest = &msg[msg.find("yaml: line ")? + "yaml: line ".len()..];
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -176,24 +152,14 @@ mod tests {
         Chart {
             name: "demo".into(),
             dir: dir.to_path_buf(),
-            scenarios: vec![Scenario {
-                name: "default".into(),
-                values_file: None,
-            }],
+            scenarios: vec![Scenario { name: "default".into(), values_file: None }],
         }
     }
 
     fn run(stdout: &str, stderr: &str, success: bool) -> LintRun {
         LintRun {
-            scenario: Scenario {
-                name: "default".into(),
-                values_file: None,
-            },
-            result: Ok(ProcOutput {
-                success,
-                stdout: stdout.into(),
-                stderr: stderr.into(),
-            }),
+            scenario: Scenario { name: "default".into(), values_file: None },
+            result: Ok(ProcOutput { success, stdout: stdout.into(), stderr: stderr.into() }),
         }
     }
 
@@ -205,19 +171,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let c = chart(&tmp.path().join("demo"));
         for out in [HELM4, HELM3] {
-            let diags = run_diagnostics(
-                &c,
-                &run(out, "Error: 1 chart(s) linted, 1 chart(s) failed\n", false),
-            );
+            let diags =
+                run_diagnostics(&c, &run(out, "Error: 1 chart(s) linted, 1 chart(s) failed\n", false));
             assert_eq!(diags.len(), 1, "{diags:?}");
             let loc = diags[0].location.clone().unwrap();
             assert_eq!(loc.file, c.dir.join("templates/service.yaml"));
             assert_eq!((loc.line, loc.column), (Some(16), Some(10)));
-            assert!(
-                diags[0].message.contains("nil pointer evaluating"),
-                "{}",
-                diags[0].message
-            );
+            assert!(diags[0].message.contains("nil pointer evaluating"), "{}", diags[0].message);
         }
     }
 
@@ -229,10 +189,7 @@ mod tests {
         let diags = run_diagnostics(&c, &run(out, "", false));
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].severity, Severity::Error);
-        assert_eq!(
-            diags[0].location.as_ref().unwrap().file,
-            c.dir.join("Chart.yaml")
-        );
+        assert_eq!(diags[0].location.as_ref().unwrap().file, c.dir.join("Chart.yaml"));
     }
 
     #[test]
@@ -244,10 +201,7 @@ mod tests {
             "Error: failed to parse ci/x-values.yaml: error converting YAML to JSON: yaml: line 4: did not find expected node content\n",
             false,
         );
-        r.scenario = Scenario {
-            name: "x".into(),
-            values_file: Some("ci/x-values.yaml".into()),
-        };
+        r.scenario = Scenario { name: "x".into(), values_file: Some("ci/x-values.yaml".into()) };
         let diags = run_diagnostics(&c, &r);
         assert_eq!(diags.len(), 1);
         let loc = diags[0].location.clone().unwrap();

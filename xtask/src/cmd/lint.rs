@@ -24,19 +24,12 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let config = super::config(&root)?;
     let charts = xtask::catalog::select(xtask::catalog::discover(&root, &config)?, &args.charts)?;
     let helm = super::helm(major)?;
-    let opts = LoadOptions {
-        helm: &helm,
-        lint_extra_args: config.lint_extra_args(),
-    };
+    let opts = LoadOptions { helm: &helm, lint_extra_args: config.lint_extra_args() };
     let diags = xtask::lint::run(&charts, &opts);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
-    Ok(if Summary::of(&diags, names.len()).errors > 0 {
-        Exit::Findings
-    } else {
-        Exit::Clean
-    })
+    Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
 }

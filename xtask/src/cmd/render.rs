@@ -29,19 +29,11 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let helm = super::helm(major)?;
     xtask::deps::ensure(&chart, &helm)
         .map_err(|e| anyhow::anyhow!("{}: cannot vendor dependencies: {e}", chart.dir.display()))?;
-    let out = helm.template(
-        &chart.dir,
-        args.values.as_deref(),
-        args.kube_version.as_deref(),
-        &[],
-    )?;
+    let out = helm.template(&chart.dir, args.values.as_deref(), args.kube_version.as_deref(), &[])?;
     std::io::stdout().write_all(&out.stdout)?;
     if !out.status.success() {
         std::io::stderr().write_all(&out.stderr)?;
-        bail!(
-            "helm template of {} (release {RELEASE}, namespace {NAMESPACE}) failed",
-            chart.dir.display()
-        );
+        bail!("helm template of {} (release {RELEASE}, namespace {NAMESPACE}) failed", chart.dir.display());
     }
     Ok(Exit::Clean)
 }

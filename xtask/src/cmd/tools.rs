@@ -10,26 +10,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
-    let majors: Vec<Major> = if args.all {
-        vec![Major::V4, Major::V3]
-    } else {
-        vec![major]
-    };
+    let majors: Vec<Major> = if args.all { vec![Major::V4, Major::V3] } else { vec![major] };
     let cache = xtask::provision::cache_root();
     for m in majors {
         let helm = Helm::locate(m, &cache)?;
         let origin = match &helm.origin {
             Origin::Env => "HELM_BIN".to_owned(),
-            Origin::Pinned {
-                source,
-                replaced_corrupt,
-            } => {
+            Origin::Pinned { source, replaced_corrupt } => {
                 let sha = m.pin().sha256;
-                let fixed = if *replaced_corrupt {
-                    ", replaced a corrupt cached copy"
-                } else {
-                    ""
-                };
+                let fixed = if *replaced_corrupt { ", replaced a corrupt cached copy" } else { "" };
                 format!("pinned, sha256 {sha} verified, from {source}{fixed}")
             }
         };
