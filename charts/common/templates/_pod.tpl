@@ -5,6 +5,7 @@ chart adds (args, config volumes). Parameters, all optional except context:
   kind              Deployment (default) or StatefulSet
   command, args     lists for the main container
   env               list of EnvVar the chart adds before `.Values.env`
+  envFrom           list of EnvFromSource the chart adds before `.Values.envFrom`
   volumes           list of Volumes the chart adds (config, secrets)
   volumeMounts      list of VolumeMounts the chart adds
   writablePaths     paths that get an emptyDir (default: ["/tmp"])
@@ -102,7 +103,8 @@ ports:
 env:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with $v.envFrom }}
+{{- $envFrom := concat (default (list) .envFrom) (default (list) $v.envFrom) }}
+{{- with $envFrom }}
 envFrom:
   {{- toYaml . | nindent 2 }}
 {{- end }}
