@@ -600,11 +600,19 @@ fn to_json_value(v: &Value) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or_else(|| {
-            J::String(if f.is_nan() { ".nan".into() } else if *f > 0.0 { ".inf".into() } else { "-.inf".into() })
+            J::String(if f.is_nan() {
+                ".nan".into()
+            } else if *f > 0.0 {
+                ".inf".into()
+            } else {
+                "-.inf".into()
+            })
         }),
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-        Value::Map(entries) => J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
+        Value::Map(entries) => {
+            J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect())
+        }
     }
 }
 
@@ -665,7 +673,9 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..8 {
             let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("alias expansion"), "{e}");

@@ -24,7 +24,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let config = super::config(&root)?;
     let charts = xtask::catalog::select(xtask::catalog::discover(&root, &config)?, &args.charts)?;
     let helm = super::helm(major)?;
-    let opts = LoadOptions { helm: &helm, lint_extra_args: config.lint_extra_args() };
+    let opts = LoadOptions::new(&helm, config.lint_extra_args());
     let diags = xtask::lint::run(&charts, &opts);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
