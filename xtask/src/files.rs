@@ -82,6 +82,8 @@ pub struct JsonFile {
     pub path: PathBuf,
     pub value: Result<serde_json::Value, JsonError>,
     pub positions: Option<yaml::Node>,
+    /// The file holds nothing but white space.
+    pub blank: bool,
 }
 
 impl JsonFile {
@@ -97,7 +99,7 @@ impl JsonFile {
         } else {
             None
         };
-        Ok(Self { path: path.to_path_buf(), value, positions })
+        Ok(Self { path: path.to_path_buf(), value, positions, blank: text.trim().is_empty() })
     }
 
     /// Line and column of the node at a JSON pointer (or the key naming it), when known.

@@ -16,6 +16,7 @@ pub mod load;
 pub mod provision;
 pub mod report;
 pub mod schema;
+pub mod values;
 pub mod yaml;
 
 /// Exit codes shared by every command.
