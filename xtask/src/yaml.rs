@@ -593,6 +593,11 @@ pub fn dotted(pointer: &str) -> String {
     if out.is_empty() { "(top level)".into() } else { out }
 }
 
+/// `message` prefixed with the dotted path it concerns (nothing at the top level).
+pub fn prefixed(pointer: &str, message: &str) -> String {
+    if pointer.is_empty() { message.to_owned() } else { format!("{}: {message}", dotted(pointer)) }
+}
+
 fn to_json_value(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {

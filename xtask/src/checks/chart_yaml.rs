@@ -157,7 +157,7 @@ fn schema_errors(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, root: &Nod
                     format!("`{k}` is not a Chart.yaml field the catalog allows"),
                 )
             }
-            _ => (pointer.to_owned(), false, format!("{}: {err}", crate::yaml::dotted(pointer))),
+            _ => (pointer.to_owned(), false, crate::yaml::prefixed(pointer, &err.to_string())),
         };
         let (_, span) = merged.place(&target, key);
         out.push(

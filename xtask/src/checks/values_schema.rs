@@ -108,7 +108,7 @@ fn value_error(
                 (at, true, msg)
             })
             .collect(),
-        _ => vec![(pointer.to_owned(), false, format!("{}: {err}", crate::yaml::dotted(pointer)))],
+        _ => vec![(pointer.to_owned(), false, crate::yaml::prefixed(pointer, &err.to_string()))],
     };
     let wanted = crate::yaml::pointer_tokens(pointer)
         .and_then(|t| schema::subschema_at(schema_value, &t))
