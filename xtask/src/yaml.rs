@@ -147,6 +147,8 @@ struct Builder<'t> {
     docs: Vec<Node>,
     duplicates: Vec<Duplicate>,
     nodes: usize,
+    /// Byte offset of each line, built on first need.
+    line_starts: Vec<usize>,
 }
 
 impl Builder<'_> {
@@ -158,6 +160,57 @@ impl Builder<'_> {
             return YamlError { line: lines, column: last.chars().count() + 1, message };
         }
         YamlError { line, column, message }
+    }
+
+    /// The place just after the quote closing the scalar that opens at `start`.
+    fn closing_quote(&mut self, start: Pos, double: bool) -> Option<Pos> {
+        if self.line_starts.is_empty() {
+            self.line_starts =
+                std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        }
+        let offset = *self.line_starts.get(start.line.checked_sub(1)?)?;
+        let (mut line, mut col) = (start.line, start.column);
+        let mut chars = self.text[offset..].chars().skip(start.column - 1).peekable();
+        // Skip an anchor or tag written before the quote.
+        while let Some(&c) = chars.peek() {
+            if c == '"' || c == '\'' {
+                break;
+            }
+            chars.next();
+            col += 1;
+            if c == '\n' {
+                return None;
+            }
+        }
+        let quote = chars.next()?;
+        col += 1;
+        while let Some(c) = chars.next() {
+            col += 1;
+            match c {
+                '\n' => {
+                    line += 1;
+                    col = 1;
+                }
+                '\\' if double => {
+                    if chars.next() == Some('\n') {
+                        line += 1;
+                        col = 1;
+                    } else {
+                        col += 1;
+                    }
+                }
+                c if c == quote => {
+                    if !double && chars.peek() == Some(&'\'') {
+                        chars.next();
+                        col += 1;
+                    } else {
+                        return Some(Pos { line, column: col });
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     fn count(&mut self, n: usize, span: &Span) -> Result<(), YamlError> {
@@ -178,6 +231,14 @@ impl Builder<'_> {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, &span)?;
                 let tag = tag.map(|t| t.suffix.clone());
+                let mut span = span;
+                if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
+                    // The parser's end of a quoted scalar can run on to the end of the line
+                    // (over a trailing comment); find the closing quote instead.
+                    if let Some(end) = self.closing_quote(span.start, style == ScalarStyle::DoubleQuoted) {
+                        span.end = end;
+                    }
+                }
                 let node = scalar(&text, style, tag.as_deref(), span);
                 self.finish(node, anchor)?;
             }
@@ -652,6 +713,13 @@ mod tests {
         assert_eq!(j["g"], 1000.0);
         assert_eq!(j["h"], "1.2.3");
         assert_eq!(j["i"], -7);
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_closing_quote() {
+        let r = root("a: \"x\\\"y\" # c\nb: 'it''s' # d\n");
+        assert_eq!(r.get("a").unwrap().span.end, Pos { line: 1, column: 10 });
+        assert_eq!(r.get("b").unwrap().span.end, Pos { line: 2, column: 11 });
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn line_tokens(f: &mut Findings<'_>, n: usize, chars: &[char], mask: &[(usize, u
                 comment(f, n, chars, i, content_before);
                 return;
             }
-            '\t' => f.push(RULE_TABS, Severity::Error, n, col, "tab character; YAML is indented with spaces"),
+            '\t' => f.push(RULE_TABS, Severity::Error, n, col, "tab character; use spaces (tabs are illegal in YAML indentation and read differently elsewhere)"),
             ',' => comma(f, n, chars, i),
             c if !c.is_whitespace() => content_before = true,
             _ => {}
@@ -357,6 +357,9 @@ mod tests {
         assert!(has(RULE_TRUTHY, 7, 4), "{f:?}");
         assert!(has(RULE_EMPTY_LINES, 10, 1), "{f:?}");
         assert!(has(RULE_FINAL_NEWLINE, 11, 5), "{f:?}");
+        let f = findings("tag: \"1.37\" #close\n");
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f.iter().all(|x| x.0 == RULE_COMMENTS), "{f:?}");
     }
 
     #[test]

@@ -39,8 +39,10 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let config = super::config(&root)?;
     let mut findings: Vec<Diagnostic> = config.findings(&root);
     let discovery = xtask::catalog::discover_all(&root, &config)?;
-    findings.extend(discovery.findings);
     let named = !args.charts.is_empty();
+    // Findings about chart folders belong to runs over the whole catalog.
+    let whole = !named && !args.changed;
+    findings.extend(discovery.findings.into_iter().filter(|d| whole || d.chart.is_empty()));
     let check_versions = config.check_version_increment && !config.all && (named || args.changed);
 
     let mut baseline = None;
