@@ -3,15 +3,20 @@
 //! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
 //! benchmark use them directly.
 
+pub mod cache;
 pub mod catalog;
 pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
+pub mod exceptions;
 pub mod helm;
+pub mod kube;
 pub mod lint;
 pub mod load;
+pub mod manifest;
 pub mod provision;
+pub mod render;
 pub mod report;
 
 /// Exit codes shared by every command.

@@ -7,11 +7,22 @@ use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 
 pub mod helm_lint;
+pub mod kube_schema;
+pub mod objects;
+pub mod policy;
+pub mod pss;
+pub mod render;
 
 pub type Check = fn(&LoadedChart) -> Vec<Diagnostic>;
 
 /// Every check, with the name it is known by.
-pub const ALL: &[(&str, Check)] = &[("helm-lint", helm_lint::check)];
+pub const ALL: &[(&str, Check)] = &[
+    ("helm-lint", helm_lint::check),
+    ("render", render::check),
+    ("kube-schema", kube_schema::check),
+    // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
+    ("policy", policy::check),
+];
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
     ALL.iter().flat_map(|(_, check)| check(chart)).collect()
