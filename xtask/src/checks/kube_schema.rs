@@ -42,7 +42,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 }
                 Outcome::NoSchema => add(
                     UNKNOWN_KIND,
-                    String::new(),
+                    "/kind".into(),
                     format!("no schema for {} {}, so it was not validated", obj.api_version(), obj.kind()),
                     Severity::Warning,
                 ),
@@ -51,7 +51,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         }
     }
     for ((scenario, rule, _, path, message), (versions, obj, severity)) in seen {
-        let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
+        let at = if path.is_empty() || rule != SCHEMA { String::new() } else { format!(" at {path}") };
         let f = objects::Finding {
             rule,
             severity,

@@ -21,8 +21,15 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 .in_file(&chart.dir.join("Chart.yaml")),
         );
     }
+    // One finding per failure, naming the Kubernetes versions it occurs for.
+    let mut failures: Vec<(Diagnostic, Vec<&str>)> = Vec::new();
     for r in &loaded.renderings {
-        diags.extend(failure(loaded, r));
+        if let Some(d) = failure(loaded, r) {
+            match failures.iter_mut().find(|(f, _)| *f == d) {
+                Some((_, versions)) => versions.push(&r.kube_version),
+                None => failures.push((d, vec![&r.kube_version])),
+            }
+        }
         for e in &r.parse_errors {
             let mut d = Diagnostic::error(
                 YAML,
@@ -37,6 +44,10 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             }
             diags.push(d);
         }
+    }
+    for (mut d, versions) in failures {
+        d.message = format!("{} (Kubernetes {})", d.message, versions.join(", "));
+        diags.push(d);
     }
     diags
 }
@@ -64,15 +75,16 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
         .join(" ")
         .trim_start_matches("Error: ")
         .to_owned();
+    let message = message.replace(" Use --debug flag to render out invalid YAML", "");
     let message =
         if message.is_empty() { "helm template failed without a message".to_owned() } else { message };
-    let mut d = Diagnostic::error(
-        TEMPLATE,
-        &chart.name,
-        format!("helm template (Kubernetes {}) failed: {message}", r.kube_version),
-    )
-    .scenario(scenario);
+    // The same message for every Kubernetes version, so the findings merge into one.
+    let mut d = Diagnostic::error(TEMPLATE, &chart.name, format!("helm template failed: {message}"))
+        .scenario(scenario);
     if let Some(loc) = locate(chart, &loaded.local_dependencies, &message) {
+        if reported_by_helm_lint(loaded, scenario, &loc) {
+            return None;
+        }
         d = d.at(loc);
     } else if let Some(values) = &r.scenario.values_file {
         if message.contains(&*values.to_string_lossy()) {
@@ -80,6 +92,18 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
         }
     }
     Some(d)
+}
+
+/// `helm lint` renders too: a template error it already reported at the same
+/// place in the same scenario is not reported twice.
+fn reported_by_helm_lint(loaded: &LoadedChart, scenario: &str, loc: &Location) -> bool {
+    let Ok(rel) = loc.file.strip_prefix(&loaded.chart.dir) else { return false };
+    let needle = format!("{}/{}:{}", loaded.chart.name, rel.display(), loc.line.unwrap_or(0));
+    loaded.helm_lint.iter().filter(|l| l.scenario.name == scenario).any(|l| {
+        l.result
+            .as_ref()
+            .is_ok_and(|o| !o.success && (o.stdout.contains(&needle) || o.stderr.contains(&needle)))
+    })
 }
 
 /// Finds `<chart>/<path>:<line>[:<col>]` (`template: a/templates/x.yaml:3:7:`,

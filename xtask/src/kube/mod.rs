@@ -61,6 +61,7 @@ impl Schemas {
     /// when this exact object was validated against the same schemas before.
     pub fn validate(&self, object: &Value, version: &str, chart_crds: &CrdSet, cache: &Cache) -> Outcome {
         let key = KeyBuilder::new("validate")
+            .str(harness_identity())
             .str(&self.root.identity())
             .str(&self.catalog_crds.fingerprint)
             .str(&chart_crds.fingerprint)
@@ -96,10 +97,7 @@ impl Schemas {
             None => Outcome::NoSchema,
             Some(Err(e)) => Outcome::Unavailable(e),
             Some(Ok(v)) => {
-                let mut errs: Vec<Violation> = v
-                    .iter_errors(object)
-                    .map(|e| Violation { path: e.instance_path().to_string(), message: e.to_string() })
-                    .collect();
+                let mut errs: Vec<Violation> = v.iter_errors(object).flat_map(|e| violations(&e)).collect();
                 errs.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
                 errs.dedup();
                 if errs.is_empty() { Outcome::Valid } else { Outcome::Invalid(errs) }
@@ -168,6 +166,37 @@ impl Schemas {
     fn cell(&self, version: &str, api_version: &str, kind: &str) -> Arc<OnceLock<Option<Compiled>>> {
         let mut map = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
         map.entry((version.to_owned(), api_version.to_owned(), kind.to_owned())).or_default().clone()
+    }
+}
+
+/// Validation results depend on the harness's own code (schema conversion,
+/// messages), so they are keyed by the running binary too: a rebuilt harness
+/// revalidates once. (helm results do not depend on it and are shared.)
+fn harness_identity() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let exe = std::env::current_exe().ok();
+        let meta = exe.as_ref().and_then(|e| std::fs::metadata(e).ok());
+        let mtime = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        format!("{exe:?} {:?} {mtime:?}", meta.map(|m| m.len()))
+    })
+}
+
+/// One violation per unknown field (so each points at its own key), else the error as is.
+fn violations(e: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
+    let path = e.instance_path().to_string();
+    match e.kind() {
+        jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| Violation {
+                path: crate::checks::objects::child(&path, name),
+                message: format!("unknown field {name:?}"),
+            })
+            .collect(),
+        _ => vec![Violation { path, message: e.to_string() }],
     }
 }
 
