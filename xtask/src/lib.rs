@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod provision;
 pub mod render;
 pub mod report;
+pub mod snapshot;
 
 /// Exit codes shared by every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
