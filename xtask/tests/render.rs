@@ -213,3 +213,19 @@ fn an_unchanged_second_run_spawns_no_helm_and_a_changed_chart_alone_is_rerendere
     assert!(after.iter().all(|l| l.contains("charts/clean") && !l.contains("privileged")), "{after:#?}");
     assert_eq!(after.iter().filter(|l| l.starts_with("template")).count(), 2, "{after:#?}");
 }
+
+#[test]
+fn missing_kubernetes_schemas_are_a_tooling_failure() {
+    let out = xtask()
+        .current_dir(fixtures())
+        .env("KUBE_SCHEMA_DIR", "/nonexistent")
+        .args(["lint", "clean"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("kube/schemas-unavailable") && text.contains("KUBE_SCHEMA_DIR=/nonexistent"),
+        "{text}"
+    );
+}

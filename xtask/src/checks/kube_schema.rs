@@ -29,7 +29,9 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     for r in &loaded.renderings {
         for (obj, outcome) in r.objects.iter().zip(&r.validation) {
             let mut add = |rule: &'static str, path: String, message: String, sev: Severity| {
-                let key = (r.scenario.name.clone(), rule, obj.id(), path, message);
+                // Unavailable schemas concern the run, not the object: say it once per chart.
+                let id = if rule == UNAVAILABLE { String::new() } else { obj.id() };
+                let key = (r.scenario.name.clone(), rule, id, path, message);
                 let e = seen.entry(key).or_insert_with(|| (Vec::new(), obj, sev));
                 e.0.push(r.kube_version.clone());
             };

@@ -55,5 +55,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
+    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
+    if diags.iter().any(|d| d.rule == xtask::checks::kube_schema::UNAVAILABLE) {
+        return Ok(Exit::Failure);
+    }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
 }
