@@ -93,6 +93,8 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
                 .collect()
         },
         || match (opts.render, &kube_versions) {
+            // A library chart renders nothing (helm refuses to): its users' renders check it.
+            _ if chart_meta.get("type").and_then(|t| t.as_str()) == Some("library") => Vec::new(),
             (Some(schemas), Ok(versions)) => {
                 render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
             }

@@ -229,3 +229,18 @@ fn missing_kubernetes_schemas_are_a_tooling_failure() {
         "{text}"
     );
 }
+
+#[test]
+fn custom_resources_are_validated_against_the_chart_crds() {
+    let (code, diags) = lint(&fixtures(), &["custom-resource"]);
+    assert_eq!(code, 1);
+    let schema: Vec<&Value> = diags.iter().filter(|d| d["rule"] == "kube/schema").collect();
+    assert_eq!(schema.len(), 2, "only the bad Widget fails: {diags:#?}");
+    assert!(schema.iter().all(|d| d["message"].as_str().unwrap().starts_with("Widget/nex-bad: ")));
+    let unknown =
+        schema.iter().find(|d| d["message"].as_str().unwrap().contains("unknown field \"colour\"")).unwrap();
+    assert_eq!(at(unknown), ("charts/custom-resource/templates/widgets.yaml".into(), 24));
+    let minimum = schema.iter().find(|d| d["message"].as_str().unwrap().contains("minimum of 1")).unwrap();
+    assert_eq!(at(minimum), ("charts/custom-resource/templates/widgets.yaml".into(), 23));
+    assert!(!diags.iter().any(|d| d["rule"] == "kube/unknown-kind"), "{diags:#?}");
+}

@@ -108,7 +108,10 @@ pub fn diagnostic(loaded: &LoadedChart, obj: &Object, scenario: &str, f: &Findin
 pub fn location(loaded: &LoadedChart, obj: &Object, path: &str) -> Option<Location> {
     let source = obj.source.as_deref()?;
     let file = load::source_path(&loaded.chart, &loaded.local_dependencies, source)?;
-    let text = loaded.templates.get(&file).map(String::as_str).unwrap_or("");
+    let whole = loaded.templates.get(&file).map(String::as_str).unwrap_or("");
+    let text = document_of(loaded, obj, whole);
+    // Lines before the object's document in the template.
+    let base = whole[..text.as_ptr() as usize - whole.as_ptr() as usize].lines().count();
     let keys: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty() && s.parse::<usize>().is_err())
@@ -126,10 +129,40 @@ pub fn location(loaded: &LoadedChart, obj: &Object, path: &str) -> Option<Locati
             })
             .collect();
         if let [(line, col)] = hits[..] {
-            return Some(Location::at(file, line, col));
+            return Some(Location::at(file, base + line, col));
         }
     }
     Some(Location::file(file))
+}
+
+/// The part of a template that wrote this object, when the template is a plain
+/// list of `---`-separated documents with one object each; else the whole text.
+fn document_of<'t>(loaded: &LoadedChart, obj: &Object, text: &'t str) -> &'t str {
+    let Some(rendering) = loaded.renderings.iter().find(|r| r.objects.iter().any(|o| std::ptr::eq(o, obj)))
+    else {
+        return text;
+    };
+    let same: Vec<&Object> = rendering.objects.iter().filter(|o| o.source == obj.source).collect();
+    if same.len() < 2 {
+        return text;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            parts.push(&text[start..offset]);
+            start = offset;
+        }
+        offset += line.len();
+    }
+    parts.push(&text[start..]);
+    parts.retain(|p| p.lines().any(|l| l.trim_start().starts_with("kind:")));
+    let index = same.iter().position(|o| std::ptr::eq(*o, obj));
+    match index {
+        Some(i) if parts.len() == same.len() => parts[i],
+        _ => text,
+    }
 }
 
 /// JSON pointer of a key below a pointer.
