@@ -8,6 +8,7 @@ pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
+pub mod docs;
 pub mod helm;
 pub mod lint;
 pub mod load;

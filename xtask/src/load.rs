@@ -37,6 +37,8 @@ pub struct LoadedChart {
     /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
     pub dependencies: Result<(), String>,
     pub helm_lint: Vec<LintRun>,
+    /// The README and the files it is generated from.
+    pub docs: crate::docs::Loaded,
 }
 
 /// What the loader needs from the run's configuration.
@@ -59,5 +61,6 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
                 .map_err(|e| e.to_string()),
         })
         .collect();
-    LoadedChart { chart: chart.clone(), dependencies, helm_lint }
+    let docs = crate::docs::Loaded::load(chart);
+    LoadedChart { chart: chart.clone(), dependencies, helm_lint, docs }
 }

@@ -25,6 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
     Render(cmd::render::Args),
     Tools(cmd::tools::Args),
@@ -33,6 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
         Command::Render(args) => cmd::render::run(args, cli.helm),
         Command::Tools(args) => cmd::tools::run(args, cli.helm),

@@ -6,12 +6,13 @@
 use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 
+pub mod docs;
 pub mod helm_lint;
 
 pub type Check = fn(&LoadedChart) -> Vec<Diagnostic>;
 
 /// Every check, with the name it is known by.
-pub const ALL: &[(&str, Check)] = &[("helm-lint", helm_lint::check)];
+pub const ALL: &[(&str, Check)] = &[("helm-lint", helm_lint::check), ("docs", docs::check)];
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
     ALL.iter().flat_map(|(_, check)| check(chart)).collect()

@@ -1,5 +1,6 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
+pub mod docs;
 pub mod lint;
 pub mod render;
 pub mod tools;

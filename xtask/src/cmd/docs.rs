@@ -1,0 +1,159 @@
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use xtask::Exit;
+use xtask::docs::{self, DocsError, Sources, catalog_table, model::ChartDoc};
+use xtask::helm::Major;
+
+/// Generate each chart's README.md and the catalog table of the top-level README.
+///
+/// A chart README is built from Chart.yaml, values.schema.json, values.yaml and
+/// ci/*-values.yaml; the text between `<!-- nex-charts:manual:start -->` and
+/// `<!-- nex-charts:manual:end -->` is kept as it is. The top-level README's table
+/// goes between `<!-- nex-charts:catalog:start -->` and `<!-- nex-charts:catalog:end -->`.
+/// Files are replaced atomically and only when their content changes.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Chart folders or names (default: every chart, plus the top-level catalog table)
+    pub charts: Vec<PathBuf>,
+
+    /// Write nothing; print a diff and exit 1 when a README is missing or stale
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// One README and what it should contain.
+struct Target {
+    file: PathBuf,
+    have: Option<String>,
+    want: String,
+}
+
+pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
+    let root = super::root()?;
+    let config = super::config(&root)?;
+    let all = xtask::catalog::discover(&root, &config)?;
+    let whole_catalog = args.charts.is_empty();
+    let charts = xtask::catalog::select(all, &args.charts)?;
+
+    let mut targets = Vec::new();
+    let mut docs_for_table = Vec::new();
+    let mut failed = 0usize;
+    for chart in &charts {
+        match chart_target(chart) {
+            Ok((target, doc)) => {
+                targets.push(target);
+                docs_for_table.push((chart.dir.clone(), doc));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {}", relative_message(&e.to_string(), &root));
+            }
+        }
+    }
+
+    let top = root.join(docs::README);
+    if whole_catalog && top.is_file() {
+        if failed > 0 {
+            eprintln!("note: the catalog table in README.md is left as it is until every chart's docs build");
+        } else {
+            match catalog_target(&root, &top, &docs_for_table) {
+                Ok(target) => targets.push(target),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {}", relative_message(&e.to_string(), &root));
+                }
+            }
+        }
+    }
+
+    let mut changed = 0usize;
+    for t in &targets {
+        if t.have.as_deref() == Some(t.want.as_str()) {
+            continue;
+        }
+        changed += 1;
+        let shown = t.file.strip_prefix(&root).unwrap_or(&t.file);
+        if args.check {
+            match &t.have {
+                Some(have) => print!("{}", docs::unified_diff(shown, have, &t.want)),
+                None => println!("{} is missing", shown.display()),
+            }
+        } else {
+            write_atomic(&t.file, &t.want)?;
+            let verb = if t.have.is_some() { "updated" } else { "created" };
+            println!("{verb} {}", shown.display());
+        }
+    }
+
+    let total = targets.len();
+    if args.check {
+        if changed > 0 {
+            println!("{changed} of {total} READMEs stale; run `cargo xtask docs`");
+        } else {
+            println!("{total} READMEs up to date");
+        }
+    } else {
+        println!("{changed} written, {} up to date", total - changed);
+    }
+    Ok(if failed > 0 || (args.check && changed > 0) { Exit::Findings } else { Exit::Clean })
+}
+
+fn chart_target(chart: &xtask::catalog::Chart) -> Result<(Target, ChartDoc), DocsError> {
+    let sources = Sources::read(chart)?;
+    let file = chart.dir.join(docs::README);
+    let have = docs::read_readme(&file)?;
+    let want = docs::chart_readme(&sources, have.as_deref())?;
+    let doc = ChartDoc::from_sources(&sources)?;
+    Ok((Target { file, have, want }, doc))
+}
+
+fn catalog_target(root: &Path, top: &Path, docs: &[(PathBuf, ChartDoc)]) -> Result<Target, DocsError> {
+    let entries: Vec<catalog_table::Entry<'_>> = docs
+        .iter()
+        .map(|(dir, doc)| catalog_table::Entry {
+            doc,
+            path: dir.strip_prefix(root).unwrap_or(dir).to_string_lossy().replace('\\', "/"),
+        })
+        .collect();
+    let table = catalog_table::table(&entries)?;
+    let have = std::fs::read_to_string(top).map_err(|e| DocsError::Read(top.to_path_buf(), e))?;
+    let want = catalog_table::splice(&have, &table, Path::new(docs::README))?;
+    Ok(Target { file: top.to_path_buf(), have: Some(have), want })
+}
+
+/// Temp file in the same folder, then rename: a reader never sees half a README.
+fn write_atomic(file: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".README.md.")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
+    tmp.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
+    // Temp files are private (0600); a README keeps the mode it had, or gets the usual one.
+    let perms = std::fs::metadata(file).map(|m| m.permissions()).ok().or_else(default_permissions);
+    if let Some(perms) = perms {
+        tmp.as_file()
+            .set_permissions(perms)
+            .with_context(|| format!("cannot set the mode of {}", file.display()))?;
+    }
+    tmp.persist(file).with_context(|| format!("cannot replace {}", file.display()))?;
+    Ok(())
+}
+
+/// Error messages name files by the path they were read from; show them from the root.
+fn relative_message(msg: &str, root: &Path) -> String {
+    let mut prefix = root.display().to_string();
+    prefix.push('/');
+    msg.replace(&prefix, "")
+}
+
+#[cfg(unix)]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    None
+}
