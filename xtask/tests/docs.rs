@@ -183,3 +183,30 @@ fn a_stale_readme_fails_lint_naming_the_file() {
         .code(1)
         .stdout(predicate::str::contains("error[docs/stale]: README.md is missing"));
 }
+
+#[test]
+fn a_stale_catalog_table_fails_lint_of_the_whole_catalog_only() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    let top = format!("# c\n\n{}\n{}\n", docs::CATALOG_START, docs::CATALOG_END);
+    std::fs::write(root.join("README.md"), &top).unwrap();
+    xtask()
+        .current_dir(root)
+        .arg("lint")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("── catalog"))
+        .stdout(predicate::str::contains("error[docs/stale]: README.md's catalog table is stale"))
+        .stdout(predicate::str::contains(
+            "+| [tiny](charts/tiny) | `0.1.0` | `1.0.0` | A valid fixture chart. |",
+        ));
+    // Naming charts narrows the run to them; the table is not judged.
+    xtask().current_dir(root).args(["lint", "tiny"]).assert().code(0);
+    xtask()
+        .current_dir(root)
+        .arg("docs")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("updated README.md"));
+    xtask().current_dir(root).arg("lint").assert().code(0);
+}

@@ -2,7 +2,7 @@ use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use xtask::Exit;
-use xtask::docs::{self, DocsError, Sources, catalog_table, model::ChartDoc};
+use xtask::docs::{self, DocsError, Sources};
 use xtask::helm::Major;
 
 /// Generate each chart's README.md and the catalog table of the top-level README.
@@ -37,14 +37,10 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     let charts = xtask::catalog::select(all, &args.charts)?;
 
     let mut targets = Vec::new();
-    let mut docs_for_table = Vec::new();
     let mut failed = 0usize;
     for chart in &charts {
         match chart_target(chart) {
-            Ok((target, doc)) => {
-                targets.push(target);
-                docs_for_table.push((chart.dir.clone(), doc));
-            }
+            Ok(target) => targets.push(target),
             Err(e) => {
                 failed += 1;
                 eprintln!("error: {}", relative_message(&e.to_string(), &root));
@@ -52,17 +48,17 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
         }
     }
 
-    let top = root.join(docs::README);
-    if whole_catalog && top.is_file() {
-        if failed > 0 {
-            eprintln!("note: the catalog table in README.md is left as it is until every chart's docs build");
-        } else {
-            match catalog_target(&root, &top, &docs_for_table) {
-                Ok(target) => targets.push(target),
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("error: {}", relative_message(&e.to_string(), &root));
-                }
+    if whole_catalog && failed > 0 {
+        eprintln!("note: the catalog table in README.md is left as it is until every chart's docs build");
+    } else if whole_catalog {
+        match docs::catalog_readme(&root, &charts) {
+            Ok(Some((have, want))) => {
+                targets.push(Target { file: root.join(docs::README), have: Some(have), want })
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {}", relative_message(&e.to_string(), &root));
             }
         }
     }
@@ -99,27 +95,12 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     Ok(if failed > 0 || (args.check && changed > 0) { Exit::Findings } else { Exit::Clean })
 }
 
-fn chart_target(chart: &xtask::catalog::Chart) -> Result<(Target, ChartDoc), DocsError> {
+fn chart_target(chart: &xtask::catalog::Chart) -> Result<Target, DocsError> {
     let sources = Sources::read(chart)?;
     let file = chart.dir.join(docs::README);
     let have = docs::read_readme(&file)?;
     let want = docs::chart_readme(&sources, have.as_deref())?;
-    let doc = ChartDoc::from_sources(&sources)?;
-    Ok((Target { file, have, want }, doc))
-}
-
-fn catalog_target(root: &Path, top: &Path, docs: &[(PathBuf, ChartDoc)]) -> Result<Target, DocsError> {
-    let entries: Vec<catalog_table::Entry<'_>> = docs
-        .iter()
-        .map(|(dir, doc)| catalog_table::Entry {
-            doc,
-            path: dir.strip_prefix(root).unwrap_or(dir).to_string_lossy().replace('\\', "/"),
-        })
-        .collect();
-    let table = catalog_table::table(&entries)?;
-    let have = std::fs::read_to_string(top).map_err(|e| DocsError::Read(top.to_path_buf(), e))?;
-    let want = catalog_table::splice(&have, &table, Path::new(docs::README))?;
-    Ok(Target { file: top.to_path_buf(), have: Some(have), want })
+    Ok(Target { file, have, want })
 }
 
 /// Temp file in the same folder, then rename: a reader never sees half a README.

@@ -25,7 +25,13 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let charts = xtask::catalog::select(xtask::catalog::discover(&root, &config)?, &args.charts)?;
     let helm = super::helm(major)?;
     let opts = LoadOptions { helm: &helm, lint_extra_args: config.lint_extra_args() };
-    let diags = xtask::lint::run(&charts, &opts);
+    let mut diags = xtask::lint::run(&charts, &opts);
+    if args.charts.is_empty() {
+        // Charts whose docs cannot be built have their own findings; the table is not judged then.
+        let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
+        let stale = xtask::checks::docs::catalog(&root.join(xtask::docs::README), top);
+        diags = xtask::diag::normalize([diags, stale].concat());
+    }
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()

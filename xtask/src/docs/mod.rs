@@ -129,6 +129,31 @@ pub fn chart_readme(sources: &Sources, existing: Option<&str>) -> Result<String,
     readme::render(&doc, existing, &sources.file(README))
 }
 
+/// The top-level README as it is and as it should be, with the catalog table of
+/// `charts` (all of them: a partial list would drop rows). `Ok(None)` when the
+/// catalog has no top-level README.
+pub fn catalog_readme(
+    root: &Path,
+    charts: &[crate::catalog::Chart],
+) -> Result<Option<(String, String)>, DocsError> {
+    let file = root.join(README);
+    let Some(have) = read_optional(&file)? else { return Ok(None) };
+    let mut docs = Vec::with_capacity(charts.len());
+    for chart in charts {
+        docs.push((chart, model::ChartDoc::from_sources(&Sources::read(chart)?)?));
+    }
+    let entries: Vec<catalog_table::Entry<'_>> = docs
+        .iter()
+        .map(|(chart, doc)| catalog_table::Entry {
+            doc,
+            path: chart.dir.strip_prefix(root).unwrap_or(&chart.dir).to_string_lossy().replace('\\', "/"),
+        })
+        .collect();
+    let table = catalog_table::table(&entries)?;
+    let want = catalog_table::splice(&have, &table, &file)?;
+    Ok(Some((have, want)))
+}
+
 /// Parses YAML into JSON values (mapping order kept); an empty document is `null`.
 pub(crate) fn parse_yaml(text: &str, file: &Path) -> Result<serde_json::Value, DocsError> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---") {
