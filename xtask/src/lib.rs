@@ -14,6 +14,7 @@ pub mod lint;
 pub mod load;
 pub mod provision;
 pub mod report;
+pub mod scaffold;
 
 /// Exit codes shared by every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,7 @@ struct Cli {
 enum Command {
     Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
+    New(cmd::new::Args),
     Render(cmd::render::Args),
     Tools(cmd::tools::Args),
 }
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
+        Command::New(args) => cmd::new::run(args, cli.helm),
         Command::Render(args) => cmd::render::run(args, cli.helm),
         Command::Tools(args) => cmd::tools::run(args, cli.helm),
     };

@@ -210,3 +210,46 @@ fn a_stale_catalog_table_fails_lint_of_the_whole_catalog_only() {
         .stdout(predicate::str::contains("updated README.md"));
     xtask().current_dir(root).arg("lint").assert().code(0);
 }
+
+#[test]
+fn docs_and_new_have_help() {
+    for sub in ["docs", "new"] {
+        xtask()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: cargo xtask"));
+    }
+}
+
+#[test]
+fn new_refuses_a_bad_name_and_writes_nothing() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    for bad in ["Demo", "demo_app", "-demo", "demo-", "a--b", "../escape"] {
+        xtask()
+            .current_dir(root)
+            .args(["new", "--", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("`{bad}` is not a valid chart name")));
+    }
+    let charts: Vec<_> =
+        std::fs::read_dir(root.join("charts")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(charts, ["tiny"]);
+    assert!(!root.join("escape").exists());
+}
+
+#[test]
+fn new_refuses_an_existing_folder_and_leaves_it_alone() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    let before = std::fs::read_to_string(root.join("charts/tiny/Chart.yaml")).unwrap();
+    xtask()
+        .current_dir(root)
+        .args(["new", "tiny"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("charts/tiny already exists; nothing was written"));
+    assert_eq!(std::fs::read_to_string(root.join("charts/tiny/Chart.yaml")).unwrap(), before);
+}

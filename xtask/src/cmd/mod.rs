@@ -2,6 +2,7 @@
 
 pub mod docs;
 pub mod lint;
+pub mod new;
 pub mod render;
 pub mod tools;
 

@@ -172,8 +172,13 @@ impl Walker<'_> {
                 return format!("array of {item}");
             }
         }
-        if base == "object" && schema.get(USER_KEYS) == Some(&Value::Bool(true)) {
-            return "map".into();
+        // A map whose keys the user picks reads best as "map of <value type>".
+        if base == "object"
+            && schema.get(USER_KEYS) == Some(&Value::Bool(true))
+            && let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object())
+        {
+            let value = self.type_of(&self.resolve(values, depth + 1), depth + 1);
+            return if value == "any" { "map".into() } else { format!("map of {value}") };
         }
         base
     }
@@ -293,7 +298,10 @@ mod tests {
         assert_eq!((by("port").ty.as_str(), by("port").description.as_str()), ("integer", "Service port."));
         assert_eq!(by("hosts").ty, "array of object");
         assert_eq!(by("hosts[].host").default, None);
-        assert_eq!((by("env").ty.as_str(), by("env").default.as_deref()), ("map", Some("{\"A\":\"1\"}")));
+        assert_eq!(
+            (by("env").ty.as_str(), by("env").default.as_deref()),
+            ("map of string", Some("{\"A\":\"1\"}"))
+        );
         assert_eq!(by("mode").ty, "string");
         assert_eq!(by("mode").description, "Mode. One of `\"a\"`, `\"b\"`.");
         assert_eq!(by("mode").default, None);
