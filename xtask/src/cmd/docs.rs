@@ -1,5 +1,4 @@
 use anyhow::Context;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use xtask::Exit;
 use xtask::docs::{self, DocsError, Sources};
@@ -76,7 +75,8 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
                 None => println!("{} is missing", shown.display()),
             }
         } else {
-            write_atomic(&t.file, &t.want)?;
+            docs::write_atomic(&t.file, &t.want)
+                .with_context(|| format!("cannot write {}", t.file.display()))?;
             let verb = if t.have.is_some() { "updated" } else { "created" };
             println!("{verb} {}", shown.display());
         }
@@ -103,38 +103,9 @@ fn chart_target(chart: &xtask::catalog::Chart) -> Result<Target, DocsError> {
     Ok(Target { file, have, want })
 }
 
-/// Temp file in the same folder, then rename: a reader never sees half a README.
-fn write_atomic(file: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".README.md.")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
-    tmp.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
-    // Temp files are private (0600); a README keeps the mode it had, or gets the usual one.
-    let perms = std::fs::metadata(file).map(|m| m.permissions()).ok().or_else(default_permissions);
-    if let Some(perms) = perms {
-        tmp.as_file()
-            .set_permissions(perms)
-            .with_context(|| format!("cannot set the mode of {}", file.display()))?;
-    }
-    tmp.persist(file).with_context(|| format!("cannot replace {}", file.display()))?;
-    Ok(())
-}
-
 /// Error messages name files by the path they were read from; show them from the root.
 fn relative_message(msg: &str, root: &Path) -> String {
     let mut prefix = root.display().to_string();
     prefix.push('/');
     msg.replace(&prefix, "")
-}
-
-#[cfg(unix)]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    None
 }

@@ -49,9 +49,21 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     for (file, _) in &files {
         println!("created {}", dest.join(file).display());
     }
+    // The catalog table lists every chart, so it gains a row; lint would call it stale otherwise.
+    let charts = xtask::catalog::discover(&root, &config)?;
+    match xtask::docs::catalog_readme(&root, &charts) {
+        Ok(Some((have, want))) if have != want => {
+            let top = root.join(xtask::docs::README);
+            xtask::docs::write_atomic(&top, &want)
+                .with_context(|| format!("cannot write {}", top.display()))?;
+            println!("updated {}", xtask::docs::README);
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("note: the catalog table in README.md was not updated: {e}"),
+    }
     println!(
         "\nNext: replace the example image (traefik/whoami), port and probe paths with {name}'s, \
-         then run `cargo xtask lint {name}` and `cargo xtask docs`."
+         then run `cargo xtask docs` and `cargo xtask lint {name}`."
     );
     Ok(Exit::Clean)
 }
