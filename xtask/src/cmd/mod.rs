@@ -1,6 +1,8 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
+pub mod docs;
 pub mod lint;
+pub mod new;
 pub mod render;
 pub mod tools;
 
