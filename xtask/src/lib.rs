@@ -12,6 +12,7 @@ pub mod helm;
 pub mod lint;
 pub mod load;
 pub mod provision;
+pub mod release;
 pub mod report;
 
 /// Exit codes shared by every command.
