@@ -37,7 +37,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     match package::run(&charts, &helm, &opts)? {
         Outcome::Written { packaged, added, skipped, index } => {
             for p in &packaged {
-                let state = if added.iter().any(|a| a.file_name == p.file_name) { "new" } else { "unchanged" };
+                let state =
+                    if added.iter().any(|a| a.file_name == p.file_name) { "new" } else { "unchanged" };
                 println!("{:<24} {:<12} sha256:{}  {state}", p.name, p.version, p.digest);
             }
             for s in &skipped {

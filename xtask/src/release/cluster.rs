@@ -20,7 +20,10 @@ impl Drop for Cluster<'_> {
         eprintln!("deleting kind cluster {}", self.plan.cluster);
         let status = Command::new("kind").args(ct::kind_delete_args(self.plan)).status();
         if !status.is_ok_and(|s| s.success()) {
-            eprintln!("warning: `kind delete cluster --name {}` failed; delete it by hand", self.plan.cluster);
+            eprintln!(
+                "warning: `kind delete cluster --name {}` failed; delete it by hand",
+                self.plan.cluster
+            );
         }
     }
 }
@@ -53,7 +56,8 @@ pub fn install(plan: &InstallPlan, path: &OsString, artifacts: &Path) -> Result<
         c.args(args).env("KUBECONFIG", &plan.kubeconfig).env("PATH", path);
         c
     };
-    let mut apply = kubectl(&["apply", "-f", "-"]).stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+    let mut apply =
+        kubectl(&["apply", "-f", "-"]).stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
     if let Some(mut stdin) = apply.stdin.take() {
         stdin.write_all(ct::namespace_manifest().as_bytes()).map_err(|e| e.to_string())?;
     }
@@ -145,7 +149,9 @@ fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, di
     if let Ok(out) = kubectl(&["get", "pods", "-n", TEST_NAMESPACE, "-o", "name"]).output() {
         for pod in String::from_utf8_lossy(&out.stdout).lines() {
             let file = PathBuf::from(pod.replace('/', "-") + ".log");
-            if let Ok(o) = kubectl(&["logs", "-n", TEST_NAMESPACE, pod, "--all-containers", "--prefix"]).output() {
+            if let Ok(o) =
+                kubectl(&["logs", "-n", TEST_NAMESPACE, pod, "--all-containers", "--prefix"]).output()
+            {
                 let _ = std::fs::write(logs.join(file), [o.stdout, o.stderr].concat());
             }
         }

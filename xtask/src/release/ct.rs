@@ -125,7 +125,11 @@ pub fn kind_create_args(plan: &InstallPlan) -> Vec<OsString> {
 }
 
 pub fn kind_delete_args(plan: &InstallPlan) -> Vec<OsString> {
-    ["delete", "cluster", "--name", &plan.cluster].iter().map(OsString::from).chain(kubeconfig(plan)).collect()
+    ["delete", "cluster", "--name", &plan.cluster]
+        .iter()
+        .map(OsString::from)
+        .chain(kubeconfig(plan))
+        .collect()
 }
 
 fn kubeconfig(plan: &InstallPlan) -> [OsString; 2] {
@@ -148,7 +152,9 @@ pub fn namespace_manifest() -> String {
 /// cluster is deleted afterwards).
 pub fn ct_install_args(plan: &InstallPlan) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec!["install".into(), "--config".into(), plan.config.clone().into()];
-    for s in ["--namespace", TEST_NAMESPACE, "--release-label", "app.kubernetes.io/instance", "--skip-clean-up"] {
+    for s in
+        ["--namespace", TEST_NAMESPACE, "--release-label", "app.kubernetes.io/instance", "--skip-clean-up"]
+    {
         a.push(s.into());
     }
     if plan.upgrade {
@@ -307,7 +313,10 @@ mod tests {
                 "/tmp/kc"
             ]
         );
-        assert_eq!(strings(kind_delete_args(&p)), ["delete", "cluster", "--name", "nex-ct", "--kubeconfig", "/tmp/kc"]);
+        assert_eq!(
+            strings(kind_delete_args(&p)),
+            ["delete", "cluster", "--name", "nex-ct", "--kubeconfig", "/tmp/kc"]
+        );
         let ct = strings(ct_install_args(&p));
         assert_eq!(&ct[..3], ["install", "--config", "ct.yaml"]);
         assert!(ct.windows(2).any(|w| w == ["--namespace", "nex"]));
@@ -318,7 +327,10 @@ mod tests {
         let ct = strings(ct_install_args(&all));
         assert!(ct.contains(&"--all".to_owned()) && !ct.contains(&"--upgrade".to_owned()));
         assert!(!ct.contains(&"--charts".to_owned()));
-        assert_eq!(strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])), ["lint", "--config", "ct.yaml"]);
+        assert_eq!(
+            strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])),
+            ["lint", "--config", "ct.yaml"]
+        );
     }
 
     #[test]

@@ -50,6 +50,20 @@ impl std::fmt::Display for Conflict {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct TypedIndex {
+    #[serde(default)]
+    entries: std::collections::BTreeMap<String, Vec<TypedEntry>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypedEntry {
+    version: Option<String>,
+    digest: Option<String>,
+    app_version: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Index {
     entries: Map<String, Value>,
@@ -83,12 +97,29 @@ impl Index {
             Some(Value::Object(m)) => m,
             Some(_) => return Err("`entries` is not a mapping".into()),
         };
-        for (name, versions) in &entries {
+        let mut entries = entries;
+        for (name, versions) in entries.iter_mut() {
             let Value::Array(list) = versions else {
                 return Err(format!("`entries.{name}` is not a list"));
             };
             if list.iter().any(|v| !v.is_object()) {
                 return Err(format!("`entries.{name}` holds an item that is not a mapping"));
+            }
+        }
+        // Untyped parsing reads `digest: 0123…` or `appVersion: 1.10` as
+        // numbers; read those fields again as the strings they are.
+        let typed: TypedIndex = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        for (name, list) in typed.entries {
+            let Some(Value::Array(values)) = entries.get_mut(&name) else { continue };
+            for (value, keys) in values.iter_mut().zip(list) {
+                let Value::Object(map) = value else { continue };
+                for (key, text) in
+                    [("version", keys.version), ("digest", keys.digest), ("appVersion", keys.app_version)]
+                {
+                    if let Some(text) = text {
+                        map.insert(key.into(), Value::String(text));
+                    }
+                }
             }
         }
         Ok(Self { entries })
@@ -174,7 +205,8 @@ impl Index {
     }
 
     pub fn write(&self, path: &Path, now: &str) -> Result<(), IndexError> {
-        let text = self.to_yaml(now).map_err(|message| IndexError::Parse { path: path.to_owned(), message })?;
+        let text =
+            self.to_yaml(now).map_err(|message| IndexError::Parse { path: path.to_owned(), message })?;
         super::archive::write_atomic(path, text.as_bytes())
             .map_err(|source| IndexError::Write { path: path.to_owned(), source })
     }
@@ -182,21 +214,23 @@ impl Index {
 
 /// Helm lists a chart's versions newest first (SemVer order; unparsable last).
 fn sort_newest_first(list: &mut [Value]) {
-    let key = |v: &Value| v.get("version").and_then(Value::as_str).and_then(|s| semver::Version::parse(s).ok());
+    let key =
+        |v: &Value| v.get("version").and_then(Value::as_str).and_then(|s| semver::Version::parse(s).ok());
     list.sort_by(|a, b| key(b).cmp(&key(a)));
 }
 
 /// RFC 3339 UTC time for `created` and `generated`: `SOURCE_DATE_EPOCH` when
 /// set (reproducible builds), else now.
 pub fn timestamp() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok()).unwrap_or_else(
-        || {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0)
-        },
-    );
+        });
     rfc3339(secs)
 }
 
@@ -273,7 +307,12 @@ mod tests {
         let conflicts = index.conflicts(&[packaged("a", "0.1.0", "d1"), packaged("b", "1.0.0", "e2")]);
         assert_eq!(
             conflicts,
-            [Conflict { name: "b".into(), version: "1.0.0".into(), published: "e1".into(), packaged: "e2".into() }]
+            [Conflict {
+                name: "b".into(),
+                version: "1.0.0".into(),
+                published: "e1".into(),
+                packaged: "e2".into()
+            }]
         );
         let msg = conflicts[0].to_string();
         assert!(msg.contains("b 1.0.0") && msg.contains("e1") && msg.contains("e2"), "{msg}");
@@ -286,6 +325,11 @@ mod tests {
         let index = Index::parse(text).unwrap();
         assert_eq!(index.digest("hello", "0.1.0"), Some("abc"));
         assert_eq!(index.digest("hello", "0.2.0"), None);
+        // Scalars that look like numbers stay the strings they are.
+        let text = text.replace("digest: abc", "digest: 0000123").replace("1.27.3", "1.10");
+        let index = Index::parse(&text).unwrap();
+        assert_eq!(index.digest("hello", "0.1.0"), Some("0000123"));
+        assert_eq!(index.find("hello", "0.1.0").unwrap()["appVersion"], "1.10");
         assert!(Index::parse("entries: [1]\n").is_err());
         assert!(Index::parse("- a\n").is_err());
     }

@@ -36,7 +36,12 @@ pub struct Options {
 /// What a run did, or why it wrote nothing.
 #[derive(Debug)]
 pub enum Outcome {
-    Written { packaged: Vec<Packaged>, added: Vec<Packaged>, skipped: Vec<String>, index: PathBuf },
+    Written {
+        packaged: Vec<Packaged>,
+        added: Vec<Packaged>,
+        skipped: Vec<String>,
+        index: PathBuf,
+    },
     /// Charts helm could not package: (chart, helm's complaint).
     Failed(Vec<(String, String)>),
     Conflicts(Vec<Conflict>),
@@ -63,7 +68,8 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     };
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
     // Staging inside `out` so the final moves are same-filesystem renames.
-    let staging = tempfile::Builder::new().prefix(".package-").tempdir_in(&opts.out).map_err(io(&opts.out))?;
+    let staging =
+        tempfile::Builder::new().prefix(".package-").tempdir_in(&opts.out).map_err(io(&opts.out))?;
 
     let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
     let mut packaged = Vec::new();
@@ -97,7 +103,11 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     }
     let now = super::index::timestamp();
     let added = index.merge(&list, opts.url.as_deref(), &now);
-    index.write(&index_path, &now)?;
+    // An index that gains nothing is left as it is (its `generated` date too).
+    let same_source = opts.merge.as_deref().is_none_or(|m| m == index_path);
+    if !added.is_empty() || !same_source || !index_path.is_file() {
+        index.write(&index_path, &now)?;
+    }
     Ok(Outcome::Written {
         packaged: list,
         added,

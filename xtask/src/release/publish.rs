@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 pub enum PublishError {
     #[error("{0} is not an OCI reference: it must look like oci://HOST[:PORT]/PATH")]
     BadRef(String),
-    #[error("{dir} holds no packaged charts (no index.yaml listing archives there); run `cargo xtask package --out {dir}` first")]
-    Nothing { dir: PathBuf },
     #[error(
-        "{file}: its digest {actual} is not the {listed} index.yaml lists; re-run `cargo xtask package`"
+        "{dir} holds no packaged charts (no index.yaml listing archives there); run `cargo xtask package --out {dir}` first"
     )]
+    Nothing { dir: PathBuf },
+    #[error("{file}: its digest {actual} is not the {listed} index.yaml lists; re-run `cargo xtask package`")]
     Tampered { file: PathBuf, listed: String, actual: String },
     #[error(transparent)]
     Index(#[from] super::index::IndexError),
@@ -80,7 +80,12 @@ pub fn packaged(dir: &Path) -> Result<Vec<(String, String, PathBuf, String)>, Pu
     Ok(out)
 }
 
-pub fn run(helm: &Helm, dir: &Path, reference: &str, plain_http: bool) -> Result<Vec<Published>, PublishError> {
+pub fn run(
+    helm: &Helm,
+    dir: &Path,
+    reference: &str,
+    plain_http: bool,
+) -> Result<Vec<Published>, PublishError> {
     let reference = parse_ref(reference)?;
     let charts = packaged(dir)?;
     let scratch = tempfile::tempdir().map_err(|source| PublishError::Io { path: dir.to_owned(), source })?;
