@@ -414,7 +414,14 @@ fn packaging_is_reproducible_and_published_versions_are_immutable() {
     let chart_yaml = root.join("charts/tiny/Chart.yaml");
     let meta = std::fs::read_to_string(&chart_yaml).unwrap();
     std::fs::write(&chart_yaml, meta.replace("version: 0.1.0", "version: 0.1.1")).unwrap();
-    package(root, &out).success().stdout(predicate::str::contains("(1 new)"));
+    let new = root.join("new.txt");
+    xtask()
+        .current_dir(root)
+        .args(["package", "--out", "dist", "--list-new", "new.txt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(1 new)"));
+    assert_eq!(std::fs::read_to_string(&new).unwrap(), "tiny-0.1.1.tgz\n");
     let index = std::fs::read_to_string(out.join("index.yaml")).unwrap();
     assert!(index.contains("version: \"0.1.1\"") && index.contains("version: \"0.1.0\""), "{index}");
     assert!(index.find("0.1.1").unwrap() < index.find("0.1.0").unwrap(), "newest first: {index}");

@@ -26,6 +26,11 @@ pub struct Args {
     /// Base URL written into new entries' `urls` (default: archive file names, relative to the index)
     #[arg(long)]
     pub url: Option<String>,
+
+    /// Also write the file names of the archives new to the index here, one a line
+    /// (what a release job uploads)
+    #[arg(long, value_name = "FILE")]
+    pub list_new: Option<PathBuf>,
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
@@ -40,6 +45,10 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 let state =
                     if added.iter().any(|a| a.file_name == p.file_name) { "new" } else { "unchanged" };
                 println!("{:<24} {:<12} sha256:{}  {state}", p.name, p.version, p.digest);
+            }
+            if let Some(file) = &args.list_new {
+                let names: String = added.iter().map(|a| format!("{}\n", a.file_name)).collect();
+                xtask::release::archive::write_atomic(file, names.as_bytes())?;
             }
             for s in &skipped {
                 println!("{s:<24} skipped ({}: \"false\")", package::PUBLISH_ANNOTATION);
