@@ -453,7 +453,9 @@ fn charts_can_opt_out_of_publishing() {
     let root = catalog.path();
     let chart_yaml = root.join("charts/tiny/Chart.yaml");
     let meta = std::fs::read_to_string(&chart_yaml).unwrap();
-    std::fs::write(&chart_yaml, format!("{meta}\nannotations:\n  nex-charts/publish: \"false\"\n")).unwrap();
+    assert!(meta.contains("\nannotations:\n"), "the fixture has annotations");
+    let opted_out = meta.replace("\nannotations:\n", "\nannotations:\n  nex-charts/publish: \"false\"\n");
+    std::fs::write(&chart_yaml, opted_out).unwrap();
     package(root, &root.join("dist"))
         .success()
         .stdout(predicate::str::contains("tiny").and(predicate::str::contains("skipped")));

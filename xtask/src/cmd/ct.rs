@@ -77,6 +77,17 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         eprintln!("error: {}", ct::missing_message(&missing));
         return Ok(Exit::Failure);
     }
+    // Usage errors before anything is provisioned.
+    let node_image = match &args.action {
+        Action::Install { kubernetes_version, .. } => match ct::node_image(kubernetes_version) {
+            Ok(i) => i.to_owned(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(Exit::Failure);
+            }
+        },
+        Action::Lint(_) => String::new(),
+    };
     let root = super::root()?;
     let config = root.join(xtask::config::FILE_NAME);
     let helm = super::helm(major)?;
@@ -89,14 +100,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 .status()?;
             Ok(if status.success() { Exit::Clean } else { Exit::Findings })
         }
-        Action::Install { kubernetes_version, cluster_name, upgrade, artifacts, selection } => {
-            let node_image = match ct::node_image(kubernetes_version) {
-                Ok(i) => i.to_owned(),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(Exit::Failure);
-                }
-            };
+        Action::Install { cluster_name, upgrade, artifacts, selection, .. } => {
             let artifacts = root.join(artifacts);
             let plan = ct::InstallPlan {
                 cluster: cluster_name.clone(),

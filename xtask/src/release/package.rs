@@ -52,13 +52,18 @@ pub fn is_published(chart_dir: &Path) -> bool {
     #[derive(serde::Deserialize, Default)]
     #[serde(default)]
     struct Meta {
-        annotations: std::collections::BTreeMap<String, String>,
+        annotations: std::collections::BTreeMap<String, Value>,
     }
+    // An unreadable Chart.yaml counts as published: packaging then reports it.
     let meta = std::fs::read_to_string(chart_dir.join("Chart.yaml"))
         .ok()
         .and_then(|t| serde_saphyr::from_str::<Meta>(&t).ok())
         .unwrap_or_default();
-    meta.annotations.get(PUBLISH_ANNOTATION).is_none_or(|v| v.trim() != "false")
+    match meta.annotations.get(PUBLISH_ANNOTATION) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim() != "false",
+        _ => true,
+    }
 }
 
 pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, PackageError> {
@@ -165,6 +170,8 @@ mod tests {
         assert!(!is_published(tmp.path()));
         write("name: a\nannotations:\n  nex-charts/publish: \"true\"\n");
         assert!(is_published(tmp.path()));
+        write("name: a\nannotations:\n  nex-charts/publish: false\n");
+        assert!(!is_published(tmp.path()));
         write("name: a\n");
         assert!(is_published(tmp.path()));
     }
