@@ -563,3 +563,57 @@ fn the_registry_test_server_really_serves() {
     assert!(get("/missing.tgz").starts_with("HTTP/1.1 404"));
     assert!(get("/../etc/passwd").starts_with("HTTP/1.1 404"));
 }
+
+#[test]
+fn an_unreachable_registry_is_a_tooling_failure_not_a_push() {
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    package(root, &root.join("dist")).success();
+    // Nothing listens on a port just freed.
+    let reference = format!("oci://127.0.0.1:{}/charts", free_port());
+    xtask()
+        .current_dir(root)
+        .args(["publish", "--oci", &reference, "--plain-http"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error[release/publish]").and(predicate::str::contains("refused")));
+}
+
+#[test]
+fn release_commands_have_help() {
+    for args in [&["package"][..], &["publish"], &["ct", "lint"], &["ct", "install"], &["hooks", "install"]] {
+        xtask()
+            .args(args)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: cargo xtask"));
+    }
+}
+
+#[test]
+fn hooks_install_writes_a_pre_commit_hook_and_keeps_a_foreign_one() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = std::process::Command::new("git").args(["init", "-q"]).current_dir(repo.path()).status();
+    assert!(git.is_ok_and(|s| s.success()), "git init");
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    xtask().current_dir(repo.path()).args(["hooks", "install"]).assert().success();
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.starts_with("#!/bin/sh\n") && script.contains("cargo xtask lint --changed"), "{script}");
+    xtask()
+        .current_dir(repo.path())
+        .args(["hooks", "install"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+    std::fs::write(&hook, "#!/bin/sh\nexec other-tool\n").unwrap();
+    xtask()
+        .current_dir(repo.path())
+        .args(["hooks", "install"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), "#!/bin/sh\nexec other-tool\n");
+    xtask().current_dir(repo.path()).args(["hooks", "install", "--force"]).assert().success();
+    assert!(std::fs::read_to_string(&hook).unwrap().contains("cargo xtask lint --changed"));
+}

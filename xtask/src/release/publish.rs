@@ -127,12 +127,23 @@ fn remote_digest(
     let out = helm.run(cmd)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        // A registry answers an unknown repository or tag with "not found".
-        return Ok(if err.contains("not found") { Remote::Absent } else { Remote::Error(err) });
+        return Ok(if is_absent(&err) { Remote::Absent } else { Remote::Error(err) });
     }
     let file = dest.join(format!("{name}-{version}.tgz"));
     let bytes = std::fs::read(&file).map_err(|source| PublishError::Io { path: file, source })?;
     Ok(Remote::Digest(archive::sha256(&bytes)))
+}
+
+/// Whether a failed pull means the registry does not hold the chart version.
+/// Registries answer an unknown repository or tag with 404 ("not found",
+/// "manifest unknown", "name unknown"); some (ghcr.io) deny reading a package
+/// that does not exist yet. Pushing is then the right move: if the denial was
+/// real, the push fails and says so. Network failures are errors.
+pub fn is_absent(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    ["not found", "manifest unknown", "name unknown", "404", "denied", "403", "unauthorized"]
+        .iter()
+        .any(|m| s.contains(m))
 }
 
 fn push(helm: &Helm, file: &Path, reference: &str, plain_http: bool) -> Result<Status, PublishError> {
@@ -165,6 +176,16 @@ mod tests {
         for bad in ["ghcr.io/me/charts", "oci://", "oci:///charts", "oci://h/c:1@sha256:x", "https://h/c"] {
             assert!(parse_ref(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tells_an_absent_chart_from_a_broken_registry() {
+        assert!(is_absent("Error: 127.0.0.1:5000/charts/hello:0.1.0: not found"));
+        assert!(is_absent("Error: failed to authorize: unexpected status from GET request: 403 Forbidden"));
+        assert!(!is_absent(
+            "Error: Get \"http://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused"
+        ));
+        assert!(!is_absent("Error: http: server gave HTTP response to HTTPS client"));
     }
 
     #[test]
