@@ -617,3 +617,13 @@ fn hooks_install_writes_a_pre_commit_hook_and_keeps_a_foreign_one() {
     xtask().current_dir(repo.path()).args(["hooks", "install", "--force"]).assert().success();
     assert!(std::fs::read_to_string(&hook).unwrap().contains("cargo xtask lint --changed"));
 }
+
+#[test]
+fn ct_yaml_points_ct_at_the_files_beside_it() {
+    let root = workspace();
+    let text = std::fs::read_to_string(root.join("ct.yaml")).unwrap();
+    for (key, file) in [("lint-conf", "lintconf.yaml"), ("chart-yaml-schema", "chart_schema.yaml")] {
+        assert!(text.contains(&format!("\n{key}: {file}\n")), "ct.yaml lacks `{key}: {file}`");
+        assert!(root.join(file).is_file(), "{file} is missing beside ct.yaml");
+    }
+}
