@@ -3,6 +3,7 @@
 //! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
 //! benchmark use them directly.
 
+pub mod bench;
 pub mod cache;
 pub mod catalog;
 pub mod changed;
@@ -18,6 +19,7 @@ pub mod kube;
 pub mod lint;
 pub mod load;
 pub mod manifest;
+pub mod process;
 pub mod provision;
 pub mod release;
 pub mod render;
