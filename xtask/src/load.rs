@@ -24,11 +24,18 @@ pub struct ProcOutput {
 
 impl From<std::process::Output> for ProcOutput {
     fn from(o: std::process::Output) -> Self {
-        Self {
-            success: o.status.success(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        // A process killed by a signal (a crash) says nothing itself; say it for it.
+        #[cfg(unix)]
+        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&o.status) {
+            if !stderr.is_empty() && !stderr.ends_with('\n') {
+                stderr.push('\n');
+            }
+            stderr.push_str(&format!(
+                "Error: the process was killed by signal {signal} (it crashed or was stopped)\n"
+            ));
         }
+        Self { success: o.status.success(), stdout: String::from_utf8_lossy(&o.stdout).into_owned(), stderr }
     }
 }
 

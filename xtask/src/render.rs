@@ -85,10 +85,8 @@ pub fn template(
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
-    let out: ProcOutput =
-        inputs.helm.template(inputs.chart_dir, values, kube_version, &[]).map_err(|e| e.to_string())?.into();
-    inputs.cache.put(&key, &out);
-    Ok(out)
+    let out = inputs.helm.template(inputs.chart_dir, values, kube_version, &[]).map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
 }
 
 /// `helm lint --strict`, through the same cache.
@@ -101,10 +99,19 @@ pub fn lint(
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
-    let out: ProcOutput =
-        inputs.helm.lint(inputs.chart_dir, values, extra).map_err(|e| e.to_string())?.into();
-    inputs.cache.put(&key, &out);
-    Ok(out)
+    let out = inputs.helm.lint(inputs.chart_dir, values, extra).map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
+}
+
+/// Caches what helm said, unless it was killed by a signal: a crash is not a
+/// result of the inputs, and must not be served again.
+fn keep(cache: &Cache, key: &crate::cache::Key, out: std::process::Output) -> ProcOutput {
+    let exited = out.status.code().is_some();
+    let out = ProcOutput::from(out);
+    if exited {
+        cache.put(key, &out);
+    }
+    out
 }
 
 fn key(command: &str, inputs: &RenderInputs<'_>, values: Option<&Path>) -> KeyBuilder {

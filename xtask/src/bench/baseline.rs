@@ -79,7 +79,13 @@ pub struct ChartTimes {
 }
 
 /// Runs the baseline for one chart; `root` is the catalog root (ct's working directory).
-pub fn chart(tools: &Tools, helm: &Helm, root: &Path, chart: &Chart, render: bool) -> Result<ChartTimes, BenchError> {
+pub fn chart(
+    tools: &Tools,
+    helm: &Helm,
+    root: &Path,
+    chart: &Chart,
+    render: bool,
+) -> Result<ChartTimes, BenchError> {
     let start = Instant::now();
     let mut t = ChartTimes { chart: chart.name.clone(), ..Default::default() };
     let helm_run = |t: &mut ChartTimes, mut cmd: Command, out: Option<&Path>| -> Result<(), BenchError> {
@@ -96,7 +102,8 @@ pub fn chart(tools: &Tools, helm: &Helm, root: &Path, chart: &Chart, render: boo
         Ok(())
     };
     let tool_run = |t: &mut ChartTimes, mut cmd: Command| -> Result<(), BenchError> {
-        let status = cmd.current_dir(root).status().map_err(|e| BenchError::Setup(format!("baseline tool: {e}")))?;
+        let status =
+            cmd.current_dir(root).status().map_err(|e| BenchError::Setup(format!("baseline tool: {e}")))?;
         t.tool_runs += 1;
         t.failed_runs += usize::from(!status.success());
         Ok(())
@@ -128,8 +135,8 @@ pub fn chart(tools: &Tools, helm: &Helm, root: &Path, chart: &Chart, render: boo
     if render {
         let text = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap_or_default();
         let meta: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_default();
-        let versions =
-            crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str())).unwrap_or_default();
+        let versions = crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str()))
+            .unwrap_or_default();
         let tmp = tempfile::tempdir().map_err(|e| BenchError::Setup(e.to_string()))?;
         for s in &chart.scenarios {
             for v in &versions {

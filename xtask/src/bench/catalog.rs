@@ -47,7 +47,12 @@ pub fn is_library(dir: &Path) -> bool {
 
 /// `count` = None: the real catalog as it is; `Some(n)`: n application charts
 /// copied round-robin from the real ones, plus the library charts.
-pub fn generate(source: &Path, real: &[Chart], dest: &Path, count: Option<usize>) -> Result<Generated, BenchError> {
+pub fn generate(
+    source: &Path,
+    real: &[Chart],
+    dest: &Path,
+    count: Option<usize>,
+) -> Result<Generated, BenchError> {
     for f in ROOT_FILES {
         let from = source.join(f);
         if from.exists() {
@@ -59,7 +64,8 @@ pub fn generate(source: &Path, real: &[Chart], dest: &Path, count: Option<usize>
     if apps.is_empty() {
         return Err(BenchError::Setup("the catalog has no application chart to copy".into()));
     }
-    let mut out = Generated { root: dest.to_path_buf(), apps: Vec::new(), libraries: Vec::new(), scenarios: 0 };
+    let mut out =
+        Generated { root: dest.to_path_buf(), apps: Vec::new(), libraries: Vec::new(), scenarios: 0 };
     for lib in &libs {
         let to = charts_dir.join(&lib.name);
         copy_chart(&lib.dir, &to, None, None)?;
@@ -161,7 +167,8 @@ mod tests {
         std::fs::create_dir_all(dir.join("ci")).unwrap();
         std::fs::create_dir_all(dir.join("charts")).unwrap();
         let kind = if library { "library" } else { "application" };
-        std::fs::write(dir.join("Chart.yaml"), format!("apiVersion: v2\nname: {name}\ntype: {kind}\n")).unwrap();
+        std::fs::write(dir.join("Chart.yaml"), format!("apiVersion: v2\nname: {name}\ntype: {kind}\n"))
+            .unwrap();
         std::fs::write(dir.join("charts/common-0.1.0.tgz"), "x").unwrap();
         for c in ci {
             std::fs::write(dir.join("ci").join(format!("{c}-values.yaml")), "a: 1\n").unwrap();
@@ -173,7 +180,8 @@ mod tests {
     fn synthetic_catalogs_rename_and_keep_three_scenarios() {
         let src = tempfile::tempdir().unwrap();
         std::fs::write(src.path().join("ct.yaml"), "chart-dirs: [charts]\n").unwrap();
-        let real = vec![chart(src.path(), "common", true, &[]), chart(src.path(), "app", false, &["a", "b", "c"])];
+        let real =
+            vec![chart(src.path(), "common", true, &[]), chart(src.path(), "app", false, &["a", "b", "c"])];
         let dest = tempfile::tempdir().unwrap();
         let g = generate(src.path(), &real, dest.path(), Some(5)).unwrap();
         assert_eq!(g.apps.len(), 5);

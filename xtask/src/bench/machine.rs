@@ -33,12 +33,14 @@ impl Machine {
             line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|k| k / 1024)
         });
         let cpu_model = read("/proc/cpuinfo").and_then(|c| {
-            c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_owned())
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
         });
         let os = read("/etc/os-release")
             .and_then(|r| {
-                r.lines()
-                    .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned()))
+                r.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned()))
             })
             .unwrap_or_else(|| std::env::consts::OS.to_owned());
         Self {

@@ -72,11 +72,7 @@ impl LintCommand {
             )));
         }
         let kib = peak_kib.load(Ordering::Relaxed);
-        Ok(Sample {
-            seconds,
-            peak_rss_mib: (kib > 0).then(|| kib as f64 / 1024.0),
-            exit_code: status.code(),
-        })
+        Ok(Sample { seconds, peak_rss_mib: (kib > 0).then(|| kib as f64 / 1024.0), exit_code: status.code() })
     }
 }
 

@@ -108,7 +108,8 @@ fn seed_schemas(opts: &Options<'_>) -> Result<(), BenchError> {
     for c in &opts.real_charts {
         let text = std::fs::read_to_string(c.dir.join("Chart.yaml")).unwrap_or_default();
         let meta: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_default();
-        for v in crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str())).unwrap_or_default()
+        for v in crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str()))
+            .unwrap_or_default()
         {
             root.ensure(&v).map_err(|e| BenchError::Setup(e.to_string()))?;
         }

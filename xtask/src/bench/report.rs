@@ -100,7 +100,10 @@ impl Report {
             );
         }
         if self.catalogs.iter().any(|c| c.baseline.scaled) {
-            let _ = writeln!(s, "* baseline scaled from a sample of the catalog's charts (ct works chart by chart)");
+            let _ = writeln!(
+                s,
+                "* baseline scaled from a sample of the catalog's charts (ct works chart by chart)"
+            );
         }
         for t in &self.targets {
             let _ = writeln!(

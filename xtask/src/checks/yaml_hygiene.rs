@@ -22,6 +22,8 @@ pub const RULE_COMMENTS: &str = "yaml/comments";
 pub const RULE_COLONS: &str = "yaml/colons";
 pub const RULE_COMMAS: &str = "yaml/commas";
 pub const RULE_TRUTHY: &str = "yaml/truthy";
+/// `yaml/documents`: more than one YAML document where helm reads only the first.
+pub const RULE_DOCUMENTS: &str = "yaml/documents";
 
 /// At most this many blank lines in a row (ct's lintconf).
 const MAX_EMPTY: usize = 2;
@@ -103,6 +105,15 @@ pub fn file_findings(chart: &str, file: &YamlFile) -> Vec<Diagnostic> {
     }
     for root in &roots {
         tree_rules(&mut f, root, &lines);
+    }
+    if let Some(second) = roots.get(1) {
+        f.push(
+            RULE_DOCUMENTS,
+            Severity::Error,
+            second.span.start.line,
+            second.span.start.column,
+            "a second YAML document; helm reads only the first, so everything from here on is ignored",
+        );
     }
     f.out
 }
