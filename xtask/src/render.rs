@@ -10,6 +10,7 @@ use crate::kube::{Outcome, Schemas};
 use crate::load::ProcOutput;
 use crate::manifest::{self, Object, ParseError};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// One `helm template` of a chart: a scenario for a Kubernetes version.
@@ -53,15 +54,9 @@ pub fn render_all(
     jobs.par_iter()
         .map(|(scenario, version)| {
             let output = template(inputs, scenario.values_file.as_deref(), Some(version));
-            let (objects, parse_errors) = match &output {
-                Ok(o) if o.success => manifest::split(&o.stdout),
-                _ => (Vec::new(), Vec::new()),
-            };
-            let validation = match schemas {
-                Some((s, crds)) => {
-                    objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
-                }
-                None => Vec::new(),
+            let Checked { objects, parse_errors, validation } = match &output {
+                Ok(o) if o.success => check(inputs, &o.stdout, version, schemas),
+                _ => Checked::default(),
             };
             Rendering {
                 scenario: (*scenario).clone(),
@@ -73,6 +68,41 @@ pub fn render_all(
             }
         })
         .collect()
+}
+
+/// A rendering split into objects and validated.
+#[derive(Default, Serialize, Deserialize)]
+struct Checked {
+    objects: Vec<Object>,
+    parse_errors: Vec<ParseError>,
+    validation: Vec<Outcome>,
+}
+
+/// Splits and validates helm's output, served whole from the cache when this
+/// exact output was checked before against the same schemas by the same
+/// harness: a warm run then reads one entry per rendering, parses no YAML and
+/// looks up no object.
+fn check(inputs: &RenderInputs<'_>, stdout: &str, version: &str, schemas: Option<(&Schemas, &CrdSet)>) -> Checked {
+    let key = KeyBuilder::new("checked rendering")
+        .str(crate::kube::harness_identity())
+        .str(version)
+        .opt(schemas.map(|(s, crds)| s.identity(crds)).as_deref())
+        .str(stdout)
+        .finish();
+    inputs.cache.get_or(
+        &key,
+        || {
+            let (objects, parse_errors) = manifest::split(stdout);
+            let validation = match schemas {
+                Some((s, crds)) => {
+                    objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
+                }
+                None => Vec::new(),
+            };
+            Checked { objects, parse_errors, validation }
+        },
+        |c| !c.validation.iter().any(|o| matches!(o, Outcome::Unavailable(_))),
+    )
 }
 
 /// `helm template`, served from the cache when nothing it depends on changed.

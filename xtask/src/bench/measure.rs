@@ -27,6 +27,25 @@ pub struct LintCommand {
 }
 
 impl LintCommand {
+    /// `xtask docs` over a catalog (writes every chart's README).
+    pub fn docs(&self, catalog: &Path) -> Result<(), BenchError> {
+        let out = Command::new(&self.xtask)
+            .arg("docs")
+            .current_dir(catalog)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| BenchError::io(&self.xtask, e))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(BenchError::Setup(format!(
+                "xtask docs in {}: {}",
+                catalog.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
     /// Runs `xtask lint` over `catalog` with `cache` as NEX_CACHE_DIR. Exit 0 and 1
     /// are runs that worked (the synthetic charts have findings); 2 is a failure.
     pub fn run(&self, catalog: &Path, cache: &Path) -> Result<Sample, BenchError> {

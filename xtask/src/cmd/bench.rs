@@ -23,6 +23,10 @@ pub struct Args {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runs: u32,
 
+    /// Catalogs to measure: `real` and numbers of application charts (ignored with --quick)
+    #[arg(long, value_delimiter = ',', default_value = "real,50,200")]
+    pub sizes: Vec<String>,
+
     /// Where the JSON record goes
     #[arg(long, default_value = "target/bench/bench.json")]
     pub out: PathBuf,
@@ -43,7 +47,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let opts = Options {
         source_root: root.clone(),
         real_charts,
-        sizes: if args.quick { vec![None] } else { vec![None, Some(50), Some(200)] },
+        sizes: if args.quick { vec![None] } else { sizes(&args.sizes)? },
         runs: args.runs as usize,
         baseline_sample: args.baseline_sample as usize,
         lint: LintCommand {
@@ -65,6 +69,18 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     eprintln!("bench: wrote {}", out.display());
     print!("{}", report.text());
     Ok(Exit::Clean)
+}
+
+fn sizes(list: &[String]) -> anyhow::Result<Vec<Option<usize>>> {
+    list.iter()
+        .map(|s| match s.trim() {
+            "real" => Ok(None),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(anyhow::anyhow!("--sizes: {n:?} is neither `real` nor a number of charts")),
+            },
+        })
+        .collect()
 }
 
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -75,6 +75,12 @@ impl Schemas {
         )
     }
 
+    /// What validation results depend on besides the object and version: the
+    /// schemas and CRDs in use (a label for cache keys).
+    pub fn identity(&self, chart_crds: &CrdSet) -> String {
+        format!("{}\u{0}{}\u{0}{}", self.root.identity(), self.catalog_crds.fingerprint, chart_crds.fingerprint)
+    }
+
     pub fn validate_uncached(&self, object: &Value, version: &str, chart_crds: &CrdSet) -> Outcome {
         let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -172,7 +178,7 @@ impl Schemas {
 /// Validation results depend on the harness's own code (schema conversion,
 /// messages), so they are keyed by the running binary too: a rebuilt harness
 /// revalidates once. (helm results do not depend on it and are shared.)
-fn harness_identity() -> &'static str {
+pub(crate) fn harness_identity() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
         let exe = std::env::current_exe().ok();
