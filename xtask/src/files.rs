@@ -52,9 +52,13 @@ pub struct YamlFile {
 
 impl YamlFile {
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let text = read_text(path)?;
+        Ok(Self::from_text(path, read_text(path)?))
+    }
+
+    /// A file whose text is already in hand (tests and fuzzing feed text directly).
+    pub fn from_text(path: &Path, text: String) -> Self {
         let parsed = yaml::parse(&text);
-        Ok(Self { path: path.to_path_buf(), text, parsed })
+        Self { path: path.to_path_buf(), text, parsed }
     }
 
     /// The first document's root, when the file parsed and holds one.
@@ -88,18 +92,19 @@ pub struct JsonFile {
 
 impl JsonFile {
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let text = read_text(path)?;
+        Ok(Self::from_text(path, &read_text(path)?))
+    }
+
+    /// A file whose text is already in hand (tests and fuzzing feed text directly).
+    pub fn from_text(path: &Path, text: &str) -> Self {
         let value = serde_json::from_str(&text).map_err(|e| JsonError {
             line: e.line().max(1),
             column: e.column().max(1),
             message: e.to_string(),
         });
-        let positions = if value.is_ok() {
-            yaml::parse(&text).ok().and_then(|y| y.docs.into_iter().next())
-        } else {
-            None
-        };
-        Ok(Self { path: path.to_path_buf(), value, positions, blank: text.trim().is_empty() })
+        let positions =
+            if value.is_ok() { yaml::parse(text).ok().and_then(|y| y.docs.into_iter().next()) } else { None };
+        Self { path: path.to_path_buf(), value, positions, blank: text.trim().is_empty() }
     }
 
     /// Line and column of the node at a JSON pointer (or the key naming it), when known.

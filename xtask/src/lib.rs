@@ -24,6 +24,7 @@ pub mod provision;
 pub mod release;
 pub mod render;
 pub mod report;
+pub mod robustness;
 pub mod scaffold;
 pub mod schema;
 pub mod snapshot;

@@ -82,7 +82,12 @@ struct Checked {
 /// exact output was checked before against the same schemas by the same
 /// harness: a warm run then reads one entry per rendering, parses no YAML and
 /// looks up no object.
-fn check(inputs: &RenderInputs<'_>, stdout: &str, version: &str, schemas: Option<(&Schemas, &CrdSet)>) -> Checked {
+fn check(
+    inputs: &RenderInputs<'_>,
+    stdout: &str,
+    version: &str,
+    schemas: Option<(&Schemas, &CrdSet)>,
+) -> Checked {
     let key = KeyBuilder::new("checked rendering")
         .str(crate::kube::harness_identity())
         .str(version)

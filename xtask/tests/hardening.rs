@@ -342,3 +342,23 @@ fn a_hanging_helm_is_killed_after_the_timeout() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("NEX_HELM_TIMEOUT"), "{}", bad.stderr);
 }
+
+#[test]
+fn cached_findings_follow_every_edit() {
+    let cat = one_chart("edited");
+    let cache = private_cache();
+    let run = || {
+        let mut cmd = xtask(cat.path());
+        cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache.path());
+        lint(cmd).errors("edited").into_iter().map(|(r, _, _)| r).collect::<Vec<_>>()
+    };
+    let values = cat.path().join("charts/edited/values.yaml");
+    let clean = run();
+    assert!(!clean.contains(&"values/schema".to_owned()), "{clean:?}");
+    let original = std::fs::read_to_string(&values).unwrap();
+    std::fs::write(&values, original.replace("replicas: 1", "replicas: \"one\"")).unwrap();
+    let broken = run();
+    assert!(broken.contains(&"values/schema".to_owned()), "{broken:?}");
+    std::fs::write(&values, &original).unwrap();
+    assert_eq!(run(), clean);
+}

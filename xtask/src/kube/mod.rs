@@ -78,7 +78,12 @@ impl Schemas {
     /// What validation results depend on besides the object and version: the
     /// schemas and CRDs in use (a label for cache keys).
     pub fn identity(&self, chart_crds: &CrdSet) -> String {
-        format!("{}\u{0}{}\u{0}{}", self.root.identity(), self.catalog_crds.fingerprint, chart_crds.fingerprint)
+        format!(
+            "{}\u{0}{}\u{0}{}",
+            self.root.identity(),
+            self.catalog_crds.fingerprint,
+            chart_crds.fingerprint
+        )
     }
 
     pub fn validate_uncached(&self, object: &Value, version: &str, chart_crds: &CrdSet) -> Outcome {
