@@ -5,11 +5,13 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod changed;
 pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
 pub mod exceptions;
+pub mod files;
 pub mod helm;
 pub mod kube;
 pub mod lint;
@@ -18,7 +20,10 @@ pub mod manifest;
 pub mod provision;
 pub mod render;
 pub mod report;
+pub mod schema;
 pub mod snapshot;
+pub mod values;
+pub mod yaml;
 
 /// Exit codes shared by every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 
 use crate::cache::{self, Cache};
 use crate::catalog::{Chart, Scenario};
+use crate::changed::Baseline;
+use crate::files::{FileError, JsonFile, YamlFile};
 use crate::helm::Helm;
 use crate::kube::Schemas;
 use crate::kube::crd::{self, CrdSet};
@@ -10,7 +12,7 @@ use crate::render::{self, RenderInputs, Rendering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A finished process, reduced to what checks read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +46,12 @@ pub struct LoadedChart {
     /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
     pub dependencies: Result<(), String>,
     pub helm_lint: Vec<LintRun>,
+    /// The chart's source files, read and parsed once.
+    pub files: ChartFiles,
+    /// Which of ct's validations are on.
+    pub settings: Settings,
+    /// The chart as it was on the target branch, when versions are compared.
+    pub previous: Option<Previous>,
     /// Chart.yaml as text and as data (`Value::Null` when unreadable).
     pub chart_yaml: String,
     pub chart_meta: serde_json::Value,
@@ -51,30 +59,97 @@ pub struct LoadedChart {
     pub kube_versions: Result<Vec<String>, String>,
     /// Every scenario × Kubernetes version, rendered (empty when not asked for).
     pub renderings: Vec<Rendering>,
-    /// Texts of the chart's values.yaml and of each scenario's values file.
+    /// Texts of the chart's values.yaml (`default`) and of each scenario's values file.
     pub values_texts: BTreeMap<String, String>,
     /// Text of every template an object came from, by its path on disk.
     pub templates: BTreeMap<PathBuf, String>,
     /// `file://` dependencies: name and source folder.
     pub local_dependencies: Vec<(String, PathBuf)>,
-    /// CRD files of the chart's `crds/` or the catalog's CRD folder that could not be read.
+    /// CRD files of the chart's `crds/` that could not be read.
     pub crd_errors: Vec<String>,
+}
+
+/// ct's switches for the checks (from `ct.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `validate-chart-schema`: Chart.yaml against `schemas/chart.schema.json`.
+    pub validate_chart_schema: bool,
+    /// `validate-yaml`: the YAML hygiene rules.
+    pub validate_yaml: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { validate_chart_schema: true, validate_yaml: true }
+    }
+}
+
+/// A file of the chart: where it is and what reading it gave.
+#[derive(Debug, Clone)]
+pub struct Source<T> {
+    pub path: PathBuf,
+    pub content: Result<T, FileError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChartFiles {
+    pub chart_yaml: Source<YamlFile>,
+    /// `None` when the chart has no values.yaml.
+    pub values: Option<Source<YamlFile>>,
+    /// `ci/*-values.yaml`, in scenario order, with the scenario name.
+    pub ci: Vec<(String, Source<YamlFile>)>,
+    /// Files under `ci/` that ct would skip (not named `*-values.yaml`).
+    pub ci_ignored: Vec<PathBuf>,
+    /// `None` when the chart has no values.schema.json.
+    pub values_schema: Option<Source<JsonFile>>,
+    /// Symbolic links inside the chart folder that lead back into themselves.
+    pub symlink_loops: Vec<PathBuf>,
+}
+
+/// Chart.yaml on the target branch (`--changed`, or charts named explicitly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Previous {
+    /// What the chart was compared with (`origin/main`).
+    pub base: String,
+    /// `version` there; `None` when the chart is new on this branch.
+    pub version: Option<String>,
 }
 
 /// What the loader needs from the run's configuration.
 pub struct LoadOptions<'a> {
     pub helm: &'a Helm,
     pub lint_extra_args: Vec<String>,
-    pub cache: &'a Cache,
+    pub settings: Settings,
+    /// Set when versions are compared with the target branch.
+    pub baseline: Option<&'a Baseline>,
+    /// helm runs and validation results, by content.
+    pub cache: Cache,
     /// Render every scenario × Kubernetes version and validate against these schemas.
     pub render: Option<&'a Schemas>,
+}
+
+impl<'a> LoadOptions<'a> {
+    pub fn new(helm: &'a Helm, lint_extra_args: Vec<String>) -> Self {
+        Self {
+            helm,
+            lint_extra_args,
+            settings: Settings::default(),
+            baseline: None,
+            cache: Cache::new(&crate::provision::cache_root()),
+            render: None,
+        }
+    }
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let dependencies = crate::deps::ensure(chart, opts.helm);
     let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs =
-        RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
+    let inputs = RenderInputs {
+        chart_dir: &chart.dir,
+        fingerprint: &fingerprint,
+        helm: opts.helm,
+        cache: &opts.cache,
+    };
     let chart_yaml = std::fs::read_to_string(chart.dir.join("Chart.yaml")).unwrap_or_default();
     let chart_meta: serde_json::Value = serde_saphyr::from_str(&chart_yaml).unwrap_or_default();
     let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
@@ -124,10 +199,15 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             }
         }
     }
+    let files = read_files(chart);
+    let previous = opts.baseline.map(|b| b.previous(&chart.dir));
     LoadedChart {
         chart: chart.clone(),
         dependencies,
         helm_lint,
+        files,
+        settings: opts.settings,
+        previous,
         chart_yaml,
         chart_meta,
         kube_versions,
@@ -136,6 +216,42 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         templates,
         local_dependencies,
         crd_errors,
+    }
+}
+
+fn source<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Source<T> {
+    let content = read(&path);
+    Source { path, content }
+}
+
+fn optional<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Option<Source<T>> {
+    let s = source(path, read);
+    if matches!(s.content, Err(FileError::Missing)) { None } else { Some(s) }
+}
+
+/// Reads every source file of a chart (no helm involved).
+pub fn read_files(chart: &Chart) -> ChartFiles {
+    let dir = &chart.dir;
+    let ci = chart
+        .scenarios
+        .iter()
+        .filter_map(|s| s.values_file.as_ref().map(|f| (s.name.clone(), source(f.clone(), YamlFile::read))))
+        .collect();
+    let mut ci_ignored: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !crate::catalog::is_ci_values(p))
+        .collect();
+    ci_ignored.sort();
+    ChartFiles {
+        chart_yaml: source(dir.join("Chart.yaml"), YamlFile::read),
+        values: optional(dir.join("values.yaml"), YamlFile::read),
+        ci,
+        ci_ignored,
+        values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
+        symlink_loops: crate::catalog::symlink_loops(dir),
     }
 }
 
