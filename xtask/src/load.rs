@@ -46,6 +46,8 @@ pub struct LoadedChart {
     /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
     pub dependencies: Result<(), String>,
     pub helm_lint: Vec<LintRun>,
+    /// The README and the files it is generated from.
+    pub docs: crate::docs::Loaded,
     /// The chart's source files, read and parsed once.
     pub files: ChartFiles,
     /// Which of ct's validations are on.
@@ -59,13 +61,13 @@ pub struct LoadedChart {
     pub kube_versions: Result<Vec<String>, String>,
     /// Every scenario × Kubernetes version, rendered (empty when not asked for).
     pub renderings: Vec<Rendering>,
-    /// Texts of the chart's values.yaml (`default`) and of each scenario's values file.
+    /// Texts of the chart's values.yaml and of each scenario's values file.
     pub values_texts: BTreeMap<String, String>,
     /// Text of every template an object came from, by its path on disk.
     pub templates: BTreeMap<PathBuf, String>,
     /// `file://` dependencies: name and source folder.
     pub local_dependencies: Vec<(String, PathBuf)>,
-    /// CRD files of the chart's `crds/` that could not be read.
+    /// CRD files of the chart's `crds/` or the catalog's CRD folder that could not be read.
     pub crd_errors: Vec<String>,
 }
 
@@ -122,34 +124,22 @@ pub struct LoadOptions<'a> {
     pub settings: Settings,
     /// Set when versions are compared with the target branch.
     pub baseline: Option<&'a Baseline>,
-    /// helm runs and validation results, by content.
-    pub cache: Cache,
+    pub cache: &'a Cache,
     /// Render every scenario × Kubernetes version and validate against these schemas.
     pub render: Option<&'a Schemas>,
 }
 
 impl<'a> LoadOptions<'a> {
-    pub fn new(helm: &'a Helm, lint_extra_args: Vec<String>) -> Self {
-        Self {
-            helm,
-            lint_extra_args,
-            settings: Settings::default(),
-            baseline: None,
-            cache: Cache::new(&crate::provision::cache_root()),
-            render: None,
-        }
+    pub fn new(helm: &'a Helm, cache: &'a Cache, lint_extra_args: Vec<String>) -> Self {
+        Self { helm, lint_extra_args, settings: Settings::default(), baseline: None, cache, render: None }
     }
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let dependencies = crate::deps::ensure(chart, opts.helm);
     let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs = RenderInputs {
-        chart_dir: &chart.dir,
-        fingerprint: &fingerprint,
-        helm: opts.helm,
-        cache: &opts.cache,
-    };
+    let inputs =
+        RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
     let chart_yaml = std::fs::read_to_string(chart.dir.join("Chart.yaml")).unwrap_or_default();
     let chart_meta: serde_json::Value = serde_saphyr::from_str(&chart_yaml).unwrap_or_default();
     let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
@@ -201,13 +191,15 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     }
     let files = read_files(chart);
     let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    let docs = crate::docs::Loaded::load(chart);
     LoadedChart {
         chart: chart.clone(),
-        dependencies,
-        helm_lint,
+        docs,
         files,
         settings: opts.settings,
         previous,
+        dependencies,
+        helm_lint,
         chart_yaml,
         chart_meta,
         kube_versions,
@@ -217,6 +209,36 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         local_dependencies,
         crd_errors,
     }
+}
+
+/// The file on disk behind a `# Source:` path: `<chart>/templates/x.yaml` is in
+/// the chart folder; `<chart>/charts/<dep>/templates/x.yaml` is in the
+/// dependency's source folder when it is a local (`file://`) one.
+pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str) -> Option<PathBuf> {
+    let rel = source.strip_prefix(&format!("{}/", chart.name))?;
+    if let Some(rest) = rel.strip_prefix("charts/") {
+        let (dep, inner) = rest.split_once('/')?;
+        if let Some((_, dir)) = local_deps.iter().find(|(n, _)| n == dep) {
+            return Some(clean(&dir.join(inner)));
+        }
+    }
+    Some(chart.dir.join(rel))
+}
+
+/// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
+fn clean(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn source<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Source<T> {
@@ -253,34 +275,4 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
     }
-}
-
-/// The file on disk behind a `# Source:` path: `<chart>/templates/x.yaml` is in
-/// the chart folder; `<chart>/charts/<dep>/templates/x.yaml` is in the
-/// dependency's source folder when it is a local (`file://`) one.
-pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str) -> Option<PathBuf> {
-    let rel = source.strip_prefix(&format!("{}/", chart.name))?;
-    if let Some(rest) = rel.strip_prefix("charts/") {
-        let (dep, inner) = rest.split_once('/')?;
-        if let Some((_, dir)) = local_deps.iter().find(|(n, _)| n == dep) {
-            return Some(clean(&dir.join(inner)));
-        }
-    }
-    Some(chart.dir.join(rel))
-}
-
-/// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
-fn clean(path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
 }

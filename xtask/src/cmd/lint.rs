@@ -13,7 +13,7 @@ use xtask::report::{self, Format, Summary};
 const CATALOG_CRDS: &str = "schemas/crds";
 
 /// Check charts: Chart.yaml policy, values against values.schema.json, YAML hygiene,
-/// helm lint --strict; then render every scenario for each Kubernetes version of the
+/// helm lint --strict, then render every scenario for each Kubernetes version of the
 /// chart's matrix, validate every object against the Kubernetes JSON schemas (strict)
 /// and apply the Pod Security "restricted" and catalog policies.
 ///
@@ -82,12 +82,14 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
 
     let helm = super::helm(major)?;
     let cache_root = xtask::provision::cache_root();
+    let cache = xtask::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
-    let mut opts = LoadOptions::new(&helm, config.lint_extra_args());
+    let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
+    opts.render = Some(&schemas);
     opts.settings =
         Settings { validate_chart_schema: config.validate_chart_schema, validate_yaml: config.validate_yaml };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
-    opts.render = Some(&schemas);
+    findings.extend(xtask::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
             xtask::checks::kube_schema::CRD,
@@ -95,8 +97,13 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             format!("cannot read CRD file {e}"),
         ));
     }
-    findings.extend(xtask::lint::run(&charts, &opts));
-    let diags = xtask::diag::normalize(findings);
+    let mut diags = xtask::diag::normalize(findings);
+    if args.charts.is_empty() {
+        // Charts whose docs cannot be built have their own findings; the table is not judged then.
+        let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
+        let stale = xtask::checks::docs::catalog(&root.join(xtask::docs::README), top);
+        diags = xtask::diag::normalize([diags, stale].concat());
+    }
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
