@@ -73,6 +73,12 @@ impl SchemaRoot {
                 if p.join("_definitions.json").is_file() {
                     return Ok(p);
                 }
+                // Charts are loaded in parallel: one thread fetches, the others wait for it.
+                static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _guard = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+                if p.join("_definitions.json").is_file() {
+                    return Ok(p);
+                }
                 let wheel = ensure_wheel(dir).map_err(SchemaError::Provision)?;
                 extract_version(&wheel, dir, &folder)?;
                 Ok(p)
