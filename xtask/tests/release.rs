@@ -292,6 +292,17 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
     for e in &expected {
         assert!(dist.path().join(format!("{}-{}.tgz", e.name, e.version)).is_file(), "{e:?} not packaged");
     }
+    // Archives are a function of chart content: Helm 3 packages the same bytes as Helm 4.
+    let dist3 = tempfile::tempdir().unwrap();
+    xtask().current_dir(&root).args(["--helm", "3", "package", "--out"]).arg(dist3.path()).assert().success();
+    for e in &expected {
+        let file = format!("{}-{}.tgz", e.name, e.version);
+        assert_eq!(
+            sha256(&dist3.path().join(&file)),
+            sha256(&dist.path().join(&file)),
+            "{file}: Helm 3 vs 4"
+        );
+    }
 
     // HTTP: a chart repository is a folder of archives plus index.yaml.
     let server = StaticServer::start(dist.path().to_path_buf());
