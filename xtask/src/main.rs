@@ -25,7 +25,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
+    New(cmd::new::Args),
     Render(cmd::render::Args),
     Tools(cmd::tools::Args),
     Package(cmd::package::Args),
@@ -37,7 +39,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
+        Command::New(args) => cmd::new::run(args, cli.helm),
         Command::Render(args) => cmd::render::run(args, cli.helm),
         Command::Tools(args) => cmd::tools::run(args, cli.helm),
         Command::Package(args) => cmd::package::run(args, cli.helm),
