@@ -638,3 +638,59 @@ fn ct_yaml_points_ct_at_the_files_beside_it() {
         assert!(root.join(file).is_file(), "{file} is missing beside ct.yaml");
     }
 }
+
+/// Executable stand-ins for the cluster tools: each records its arguments in
+/// `calls.log` and exits with the given code. They stand for tools that cannot
+/// run here (no container runtime), to check the failure handling around them.
+fn stand_ins(tools: &[(&str, i32)]) -> tempfile::TempDir {
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls.log");
+    for (name, code) in tools {
+        let p = bin.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\necho \"{name} $*\" >> '{}'\nexit {code}\n", log.display()))
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    bin
+}
+
+fn ct_install(bin: &Path, artifacts: &Path) -> assert_cmd::assert::Assert {
+    let path = std::env::join_paths([bin, Path::new("/bin"), Path::new("/usr/bin")]).unwrap();
+    xtask()
+        .current_dir(workspace())
+        .env("PATH", path)
+        .args(["ct", "install", "--kubernetes-version", "1.35", "--cluster-name", "nex-test", "--artifacts"])
+        .arg(artifacts)
+        .assert()
+}
+
+#[test]
+fn ct_install_without_a_docker_daemon_exits_2_and_creates_nothing() {
+    let bin = stand_ins(&[("git", 0), ("docker", 1), ("kind", 0), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    ct_install(bin.path(), artifacts.path())
+        .code(2)
+        .stderr(predicate::str::contains("daemon does not answer"));
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap();
+    assert_eq!(calls, "docker info\n", "nothing but `docker info` may run");
+}
+
+#[test]
+fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
+    let bin = stand_ins(&[("git", 0), ("docker", 0), ("kind", 1), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    ct_install(bin.path(), artifacts.path()).code(2).stderr(predicate::str::contains("kind create cluster"));
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 3, "{calls}");
+    assert!(
+        lines[1].starts_with("kind create cluster --name nex-test --image kindest/node:v1.35.8@sha256:"),
+        "{calls}"
+    );
+    assert!(lines[2].starts_with("kind delete cluster --name nex-test --kubeconfig "), "{calls}");
+    assert!(!calls.contains("ct install"), "{calls}");
+}
