@@ -100,23 +100,26 @@ fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
-fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) {
+/// Waits until something accepts connections on the port; an error says why not.
+fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut child = child;
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Some(c) = child.as_deref_mut()
             && let Ok(Some(status)) = c.try_wait()
         {
             let log = log.and_then(|l| std::fs::read_to_string(l).ok()).unwrap_or_default();
-            panic!("server on port {port} exited ({status}) before accepting connections:\n{log}");
+            return Err(format!(
+                "server on port {port} exited ({status}) before accepting connections:\n{log}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("nothing accepted connections on 127.0.0.1:{port} within 20s");
+    Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
 }
 
 /// A small static file server on 127.0.0.1, stopped when dropped.
@@ -142,7 +145,7 @@ impl StaticServer {
                 }
             }
         });
-        wait_for_port(port, None, None);
+        wait_for_port(port, None, None).expect("static server");
         Self { port, stop, thread: Some(thread) }
     }
 
@@ -224,6 +227,18 @@ impl Registry {
             );
             return None;
         };
+        // A freed port can be taken again before the registry binds it: retry.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::spawn(&bin) {
+                Ok(r) => return Some(r),
+                Err(e) => last = e,
+            }
+        }
+        panic!("the OCI registry did not start: {last}");
+    }
+
+    fn spawn(bin: &Path) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");
@@ -238,16 +253,18 @@ impl Registry {
         .unwrap();
         let log = dir.path().join("registry.log");
         let out = std::fs::File::create(&log).unwrap();
-        let mut child = std::process::Command::new(&bin)
+        let child = std::process::Command::new(bin)
             .arg("serve")
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        wait_for_port(port, Some(&mut child), Some(&log));
-        Some(Self { child, port, _dir: dir })
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        // Built before waiting, so a registry that never answers is killed on drop.
+        let mut registry = Self { child, port, _dir: dir };
+        wait_for_port(port, Some(&mut registry.child), Some(&log))?;
+        Ok(registry)
     }
 
     fn oci(&self) -> String {
