@@ -4,15 +4,20 @@
 //! benchmark use them directly.
 
 pub mod catalog;
+pub mod changed;
 pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
+pub mod files;
 pub mod helm;
 pub mod lint;
 pub mod load;
 pub mod provision;
 pub mod report;
+pub mod schema;
+pub mod values;
+pub mod yaml;
 
 /// Exit codes shared by every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,12 +6,24 @@
 use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 
+pub mod chart_yaml;
 pub mod helm_lint;
+pub mod sources;
+pub mod value_names;
+pub mod values_schema;
+pub mod yaml_hygiene;
 
 pub type Check = fn(&LoadedChart) -> Vec<Diagnostic>;
 
 /// Every check, with the name it is known by.
-pub const ALL: &[(&str, Check)] = &[("helm-lint", helm_lint::check)];
+pub const ALL: &[(&str, Check)] = &[
+    ("helm-lint", helm_lint::check),
+    ("sources", sources::check),
+    ("chart-yaml", chart_yaml::check),
+    ("values-schema", values_schema::check),
+    ("value-names", value_names::check),
+    ("yaml-hygiene", yaml_hygiene::check),
+];
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
     ALL.iter().flat_map(|(_, check)| check(chart)).collect()

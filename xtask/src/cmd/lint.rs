@@ -1,18 +1,33 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use xtask::Exit;
+use xtask::catalog::Chart;
+use xtask::changed::Baseline;
+use xtask::diag::Diagnostic;
 use xtask::helm::Major;
-use xtask::load::LoadOptions;
+use xtask::load::{LoadOptions, Settings};
 use xtask::report::{self, Format, Summary};
 
-/// Check charts: helm lint --strict with the chart's values and each ci/*-values.yaml.
+/// Check charts: Chart.yaml policy, values against values.schema.json, YAML hygiene, helm lint --strict.
 ///
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
-/// every chart is checked even when another fails.
+/// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
+/// `charts`, `all`, `exclude-deprecated`, `validate-chart-schema`,
+/// `validate-yaml`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
+/// and `check-version-increment` mean what they mean to ct; an unknown key is
+/// an error. Each chart is checked with its values.yaml and with every
+/// ci/*-values.yaml coalesced over it.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Rule ids (stable) are listed in README.md under \"Checks\". \
+Version increments are checked (check-version-increment) with --changed and for charts named \
+on the command line, against `git merge-base <remote>/<target-branch> HEAD`.")]
 pub struct Args {
-    /// Chart folders or names to check (default: the whole catalog)
+    /// Chart folders or names to check (default: the whole catalog, or ct.yaml `charts`)
     pub charts: Vec<PathBuf>,
+
+    /// Only charts changed against ct.yaml's target branch (git merge-base), with version-increment checks
+    #[arg(long, conflicts_with = "charts")]
+    pub changed: bool,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -22,14 +37,62 @@ pub struct Args {
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let charts = xtask::catalog::select(xtask::catalog::discover(&root, &config)?, &args.charts)?;
+    let mut findings: Vec<Diagnostic> = config.findings(&root);
+    let discovery = xtask::catalog::discover_all(&root, &config)?;
+    let named = !args.charts.is_empty();
+    // Findings about chart folders belong to runs over the whole catalog.
+    let whole = !named && !args.changed;
+    findings.extend(discovery.findings.into_iter().filter(|d| whole || d.chart.is_empty()));
+    let check_versions = config.check_version_increment && !config.all && (named || args.changed);
+
+    let mut baseline = None;
+    let mut charts: Vec<Chart> = if named {
+        xtask::catalog::select(discovery.charts, &args.charts)?
+    } else if args.changed {
+        let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
+        let files = base.changed_files(&config.chart_dirs).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
+        let touched = xtask::changed::touched(&discovery.charts, &files).into_iter().cloned().collect();
+        baseline = Some(base);
+        touched
+    } else if !config.charts.is_empty() {
+        xtask::catalog::select(discovery.charts, &config.charts)?
+    } else {
+        discovery.charts
+    };
+    if check_versions && baseline.is_none() {
+        match Baseline::resolve(&config) {
+            Ok(b) => baseline = Some(b),
+            Err(e) => findings.push(
+                Diagnostic::warning("chart/version-increment", "", format!("versions not compared: {e}"))
+                    .hint("set check-version-increment: false in ct.yaml to skip this comparison"),
+            ),
+        }
+    }
+    if config.exclude_deprecated {
+        charts.retain(|c| !is_deprecated(c));
+    }
+
     let helm = super::helm(major)?;
-    let opts = LoadOptions { helm: &helm, lint_extra_args: config.lint_extra_args() };
-    let diags = xtask::lint::run(&charts, &opts);
+    let mut opts = LoadOptions::new(&helm, config.lint_extra_args());
+    opts.settings =
+        Settings { validate_chart_schema: config.validate_chart_schema, validate_yaml: config.validate_yaml };
+    opts.baseline = if check_versions { baseline.as_ref() } else { None };
+    findings.extend(xtask::lint::run(&charts, &opts));
+    let diags = xtask::diag::normalize(findings);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
+}
+
+/// `deprecated: true` in Chart.yaml (for ct's `exclude-deprecated`).
+fn is_deprecated(chart: &Chart) -> bool {
+    xtask::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
+        .ok()
+        .and_then(|f| {
+            f.root().and_then(|r| r.get("deprecated")).map(|d| d.to_json() == serde_json::Value::Bool(true))
+        })
+        .unwrap_or(false)
 }
