@@ -46,6 +46,8 @@ pub struct LoadedChart {
     /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
     pub dependencies: Result<(), String>,
     pub helm_lint: Vec<LintRun>,
+    /// The README and the files it is generated from.
+    pub docs: crate::docs::Loaded,
     /// The chart's source files, read and parsed once.
     pub files: ChartFiles,
     /// Which of ct's validations are on.
@@ -189,8 +191,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     }
     let files = read_files(chart);
     let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    let docs = crate::docs::Loaded::load(chart);
     LoadedChart {
         chart: chart.clone(),
+        docs,
         files,
         settings: opts.settings,
         previous,

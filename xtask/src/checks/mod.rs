@@ -7,6 +7,7 @@ use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 
 pub mod chart_yaml;
+pub mod docs;
 pub mod helm_lint;
 pub mod kube_schema;
 pub mod objects;
@@ -32,6 +33,7 @@ pub const ALL: &[(&str, Check)] = &[
     ("kube-schema", kube_schema::check),
     // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
     ("policy", policy::check),
+    ("docs", docs::check),
 ];
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
