@@ -155,3 +155,42 @@ pub fn touched<'a>(charts: &'a [crate::catalog::Chart], files: &[PathBuf]) -> Ve
         })
         .collect()
 }
+
+impl Baseline {
+    /// Writes `dirs` (relative to the working directory) as they are at the
+    /// merge base into `dest`, with `git archive` (nothing is checked out or
+    /// registered in the repository, so removing `dest` is the whole cleanup).
+    pub fn archive(&self, dirs: &[PathBuf], dest: &Path) -> Result<(), GitError> {
+        // `<commit>:<prefix>` roots the archive at the working directory, as `dirs` are.
+        let prefix = git(&["rev-parse", "--show-prefix"])?;
+        let tree = format!("{}:{}", self.commit, prefix.stdout);
+        // One archive per folder: a chart dir that did not exist at the merge base holds no charts there.
+        for dir in dirs {
+            let args = [
+                "archive".to_owned(),
+                "--format=tar".to_owned(),
+                tree.clone(),
+                "--".to_owned(),
+                dir.display().to_string(),
+            ];
+            let out = Command::new("git")
+                .args(&args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .env("LC_ALL", "C")
+                .output()
+                .map_err(|e| GitError::Failed { command: args.join(" "), stderr: e.to_string() })?;
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+                if stderr.contains("did not match any files") {
+                    continue;
+                }
+                return Err(GitError::Failed { command: args.join(" "), stderr });
+            }
+            tar::Archive::new(out.stdout.as_slice()).unpack(dest).map_err(|e| GitError::Failed {
+                command: args.join(" "),
+                stderr: format!("cannot unpack into {}: {e}", dest.display()),
+            })?;
+        }
+        Ok(())
+    }
+}

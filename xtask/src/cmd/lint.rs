@@ -89,6 +89,15 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     opts.settings =
         Settings { validate_chart_schema: config.validate_chart_schema, validate_yaml: config.validate_yaml };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
+    // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).
+    let tree = match (&baseline, args.changed) {
+        (Some(base), true) => Some(
+            xtask::base_tree::Tree::extract(base, &config.chart_dirs)
+                .map_err(|e| anyhow::anyhow!("--changed: {e}"))?,
+        ),
+        _ => None,
+    };
+    opts.base = tree.as_ref();
     findings.extend(xtask::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
