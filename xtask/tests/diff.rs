@@ -334,3 +334,13 @@ fn without_the_target_branch_diff_says_what_to_run() {
         .code(2)
         .stderr(predicates::str::contains("git remote add origin <url>"));
 }
+
+#[test]
+fn diff_has_help() {
+    xtask(&fixture())
+        .args(["diff", "--help"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Usage: cargo xtask diff"))
+        .stdout(predicates::str::contains("--format <FORMAT>"));
+}

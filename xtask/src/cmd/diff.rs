@@ -51,7 +51,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let results: Vec<(ChartDiff, bool)> = plan
         .par_iter()
         .map(|item| match item {
-            Planned::Library { chart, users } => (library(chart, users), true),
+            Planned::Library { chart, users } => (library(chart, users, &tree, &helm, &cache), true),
             Planned::Chart(chart) => diff_chart(chart, &tree, &helm, &cache),
         })
         .collect();
@@ -108,7 +108,9 @@ fn uses(user: &Chart, library: &Chart) -> bool {
         .any(|(_, dir)| dir.canonicalize().is_ok_and(|d| d == lib))
 }
 
-fn library(chart: &Chart, users: &[String]) -> ChartDiff {
+fn library(chart: &Chart, users: &[String], tree: &Tree, helm: &Helm, cache: &Cache) -> ChartDiff {
+    // A library renders nothing, so loading it at the base only reads its version.
+    let base = tree.load(chart, helm, cache, "");
     let note = if users.is_empty() {
         "library chart: renders nothing itself and no chart of the catalog uses it, so there is nothing to diff"
             .to_owned()
@@ -120,7 +122,7 @@ fn library(chart: &Chart, users: &[String]) -> ChartDiff {
     };
     ChartDiff {
         chart: chart.name.clone(),
-        old_version: None,
+        old_version: base.version,
         new_version: version_of(chart),
         notes: vec![note],
         scenarios: Vec::new(),

@@ -119,12 +119,35 @@ pub fn objects(old: &[Object], new: &[Object]) -> Vec<Change> {
             (None, Some(_)) => Some(Change::Added(key)),
             (Some(_), None) => Some(Change::Removed(key)),
             (Some(a), Some(b)) => {
-                let f = fields(&a.value, &b.value);
+                let mut f = fields(&a.value, &b.value);
+                if key.kind == "Secret" {
+                    f.iter_mut().for_each(hide_secret);
+                }
                 (!f.is_empty()).then_some(Change::Changed(key, f))
             }
             (None, None) => None,
         })
         .collect()
+}
+
+/// What a diff shows instead of a Secret's data (it may end up in a public comment).
+pub const HIDDEN: &str = "[hidden]";
+
+/// Replaces the values of a Secret's `data`/`stringData` in a change: that it
+/// changed is shown, never what it holds.
+fn hide_secret(f: &mut FieldChange) {
+    fn mask(v: &mut Value) {
+        match v {
+            Value::Object(m) => m.values_mut().for_each(mask),
+            Value::Array(a) => a.iter_mut().for_each(mask),
+            other => *other = Value::String(HIDDEN.into()),
+        }
+    }
+    let secret =
+        ["/data", "/stringData"].iter().any(|p| f.pointer == *p || f.pointer.starts_with(&format!("{p}/")));
+    if secret {
+        f.old.iter_mut().chain(f.new.iter_mut()).for_each(mask);
+    }
 }
 
 /// The fields that differ between two values, deepest first reached: maps are
@@ -200,6 +223,23 @@ mod tests {
                 ("spec.new".into(), None, Some(json!(1))),
             ]
         );
+    }
+
+    #[test]
+    fn secret_data_is_never_shown() {
+        let old = vec![obj(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"a": "1"}}, "data": {"pw": "b2xk"}}),
+        )];
+        let new = vec![obj(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"a": "2"}}, "data": {"pw": "bmV3", "key": "eA=="}}),
+        )];
+        let Change::Changed(_, f) = &objects(&old, &new)[0] else { panic!("changed") };
+        assert_eq!(f[0].new, Some(json!("2")), "metadata is shown");
+        assert_eq!(
+            (f[1].path(), f[1].old.clone(), f[1].new.clone()),
+            ("data.pw".into(), Some(json!(HIDDEN)), Some(json!(HIDDEN)))
+        );
+        assert_eq!(f[2].new, Some(json!(HIDDEN)));
     }
 
     #[test]
