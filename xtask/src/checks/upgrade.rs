@@ -44,7 +44,8 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     if major_bumped(old_version, new_version) {
         return Vec::new();
     }
-    let ctx = Ctx { loaded, base, old_version };
+    let locate = |o: &Object, path: &str| location(loaded, o, path);
+    let ctx = Ctx { chart: &loaded.chart.name, label: &base.label, old_version, locate: &locate };
     let mut out = Vec::new();
     for old in &base.renderings {
         let Ok(old_objects) = &old.objects else { continue };
@@ -57,14 +58,17 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             objects(&ctx, old_objects, &current.objects).into_iter().map(|d| d.scenario(&old.scenario)),
         );
     }
-    out.extend(values(&ctx));
+    out.extend(values(&ctx, loaded, base));
     out
 }
 
+/// What every finding needs: the chart, the target branch, and where an object's field is written.
 struct Ctx<'a> {
-    loaded: &'a LoadedChart,
-    base: &'a BaseChart,
+    chart: &'a str,
+    /// `origin/main`.
+    label: &'a str,
     old_version: &'a str,
+    locate: &'a dyn Fn(&Object, &str) -> Option<Location>,
 }
 
 impl Ctx<'_> {
@@ -73,13 +77,13 @@ impl Ctx<'_> {
             "{keep}; or, if the break is intended, bump the major version ({} on {} → {}) and say \
              in artifacthub.io/changes what users must do before upgrading",
             self.old_version,
-            self.base.label,
+            self.label,
             next_major(self.old_version)
         )
     }
 
     fn error(&self, rule: &str, message: String) -> Diagnostic {
-        Diagnostic::error(rule, &self.loaded.chart.name, message)
+        Diagnostic::error(rule, self.chart, message)
     }
 }
 
@@ -133,10 +137,10 @@ fn objects(ctx: &Ctx<'_>, old: &[Object], new: &[Object]) -> Vec<Diagnostic> {
                     rule,
                     format!(
                         "{} renamed: `{}` on {} is `{}` on this branch; {what}",
-                        key.kind, key.name, ctx.base.label, new_key.name
+                        key.kind, key.name, ctx.label, new_key.name
                     ),
                 );
-                if let Some(loc) = location(ctx.loaded, new_obj, "/metadata/name") {
+                if let Some(loc) = (ctx.locate)(new_obj, "/metadata/name") {
                     d = d.at(loc);
                 }
                 d
@@ -147,7 +151,7 @@ fn objects(ctx: &Ctx<'_>, old: &[Object], new: &[Object]) -> Vec<Diagnostic> {
                 format!(
                     "PersistentVolumeClaim `{}` on {} is no longer rendered: helm deletes it, and its \
                      data, on upgrade",
-                    key.name, ctx.base.label
+                    key.name, ctx.label
                 ),
             ),
             None => continue,
@@ -201,29 +205,29 @@ fn immutable(ctx: &Ctx<'_>, key: &ObjectKey, old: &Object, new: &Object) -> Vec<
                 key.kind,
                 key.name,
                 dotted(&path),
-                ctx.base.label,
+                ctx.label,
                 dotted(ptr)
             ),
         );
-        if let Some(loc) = location(ctx.loaded, new, &path) {
+        if let Some(loc) = (ctx.locate)(new, &path) {
             d = d.at(loc);
         }
-        out.push(d.hint(ctx.remedy(&format!("keep `{}` as it is on {}", dotted(ptr), ctx.base.label))));
+        out.push(d.hint(ctx.remedy(&format!("keep `{}` as it is on {}", dotted(ptr), ctx.label))));
     }
     out
 }
 
 /// Values users may have set on the target branch that this branch's schema
 /// rejects, and values whose accepted types or choices shrank.
-fn values(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
-    let Some(new_schema) = ctx.loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok())
+fn values(ctx: &Ctx<'_>, loaded: &LoadedChart, base: &BaseChart) -> Vec<Diagnostic> {
+    let Some(new_schema) = loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok())
     else {
         return Vec::new();
     };
     let Ok(new_root) = &new_schema.value else { return Vec::new() };
-    let old_schema = ctx.base.schema.as_ref();
+    let old_schema = base.schema.as_ref();
     let mut paths: BTreeSet<Vec<String>> = BTreeSet::new();
-    if let Some(v) = &ctx.base.values {
+    if let Some(v) = &base.values {
         value_paths(v, old_schema, &mut Vec::new(), &mut paths);
     }
     if let Some(s) = old_schema {
@@ -248,10 +252,10 @@ fn values(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
         if let Some(depth) = rejected(new_root, path) {
             reported.push(path.clone());
             let parent = &path[..depth];
-            let old_value = ctx.base.values.as_ref().and_then(|v| v.pointer(&ptr));
+            let old_value = base.values.as_ref().and_then(|v| v.pointer(&ptr));
             let was = match old_value {
-                Some(v) => format!("defaults to {} on {}", one_line(Some(v)), ctx.base.label),
-                None => format!("is declared in values.schema.json on {}", ctx.base.label),
+                Some(v) => format!("defaults to {} on {}", one_line(Some(v)), ctx.label),
+                None => format!("is declared in values.schema.json on {}", ctx.label),
             };
             let renamed = renamed_to(old_schema, new_root, parent)
                 .map(|n| format!(" (renamed to `{n}`?)"))
@@ -282,7 +286,7 @@ fn values(ctx: &Ctx<'_>) -> Vec<Diagnostic> {
                     format!(
                         "value `{shown}` accepts {from} on {} but only {to} on this branch: users' old \
                          values outside it are rejected on upgrade",
-                        ctx.base.label
+                        ctx.label
                     ),
                 )
                 .at(at(path))
