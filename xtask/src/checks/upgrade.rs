@@ -220,8 +220,7 @@ fn immutable(ctx: &Ctx<'_>, key: &ObjectKey, old: &Object, new: &Object) -> Vec<
 /// Values users may have set on the target branch that this branch's schema
 /// rejects, and values whose accepted types or choices shrank.
 fn values(ctx: &Ctx<'_>, loaded: &LoadedChart, base: &BaseChart) -> Vec<Diagnostic> {
-    let Some(new_schema) = loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok())
-    else {
+    let Some(new_schema) = loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok()) else {
         return Vec::new();
     };
     let Ok(new_root) = &new_schema.value else { return Vec::new() };
@@ -435,6 +434,92 @@ fn narrowed(old: &Value, new: &Value) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn obj(v: Value) -> Object {
+        Object { source: None, line: 1, value: v }
+    }
+
+    fn run(old: Vec<Value>, new: Vec<Value>) -> Vec<(String, String)> {
+        let none = |_: &Object, _: &str| None;
+        let ctx = Ctx { chart: "c", label: "origin/main", old_version: "1.2.0", locate: &none };
+        let old: Vec<Object> = old.into_iter().map(obj).collect();
+        let new: Vec<Object> = new.into_iter().map(obj).collect();
+        objects(&ctx, &old, &new).into_iter().map(|d| (d.rule, d.message)).collect()
+    }
+
+    fn sts(name: &str, service: &str, claim: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+               "spec": {"serviceName": service, "selector": {"matchLabels": {"a": "b"}},
+                        "volumeClaimTemplates": [{"metadata": {"name": claim}}],
+                        "template": {"spec": {"containers": [{"image": "x:1"}]}}}})
+    }
+
+    #[test]
+    fn statefulset_service_and_job_fields_that_cannot_change() {
+        let found = run(vec![sts("db", "db", "data")], vec![sts("db", "db-headless", "storage")]);
+        let rules: Vec<&str> = found.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(rules, [IMMUTABLE_FIELD, IMMUTABLE_FIELD], "{found:?}");
+        assert!(
+            found[0].1.contains(
+                "`spec.volumeClaimTemplates[0].metadata.name` is \"data\" on origin/main and \"storage\""
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found[1].1.contains("`spec.serviceName` is \"db\" on origin/main and \"db-headless\""),
+            "{found:?}"
+        );
+
+        let svc = |ip: Option<&str>| {
+            let mut v = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": []}});
+            if let Some(ip) = ip {
+                v["spec"]["clusterIP"] = json!(ip);
+            }
+            v
+        };
+        assert_eq!(run(vec![svc(None)], vec![svc(Some("None"))]).len(), 1);
+        assert!(run(vec![svc(None)], vec![svc(Some(""))]).is_empty(), "empty is unset");
+
+        let job = |image: &str, hook: bool| {
+            let mut v = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                               "spec": {"template": {"spec": {"containers": [{"image": image}]}}}});
+            if hook {
+                v["metadata"]["annotations"] = json!({"helm.sh/hook": "post-install"});
+            }
+            v
+        };
+        assert_eq!(run(vec![job("x:1", false)], vec![job("x:2", false)]).len(), 1);
+        assert!(run(vec![job("x:1", true)], vec![job("x:2", true)]).is_empty(), "hooks are recreated");
+        // The image of a StatefulSet may change.
+        let mut newer = sts("db", "db", "data");
+        newer["spec"]["template"]["spec"]["containers"][0]["image"] = json!("x:2");
+        assert!(run(vec![sts("db", "db", "data")], vec![newer]).is_empty());
+    }
+
+    #[test]
+    fn renamed_workloads_and_dropped_claims() {
+        let found = run(vec![sts("db", "db", "data")], vec![sts("database", "db", "data")]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, RENAMED_WORKLOAD);
+        assert!(found[0].1.contains("`db` on origin/main is `database` on this branch"), "{found:?}");
+
+        let pvc = |name: &str, keep: bool| {
+            let mut v =
+                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}});
+            if keep {
+                v["metadata"]["annotations"] = json!({"helm.sh/resource-policy": "keep"});
+            }
+            v
+        };
+        let found = run(vec![pvc("data", false)], vec![]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, RENAMED_PVC);
+        assert!(found[0].1.contains("is no longer rendered"), "{found:?}");
+        assert!(run(vec![pvc("data", true)], vec![]).is_empty(), "a kept claim survives");
+        // A ConfigMap may come and go.
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
+        assert!(run(vec![cm], vec![]).is_empty());
+    }
 
     #[test]
     fn major_steps_follow_semver_and_cargo_for_zero_versions() {
