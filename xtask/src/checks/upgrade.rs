@@ -299,10 +299,8 @@ fn values(ctx: &Ctx<'_>, loaded: &LoadedChart, base: &BaseChart) -> Vec<Diagnost
 /// Paths of values.yaml maps (every key, nested), not below maps whose keys are the user's.
 fn value_paths(v: &Value, schema: Option<&Value>, path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
     let Value::Object(map) = v else { return };
-    if let Some(root) = schema {
-        if declared(root, path).is_some_and(user_keys) {
-            return;
-        }
+    if schema.and_then(|root| declared(root, path)).is_some_and(user_keys) {
+        return;
     }
     for (k, child) in map {
         path.push(k.clone());
@@ -360,10 +358,8 @@ fn rejected(root: &Value, path: &[String]) -> Option<usize> {
         if node.get("patternProperties").is_some() || user_keys(node) {
             return None;
         }
-        if let Some(t) = types(node) {
-            if !t.contains("object") {
-                return None;
-            }
+        if types(node).is_some_and(|t| !t.contains("object")) {
+            return None;
         }
         match node.get("additionalProperties") {
             Some(Value::Bool(false)) => return Some(i),
