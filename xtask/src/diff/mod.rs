@@ -182,20 +182,49 @@ fn walk(old: &Value, new: &Value, ptr: &mut String, out: &mut Vec<FieldChange>) 
                 ptr.truncate(len);
             }
         }
-        (Value::Array(a), Value::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                ptr.push_str(&format!("/{i}"));
-                match (a.get(i), b.get(i)) {
-                    (Some(av), Some(bv)) => walk(av, bv, ptr, out),
-                    (av, bv) => {
-                        out.push(FieldChange { pointer: ptr.clone(), old: av.cloned(), new: bv.cloned() })
+        (Value::Array(a), Value::Array(b)) => match (named(a), named(b)) {
+            // Containers, env vars, ports, volumes…: matched by name, so one inserted
+            // item is one addition rather than a change to every item after it.
+            (Some(an), Some(bn)) => {
+                for (i, bv) in b.iter().enumerate() {
+                    ptr.push_str(&format!("/{i}"));
+                    match an.iter().position(|n| *n == bn[i]) {
+                        Some(j) => walk(&a[j], bv, ptr, out),
+                        None => {
+                            out.push(FieldChange { pointer: ptr.clone(), old: None, new: Some(bv.clone()) })
+                        }
                     }
+                    ptr.truncate(len);
                 }
-                ptr.truncate(len);
+                for (j, av) in a.iter().enumerate().filter(|(j, _)| !bn.contains(&an[*j])) {
+                    ptr.push_str(&format!("/{j}"));
+                    out.push(FieldChange { pointer: ptr.clone(), old: Some(av.clone()), new: None });
+                    ptr.truncate(len);
+                }
             }
-        }
+            _ => {
+                for i in 0..a.len().max(b.len()) {
+                    ptr.push_str(&format!("/{i}"));
+                    match (a.get(i), b.get(i)) {
+                        (Some(av), Some(bv)) => walk(av, bv, ptr, out),
+                        (av, bv) => {
+                            out.push(FieldChange { pointer: ptr.clone(), old: av.cloned(), new: bv.cloned() })
+                        }
+                    }
+                    ptr.truncate(len);
+                }
+            }
+        },
         _ => out.push(FieldChange { pointer: ptr.clone(), old: Some(old.clone()), new: Some(new.clone()) }),
     }
+}
+
+/// The `name` of every item, when every item is a map with a distinct string `name`.
+fn named(items: &[Value]) -> Option<Vec<&str>> {
+    let names: Vec<&str> =
+        items.iter().map(|v| v.get("name").and_then(Value::as_str)).collect::<Option<_>>()?;
+    let distinct: std::collections::BTreeSet<&&str> = names.iter().collect();
+    (distinct.len() == names.len()).then_some(names)
 }
 
 #[cfg(test)]
@@ -221,6 +250,22 @@ mod tests {
                 ("spec.containers[1]".into(), None, Some(json!({"image": "b"}))),
                 ("spec.gone".into(), Some(json!(true)), None),
                 ("spec.new".into(), None, Some(json!(1))),
+            ]
+        );
+    }
+
+    #[test]
+    fn named_items_are_matched_by_name() {
+        let a = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "C", "value": "3"}]});
+        let b = json!({"env": [{"name": "NEW", "value": "0"}, {"name": "A", "value": "1"}, {"name": "C", "value": "4"}]});
+        let got: Vec<(String, Option<Value>, Option<Value>)> =
+            fields(&a, &b).into_iter().map(|c| (c.path(), c.old, c.new)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("env[0]".into(), None, Some(json!({"name": "NEW", "value": "0"}))),
+                ("env[2].value".into(), Some(json!("3")), Some(json!("4"))),
+                ("env[1]".into(), Some(json!({"name": "B", "value": "2"})), None),
             ]
         );
     }
