@@ -260,13 +260,19 @@ fn an_image_tag_change_is_no_breaking_change_and_a_one_line_diff() {
     assert_eq!(upgrade_findings(dir.path()), (0, vec![]));
 
     let text = diff(dir.path(), "human");
-    let fields: Vec<&str> = text.lines().filter(|l| l.contains(" → ") && !l.starts_with("app ")).collect();
+    // Field lines are indented by eight; the chart label's version bump is said once, in a note.
+    let fields: Vec<&str> = text.lines().filter(|l| l.starts_with("        ")).collect();
     let line = format!(
         "        spec.template.spec.containers[0].image: \"example.org/team/app:1.0.0@{DIGEST}\" → \
          \"example.org/team/app:1.0.1@{DIGEST}\""
     );
     assert_eq!(fields, vec![line.as_str()], "{text}");
     assert!(text.starts_with("app 1.0.0 → 1.0.1 (against origin/main)\n"), "{text}");
+    assert!(
+        text.contains("  note: every object's `helm.sh/chart` label: \"app-1.0.0\" → \"app-1.0.1\" (not repeated below)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("PersistentVolumeClaim"), "only its chart label changed: {text}");
     assert!(text.contains("  scenario default: 1 changed\n    ~ Deployment nex-app (apps/v1)\n"), "{text}");
 
     let md = diff(dir.path(), "markdown");

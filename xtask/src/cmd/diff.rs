@@ -180,7 +180,19 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
                 ok = false;
                 (Vec::new(), Some(format!("cannot be rendered on {}: {}", tree.label, first_line(e))))
             }
-            (Ok(objs), Some(Ok(old))) => (xtask::diff::objects(old, objs), None),
+            (Ok(objs), Some(Ok(old))) => {
+                let mut changes = xtask::diff::objects(old, objs);
+                if let Some((from, to)) = xtask::diff::fold_label(&mut changes, xtask::diff::CHART_LABEL) {
+                    let note = format!(
+                        "every object's `{}` label: {from} → {to} (not repeated below)",
+                        xtask::diff::CHART_LABEL
+                    );
+                    if !out.notes.contains(&note) {
+                        out.notes.push(note);
+                    }
+                }
+                (changes, None)
+            }
             (Ok(objs), None) => {
                 let note = if base.version.is_some() {
                     Some(format!("new scenario (not on {})", tree.label))

@@ -219,6 +219,39 @@ fn walk(old: &Value, new: &Value, ptr: &mut String, out: &mut Vec<FieldChange>) 
     }
 }
 
+/// The label every object of a chart carries with the chart's version
+/// (`helm.sh/chart: gatus-0.1.1`): it changes on every release.
+pub const CHART_LABEL: &str = "helm.sh/chart";
+
+/// Takes the changes of label `label` out of `changes` when they all go from
+/// the same old value to the same new value (the chart's version bump, on
+/// every object and pod template), so they are said once instead of on every
+/// object; objects left with no other change are dropped. Returns that
+/// (old, new) pair when something was folded.
+pub fn fold_label(changes: &mut Vec<Change>, label: &str) -> Option<(Value, Value)> {
+    let suffix = format!("/labels/{}", crate::yaml::escape_token(label));
+    let mut pair: Option<(Value, Value)> = None;
+    for c in changes.iter() {
+        let Change::Changed(_, fields) = c else { continue };
+        for f in fields.iter().filter(|f| f.pointer.ends_with(&suffix)) {
+            let (Some(old), Some(new)) = (&f.old, &f.new) else { return None };
+            match &pair {
+                None => pair = Some((old.clone(), new.clone())),
+                Some((o, n)) if o == old && n == new => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    pair.as_ref()?;
+    for c in changes.iter_mut() {
+        if let Change::Changed(_, fields) = c {
+            fields.retain(|f| !f.pointer.ends_with(&suffix));
+        }
+    }
+    changes.retain(|c| !matches!(c, Change::Changed(_, f) if f.is_empty()));
+    pair
+}
+
 /// The `name` of every item, when every item is a map with a distinct string `name`.
 fn named(items: &[Value]) -> Option<Vec<&str>> {
     let names: Vec<&str> =
@@ -268,6 +301,29 @@ mod tests {
                 ("env[1]".into(), Some(json!({"name": "B", "value": "2"})), None),
             ]
         );
+    }
+
+    #[test]
+    fn the_chart_version_label_is_folded_when_uniform() {
+        let label = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"helm.sh/chart": v}}});
+        let mut with_image = |v: &str, tag: &str| {
+            let mut o = label(v);
+            o["kind"] = json!("Pod");
+            o["spec"] = json!({"image": tag});
+            o
+        };
+        let old = vec![obj(label("c-1.0.0")), obj(with_image("c-1.0.0", "x:1"))];
+        let new = vec![obj(label("c-1.0.1")), obj(with_image("c-1.0.1", "x:2"))];
+        let mut changes = objects(&old, &new);
+        assert_eq!(fold_label(&mut changes, CHART_LABEL), Some((json!("c-1.0.0"), json!("c-1.0.1"))));
+        assert_eq!(changes.len(), 1, "the ConfigMap changed only its label: {changes:?}");
+        let Change::Changed(k, f) = &changes[0] else { panic!() };
+        assert_eq!((k.kind.as_str(), f.len(), f[0].path()), ("Pod", 1, "spec.image".to_owned()));
+        // Two different label changes are left as they are.
+        let old = vec![obj(label("c-1.0.0")), obj(with_image("d-1.0.0", "x:1"))];
+        let mut changes = objects(&old, &new);
+        assert_eq!(fold_label(&mut changes, CHART_LABEL), None);
+        assert_eq!(changes.len(), 2);
     }
 
     #[test]
