@@ -65,15 +65,20 @@ impl Tree {
         self.dir.path()
     }
 
-    /// Where a working-tree chart folder is in the extracted tree.
-    pub fn path_of(&self, chart_dir: &Path) -> PathBuf {
+    /// Where a working-tree chart folder is in the extracted tree (`None` for
+    /// a folder outside the working directory, which git did not extract).
+    pub fn path_of(&self, chart_dir: &Path) -> Option<PathBuf> {
         let cwd = std::env::current_dir().unwrap_or_default();
-        self.root().join(chart_dir.strip_prefix(&cwd).unwrap_or(chart_dir))
+        let rel = chart_dir.strip_prefix(&cwd).unwrap_or(chart_dir);
+        let inside = rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        inside.then(|| self.root().join(rel))
     }
 
     /// The chart at the merge base (`None` when it did not exist there).
     pub fn chart(&self, chart: &Chart) -> Option<Chart> {
-        let dir = self.path_of(&chart.dir);
+        let dir = self.path_of(&chart.dir)?;
         dir.join("Chart.yaml").is_file().then(|| catalog::load(&dir))
     }
 
