@@ -2,7 +2,8 @@
 //! version was there (ct's changed-chart detection and check-version-increment).
 //!
 //! Like ct, the comparison point is `git merge-base <remote>/<target-branch> HEAD`
-//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work.
+//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work
+//! and untracked files.
 
 use crate::config::CtConfig;
 use crate::load::Previous;
@@ -114,8 +115,8 @@ impl Baseline {
         Ok(Self { label: target, commit: base.stdout })
     }
 
-    /// Files changed since the merge base under `dirs` (committed or not),
-    /// relative to the working directory.
+    /// Files changed since the merge base under `dirs` (committed or not,
+    /// untracked included), relative to the working directory.
     pub fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
         let mut args =
             vec!["diff", "--find-renames", "--name-only", "--relative", self.commit.as_str(), "--"];
@@ -125,7 +126,16 @@ impl Baseline {
         if !out.ok {
             return Err(failed(&args, &out.stderr));
         }
-        Ok(out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+        let mut files: Vec<PathBuf> =
+            out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect();
+        // New files not yet added count as changes too (a chart being written).
+        let mut others = vec!["ls-files", "--others", "--exclude-standard", "--"];
+        others.extend(dirs.iter().map(String::as_str));
+        let untracked = git(&others)?;
+        if untracked.ok {
+            files.extend(untracked.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from));
+        }
+        Ok(files)
     }
 
     /// The chart's `version` at the merge base (`None` when it did not exist there).
