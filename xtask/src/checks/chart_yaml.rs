@@ -183,11 +183,13 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
             );
         }
     }
+    // (annotation, rule, fields of each entry, whether the list may be empty:
+    // a library chart deploys no images).
     let embedded = [
-        ("artifacthub.io/changes", RULE_CHANGES, &["kind", "description"][..]),
-        ("artifacthub.io/images", RULE_IMAGES, &["name", "image"][..]),
+        ("artifacthub.io/changes", RULE_CHANGES, &["kind", "description"][..], false),
+        ("artifacthub.io/images", RULE_IMAGES, &["name", "image"][..], true),
     ];
-    for (key, rule, fields) in embedded {
+    for (key, rule, fields, may_be_empty) in embedded {
         let Some(node) = ann.get(key) else { continue };
         let Some(text) = node.as_str() else { continue };
         let place = |line: usize, column: usize| inner(path, node, line, column);
@@ -202,7 +204,7 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
             Ok(y) => y.docs.into_iter().next(),
         };
         let list = match items {
-            Some(Node { value: Value::Seq(list), .. }) if !list.is_empty() => list,
+            Some(Node { value: Value::Seq(list), .. }) if may_be_empty || !list.is_empty() => list,
             _ => {
                 out.push(
                     Diagnostic::error(
