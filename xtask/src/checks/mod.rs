@@ -28,3 +28,63 @@ pub const ALL: &[(&str, Check)] = &[
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
     ALL.iter().flat_map(|(_, check)| check(chart)).collect()
 }
+
+/// Every rule id `cargo xtask lint` reports (each documented in README.md).
+pub const RULES: &[&str] = &[
+    helm_lint::RULE,
+    chart_yaml::RULE_SCHEMA,
+    chart_yaml::RULE_NAME,
+    chart_yaml::RULE_VERSION,
+    chart_yaml::RULE_APP_VERSION,
+    chart_yaml::RULE_KUBE_VERSION,
+    chart_yaml::RULE_CHANGES,
+    chart_yaml::RULE_IMAGES,
+    chart_yaml::RULE_LICENSE,
+    chart_yaml::RULE_DEPENDENCY,
+    chart_yaml::RULE_INCREMENT,
+    crate::catalog::RULE_MISSING,
+    crate::catalog::RULE_SYMLINK_LOOP,
+    values_schema::RULE_VALUES,
+    values_schema::RULE_MISSING,
+    crate::schema::RULE_CAMEL,
+    crate::schema::RULE_INVALID,
+    crate::schema::RULE_REF,
+    crate::schema::RULE_ADDITIONAL,
+    crate::schema::RULE_DESCRIPTION,
+    sources::RULE_NOT_JSON,
+    sources::RULE_SYNTAX,
+    sources::RULE_DUPLICATE,
+    sources::RULE_EMPTY,
+    sources::RULE_ENCODING,
+    sources::RULE_TOO_LARGE,
+    sources::RULE_READ,
+    sources::RULE_CI_NAME,
+    yaml_hygiene::RULE_TABS,
+    yaml_hygiene::RULE_TRAILING,
+    yaml_hygiene::RULE_FINAL_NEWLINE,
+    yaml_hygiene::RULE_NEW_LINES,
+    yaml_hygiene::RULE_EMPTY_LINES,
+    yaml_hygiene::RULE_INDENTATION,
+    yaml_hygiene::RULE_COMMENTS,
+    yaml_hygiene::RULE_COLONS,
+    yaml_hygiene::RULE_COMMAS,
+    yaml_hygiene::RULE_TRUTHY,
+    crate::config::RULE_UNKNOWN_KEY,
+    crate::config::RULE_CONFLICT,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rule_is_documented_in_the_readme_and_well_formed() {
+        let readme = include_str!("../../../README.md");
+        for rule in super::RULES {
+            assert!(readme.contains(&format!("| `{rule}` |")), "README.md does not document {rule}");
+            let (area, name) = rule.split_once('/').unwrap();
+            let ok = |s: &str| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
+            assert!(ok(area) && ok(name), "{rule}");
+        }
+    }
+}

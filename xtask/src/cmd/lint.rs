@@ -63,8 +63,12 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         match Baseline::resolve(&config) {
             Ok(b) => baseline = Some(b),
             Err(e) => findings.push(
-                Diagnostic::warning("chart/version-increment", "", format!("versions not compared: {e}"))
-                    .hint("set check-version-increment: false in ct.yaml to skip this comparison"),
+                Diagnostic::warning(
+                    xtask::checks::chart_yaml::RULE_INCREMENT,
+                    "",
+                    format!("versions not compared: {e}"),
+                )
+                .hint("set check-version-increment: false in ct.yaml to skip this comparison"),
             ),
         }
     }
