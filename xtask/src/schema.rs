@@ -372,6 +372,28 @@ mod tests {
     }
 
     #[test]
+    fn every_accepted_spelling_of_the_drafts_is_handled_without_panic() {
+        for uri in [
+            "http://json-schema.org/draft-07/schema#",
+            "http://json-schema.org/draft-07/schema",
+            "https://json-schema.org/draft-07/schema#",
+            "https://json-schema.org/draft/2020-12/schema",
+            "https://json-schema.org/draft/2020-12/schema#",
+            "http://json-schema.org/draft/2020-12/schema",
+        ] {
+            let mut s = good();
+            s["$schema"] = json!(uri);
+            if uri.contains("2020-12") {
+                s["$defs"] = s["definitions"].take();
+                s.as_object_mut().unwrap().remove("definitions");
+                s["properties"]["image"] = json!({"$ref": "#/$defs/image"});
+            }
+            assert_eq!(problems(&s), vec![], "{uri}");
+            assert!(compile(&s).is_ok(), "{uri}");
+        }
+    }
+
+    #[test]
     fn compile_reports_dangling_refs() {
         let mut s = good();
         s["properties"]["gone"] = json!({"$ref": "#/definitions/nothing"});

@@ -271,3 +271,43 @@ fn validate_yaml_false_turns_hygiene_off_like_ct() {
     assert!(rules.contains(&"values/schema"), "{rules:?}");
     assert!(!rules.contains(&"ct/unknown-key"), "{rules:?}");
 }
+
+#[test]
+fn ct_yaml_charts_and_exclude_deprecated_narrow_the_run_like_ct() {
+    let dir = catalog();
+    let ct = dir.path().join("ct.yaml");
+    std::fs::write(
+        &ct,
+        "chart-dirs:\n  - charts\ncharts:\n  - charts/ok\n  - hygiene\nexclude-deprecated: true\nvalidate-yaml: false\n",
+    )
+    .unwrap();
+    let names = |dir: &Path| -> Vec<String> {
+        let o = xtask(dir).args(["lint", "--format", "json"]).output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["charts"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(dir.path()), ["ok", "hygiene"]);
+    let chart = dir.path().join("charts/ok/Chart.yaml");
+    let text = std::fs::read_to_string(&chart)
+        .unwrap()
+        .replace("type: application\n", "type: application\ndeprecated: true\n");
+    std::fs::write(&chart, text).unwrap();
+    assert_eq!(names(dir.path()), ["hygiene"]);
+}
+
+#[test]
+fn all_with_charts_is_a_ct_conflict() {
+    let dir = catalog();
+    std::fs::write(dir.path().join("ct.yaml"), "chart-dirs: [charts]\nall: true\ncharts: [charts/ok]\n")
+        .unwrap();
+    let o = xtask(dir.path()).args(["lint", "ok", "--format", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "ct/conflict")
+        .expect("ct/conflict");
+    assert_eq!(d["location"]["line"], 2);
+    assert_eq!(o.status.code(), Some(1));
+}

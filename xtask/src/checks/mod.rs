@@ -25,8 +25,22 @@ pub const ALL: &[(&str, Check)] = &[
     ("yaml-hygiene", yaml_hygiene::check),
 ];
 
+/// `harness/panic`: a check crashed on this chart (a bug in the harness, reported
+/// as a finding so the other checks and charts still run).
+pub const RULE_PANIC: &str = "harness/panic";
+
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
-    ALL.iter().flat_map(|(_, check)| check(chart)).collect()
+    ALL.iter()
+        .flat_map(|(name, check)| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(chart))).unwrap_or_else(|_| {
+                vec![Diagnostic::error(
+                    RULE_PANIC,
+                    &chart.chart.name,
+                    format!("the {name} check crashed on this chart (a harness bug; please report it)"),
+                )]
+            })
+        })
+        .collect()
 }
 
 /// Every rule id `cargo xtask lint` reports (each documented in README.md).
@@ -71,6 +85,7 @@ pub const RULES: &[&str] = &[
     yaml_hygiene::RULE_TRUTHY,
     crate::config::RULE_UNKNOWN_KEY,
     crate::config::RULE_CONFLICT,
+    RULE_PANIC,
 ];
 
 #[cfg(test)]

@@ -369,6 +369,14 @@ mod tests {
     }
 
     #[test]
+    fn no_prefix_of_a_tricky_file_panics() {
+        let text = "# c\na: &x {b: \"q\\\"#\", c: 'it''s' , d: [1,2 ]}\ne: *x\nf:\n  <<: *x\n  g: |\n    block # x\n\n  h: >-\n    folded\n? complex\n: value\nlist:\n- a: 1\n  b: yes\n-   c\n\t\r\n\"multi\n  line\": 1 #x\n";
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let _ = findings(&text[..end]);
+        }
+    }
+
+    #[test]
     fn tabs_crlf_and_edges() {
         let f = findings("a:\t1\r\nb: 2\r\n");
         assert!(f.iter().any(|x| x.0 == RULE_TABS), "{f:?}");
