@@ -121,6 +121,35 @@ impl Yaml {
 const MAX_NODES: usize = 1_000_000;
 const MAX_DEPTH: usize = 256;
 
+/// Reads and parses a file: at most `max_bytes`, UTF-8 (a bad byte is
+/// reported at its line and column), then [`parse`]. An empty or
+/// comment-only file is not an error: it has no documents.
+pub fn read(path: &std::path::Path, max_bytes: u64) -> Result<Yaml, YamlError> {
+    let at_start = |message: String| YamlError { line: 1, column: 1, message };
+    let size =
+        std::fs::metadata(path).map_err(|e| at_start(format!("cannot read {}: {e}", path.display())))?.len();
+    if size > max_bytes {
+        return Err(at_start(format!("file is {size} bytes, over the {max_bytes}-byte limit")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read {}: {e}", path.display())))?;
+    parse_bytes(&bytes)
+}
+
+/// [`parse`] over raw bytes, refusing non-UTF-8 input with the place of the first bad byte.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Yaml, YamlError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(e) => {
+            let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            Err(YamlError {
+                line: good.matches('\n').count() + 1,
+                column: good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                message: "not UTF-8 text".into(),
+            })
+        }
+    }
+}
+
 /// Parses every document in `text`.
 pub fn parse(text: &str) -> Result<Yaml, YamlError> {
     let mut b = Builder { text, ..Builder::default() };
@@ -761,6 +790,18 @@ mod tests {
         let e = parse("a:\n\tb: 1\n").unwrap_err();
         assert_eq!((e.line, e.column), (2, 2));
         assert!(e.message.contains("tab"));
+    }
+
+    #[test]
+    fn bytes_and_files_are_checked_before_parsing() {
+        let e = parse_bytes(b"a: 1\nb: \xff\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 4));
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("big.yaml");
+        std::fs::write(&p, "a: 1\n".repeat(100)).unwrap();
+        assert!(read(&p, 10).unwrap_err().message.contains("limit"));
+        assert_eq!(read(&p, 1000).unwrap().root().unwrap().to_json()["a"], 1);
+        assert!(read(&tmp.path().join("none"), 10).is_err());
     }
 
     #[test]
