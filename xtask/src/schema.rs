@@ -188,12 +188,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -263,10 +264,10 @@ pub fn visit(node: &Value, ptr: &str, f: &mut dyn FnMut(&Value, &str)) {
             | "else"
             | "propertyNames"
             | "unevaluatedProperties"
-            | "unevaluatedItems" => {
-                if v.is_object() {
-                    visit(v, &at, f);
-                }
+            | "unevaluatedItems"
+                if v.is_object() =>
+            {
+                visit(v, &at, f);
             }
             _ => {}
         }
@@ -288,10 +289,10 @@ fn child<'a>(node: &'a Value, token: &str) -> Option<&'a Value> {
     if let Some(p) = node.get("properties").and_then(|p| p.get(token)) {
         return Some(p);
     }
-    if let Some(items) = node.get("items").filter(|i| i.is_object()) {
-        if token.parse::<usize>().is_ok() {
-            return Some(items);
-        }
+    if let Some(items) = node.get("items").filter(|i| i.is_object())
+        && token.parse::<usize>().is_ok()
+    {
+        return Some(items);
     }
     if let Some(ap) = node.get("additionalProperties").filter(|a| a.is_object()) {
         return Some(ap);

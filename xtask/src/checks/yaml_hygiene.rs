@@ -224,17 +224,16 @@ fn masks(roots: &[&Node], lines: usize) -> Vec<Vec<(usize, usize)>> {
 /// Rules that need the tree: colons, truthy, indentation.
 fn tree_rules(f: &mut Findings<'_>, root: &Node, lines: &[&str]) {
     let mut unit: Option<usize> = None;
-    if root.style == Style::Indented {
-        if let Some(first) = root.entries().first() {
-            if first.key_span.start.column != 1 {
-                let s = first.key_span.start;
-                f.push(RULE_INDENTATION, Severity::Warning, s.line, s.column, "the top level is indented");
-            }
-        }
+    if root.style == Style::Indented
+        && let Some(first) = root.entries().first()
+        && first.key_span.start.column != 1
+    {
+        let s = first.key_span.start;
+        f.push(RULE_INDENTATION, Severity::Warning, s.line, s.column, "the top level is indented");
     }
     root.walk(&mut |_, node, entry| {
-        if let Style::Plain(raw) = &node.style {
-            if crate::yaml::truthy(raw).is_some() && raw != "true" && raw != "false" {
+        if let Style::Plain(raw) = &node.style
+            && crate::yaml::truthy(raw).is_some() && raw != "true" && raw != "false" {
                 let s = node.span.start;
                 f.push(
                     RULE_TRUTHY,
@@ -244,14 +243,12 @@ fn tree_rules(f: &mut Findings<'_>, root: &Node, lines: &[&str]) {
                     format!("`{raw}` is a boolean to YAML 1.1 parsers and a string to YAML 1.2 ones; write true/false, or quote it"),
                 );
             }
-        }
         let Some(entry) = entry else { return };
-        if let Style::Plain(raw) = &entry.key_style {
-            if crate::yaml::truthy(raw).is_some() {
+        if let Style::Plain(raw) = &entry.key_style
+            && crate::yaml::truthy(raw).is_some() {
                 let s = entry.key_span.start;
                 f.push(RULE_TRUTHY, Severity::Warning, s.line, s.column, format!("key `{raw}` is a boolean to YAML 1.1 parsers; quote it"));
             }
-        }
         colon(f, entry, lines);
         indentation(f, entry, &mut unit);
     });
