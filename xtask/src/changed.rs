@@ -48,6 +48,8 @@ pub struct Baseline {
     pub label: String,
     /// The merge-base commit.
     pub commit: String,
+    /// Files under the chart dirs changed since then, relative to the working directory.
+    pub changed: Vec<PathBuf>,
 }
 
 struct Out {
@@ -112,12 +114,14 @@ impl Baseline {
                 since: since.into(),
             });
         }
-        Ok(Self { label: target, commit: base.stdout })
+        let mut baseline = Self { label: target, commit: base.stdout, changed: Vec::new() };
+        baseline.changed = baseline.changed_files(&config.chart_dirs)?;
+        Ok(baseline)
     }
 
     /// Files changed since the merge base under `dirs` (committed or not,
     /// untracked included), relative to the working directory.
-    pub fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
+    fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
         let mut args =
             vec!["diff", "--find-renames", "--name-only", "--relative", self.commit.as_str(), "--"];
         let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -138,8 +142,20 @@ impl Baseline {
         Ok(files)
     }
 
-    /// The chart's `version` at the merge base (`None` when it did not exist there).
-    pub fn previous(&self, chart_dir: &Path) -> Previous {
+    /// Whether any file of the chart in `chart_dir` changed.
+    pub fn touches(&self, chart_dir: &Path) -> bool {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = chart_dir.strip_prefix(&cwd).unwrap_or(chart_dir);
+        self.changed.iter().any(|f| f.starts_with(dir))
+    }
+
+    /// For a changed chart, its `version` at the merge base (`version: None`
+    /// when it did not exist there); `None` for an unchanged chart, which
+    /// needs no new version.
+    pub fn previous(&self, chart_dir: &Path) -> Option<Previous> {
+        if !self.touches(chart_dir) {
+            return None;
+        }
         let rel = chart_dir.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(chart_dir);
         let spec = format!("{}:./{}", self.commit, rel.join("Chart.yaml").display());
         let version = git(&["show", &spec]).ok().filter(|o| o.ok).and_then(|o| {
@@ -150,18 +166,6 @@ impl Baseline {
                 other => other.to_string(),
             })
         });
-        Previous { base: self.label.clone(), version }
+        Some(Previous { base: self.label.clone(), version })
     }
-}
-
-/// The charts (by folder) touched by `files`.
-pub fn touched<'a>(charts: &'a [crate::catalog::Chart], files: &[PathBuf]) -> Vec<&'a crate::catalog::Chart> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    charts
-        .iter()
-        .filter(|c| {
-            let dir = c.dir.strip_prefix(&cwd).unwrap_or(&c.dir);
-            files.iter().any(|f| f.starts_with(dir))
-        })
-        .collect()
 }

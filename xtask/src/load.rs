@@ -124,7 +124,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         })
         .collect();
     let files = read_files(chart);
-    let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
     LoadedChart { chart: chart.clone(), dependencies, helm_lint, files, settings: opts.settings, previous }
 }
 

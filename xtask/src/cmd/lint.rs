@@ -50,8 +50,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         xtask::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
         let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
-        let files = base.changed_files(&config.chart_dirs).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
-        let touched = xtask::changed::touched(&discovery.charts, &files).into_iter().cloned().collect();
+        let touched = discovery.charts.into_iter().filter(|c| base.touches(&c.dir)).collect();
         baseline = Some(base);
         touched
     } else if !config.charts.is_empty() {
