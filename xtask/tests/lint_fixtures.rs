@@ -311,3 +311,28 @@ fn all_with_charts_is_a_ct_conflict() {
     assert_eq!(d["location"]["line"], 2);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn the_lint_conf_named_in_ct_yaml_sets_the_hygiene_rules() {
+    let dir = catalog();
+    std::fs::write(dir.path().join("ct.yaml"), "chart-dirs: [charts]\nlint-conf: lintconf.yaml\n").unwrap();
+    std::fs::write(
+        dir.path().join("lintconf.yaml"),
+        "rules:\n  comments:\n    min-spaces-from-content: 1\n  truthy:\n    level: error\n  colon: enable\n",
+    )
+    .unwrap();
+    let o = xtask(dir.path()).args(["lint", "hygiene", "--format", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = v["diagnostics"].as_array().unwrap();
+    let at = |rule: &str, line: u64, col: u64| {
+        all.iter()
+            .find(|d| d["rule"] == rule && d["location"]["line"] == line && d["location"]["column"] == col)
+    };
+    // One space before the comment is enough now; the missing space after `#` is still wrong.
+    assert!(at("yaml/comments", 4, 15).is_none(), "{all:#?}");
+    assert!(at("yaml/comments", 4, 16).is_some(), "{all:#?}");
+    assert_eq!(at("yaml/truthy", 4, 8).expect("truthy")["severity"], "error");
+    // A misspelt rule in the yamllint file is a finding placed in that file.
+    let bad = at("ct/lint-conf", 6, 3).expect("ct/lint-conf");
+    assert_eq!(bad["location"]["file"], "lintconf.yaml");
+}
