@@ -336,3 +336,22 @@ fn the_lint_conf_named_in_ct_yaml_sets_the_hygiene_rules() {
     let bad = at("ct/lint-conf", 6, 3).expect("ct/lint-conf");
     assert_eq!(bad["location"]["file"], "lintconf.yaml");
 }
+
+#[test]
+fn every_placed_finding_is_placed_the_same_in_human_and_github_output() {
+    let r = run();
+    let mut checked = 0;
+    for d in r.json["diagnostics"].as_array().unwrap() {
+        let Some(file) = d["location"]["file"].as_str() else { continue };
+        let title = format!("title={} ({})", d["rule"].as_str().unwrap(), d["chart"].as_str().unwrap());
+        let (human, github) = match (d["location"]["line"].as_u64(), d["location"]["column"].as_u64()) {
+            (Some(l), Some(c)) => (format!("--> {file}:{l}:{c}\n"), format!("file={file},line={l},col={c},{title}::")),
+            (Some(l), None) => (format!("--> {file}:{l}\n"), format!("file={file},line={l},{title}::")),
+            _ => (format!("--> {file}\n"), format!("file={file},{title}::")),
+        };
+        assert!(r.human.contains(&human), "human output lacks {human}");
+        assert!(r.github.contains(&github), "github output lacks {github}");
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} placed findings");
+}
