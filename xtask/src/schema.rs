@@ -137,6 +137,13 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
         }
     }
     let user_keys = obj.get(USER_KEYS) == Some(&Value::Bool(true));
+    if obj.get(USER_KEYS).is_some_and(|v| !v.is_boolean()) {
+        out.push(Problem::new(
+            RULE_INVALID,
+            &format!("{ptr}/{USER_KEYS}"),
+            format!("\"{USER_KEYS}\" must be true or false"),
+        ));
+    }
     if let Some(Value::Object(props)) = obj.get("properties") {
         for (name, sub) in props {
             let at = format!("{ptr}/properties/{}", crate::yaml::escape_token(name));
@@ -367,6 +374,12 @@ mod tests {
         assert!(
             p.iter().any(|x| x.rule == RULE_INVALID && x.pointer == "/properties/replicaCount/type"),
             "{p:?}"
+        );
+        s["properties"]["env"][USER_KEYS] = json!("yes");
+        assert!(
+            problems(&s)
+                .iter()
+                .any(|x| x.rule == RULE_INVALID && x.pointer == "/properties/env/x-nex-user-keys")
         );
         s["$schema"] = json!("http://json-schema.org/draft-04/schema#");
         assert!(problems(&s).iter().any(|x| x.rule == RULE_INVALID && x.pointer == "/$schema"));

@@ -345,7 +345,9 @@ fn every_placed_finding_is_placed_the_same_in_human_and_github_output() {
         let Some(file) = d["location"]["file"].as_str() else { continue };
         let title = format!("title={} ({})", d["rule"].as_str().unwrap(), d["chart"].as_str().unwrap());
         let (human, github) = match (d["location"]["line"].as_u64(), d["location"]["column"].as_u64()) {
-            (Some(l), Some(c)) => (format!("--> {file}:{l}:{c}\n"), format!("file={file},line={l},col={c},{title}::")),
+            (Some(l), Some(c)) => {
+                (format!("--> {file}:{l}:{c}\n"), format!("file={file},line={l},col={c},{title}::"))
+            }
             (Some(l), None) => (format!("--> {file}:{l}\n"), format!("file={file},line={l},{title}::")),
             _ => (format!("--> {file}\n"), format!("file={file},{title}::")),
         };
