@@ -7,6 +7,17 @@
 //! not fatal (the later value wins, as in Helm), so the caller can report them.
 //! Anchors, aliases and `<<` merge keys are expanded; expansion is bounded so a
 //! hostile file cannot exhaust memory.
+//!
+//! ```
+//! use xtask::yaml;
+//! let doc = yaml::parse("image:\n  tag: \"1.0\"\nreplicas: 2\n").unwrap();
+//! let root = doc.root().unwrap();
+//! assert_eq!(root.to_json()["replicas"], 2);
+//! // Where a value is, by JSON pointer (as JSON Schema errors name it):
+//! let (tag, key) = root.locate("/image/tag").unwrap();
+//! assert_eq!((tag.span.start.line, tag.span.start.column), (2, 8));
+//! assert_eq!(key.unwrap().start.column, 3);
+//! ```
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as RawSpan};
 use std::collections::HashMap;
