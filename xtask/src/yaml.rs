@@ -3,7 +3,8 @@
 //!
 //! Scalars resolve the way Helm reads values (YAML 1.2 core schema plus the
 //! YAML 1.1 booleans `yes`/`no`/`on`/`off`, which Helm's parser still honours),
-//! so JSON Schema validation sees what Helm sees. Duplicate keys are recorded,
+//! so JSON Schema validation sees what Helm sees (numbers follow YAML 1.2:
+//! `010` is ten, not YAML 1.1's octal eight). Duplicate keys are recorded,
 //! not fatal (the later value wins, as in Helm), so the caller can report them.
 //! Anchors, aliases and `<<` merge keys are expanded; expansion is bounded so a
 //! hostile file cannot exhaust memory.
