@@ -38,8 +38,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let discovery = xtask::catalog::discover_all(&root, &config)?;
     let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
     let selected: Vec<Chart> = if args.charts.is_empty() {
-        let files = base.changed_files(&config.chart_dirs).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
-        xtask::changed::touched(&discovery.charts, &files).into_iter().cloned().collect()
+        discovery.charts.iter().filter(|c| base.touches(&c.dir)).cloned().collect()
     } else {
         xtask::catalog::select(discovery.charts.clone(), &args.charts)?
     };
