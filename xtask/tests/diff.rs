@@ -350,3 +350,21 @@ fn diff_has_help() {
         .stdout(predicates::str::contains("Usage: cargo xtask diff"))
         .stdout(predicates::str::contains("--format <FORMAT>"));
 }
+
+#[test]
+fn a_chart_that_no_longer_renders_is_named_and_exits_2() {
+    let dir = repo(|d| {
+        edit(
+            d,
+            "templates/pvc.yaml",
+            "{{ .Values.persistence.size }}",
+            "{{ .Values.persistence.size | nosuchfunction }}",
+        );
+        version(d, "1.0.1");
+    });
+    let out = xtask(dir.path()).arg("diff").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("  scenario default: cannot be rendered on this branch: "), "{text}");
+    assert!(text.contains("nosuchfunction"), "{text}");
+}
