@@ -83,7 +83,7 @@ impl Tree {
     }
 
     /// Reads and renders `chart` as it was at the merge base, every scenario it
-    /// had there, for `kube_version`.
+    /// had there, for `kube_version` (nothing is rendered when it is empty).
     pub fn load(&self, chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> BaseChart {
         let mut out = BaseChart { label: self.label.clone(), ..BaseChart::default() };
         let Some(old) = self.chart(chart) else { return out };
@@ -102,7 +102,8 @@ impl Tree {
             .and_then(|f| f.root().map(|r| r.to_json()));
         out.schema =
             crate::files::JsonFile::read(&old.dir.join("values.schema.json")).ok().and_then(|f| f.value.ok());
-        if !out.library {
+        // No Kubernetes version: only the chart's files are wanted.
+        if !out.library && !kube_version.is_empty() {
             out.renderings = render(&old, helm, cache, kube_version);
         }
         out
