@@ -56,9 +56,15 @@ fn xtask(dir: &Path) -> Command {
 /// out on a branch where `change` was applied, the README regenerated and
 /// everything committed.
 fn repo(change: impl FnOnce(&Path)) -> tempfile::TempDir {
+    repo_with(|_| {}, change)
+}
+
+/// [`repo`], with `setup` applied to the catalog before its first commit.
+fn repo_with(setup: impl FnOnce(&Path), change: impl FnOnce(&Path)) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     copy_dir(&fixture(), dir);
+    setup(dir);
     git(dir, &["init", "-q", "-b", "main"]);
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "catalog"]);
@@ -367,4 +373,61 @@ fn a_chart_that_no_longer_renders_is_named_and_exits_2() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("  scenario default: cannot be rendered on this branch: "), "{text}");
     assert!(text.contains("nosuchfunction"), "{text}");
+}
+
+#[test]
+fn a_library_chart_is_diffed_through_the_charts_that_use_it() {
+    let dir = repo_with(
+        |d| {
+            // Vendored dependencies are built by the harness, never committed (as in the catalog).
+            std::fs::write(d.join(".gitignore"), "/charts/*/charts/\n").unwrap();
+            let lib = d.join("charts/lib");
+            std::fs::create_dir_all(lib.join("templates")).unwrap();
+            std::fs::write(
+                lib.join("Chart.yaml"),
+                "apiVersion: v2\nname: lib\ndescription: Shared labels.\ntype: library\nversion: 0.1.0\n",
+            )
+            .unwrap();
+            std::fs::write(
+                lib.join("templates/_labels.tpl"),
+                "{{- define \"lib.team\" -}}\nteam: blue\n{{- end -}}\n",
+            )
+            .unwrap();
+            let chart = d.join("charts/app/Chart.yaml");
+            let text = std::fs::read_to_string(&chart).unwrap();
+            let deps = "dependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n";
+            std::fs::write(&chart, format!("{text}{deps}")).unwrap();
+            edit(
+                d,
+                "templates/deployment.yaml",
+                "    helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}\n",
+                "    helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}\n    {{- include \"lib.team\" . | nindent 4 }}\n",
+            );
+            // helm passes each dependency its values under its name.
+            edit(
+                d,
+                "values.schema.json",
+                "    \"persistence\": {",
+                "    \"lib\": {\"description\": \"The library's values.\", \"type\": \"object\"},\n    \"persistence\": {",
+            );
+            // Chart.lock, as `helm dependency update` writes it, is committed.
+            xtask(d).args(["render", "app"]).assert().success();
+        },
+        |d| {
+            let tpl = d.join("charts/lib/templates/_labels.tpl");
+            let text = std::fs::read_to_string(&tpl).unwrap();
+            std::fs::write(&tpl, text.replace("team: blue", "team: green")).unwrap();
+        },
+    );
+    let text = diff(dir.path(), "human");
+    assert!(text.starts_with("lib 0.1.0 (version unchanged) (against origin/main)\n"), "{text}");
+    assert!(
+        text.contains(
+            "  note: library chart: renders nothing itself; diffed through the charts that use it: app\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("app 1.0.0 (version unchanged) (against origin/main)\n"), "{text}");
+    let fields: Vec<&str> = text.lines().filter(|l| l.starts_with("        ")).collect();
+    assert_eq!(fields, ["        metadata.labels.team: \"blue\" → \"green\""], "{text}");
 }
