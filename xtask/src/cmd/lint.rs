@@ -59,7 +59,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         xtask::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
         let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
-        let touched = discovery.charts.into_iter().filter(|c| base.touches(&c.dir)).collect();
+        let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
         baseline = Some(base);
         touched
     } else if !config.charts.is_empty() {
