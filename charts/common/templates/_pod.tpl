@@ -12,6 +12,10 @@ chart adds (args, config volumes). Parameters, all optional except context:
   checksums         dict annotation-suffix → template file in the chart's templates/
                     (e.g. (dict "config" "configmap.yaml")): pods roll when it changes
   podSecurityContext dict merged last into the pod security context (e.g. sysctls)
+  initContainers    list of complete init containers the chart adds (e.g. seeding a
+                    writable config); build their securityContext with common.security.container
+  podSpec           dict of extra pod spec fields (e.g. hostNetwork, dnsPolicy), rendered
+                    after enableServiceLinks; the chart owns the policy cost of what it sets
 */}}
 
 {{/* common.pod.template: the workload's spec.template. */}}
@@ -36,8 +40,15 @@ spec:
   serviceAccountName: {{ include "common.names.serviceAccount" $ctx }}
   automountServiceAccountToken: {{ include "common.rbac.enabled" $ctx | eq "true" }}
   enableServiceLinks: false
+  {{- with .podSpec }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
   securityContext:
     {{- include "common.security.pod" (dict "context" $ctx "extra" .podSecurityContext) | nindent 4 }}
+  {{- with .initContainers }}
+  initContainers:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   containers:
     - {{ include "common.pod.container" . | nindent 6 | trim }}
   {{- with include "common.pod.volumes" . | fromYamlArray }}
