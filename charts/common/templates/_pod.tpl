@@ -14,6 +14,9 @@ chart adds (args, config volumes). Parameters, all optional except context:
   podSecurityContext dict merged last into the pod security context (e.g. sysctls)
   initContainers    list of complete init containers the chart adds (e.g. seeding a
                     writable config); build their securityContext with common.security.container
+  serviceAccountToken bool: mount the ServiceAccount token or not, overriding the default
+                    (mounted only when `serviceAccount.rules`/`clusterRules` grant RBAC); for charts
+                    that grant their own rules through common.serviceAccount.rbac
   podSpec           dict of extra pod spec fields (e.g. hostNetwork, dnsPolicy), rendered
                     after enableServiceLinks; the chart owns the policy cost of what it sets
 */}}
@@ -38,7 +41,11 @@ spec:
   {{- . | nindent 2 }}
   {{- end }}
   serviceAccountName: {{ include "common.names.serviceAccount" $ctx }}
+  {{- if kindIs "bool" .serviceAccountToken }}
+  automountServiceAccountToken: {{ .serviceAccountToken }}
+  {{- else }}
   automountServiceAccountToken: {{ include "common.rbac.enabled" $ctx | eq "true" }}
+  {{- end }}
   enableServiceLinks: false
   {{- with .podSpec }}
   {{- toYaml . | nindent 2 }}
