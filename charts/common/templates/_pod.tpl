@@ -12,6 +12,8 @@ chart adds (args, config volumes). Parameters, all optional except context:
   checksums         dict annotation-suffix → template file in the chart's templates/
                     (e.g. (dict "config" "configmap.yaml")): pods roll when it changes
   podSecurityContext dict merged last into the pod security context (e.g. sysctls)
+  securityContext   dict merged last into the main container's security context (an
+                    opt-in mode that needs more, e.g. capabilities; declare the exception)
   initContainers    list of complete init containers the chart adds (e.g. seeding a
                     writable config); build their securityContext with common.security.container
   serviceAccountToken bool: mount the ServiceAccount token or not, overriding the default
@@ -136,7 +138,9 @@ envFrom:
 resources:
   {{- toYaml (default (dict) $v.resources) | nindent 2 }}
 securityContext:
-  {{- include "common.security.container" $v.securityContext | nindent 2 }}
+  {{- $sc := include "common.security.container" $v.securityContext | fromYaml }}
+  {{- with .securityContext }}{{ $sc = mergeOverwrite $sc (deepCopy .) }}{{ end }}
+  {{- toYaml $sc | nindent 2 }}
 {{- with include "common.pod.volumeMounts" . | fromYamlArray }}
 volumeMounts:
   {{- toYaml . | nindent 2 }}
