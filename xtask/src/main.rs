@@ -25,17 +25,29 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
+    New(cmd::new::Args),
     Render(cmd::render::Args),
     Tools(cmd::tools::Args),
+    Package(cmd::package::Args),
+    Publish(cmd::publish::Args),
+    Ct(cmd::ct::Args),
+    Hooks(cmd::hooks::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
+        Command::New(args) => cmd::new::run(args, cli.helm),
         Command::Render(args) => cmd::render::run(args, cli.helm),
         Command::Tools(args) => cmd::tools::run(args, cli.helm),
+        Command::Package(args) => cmd::package::run(args, cli.helm),
+        Command::Publish(args) => cmd::publish::run(args, cli.helm),
+        Command::Ct(args) => cmd::ct::run(args, cli.helm),
+        Command::Hooks(args) => cmd::hooks::run(args, cli.helm),
     };
     match result {
         Ok(exit) => exit.into(),

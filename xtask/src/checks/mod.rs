@@ -7,7 +7,13 @@ use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 
 pub mod chart_yaml;
+pub mod docs;
 pub mod helm_lint;
+pub mod kube_schema;
+pub mod objects;
+pub mod policy;
+pub mod pss;
+pub mod render;
 pub mod sources;
 pub mod value_names;
 pub mod values_schema;
@@ -23,6 +29,11 @@ pub const ALL: &[(&str, Check)] = &[
     ("values-schema", values_schema::check),
     ("value-names", value_names::check),
     ("yaml-hygiene", yaml_hygiene::check),
+    ("render", render::check),
+    ("kube-schema", kube_schema::check),
+    // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
+    ("policy", policy::check),
+    ("docs", docs::check),
 ];
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {

@@ -5,10 +5,17 @@ use xtask::catalog::Chart;
 use xtask::changed::Baseline;
 use xtask::diag::Diagnostic;
 use xtask::helm::Major;
+use xtask::kube::Schemas;
 use xtask::load::{LoadOptions, Settings};
 use xtask::report::{self, Format, Summary};
 
-/// Check charts: Chart.yaml policy, values against values.schema.json, YAML hygiene, helm lint --strict.
+/// CRDs configured for the whole catalog (custom resources charts may render).
+const CATALOG_CRDS: &str = "schemas/crds";
+
+/// Check charts: Chart.yaml policy, values against values.schema.json, YAML hygiene,
+/// helm lint --strict, then render every scenario for each Kubernetes version of the
+/// chart's matrix, validate every object against the Kubernetes JSON schemas (strict)
+/// and apply the Pod Security "restricted" and catalog policies.
 ///
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
 /// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
@@ -16,7 +23,8 @@ use xtask::report::{self, Format, Summary};
 /// `validate-yaml`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
 /// and `check-version-increment` mean what they mean to ct; an unknown key is
 /// an error. Each chart is checked with its values.yaml and with every
-/// ci/*-values.yaml coalesced over it.
+/// ci/*-values.yaml coalesced over it. helm runs are cached by content under
+/// target/nex-cache, so an unchanged chart is not rendered again.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Rule ids (stable) are listed in README.md under \"Checks\". \
 Version increments are checked (check-version-increment) with --changed and for charts named \
@@ -73,17 +81,38 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     }
 
     let helm = super::helm(major)?;
-    let mut opts = LoadOptions::new(&helm, config.lint_extra_args());
+    let cache_root = xtask::provision::cache_root();
+    let cache = xtask::cache::Cache::new(&cache_root);
+    let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
+    let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
+    opts.render = Some(&schemas);
     opts.settings =
         Settings { validate_chart_schema: config.validate_chart_schema, validate_yaml: config.validate_yaml };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
     findings.extend(xtask::lint::run(&charts, &opts));
-    let diags = xtask::diag::normalize(findings);
+    for e in crd_errors {
+        findings.push(Diagnostic::error(
+            xtask::checks::kube_schema::CRD,
+            "",
+            format!("cannot read CRD file {e}"),
+        ));
+    }
+    let mut diags = xtask::diag::normalize(findings);
+    if args.charts.is_empty() {
+        // Charts whose docs cannot be built have their own findings; the table is not judged then.
+        let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
+        let stale = xtask::checks::docs::catalog(&root.join(xtask::docs::README), top);
+        diags = xtask::diag::normalize([diags, stale].concat());
+    }
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
+    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
+    if diags.iter().any(|d| d.rule == xtask::checks::kube_schema::UNAVAILABLE) {
+        return Ok(Exit::Failure);
+    }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
 }
 

@@ -1,0 +1,96 @@
+use anyhow::Context;
+use std::path::Path;
+use xtask::Exit;
+use xtask::helm::Major;
+use xtask::scaffold::{self, FRAGMENT, LIBRARY};
+
+/// Scaffold a chart on the common library and the values contract.
+///
+/// Creates <first chart dir of ct.yaml>/NAME with Chart.yaml, values.yaml,
+/// values.schema.json (the contract, from the library's schema fragment), templates,
+/// NOTES.txt, a helm test, a ci/ scenario, .helmignore and the generated README.
+/// The example app is traefik/whoami; the chart lints clean as generated.
+/// Exits 2, writing nothing, on a bad name or an existing folder.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The chart's name: lowercase letters and digits, single dashes between (`^[a-z0-9]+(-[a-z0-9]+)*$`)
+    pub name: String,
+}
+
+pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
+    let name = &args.name;
+    if !scaffold::valid_name(name) {
+        eprintln!(
+            "error: `{name}` is not a valid chart name: use lowercase letters and digits, with single dashes \
+             between them (`^[a-z0-9]+(-[a-z0-9]+)*$`, at most 53 characters)"
+        );
+        return Ok(Exit::Failure);
+    }
+    let root = super::root()?;
+    let config = super::config(&root)?;
+    let chart_dir = config.chart_dirs.first().context("ct.yaml lists no `chart-dirs`")?;
+    let dest = chart_dir.join(name);
+    if root.join(&dest).symlink_metadata().is_ok() {
+        eprintln!("error: {} already exists; nothing was written", dest.display());
+        return Ok(Exit::Failure);
+    }
+
+    let charts = xtask::catalog::discover(&root, &config)?;
+    let library = charts.iter().find(|c| c.name == LIBRARY).with_context(|| {
+        format!("no `{LIBRARY}` library chart in the catalog; new charts are built on it")
+    })?;
+    let fragment_file = library.dir.join(FRAGMENT);
+    let shown = fragment_file.strip_prefix(&root).unwrap_or(&fragment_file).to_path_buf();
+    let fragment = std::fs::read_to_string(&fragment_file)
+        .with_context(|| format!("cannot read {} (the values contract)", shown.display()))?;
+    let files = scaffold::files(name, &fragment, &shown)?;
+
+    write_all(&root.join(&dest), &files)?;
+    for (file, _) in &files {
+        println!("created {}", dest.join(file).display());
+    }
+    // The catalog table lists every chart, so it gains a row; lint would call it stale otherwise.
+    let charts = xtask::catalog::discover(&root, &config)?;
+    match xtask::docs::catalog_readme(&root, &charts) {
+        Ok(Some((have, want))) if have != want => {
+            let top = root.join(xtask::docs::README);
+            xtask::docs::write_atomic(&top, &want)
+                .with_context(|| format!("cannot write {}", top.display()))?;
+            println!("updated {}", xtask::docs::README);
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("note: the catalog table in README.md was not updated: {e}"),
+    }
+    println!(
+        "\nNext: replace the example image (traefik/whoami), port and probe paths with {name}'s, \
+         then run `cargo xtask docs` and `cargo xtask lint {name}`."
+    );
+    Ok(Exit::Clean)
+}
+
+/// Writes every file into a temp folder beside `dest`, then renames it into place:
+/// an interrupted run leaves no half-made chart.
+fn write_all(dest: &Path, files: &[(std::path::PathBuf, String)]) -> anyhow::Result<()> {
+    let parent = dest.parent().context("the chart folder has no parent")?;
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".xtask-new.")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot create a temp folder in {}", parent.display()))?;
+    for (file, text) in files {
+        let path = tmp.path().join(file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    // Temp folders are private (0700); a chart folder is an ordinary one.
+    #[cfg(unix)]
+    std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
+    // rename(2) refuses a non-empty destination, so a folder made meanwhile is never clobbered.
+    std::fs::rename(tmp.path(), dest)
+        .with_context(|| format!("cannot move the new chart to {}", dest.display()))?;
+    let _ = tmp.keep();
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The catalog table of the top-level README: one row per chart, between markers.
+
+use super::markdown::{cell, code_cell};
+use super::model::ChartDoc;
+use super::{CATALOG_END, CATALOG_START, DocsError};
+use serde_json::json;
+use std::path::Path;
+
+const TEMPLATE_NAME: &str = "catalog.md";
+const TEMPLATE: &str = include_str!("../../templates/catalog.md.tera");
+
+/// A chart as listed in the table; `path` is its folder relative to the README.
+pub struct Entry<'a> {
+    pub doc: &'a ChartDoc,
+    pub path: String,
+}
+
+pub fn table(entries: &[Entry<'_>]) -> Result<String, DocsError> {
+    let charts: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "name": cell(&e.doc.name),
+                "path": e.path,
+                "version": code_cell(&e.doc.version),
+                "app_version": e.doc.app_version.as_deref().map(code_cell).unwrap_or_else(|| "—".into()),
+                "description": cell(&e.doc.description),
+            })
+        })
+        .collect();
+    super::render_template(TEMPLATE_NAME, TEMPLATE, &json!({ "charts": charts }))
+}
+
+/// `readme` with the text between the catalog markers replaced by `table`;
+/// everything outside the markers is kept as it is.
+pub fn splice(readme: &str, table: &str, file: &Path) -> Result<String, DocsError> {
+    let (Some(start), Some(end)) = (readme.find(CATALOG_START), readme.find(CATALOG_END)) else {
+        return Err(DocsError::Invalid {
+            file: file.to_path_buf(),
+            message: format!(
+                "no catalog markers: add a line `{CATALOG_START}` and a line `{CATALOG_END}` where the chart table goes"
+            ),
+        });
+    };
+    if end < start {
+        return Err(DocsError::Markers(file.to_path_buf(), CATALOG_END, CATALOG_START));
+    }
+    let head = &readme[..start + CATALOG_START.len()];
+    let tail = &readme[end..];
+    Ok(format!("{head}\n\n{table}\n{tail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_replaces_only_between_markers() {
+        let readme = format!("# t\n\n{CATALOG_START}\nold\n{CATALOG_END}\n\nrest\n");
+        let out = splice(&readme, "| new |\n", Path::new("README.md")).unwrap();
+        assert_eq!(out, format!("# t\n\n{CATALOG_START}\n\n| new |\n\n{CATALOG_END}\n\nrest\n"));
+        assert_eq!(splice(&out, "| new |\n", Path::new("README.md")).unwrap(), out);
+        assert!(splice("# no markers\n", "x", Path::new("README.md")).is_err());
+    }
+}

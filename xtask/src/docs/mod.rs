@@ -1,0 +1,256 @@
+//! Generated documentation: each chart's README and the catalog table of the
+//! top-level README, rendered from what the harness already validates
+//! (Chart.yaml, `values.schema.json`, `values.yaml`, `ci/*-values.yaml`).
+//!
+//! Reading files is the edge ([`Sources::read`]); everything else is pure, so
+//! `cargo xtask docs`, `docs --check` and the `docs/stale` lint check agree.
+
+pub mod catalog_table;
+mod markdown;
+pub mod model;
+pub mod readme;
+pub mod values_table;
+
+use std::path::{Path, PathBuf};
+
+/// Where the catalog is published. The GitHub owner is not known to the repository
+/// (forks publish under their own), so it stays a placeholder the reader fills in,
+/// the same one the top-level README uses.
+pub const HELM_REPO_NAME: &str = "nex-charts";
+pub const HELM_REPO_URL: &str = "https://<owner>.github.io/nex-charts";
+pub const OCI_REPO: &str = "oci://ghcr.io/<owner>/charts";
+
+/// The file name of every generated README.
+pub const README: &str = "README.md";
+
+/// Markers around the hand-written part of a chart README, kept byte for byte.
+pub const MANUAL_START: &str = "<!-- nex-charts:manual:start -->";
+pub const MANUAL_END: &str = "<!-- nex-charts:manual:end -->";
+/// Markers around the generated catalog table in the top-level README.
+pub const CATALOG_START: &str = "<!-- nex-charts:catalog:start -->";
+pub const CATALOG_END: &str = "<!-- nex-charts:catalog:end -->";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocsError {
+    #[error("{0}: cannot read: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0}: invalid YAML: {1}")]
+    Yaml(PathBuf, String),
+    #[error("{0}: invalid JSON: {1}")]
+    Json(PathBuf, String),
+    #[error("{file}: {message}")]
+    Invalid { file: PathBuf, message: String },
+    #[error("{0}: {1} without its matching {2}; fix the markers by hand so no text is lost")]
+    Markers(PathBuf, &'static str, &'static str),
+    #[error("template {0}: {1}")]
+    Template(String, String),
+}
+
+/// A `ci/*-values.yaml` file as read from disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiFile {
+    /// The scenario name (`ci/tls-values.yaml` → `tls`).
+    pub scenario: String,
+    /// The file name inside `ci/`.
+    pub file_name: String,
+    pub text: String,
+}
+
+/// The raw inputs of one chart's README, read at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sources {
+    pub dir: PathBuf,
+    pub chart_yaml: String,
+    pub values_yaml: Option<String>,
+    pub schema_json: Option<String>,
+    pub ci: Vec<CiFile>,
+}
+
+impl Sources {
+    /// Reads a chart's Chart.yaml, values, schema and scenario files.
+    pub fn read(chart: &crate::catalog::Chart) -> Result<Self, DocsError> {
+        let dir = &chart.dir;
+        let chart_yaml = read(&dir.join("Chart.yaml"))?;
+        let values_yaml = read_optional(&dir.join("values.yaml"))?;
+        let schema_json = read_optional(&dir.join("values.schema.json"))?;
+        let mut ci = Vec::new();
+        for scenario in &chart.scenarios {
+            let Some(file) = &scenario.values_file else { continue };
+            let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            ci.push(CiFile { scenario: scenario.name.clone(), file_name, text: read(file)? });
+        }
+        Ok(Self { dir: dir.clone(), chart_yaml, values_yaml, schema_json, ci })
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+fn read(path: &Path) -> Result<String, DocsError> {
+    std::fs::read_to_string(path).map_err(|e| DocsError::Read(path.to_path_buf(), e))
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, DocsError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DocsError::Read(path.to_path_buf(), e)),
+    }
+}
+
+/// Reads a README that may not exist yet.
+pub fn read_readme(path: &Path) -> Result<Option<String>, DocsError> {
+    read_optional(path)
+}
+
+/// What the `docs/stale` check needs, gathered by the loader.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// `Err` when the inputs cannot be read (other checks report why).
+    pub sources: Result<Sources, String>,
+    /// The README as it is on disk; `None` when there is none.
+    pub readme: Option<String>,
+}
+
+impl Loaded {
+    pub fn load(chart: &crate::catalog::Chart) -> Self {
+        let readme = read_readme(&chart.dir.join(README));
+        match (Sources::read(chart), readme) {
+            (Ok(sources), Ok(readme)) => Self { sources: Ok(sources), readme },
+            (Err(e), _) | (_, Err(e)) => Self { sources: Err(e.to_string()), readme: None },
+        }
+    }
+}
+
+/// The README a chart should have, keeping the manual section of `existing`.
+pub fn chart_readme(sources: &Sources, existing: Option<&str>) -> Result<String, DocsError> {
+    let doc = model::ChartDoc::from_sources(sources)?;
+    readme::render(&doc, existing, &sources.file(README))
+}
+
+/// The top-level README as it is and as it should be, with the catalog table of
+/// `charts` (all of them: a partial list would drop rows). `Ok(None)` when the
+/// catalog has no top-level README.
+pub fn catalog_readme(
+    root: &Path,
+    charts: &[crate::catalog::Chart],
+) -> Result<Option<(String, String)>, DocsError> {
+    let file = root.join(README);
+    let Some(have) = read_optional(&file)? else { return Ok(None) };
+    let mut docs = Vec::with_capacity(charts.len());
+    for chart in charts {
+        docs.push((chart, model::ChartDoc::from_sources(&Sources::read(chart)?)?));
+    }
+    let entries: Vec<catalog_table::Entry<'_>> = docs
+        .iter()
+        .map(|(chart, doc)| catalog_table::Entry {
+            doc,
+            path: chart.dir.strip_prefix(root).unwrap_or(&chart.dir).to_string_lossy().replace('\\', "/"),
+        })
+        .collect();
+    let table = catalog_table::table(&entries)?;
+    let want = catalog_table::splice(&have, &table, &file)?;
+    Ok(Some((have, want)))
+}
+
+/// Temp file in the same folder, then rename: a reader never sees half a README.
+pub fn write_atomic(file: &Path, text: &str) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".README.md.").tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    // Temp files are private (0600); a README keeps the mode it had, or gets the usual one.
+    let perms = std::fs::metadata(file).map(|m| m.permissions()).ok().or_else(default_permissions);
+    if let Some(perms) = perms {
+        tmp.as_file().set_permissions(perms)?;
+    }
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
+/// Parses YAML into JSON values (mapping order kept); an empty document is `null`.
+pub(crate) fn parse_yaml(text: &str, file: &Path) -> Result<serde_json::Value, DocsError> {
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---") {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_saphyr::from_str::<serde_json::Value>(text)
+        .map_err(|e| DocsError::Yaml(file.to_path_buf(), e.to_string()))
+}
+
+/// Renders one embedded tera template. Templates are Markdown, so nothing is
+/// HTML-escaped; callers escape values for Markdown themselves.
+pub(crate) fn render_template(
+    name: &str,
+    template: &str,
+    context: &serde_json::Value,
+) -> Result<String, DocsError> {
+    let err = |e: tera::Error| {
+        // tera keeps the useful part (which variable, which line) in the source chain.
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        DocsError::Template(name.to_owned(), msg)
+    };
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template(name, template).map_err(err)?;
+    let context = tera::Context::from_value(context.clone()).map_err(err)?;
+    tera.render(name, &context).map_err(err)
+}
+
+/// A unified diff from `old` to `new`, labelled with the file.
+pub fn unified_diff(file: &Path, old: &str, new: &str) -> String {
+    let name = file.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+/// The 1-based line of the first difference between `old` and `new`.
+pub fn first_changed_line(old: &str, new: &str) -> usize {
+    let mut line = 1;
+    for (a, b) in old.split_inclusive('\n').zip(new.split_inclusive('\n')) {
+        if a != b {
+            return line;
+        }
+        line += 1;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_keeps_key_order_and_empty_is_null() {
+        let v = parse_yaml("b: 1\na: 2\nc: {z: 1, y: 2}\n", Path::new("v.yaml")).unwrap();
+        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["b", "a", "c"]);
+        assert_eq!(parse_yaml("# nothing\n\n", Path::new("v.yaml")).unwrap(), serde_json::Value::Null);
+        let err = parse_yaml("a: [1,\n", Path::new("v.yaml")).unwrap_err().to_string();
+        assert!(err.starts_with("v.yaml: invalid YAML"), "{err}");
+    }
+
+    #[test]
+    fn first_changed_line_finds_the_difference() {
+        assert_eq!(first_changed_line("a\nb\nc\n", "a\nB\nc\n"), 2);
+        assert_eq!(first_changed_line("a\n", "a\nb\n"), 2);
+        assert_eq!(first_changed_line("", "a\n"), 1);
+    }
+}

@@ -1,0 +1,255 @@
+//! Generated docs: README snapshots of fixture charts, and `cargo xtask docs`,
+//! `docs --check` and the `docs/stale` lint rule end to end.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+use xtask::catalog;
+use xtask::docs::{self, Sources};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn xtask() -> Command {
+    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
+    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env("NO_COLOR", "1");
+    cmd
+}
+
+/// A private copy of a fixture catalog, so commands may write to it.
+fn copy_of(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(name), tmp.path());
+    tmp
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+fn readme_of(chart: &str) -> String {
+    let chart = catalog::load(&fixture("docs/charts").join(chart));
+    let sources = Sources::read(&chart).unwrap();
+    let existing = docs::read_readme(&chart.dir.join(docs::README)).unwrap();
+    docs::chart_readme(&sources, existing.as_deref()).unwrap()
+}
+
+#[test]
+fn readme_of_a_chart_using_every_section() {
+    insta::assert_snapshot!(readme_of("full"));
+}
+
+#[test]
+fn readme_of_a_library_chart_has_no_install_or_values() {
+    let readme = readme_of("lib");
+    assert!(!readme.contains("helm install") && !readme.contains("## Values"));
+    insta::assert_snapshot!(readme);
+}
+
+#[test]
+fn readme_of_a_chart_without_schema_lists_values_yaml() {
+    insta::assert_snapshot!(readme_of("bare"));
+}
+
+const MANUAL: &str = "\n## Notes\n\nKept **byte for byte**,   trailing spaces too.   \n| even | a table |\n";
+
+#[test]
+fn docs_writes_readmes_keeps_the_manual_section_and_then_has_nothing_to_do() {
+    let tmp = copy_of("docs");
+    let root = tmp.path();
+    xtask()
+        .current_dir(root)
+        .arg("docs")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("updated charts/full/README.md"))
+        .stdout(predicate::str::contains("created charts/lib/README.md"))
+        .stdout(predicate::str::contains("updated README.md"))
+        .stdout(predicate::str::contains("4 written, 0 up to date"));
+
+    let full = std::fs::read_to_string(root.join("charts/full/README.md")).unwrap();
+    let manual = format!("{}{MANUAL}{}", docs::MANUAL_START, docs::MANUAL_END);
+    assert!(full.contains(&manual), "manual section changed:\n{full}");
+    assert!(!full.contains("(stale)"));
+
+    let top = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(top.starts_with("# fixture catalog\n\nHand-written text before the table.\n"));
+    assert!(top.ends_with("<!-- nex-charts:catalog:end -->\n\nHand-written text after the table.\n"));
+    assert!(!top.contains("| stale | table |"));
+    insta::assert_snapshot!("catalog_readme", top);
+
+    // A second run finds everything current and writes nothing.
+    xtask()
+        .current_dir(root)
+        .arg("docs")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 written, 4 up to date"));
+    xtask().current_dir(root).args(["docs", "--check"]).assert().code(0);
+    let leftovers: Vec<_> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".README.md."))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+}
+
+#[test]
+fn docs_check_prints_a_diff_exits_1_and_writes_nothing() {
+    let tmp = copy_of("docs");
+    let root = tmp.path();
+    xtask().current_dir(root).arg("docs").assert().code(0);
+    let chart_yaml = root.join("charts/bare/Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml).unwrap();
+    std::fs::write(&chart_yaml, text.replace("but no schema.", "and a new description.")).unwrap();
+    let before = std::fs::read_to_string(root.join("charts/bare/README.md")).unwrap();
+
+    xtask()
+        .current_dir(root)
+        .args(["docs", "--check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("--- a/charts/bare/README.md"))
+        .stdout(predicate::str::contains("-A fixture chart with values but no schema."))
+        .stdout(predicate::str::contains("+A fixture chart with values and a new description."))
+        // The catalog table shows the description too.
+        .stdout(predicate::str::contains("+++ b/README.md"))
+        .stdout(predicate::str::contains("2 of 4 READMEs stale"));
+    assert_eq!(std::fs::read_to_string(root.join("charts/bare/README.md")).unwrap(), before);
+}
+
+#[test]
+fn docs_of_a_broken_chart_names_the_file_and_still_does_the_others() {
+    let tmp = copy_of("docs");
+    let root = tmp.path();
+    std::fs::write(root.join("charts/bare/values.yaml"), "replicas: [1,\n").unwrap();
+    xtask()
+        .current_dir(root)
+        .arg("docs")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error: charts/bare/values.yaml: invalid YAML"))
+        .stdout(predicate::str::contains("created charts/lib/README.md"));
+    assert!(!root.join("charts/bare/README.md").exists());
+}
+
+#[test]
+fn a_lone_manual_marker_is_refused_and_the_readme_left_alone() {
+    let tmp = copy_of("docs");
+    let root = tmp.path();
+    let readme = root.join("charts/full/README.md");
+    let broken = format!("# full\n{}\nnotes without an end\n", docs::MANUAL_START);
+    std::fs::write(&readme, &broken).unwrap();
+    xtask()
+        .current_dir(root)
+        .args(["docs", "full"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("charts/full/README.md: <!-- nex-charts:manual:start --> without"));
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), broken);
+}
+
+#[test]
+fn a_stale_readme_fails_lint_naming_the_file() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    xtask().current_dir(root).arg("lint").assert().code(0);
+    let chart_yaml = root.join("charts/tiny/Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml).unwrap();
+    std::fs::write(&chart_yaml, text.replace("A valid fixture chart.", "A changed description.")).unwrap();
+    xtask()
+        .current_dir(root)
+        .arg("lint")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[docs/stale]: README.md is stale"))
+        .stdout(predicate::str::contains("charts/tiny/README.md:"))
+        .stdout(predicate::str::contains("+A changed description."));
+
+    std::fs::remove_file(root.join("charts/tiny/README.md")).unwrap();
+    xtask()
+        .current_dir(root)
+        .arg("lint")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[docs/stale]: README.md is missing"));
+}
+
+#[test]
+fn a_stale_catalog_table_fails_lint_of_the_whole_catalog_only() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    let top = format!("# c\n\n{}\n{}\n", docs::CATALOG_START, docs::CATALOG_END);
+    std::fs::write(root.join("README.md"), &top).unwrap();
+    xtask()
+        .current_dir(root)
+        .arg("lint")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("── catalog"))
+        .stdout(predicate::str::contains("error[docs/stale]: README.md's catalog table is stale"))
+        .stdout(predicate::str::contains(
+            "+| [tiny](charts/tiny) | `0.1.0` | `1.0.0` | A valid fixture chart. |",
+        ));
+    // Naming charts narrows the run to them; the table is not judged.
+    xtask().current_dir(root).args(["lint", "tiny"]).assert().code(0);
+    xtask()
+        .current_dir(root)
+        .arg("docs")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("updated README.md"));
+    xtask().current_dir(root).arg("lint").assert().code(0);
+}
+
+#[test]
+fn docs_and_new_have_help() {
+    for sub in ["docs", "new"] {
+        xtask()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: cargo xtask"));
+    }
+}
+
+#[test]
+fn new_refuses_a_bad_name_and_writes_nothing() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    for bad in ["Demo", "demo_app", "-demo", "demo-", "a--b", "../escape"] {
+        xtask()
+            .current_dir(root)
+            .args(["new", "--", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("`{bad}` is not a valid chart name")));
+    }
+    let charts: Vec<_> =
+        std::fs::read_dir(root.join("charts")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(charts, ["tiny"]);
+    assert!(!root.join("escape").exists());
+}
+
+#[test]
+fn new_refuses_an_existing_folder_and_leaves_it_alone() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    let before = std::fs::read_to_string(root.join("charts/tiny/Chart.yaml")).unwrap();
+    xtask()
+        .current_dir(root)
+        .args(["new", "tiny"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("charts/tiny already exists; nothing was written"));
+    assert_eq!(std::fs::read_to_string(root.join("charts/tiny/Chart.yaml")).unwrap(), before);
+}
