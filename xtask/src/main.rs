@@ -25,6 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Diff(cmd::diff::Args),
     Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
     New(cmd::new::Args),
@@ -39,6 +40,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Diff(args) => cmd::diff::run(args, cli.helm),
         Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
         Command::New(args) => cmd::new::run(args, cli.helm),
