@@ -1,7 +1,13 @@
 //! Discovery: which charts the catalog holds, and the scenarios each is checked in.
 
 use crate::config::CtConfig;
+use crate::diag::Diagnostic;
 use std::path::{Path, PathBuf};
+
+/// `catalog/symlink-loop`: a symbolic link that leads back into its own folder.
+pub const RULE_SYMLINK_LOOP: &str = "catalog/symlink-loop";
+/// `chart/missing`: a folder that looks like a chart (values.yaml, templates/) without a Chart.yaml.
+pub const RULE_MISSING: &str = "chart/missing";
 
 /// A chart folder found under one of the `chart-dirs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,29 +43,103 @@ pub enum CatalogError {
 /// `Chart.yaml`. The walk does not descend into a chart (its `charts/` holds
 /// dependencies, not catalog charts), so nested groups of charts are found too.
 pub fn discover(root: &Path, config: &CtConfig) -> Result<Vec<Chart>, CatalogError> {
-    let mut charts = Vec::new();
+    discover_all(root, config).map(|d| d.charts)
+}
+
+/// The charts, and what discovery itself found wrong (symlink loops, chart
+/// folders without a Chart.yaml) as catalog-wide diagnostics.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub charts: Vec<Chart>,
+    pub findings: Vec<Diagnostic>,
+}
+
+/// [`discover`], keeping discovery's own findings. Symbolic links are
+/// followed (a linked chart is a chart), so loops are detected, not walked forever.
+pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, CatalogError> {
+    let mut found = Discovery::default();
     for dir in &config.chart_dirs {
         let base = root.join(dir);
         if !base.is_dir() {
             return Err(CatalogError::MissingChartDir(dir.clone()));
         }
-        let mut walk = walkdir::WalkDir::new(&base).sort_by_file_name().into_iter();
+        let mut walk = walkdir::WalkDir::new(&base).follow_links(true).sort_by_file_name().into_iter();
         while let Some(entry) = walk.next() {
-            let Ok(entry) = entry else { continue };
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    if let Some(path) = e.path().filter(|_| e.loop_ancestor().is_some()) {
+                        found.findings.push(loop_finding("", path, &rel(root, path)));
+                    }
+                    continue;
+                }
+            };
             if !entry.file_type().is_dir() {
                 continue;
             }
-            if entry.path().join("Chart.yaml").is_file() {
+            let path = entry.path();
+            if path.join("Chart.yaml").is_file() {
                 walk.skip_current_dir();
-                let chart = load(entry.path());
+                let chart = load(&rel(root, path));
                 if !config.excluded_charts.contains(&chart.name) {
-                    charts.push(chart);
+                    found.charts.push(chart);
+                }
+            } else if looks_like_chart(path) {
+                walk.skip_current_dir();
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if !config.excluded_charts.contains(&name) {
+                    found.findings.push(
+                        Diagnostic::error(RULE_MISSING, &name, "chart folder has no Chart.yaml")
+                            .in_file(&rel(root, path).join("Chart.yaml"))
+                            .hint("add a Chart.yaml (the name is case-sensitive), or move the folder out of the chart dir"),
+                    );
                 }
             }
         }
     }
-    charts.sort_by(|a, b| a.dir.cmp(&b.dir));
-    Ok(charts)
+    found.charts.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(found)
+}
+
+/// Paths are kept relative to the working directory when under it, so
+/// reports (and GitHub annotations) name them the way the repository does.
+fn rel(_root: &Path, path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) => path.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf()),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+fn looks_like_chart(dir: &Path) -> bool {
+    ["chart.yaml", "Chart.yml", "chart.yml", "values.yaml"].iter().any(|f| dir.join(f).is_file())
+        || dir.join("templates").is_dir()
+}
+
+fn loop_finding(chart: &str, path: &Path, shown: &Path) -> Diagnostic {
+    let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+    Diagnostic::error(
+        RULE_SYMLINK_LOOP,
+        chart,
+        format!("symbolic link loops back into its own folder (-> {target})"),
+    )
+    .in_file(shown)
+    .hint("remove the link or point it outside the folder that contains it")
+}
+
+/// Symbolic links inside `dir` (a chart) that loop; helm would walk them forever.
+pub fn symlink_loops(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(|e| e.err())
+        .filter(|e| e.loop_ancestor().is_some())
+        .filter_map(|e| e.path().map(Path::to_path_buf))
+        .collect()
+}
+
+/// The diagnostic for a loop found by [`symlink_loops`].
+pub fn symlink_loop_diagnostic(chart: &str, path: &Path) -> Diagnostic {
+    loop_finding(chart, path, path)
 }
 
 /// Narrows the catalog to the charts named on the command line (by folder or by name).

@@ -1,8 +1,51 @@
 //! `ct.yaml`: the one configuration shared by chart-testing and the harness.
 
+use crate::diag::{Diagnostic, Location};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "ct.yaml";
+
+/// `ct/unknown-key`: a key chart-testing does not know (ct ignores typos silently).
+pub const RULE_UNKNOWN_KEY: &str = "ct/unknown-key";
+/// `ct/conflict`: keys ct refuses to combine (`all` with `charts`).
+pub const RULE_CONFLICT: &str = "ct/conflict";
+
+/// Every configuration key of chart-testing (ct v3), so a typo is caught.
+/// The harness acts on some (see [`CtConfig`]); the rest belong to `ct install`
+/// or to checks that need a network (`validate-maintainers`) and are accepted as is.
+pub const KNOWN_KEYS: &[&str] = &[
+    "additional-commands",
+    "all",
+    "build-id",
+    "chart-dirs",
+    "chart-repos",
+    "chart-yaml-schema",
+    "charts",
+    "check-version-increment",
+    "debug",
+    "exclude-deprecated",
+    "excluded-charts",
+    "github-groups",
+    "helm-dependency-extra-args",
+    "helm-extra-args",
+    "helm-lint-extra-args",
+    "helm-repo-extra-args",
+    "kubectl-timeout",
+    "lint-conf",
+    "namespace",
+    "print-logs",
+    "release-label",
+    "remote",
+    "since",
+    "skip-clean-up",
+    "skip-missing-values",
+    "target-branch",
+    "upgrade",
+    "use-helmignore",
+    "validate-chart-schema",
+    "validate-maintainers",
+    "validate-yaml",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -20,6 +63,8 @@ pub struct CtConfig {
     pub excluded_charts: Vec<String>,
     pub target_branch: String,
     pub remote: String,
+    /// The ref compared with the target branch (ct's default: HEAD).
+    pub since: String,
     pub check_version_increment: bool,
     pub validate_chart_schema: bool,
     pub validate_yaml: bool,
@@ -38,6 +83,7 @@ impl Default for CtConfig {
             excluded_charts: Vec::new(),
             target_branch: "master".into(),
             remote: "origin".into(),
+            since: String::new(),
             check_version_increment: true,
             validate_chart_schema: true,
             validate_yaml: true,
@@ -62,6 +108,42 @@ impl CtConfig {
         Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
     }
 
+    /// What is wrong with `ct.yaml` beyond what stops it from loading:
+    /// unknown keys (with their line and column) and combinations ct refuses.
+    pub fn findings(&self, root: &Path) -> Vec<Diagnostic> {
+        let path = root.join(FILE_NAME);
+        let shown = PathBuf::from(FILE_NAME);
+        let Ok(text) = std::fs::read_to_string(&path) else { return Vec::new() };
+        let mut out = Vec::new();
+        let Some(doc) = crate::yaml::parse(&text).ok().and_then(|y| y.docs.into_iter().next()) else {
+            return out;
+        };
+        for e in doc.entries() {
+            if !KNOWN_KEYS.contains(&e.key.as_str()) {
+                let near = suggestion(&e.key);
+                let mut d = Diagnostic::error(
+                    RULE_UNKNOWN_KEY,
+                    "",
+                    format!("`{}` is not a chart-testing configuration key", e.key),
+                )
+                .at(Location::at(&shown, e.key_span.start.line, e.key_span.start.column));
+                d = match near {
+                    Some(k) => d.hint(format!("did you mean `{k}`?")),
+                    None => d.hint("ct ignores unknown keys silently; remove it or fix its spelling"),
+                };
+                out.push(d);
+            }
+        }
+        if self.all && !self.charts.is_empty() {
+            let at = doc.entry("all").map(|e| e.key_span.start).unwrap_or_default();
+            out.push(
+                Diagnostic::error(RULE_CONFLICT, "", "`all` and `charts` cannot both be set (ct refuses it)")
+                    .at(Location::at(&shown, at.line.max(1), at.column.max(1))),
+            );
+        }
+        out
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.trim().is_empty() {
             return Ok(Self::default());
@@ -73,6 +155,24 @@ impl CtConfig {
     pub fn lint_extra_args(&self) -> Vec<String> {
         self.helm_lint_extra_args.split_whitespace().map(str::to_owned).collect()
     }
+}
+
+/// The known key closest to a misspelt one (edit distance at most 3).
+fn suggestion(key: &str) -> Option<&'static str> {
+    KNOWN_KEYS.iter().map(|k| (distance(key, k), *k)).filter(|(d, _)| *d <= 3).min().map(|(_, k)| k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -92,5 +192,25 @@ mod tests {
         assert_eq!(c.chart_dirs, vec![PathBuf::from("a"), PathBuf::from("b")]);
         assert_eq!(c.excluded_charts, vec!["x"]);
         assert_eq!(c.target_branch, "main");
+    }
+
+    #[test]
+    fn unknown_keys_are_findings_with_a_place_and_a_suggestion() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(FILE_NAME), "chart-dirs: [charts]\ntarget-brnch: main\n").unwrap();
+        let c = CtConfig::load(tmp.path()).unwrap();
+        let f = c.findings(tmp.path());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, RULE_UNKNOWN_KEY);
+        let loc = f[0].location.as_ref().unwrap();
+        assert_eq!((loc.line, loc.column), (Some(2), Some(1)));
+        assert_eq!(f[0].hint.as_deref(), Some("did you mean `target-branch`?"));
+    }
+
+    #[test]
+    fn every_field_is_a_known_key() {
+        for k in ["since", "validate-maintainers", "helm-lint-extra-args", "exclude-deprecated"] {
+            assert!(KNOWN_KEYS.contains(&k));
+        }
     }
 }

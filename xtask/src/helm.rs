@@ -72,7 +72,7 @@ impl Helm {
             if !is_executable(&bin) {
                 return Err(HelmError::BadHelmBin(bin));
             }
-            let version = query_version(&bin)?;
+            let version = cached_version(&bin, cache)?;
             return Ok(Self { bin, version, origin: Origin::Env, home });
         }
         let pin = major.pin();
@@ -135,6 +135,27 @@ impl Helm {
         cmd.args(extra);
         self.run(cmd)
     }
+}
+
+/// `helm version` of a HELM_BIN, remembered per binary (path, size, mtime) so
+/// that a warm run spawns no helm at all.
+fn cached_version(bin: &Path, cache: &Path) -> Result<String, HelmError> {
+    let meta = std::fs::metadata(bin).ok();
+    let stamp = meta
+        .as_ref()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    let key = crate::cache::KeyBuilder::new("helm version")
+        .str(&bin.canonicalize().unwrap_or_else(|_| bin.to_owned()).to_string_lossy())
+        .str(&format!("{:?} {stamp:?}", meta.map(|m| m.len())))
+        .finish();
+    let store = crate::cache::Cache::new(cache);
+    if let Some(v) = store.get::<String>(&key) {
+        return Ok(v);
+    }
+    let v = query_version(bin)?;
+    store.put(&key, &v);
+    Ok(v)
 }
 
 fn query_version(bin: &Path) -> Result<String, HelmError> {

@@ -3,18 +3,29 @@
 //! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
 //! benchmark use them directly.
 
+pub mod cache;
 pub mod catalog;
+pub mod changed;
 pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
 pub mod docs;
+pub mod exceptions;
+pub mod files;
 pub mod helm;
+pub mod kube;
 pub mod lint;
 pub mod load;
+pub mod manifest;
 pub mod provision;
+pub mod render;
 pub mod report;
 pub mod scaffold;
+pub mod schema;
+pub mod snapshot;
+pub mod values;
+pub mod yaml;
 
 /// Exit codes shared by every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

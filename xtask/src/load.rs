@@ -1,12 +1,21 @@
 //! Loading: everything the checks need about one chart, gathered at the edge
-//! (files read, helm run) so that the checks themselves stay pure.
+//! (files read, helm run, objects validated) so that the checks themselves stay pure.
 
+use crate::cache::{self, Cache};
 use crate::catalog::{Chart, Scenario};
+use crate::changed::Baseline;
+use crate::files::{FileError, JsonFile, YamlFile};
 use crate::helm::Helm;
+use crate::kube::Schemas;
+use crate::kube::crd::{self, CrdSet};
+use crate::render::{self, RenderInputs, Rendering};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// A finished process, reduced to what checks read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcOutput {
     pub success: bool,
     pub stdout: String,
@@ -39,28 +48,230 @@ pub struct LoadedChart {
     pub helm_lint: Vec<LintRun>,
     /// The README and the files it is generated from.
     pub docs: crate::docs::Loaded,
+    /// The chart's source files, read and parsed once.
+    pub files: ChartFiles,
+    /// Which of ct's validations are on.
+    pub settings: Settings,
+    /// The chart as it was on the target branch, when versions are compared.
+    pub previous: Option<Previous>,
+    /// Chart.yaml as text and as data (`Value::Null` when unreadable).
+    pub chart_yaml: String,
+    pub chart_meta: serde_json::Value,
+    /// The Kubernetes versions rendered for, or why none could be chosen.
+    pub kube_versions: Result<Vec<String>, String>,
+    /// Every scenario × Kubernetes version, rendered (empty when not asked for).
+    pub renderings: Vec<Rendering>,
+    /// Texts of the chart's values.yaml and of each scenario's values file.
+    pub values_texts: BTreeMap<String, String>,
+    /// Text of every template an object came from, by its path on disk.
+    pub templates: BTreeMap<PathBuf, String>,
+    /// `file://` dependencies: name and source folder.
+    pub local_dependencies: Vec<(String, PathBuf)>,
+    /// CRD files of the chart's `crds/` or the catalog's CRD folder that could not be read.
+    pub crd_errors: Vec<String>,
+}
+
+/// ct's switches for the checks (from `ct.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `validate-chart-schema`: Chart.yaml against `schemas/chart.schema.json`.
+    pub validate_chart_schema: bool,
+    /// `validate-yaml`: the YAML hygiene rules.
+    pub validate_yaml: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { validate_chart_schema: true, validate_yaml: true }
+    }
+}
+
+/// A file of the chart: where it is and what reading it gave.
+#[derive(Debug, Clone)]
+pub struct Source<T> {
+    pub path: PathBuf,
+    pub content: Result<T, FileError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChartFiles {
+    pub chart_yaml: Source<YamlFile>,
+    /// `None` when the chart has no values.yaml.
+    pub values: Option<Source<YamlFile>>,
+    /// `ci/*-values.yaml`, in scenario order, with the scenario name.
+    pub ci: Vec<(String, Source<YamlFile>)>,
+    /// Files under `ci/` that ct would skip (not named `*-values.yaml`).
+    pub ci_ignored: Vec<PathBuf>,
+    /// `None` when the chart has no values.schema.json.
+    pub values_schema: Option<Source<JsonFile>>,
+    /// Symbolic links inside the chart folder that lead back into themselves.
+    pub symlink_loops: Vec<PathBuf>,
+}
+
+/// Chart.yaml on the target branch (`--changed`, or charts named explicitly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Previous {
+    /// What the chart was compared with (`origin/main`).
+    pub base: String,
+    /// `version` there; `None` when the chart is new on this branch.
+    pub version: Option<String>,
 }
 
 /// What the loader needs from the run's configuration.
 pub struct LoadOptions<'a> {
     pub helm: &'a Helm,
     pub lint_extra_args: Vec<String>,
+    pub settings: Settings,
+    /// Set when versions are compared with the target branch.
+    pub baseline: Option<&'a Baseline>,
+    pub cache: &'a Cache,
+    /// Render every scenario × Kubernetes version and validate against these schemas.
+    pub render: Option<&'a Schemas>,
+}
+
+impl<'a> LoadOptions<'a> {
+    pub fn new(helm: &'a Helm, cache: &'a Cache, lint_extra_args: Vec<String>) -> Self {
+        Self { helm, lint_extra_args, settings: Settings::default(), baseline: None, cache, render: None }
+    }
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let dependencies = crate::deps::ensure(chart, opts.helm);
-    let helm_lint = chart
+    let fingerprint = cache::chart_fingerprint(&chart.dir);
+    let inputs =
+        RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
+    let chart_yaml = std::fs::read_to_string(chart.dir.join("Chart.yaml")).unwrap_or_default();
+    let chart_meta: serde_json::Value = serde_saphyr::from_str(&chart_yaml).unwrap_or_default();
+    let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
+    let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
+    let chart_crds = CrdSet::new(crds);
+
+    let (helm_lint, renderings) = rayon::join(
+        || {
+            chart
+                .scenarios
+                .par_iter()
+                .map(|scenario| LintRun {
+                    scenario: scenario.clone(),
+                    result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
+                })
+                .collect()
+        },
+        || match (opts.render, &kube_versions) {
+            // A library chart renders nothing (helm refuses to): its users' renders check it.
+            _ if chart_meta.get("type").and_then(|t| t.as_str()) == Some("library") => Vec::new(),
+            (Some(schemas), Ok(versions)) => {
+                render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
+            }
+            _ => Vec::new(),
+        },
+    );
+
+    let mut values_texts = BTreeMap::new();
+    values_texts.insert(
+        Scenario::DEFAULT.to_owned(),
+        std::fs::read_to_string(chart.dir.join("values.yaml")).unwrap_or_default(),
+    );
+    for s in chart.scenarios.iter() {
+        if let Some(f) = &s.values_file {
+            values_texts.insert(s.name.clone(), std::fs::read_to_string(f).unwrap_or_default());
+        }
+    }
+    let local_dependencies = crate::deps::local_dependencies(&chart.dir);
+    let mut templates = BTreeMap::new();
+    for r in &renderings {
+        for o in &r.objects {
+            if let Some(path) = o.source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
+                if !templates.contains_key(&path) {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    templates.insert(path, text);
+                }
+            }
+        }
+    }
+    let files = read_files(chart);
+    let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    LoadedChart {
+        chart: chart.clone(),
+        files,
+        settings: opts.settings,
+        previous,
+        dependencies,
+        helm_lint,
+        chart_yaml,
+        chart_meta,
+        kube_versions,
+        renderings,
+        values_texts,
+        templates,
+        local_dependencies,
+        crd_errors,
+        docs: crate::docs::Loaded::load(chart),
+    }
+}
+
+/// The file on disk behind a `# Source:` path: `<chart>/templates/x.yaml` is in
+/// the chart folder; `<chart>/charts/<dep>/templates/x.yaml` is in the
+/// dependency's source folder when it is a local (`file://`) one.
+pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str) -> Option<PathBuf> {
+    let rel = source.strip_prefix(&format!("{}/", chart.name))?;
+    if let Some(rest) = rel.strip_prefix("charts/") {
+        let (dep, inner) = rest.split_once('/')?;
+        if let Some((_, dir)) = local_deps.iter().find(|(n, _)| n == dep) {
+            return Some(clean(&dir.join(inner)));
+        }
+    }
+    Some(chart.dir.join(rel))
+}
+
+/// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
+fn clean(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn source<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Source<T> {
+    let content = read(&path);
+    Source { path, content }
+}
+
+fn optional<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Option<Source<T>> {
+    let s = source(path, read);
+    if matches!(s.content, Err(FileError::Missing)) { None } else { Some(s) }
+}
+
+/// Reads every source file of a chart (no helm involved).
+pub fn read_files(chart: &Chart) -> ChartFiles {
+    let dir = &chart.dir;
+    let ci = chart
         .scenarios
-        .par_iter()
-        .map(|scenario| LintRun {
-            scenario: scenario.clone(),
-            result: opts
-                .helm
-                .lint(&chart.dir, scenario.values_file.as_deref(), &opts.lint_extra_args)
-                .map(ProcOutput::from)
-                .map_err(|e| e.to_string()),
-        })
+        .iter()
+        .filter_map(|s| s.values_file.as_ref().map(|f| (s.name.clone(), source(f.clone(), YamlFile::read))))
         .collect();
-    let docs = crate::docs::Loaded::load(chart);
-    LoadedChart { chart: chart.clone(), dependencies, helm_lint, docs }
+    let mut ci_ignored: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !crate::catalog::is_ci_values(p))
+        .collect();
+    ci_ignored.sort();
+    ChartFiles {
+        chart_yaml: source(dir.join("Chart.yaml"), YamlFile::read),
+        values: optional(dir.join("values.yaml"), YamlFile::read),
+        ci,
+        ci_ignored,
+        values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
+        symlink_loops: crate::catalog::symlink_loops(dir),
+    }
 }

@@ -137,7 +137,7 @@ fn docs_of_a_broken_chart_names_the_file_and_still_does_the_others() {
         .arg("docs")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("error: charts/bare/values.yaml: invalid YAML"))
+        .stderr(predicate::str::contains("error: charts/bare/values.yaml:2:1: invalid YAML"))
         .stdout(predicate::str::contains("created charts/lib/README.md"));
     assert!(!root.join("charts/bare/README.md").exists());
 }
@@ -158,30 +158,45 @@ fn a_lone_manual_marker_is_refused_and_the_readme_left_alone() {
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), broken);
 }
 
+/// Lint's output over a fixture copy (its exit code depends on every other check too).
+fn lint(root: &Path, args: &[&str]) -> String {
+    let out = xtask().current_dir(root).arg("lint").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn a_stale_readme_fails_lint_naming_the_file() {
     let tmp = copy_of("good");
     let root = tmp.path();
-    xtask().current_dir(root).arg("lint").assert().code(0);
+    xtask().current_dir(root).arg("docs").assert().code(0);
+    let fresh = lint(root, &[]);
+    assert!(!fresh.contains("docs/stale"), "{fresh}");
+
     let chart_yaml = root.join("charts/tiny/Chart.yaml");
     let text = std::fs::read_to_string(&chart_yaml).unwrap();
     std::fs::write(&chart_yaml, text.replace("A valid fixture chart.", "A changed description.")).unwrap();
-    xtask()
-        .current_dir(root)
-        .arg("lint")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("error[docs/stale]: README.md is stale"))
-        .stdout(predicate::str::contains("charts/tiny/README.md:"))
-        .stdout(predicate::str::contains("+A changed description."));
+    let out = xtask().current_dir(root).arg("lint").assert().code(1).get_output().stdout.clone();
+    let stale = String::from_utf8_lossy(&out);
+    assert!(stale.contains("error[docs/stale]: README.md is stale"), "{stale}");
+    assert!(stale.contains("--> charts/tiny/README.md:6:1"), "{stale}");
+    assert!(
+        stale.contains("-A valid fixture chart.") && stale.contains("+A changed description."),
+        "{stale}"
+    );
+}
 
-    std::fs::remove_file(root.join("charts/tiny/README.md")).unwrap();
+#[test]
+fn a_missing_readme_is_left_to_docs_check() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    let out = lint(root, &[]);
+    assert!(!out.contains("docs/stale"), "{out}");
     xtask()
         .current_dir(root)
-        .arg("lint")
+        .args(["docs", "--check"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("error[docs/stale]: README.md is missing"));
+        .stdout(predicate::str::contains("charts/tiny/README.md is missing"));
 }
 
 #[test]
@@ -190,25 +205,31 @@ fn a_stale_catalog_table_fails_lint_of_the_whole_catalog_only() {
     let root = tmp.path();
     let top = format!("# c\n\n{}\n{}\n", docs::CATALOG_START, docs::CATALOG_END);
     std::fs::write(root.join("README.md"), &top).unwrap();
-    xtask()
-        .current_dir(root)
-        .arg("lint")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("── catalog"))
-        .stdout(predicate::str::contains("error[docs/stale]: README.md's catalog table is stale"))
-        .stdout(predicate::str::contains(
-            "+| [tiny](charts/tiny) | `0.1.0` | `1.0.0` | A valid fixture chart. |",
-        ));
+    let out = xtask().current_dir(root).arg("lint").assert().code(1).get_output().stdout.clone();
+    let stale = String::from_utf8_lossy(&out);
+    assert!(stale.contains("── catalog"), "{stale}");
+    assert!(stale.contains("error[docs/stale]: README.md's catalog table is stale"), "{stale}");
+    assert!(
+        stale.contains("+| [tiny](charts/tiny) | `0.1.0` | `1.0.0` | A valid fixture chart. |"),
+        "{stale}"
+    );
     // Naming charts narrows the run to them; the table is not judged.
-    xtask().current_dir(root).args(["lint", "tiny"]).assert().code(0);
+    assert!(!lint(root, &["tiny"]).contains("docs/stale"));
     xtask()
         .current_dir(root)
         .arg("docs")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("updated README.md"));
-    xtask().current_dir(root).arg("lint").assert().code(0);
+    assert!(!lint(root, &[]).contains("docs/stale"));
+}
+
+/// The catalog's own READMEs are current: this is what keeps a chart from
+/// shipping without its README, or with one that no longer says what it does.
+#[test]
+fn the_catalog_readmes_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    xtask().current_dir(root).args(["docs", "--check"]).assert().code(0);
 }
 
 #[test]

@@ -1,18 +1,41 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use xtask::Exit;
+use xtask::catalog::Chart;
+use xtask::changed::Baseline;
+use xtask::diag::Diagnostic;
 use xtask::helm::Major;
-use xtask::load::LoadOptions;
+use xtask::kube::Schemas;
+use xtask::load::{LoadOptions, Settings};
 use xtask::report::{self, Format, Summary};
 
-/// Check charts: helm lint --strict with the chart's values and each ci/*-values.yaml.
+/// CRDs configured for the whole catalog (custom resources charts may render).
+const CATALOG_CRDS: &str = "schemas/crds";
+
+/// Check charts: Chart.yaml policy, values against values.schema.json, YAML hygiene,
+/// helm lint --strict, then render every scenario for each Kubernetes version of the
+/// chart's matrix, validate every object against the Kubernetes JSON schemas (strict)
+/// and apply the Pod Security "restricted" and catalog policies.
 ///
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
-/// every chart is checked even when another fails.
+/// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
+/// `charts`, `all`, `exclude-deprecated`, `validate-chart-schema`,
+/// `validate-yaml`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
+/// and `check-version-increment` mean what they mean to ct; an unknown key is
+/// an error. Each chart is checked with its values.yaml and with every
+/// ci/*-values.yaml coalesced over it. helm runs are cached by content under
+/// target/nex-cache, so an unchanged chart is not rendered again.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Rule ids (stable) are listed in README.md under \"Checks\". \
+Version increments are checked (check-version-increment) with --changed and for charts named \
+on the command line, against `git merge-base <remote>/<target-branch> HEAD`.")]
 pub struct Args {
-    /// Chart folders or names to check (default: the whole catalog)
+    /// Chart folders or names to check (default: the whole catalog, or ct.yaml `charts`)
     pub charts: Vec<PathBuf>,
+
+    /// Only charts changed against ct.yaml's target branch (git merge-base), with version-increment checks
+    #[arg(long, conflicts_with = "charts")]
+    pub changed: bool,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -22,20 +45,82 @@ pub struct Args {
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let charts = xtask::catalog::select(xtask::catalog::discover(&root, &config)?, &args.charts)?;
+    let mut findings: Vec<Diagnostic> = config.findings(&root);
+    let discovery = xtask::catalog::discover_all(&root, &config)?;
+    let named = !args.charts.is_empty();
+    // Findings about chart folders belong to runs over the whole catalog.
+    let whole = !named && !args.changed;
+    findings.extend(discovery.findings.into_iter().filter(|d| whole || d.chart.is_empty()));
+    let check_versions = config.check_version_increment && !config.all && (named || args.changed);
+
+    let mut baseline = None;
+    let mut charts: Vec<Chart> = if named {
+        xtask::catalog::select(discovery.charts, &args.charts)?
+    } else if args.changed {
+        let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
+        let files = base.changed_files(&config.chart_dirs).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
+        let touched = xtask::changed::touched(&discovery.charts, &files).into_iter().cloned().collect();
+        baseline = Some(base);
+        touched
+    } else if !config.charts.is_empty() {
+        xtask::catalog::select(discovery.charts, &config.charts)?
+    } else {
+        discovery.charts
+    };
+    if check_versions && baseline.is_none() {
+        match Baseline::resolve(&config) {
+            Ok(b) => baseline = Some(b),
+            Err(e) => findings.push(
+                Diagnostic::warning("chart/version-increment", "", format!("versions not compared: {e}"))
+                    .hint("set check-version-increment: false in ct.yaml to skip this comparison"),
+            ),
+        }
+    }
+    if config.exclude_deprecated {
+        charts.retain(|c| !is_deprecated(c));
+    }
+
     let helm = super::helm(major)?;
-    let opts = LoadOptions { helm: &helm, lint_extra_args: config.lint_extra_args() };
-    let mut diags = xtask::lint::run(&charts, &opts);
-    if args.charts.is_empty() {
+    let cache_root = xtask::provision::cache_root();
+    let cache = xtask::cache::Cache::new(&cache_root);
+    let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
+    let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
+    opts.render = Some(&schemas);
+    opts.settings =
+        Settings { validate_chart_schema: config.validate_chart_schema, validate_yaml: config.validate_yaml };
+    opts.baseline = if check_versions { baseline.as_ref() } else { None };
+    findings.extend(xtask::lint::run(&charts, &opts));
+    for e in crd_errors {
+        findings.push(Diagnostic::error(
+            xtask::checks::kube_schema::CRD,
+            "",
+            format!("cannot read CRD file {e}"),
+        ));
+    }
+    if whole {
         // Charts whose docs cannot be built have their own findings; the table is not judged then.
         let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
-        let stale = xtask::checks::docs::catalog(&root.join(xtask::docs::README), top);
-        diags = xtask::diag::normalize([diags, stale].concat());
+        findings.extend(xtask::checks::docs::catalog(&root.join(xtask::docs::README), top));
     }
+    let diags = xtask::diag::normalize(findings);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
+    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
+    if diags.iter().any(|d| d.rule == xtask::checks::kube_schema::UNAVAILABLE) {
+        return Ok(Exit::Failure);
+    }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
+}
+
+/// `deprecated: true` in Chart.yaml (for ct's `exclude-deprecated`).
+fn is_deprecated(chart: &Chart) -> bool {
+    xtask::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
+        .ok()
+        .and_then(|f| {
+            f.root().and_then(|r| r.get("deprecated")).map(|d| d.to_json() == serde_json::Value::Bool(true))
+        })
+        .unwrap_or(false)
 }

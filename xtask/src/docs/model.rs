@@ -91,7 +91,12 @@ impl ChartDoc {
         let embedded = |key: &str| -> Result<Value, DocsError> {
             match annotations.get(key).and_then(Value::as_str) {
                 Some(s) => super::parse_yaml(s, &chart_file).map_err(|e| match e {
-                    DocsError::Yaml(f, m) => DocsError::Yaml(f, format!("annotation {key}: {m}")),
+                    // Positions inside the annotation's text are not positions in Chart.yaml.
+                    DocsError::Yaml { file, line, column, message } => DocsError::Annotation {
+                        file,
+                        key: key.to_owned(),
+                        message: format!("{line}:{column} of its text: {message}"),
+                    },
                     other => other,
                 }),
                 None => Ok(Value::Null),

@@ -1,0 +1,193 @@
+{{/*
+The pod and its main container, built from the values contract plus what the
+chart adds (args, config volumes). Parameters, all optional except context:
+  context           the chart's root context
+  kind              Deployment (default) or StatefulSet
+  command, args     lists for the main container
+  env               list of EnvVar the chart adds before `.Values.env`
+  envFrom           list of EnvFromSource the chart adds before `.Values.envFrom`
+  volumes           list of Volumes the chart adds (config, secrets)
+  volumeMounts      list of VolumeMounts the chart adds
+  writablePaths     paths that get an emptyDir (default: ["/tmp"])
+  checksums         dict annotation-suffix → template file in the chart's templates/
+                    (e.g. (dict "config" "configmap.yaml")): pods roll when it changes
+  podSecurityContext dict merged last into the pod security context (e.g. sysctls)
+*/}}
+
+{{/* common.pod.template: the workload's spec.template. */}}
+{{- define "common.pod.template" -}}
+{{- $ctx := .context -}}
+{{- $v := $ctx.Values -}}
+metadata:
+  labels:
+    {{- include "common.labels.standard" $ctx | nindent 4 }}
+    {{- with $v.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- $ann := include "common.pod.annotations" . | fromYaml }}
+  {{- with $ann }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with include "common.images.pullSecrets" $ctx }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  serviceAccountName: {{ include "common.names.serviceAccount" $ctx }}
+  automountServiceAccountToken: {{ include "common.rbac.enabled" $ctx | eq "true" }}
+  enableServiceLinks: false
+  securityContext:
+    {{- include "common.security.pod" (dict "context" $ctx "extra" .podSecurityContext) | nindent 4 }}
+  containers:
+    - {{ include "common.pod.container" . | nindent 6 | trim }}
+  {{- with include "common.pod.volumes" . | fromYamlArray }}
+  volumes:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- range . }}
+    - {{ toYaml (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" (include "common.labels.selector" $ctx | fromYaml)))) | nindent 6 | trim }}
+    {{- end }}
+  {{- end }}
+{{- end -}}
+
+{{/* common.pod.annotations: checksum/* of the chart's config templates, then `podAnnotations`. */}}
+{{- define "common.pod.annotations" -}}
+{{- $ctx := .context -}}
+{{- range $suffix, $file := .checksums }}
+checksum/{{ $suffix }}: {{ include (print $ctx.Template.BasePath "/" $file) $ctx | sha256sum }}
+{{- end }}
+{{- with $ctx.Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* common.pod.container: the main container. */}}
+{{- define "common.pod.container" -}}
+{{- $ctx := .context -}}
+{{- $v := $ctx.Values -}}
+name: {{ $ctx.Chart.Name }}
+image: {{ include "common.images.image" (dict "image" $v.image "context" $ctx) | quote }}
+imagePullPolicy: {{ include "common.images.pullPolicy" $v.image }}
+{{- with .command }}
+command:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .args }}
+args:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.service.ports }}
+ports:
+  {{- range $name, $p := . }}
+  - name: {{ $name }}
+    containerPort: {{ default $p.port (get $p "containerPort") }}
+    protocol: {{ default "TCP" (get $p "protocol") }}
+  {{- end }}
+{{- end }}
+{{- $env := include "common.pod.env" . | fromYamlArray }}
+{{- with $env }}
+env:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $envFrom := concat (default (list) .envFrom) (default (list) $v.envFrom) }}
+{{- with $envFrom }}
+envFrom:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- range $probe := list "startup" "readiness" "liveness" }}
+{{- $spec := get $v.probes $probe }}
+{{- if and $spec (get $spec "enabled") }}
+{{ $probe }}Probe:
+  {{- toYaml (omit $spec "enabled") | nindent 2 }}
+{{- end }}
+{{- end }}
+resources:
+  {{- toYaml (default (dict) $v.resources) | nindent 2 }}
+securityContext:
+  {{- include "common.security.container" $v.securityContext | nindent 2 }}
+{{- with include "common.pod.volumeMounts" . | fromYamlArray }}
+volumeMounts:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+common.pod.env: the chart's env list, then `.Values.env` — a map of
+NAME: value, or NAME: {valueFrom: …} for references.
+*/}}
+{{- define "common.pod.env" -}}
+{{- $out := list -}}
+{{- range .env }}{{ $out = append $out . }}{{ end -}}
+{{- range $name, $val := .context.Values.env -}}
+{{- if kindIs "map" $val -}}
+{{- $out = append $out (merge (dict "name" $name) $val) -}}
+{{- else -}}
+{{- $out = append $out (dict "name" $name "value" (toString $val)) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* common.pod.writableName: an emptyDir volume name for a path (/var/cache/app → var-cache-app). */}}
+{{- define "common.pod.writableName" -}}
+{{- . | trimPrefix "/" | replace "/" "-" | replace "_" "-" | replace "." "-" | lower | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* common.pod.dataVolume: true when `persistence` mounts a volume named `data`. */}}
+{{- define "common.pod.hasData" -}}
+{{- $p := .context.Values.persistence -}}
+{{- if and $p (get $p "mountPath") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "common.pod.volumes" -}}
+{{- $ctx := .context -}}
+{{- $v := $ctx.Values -}}
+{{- $out := list -}}
+{{- range .volumes }}{{ $out = append $out . }}{{ end -}}
+{{- range (ternary (list "/tmp") .writablePaths (kindIs "invalid" .writablePaths)) -}}
+{{- $out = append $out (dict "name" (include "common.pod.writableName" .) "emptyDir" (dict)) -}}
+{{- end -}}
+{{- if include "common.pod.hasData" . -}}
+{{- $p := $v.persistence -}}
+{{- if $p.enabled -}}
+{{- if or $p.existingClaim (ne (default "Deployment" .kind) "StatefulSet") -}}
+{{- $out = append $out (dict "name" "data" "persistentVolumeClaim" (dict "claimName" (include "common.names.claim" $ctx))) -}}
+{{- end -}}
+{{- else -}}
+{{- $out = append $out (dict "name" "data" "emptyDir" (dict)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $v.extraVolumes }}{{ $out = append $out . }}{{ end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{- define "common.pod.volumeMounts" -}}
+{{- $ctx := .context -}}
+{{- $v := $ctx.Values -}}
+{{- $out := list -}}
+{{- range .volumeMounts }}{{ $out = append $out . }}{{ end -}}
+{{- range (ternary (list "/tmp") .writablePaths (kindIs "invalid" .writablePaths)) -}}
+{{- $out = append $out (dict "name" (include "common.pod.writableName" .) "mountPath" .) -}}
+{{- end -}}
+{{- if include "common.pod.hasData" . -}}
+{{- $m := dict "name" "data" "mountPath" $v.persistence.mountPath -}}
+{{- with get $v.persistence "subPath" }}{{ $_ := set $m "subPath" . }}{{ end -}}
+{{- $out = append $out $m -}}
+{{- end -}}
+{{- range $v.extraVolumeMounts }}{{ $out = append $out . }}{{ end -}}
+{{- toYaml $out -}}
+{{- end -}}

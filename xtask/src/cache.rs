@@ -1,0 +1,185 @@
+//! A content-addressed cache for helm runs and validation results.
+//!
+//! An entry's key is a sha256 over everything its result depends on (the
+//! chart's files, its vendored dependencies, the values file, helm's version,
+//! the flags, the Kubernetes version), so a stale entry can never be served:
+//! changing an input changes the key. Entries are written to a temp file and
+//! renamed, so a reader never sees half an entry, even with concurrent runs.
+
+use crate::provision::hex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Bump when the meaning of a cached value changes, to orphan old entries.
+const FORMAT: &str = "nex-cache-v1";
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    /// `NEX_NO_CACHE=1` reads nothing (results are still written).
+    read: bool,
+}
+
+/// A finished cache key (hex sha256).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(pub String);
+
+/// Builds a key from labelled parts; each part is length-prefixed so that
+/// `("ab", "c")` and `("a", "bc")` differ.
+pub struct KeyBuilder(Sha256);
+
+impl KeyBuilder {
+    pub fn new(kind: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(FORMAT.as_bytes());
+        let mut k = Self(h);
+        k = k.part(kind.as_bytes());
+        k
+    }
+
+    pub fn part(mut self, bytes: &[u8]) -> Self {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    pub fn str(self, s: &str) -> Self {
+        self.part(s.as_bytes())
+    }
+
+    pub fn opt(self, s: Option<&str>) -> Self {
+        match s {
+            Some(s) => self.str("some").str(s),
+            None => self.str("none"),
+        }
+    }
+
+    /// A file's content (or a marker when it cannot be read, so the key still differs).
+    pub fn file(self, path: &Path) -> Self {
+        match std::fs::read(path) {
+            Ok(bytes) => self.str("file").part(&bytes),
+            Err(e) => self.str("unreadable").str(&e.kind().to_string()),
+        }
+    }
+
+    pub fn finish(self) -> Key {
+        Key(hex(&self.0.finalize()))
+    }
+}
+
+/// A fingerprint of every file of a chart folder (paths and contents), vendored
+/// dependency archives in `charts/` included. `snapshots/` is left out: it
+/// records renders, it does not shape them.
+pub fn chart_fingerprint(dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    let mut k = KeyBuilder::new("chart");
+    for f in files {
+        let rel = f.strip_prefix(dir).unwrap_or(&f);
+        k = k.str(&rel.to_string_lossy()).file(&f);
+    }
+    k.finish().0
+}
+
+impl Cache {
+    /// The cache lives in `<root>/results`.
+    pub fn new(root: &Path) -> Self {
+        let read = std::env::var_os("NEX_NO_CACHE").is_none_or(|v| v.is_empty() || v == "0");
+        Self { dir: root.join("results"), read }
+    }
+
+    fn path(&self, key: &Key) -> PathBuf {
+        let (a, b) = key.0.split_at(2);
+        self.dir.join(a).join(format!("{b}.json"))
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
+        if !self.read {
+            return None;
+        }
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        // A corrupt entry is a miss; the next put replaces it.
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Stores a value; failures are ignored (the cache only saves work).
+    pub fn put<T: Serialize>(&self, key: &Key, value: &T) {
+        let Ok(bytes) = serde_json::to_vec(value) else { return };
+        let path = self.path(key);
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
+        if tmp.write_all(&bytes).is_ok() {
+            let _ = tmp.persist(&path);
+        }
+    }
+
+    /// The cached value for `key`, or `compute()`'s result, stored when `keep` says so.
+    pub fn get_or<T, F, K>(&self, key: &Key, compute: F, keep: K) -> T
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> T,
+        K: FnOnce(&T) -> bool,
+    {
+        if let Some(v) = self.get(key) {
+            return v;
+        }
+        let v = compute();
+        if keep(&v) {
+            self.put(key, &v);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_depend_on_every_part_and_its_boundaries() {
+        let a = KeyBuilder::new("x").str("ab").str("c").finish();
+        let b = KeyBuilder::new("x").str("a").str("bc").finish();
+        let c = KeyBuilder::new("y").str("ab").str("c").finish();
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a, KeyBuilder::new("x").str("ab").str("c").finish());
+    }
+
+    #[test]
+    fn put_then_get_round_trips_and_corrupt_entries_miss() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: tmp.path().to_path_buf(), read: true };
+        let key = KeyBuilder::new("t").str("1").finish();
+        assert_eq!(cache.get::<Vec<u32>>(&key), None);
+        cache.put(&key, &vec![1u32, 2]);
+        assert_eq!(cache.get::<Vec<u32>>(&key), Some(vec![1, 2]));
+        std::fs::write(cache.path(&key), b"{not json").unwrap();
+        assert_eq!(cache.get::<Vec<u32>>(&key), None);
+    }
+
+    #[test]
+    fn chart_fingerprint_follows_content_but_not_snapshots() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("templates")).unwrap();
+        std::fs::create_dir_all(d.join("snapshots")).unwrap();
+        std::fs::write(d.join("templates/a.yaml"), "a").unwrap();
+        let f1 = chart_fingerprint(d);
+        std::fs::write(d.join("snapshots/default.snap"), "s").unwrap();
+        assert_eq!(f1, chart_fingerprint(d));
+        std::fs::write(d.join("templates/a.yaml"), "b").unwrap();
+        assert_ne!(f1, chart_fingerprint(d));
+    }
+}

@@ -1,0 +1,157 @@
+//! `--changed`: which charts differ from the target branch, and what their
+//! version was there (ct's changed-chart detection and check-version-increment).
+//!
+//! Like ct, the comparison point is `git merge-base <remote>/<target-branch> HEAD`
+//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work.
+
+use crate::config::CtConfig;
+use crate::load::Previous;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why the target branch cannot be compared with; each says what to run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitError {
+    #[error("git is not installed (or not on PATH): install git, or run without --changed")]
+    NoGit,
+    #[error(
+        "not a git repository: comparing with the target branch needs a clone; run inside one \
+         (git clone <url>), or lint without --changed"
+    )]
+    NotARepo,
+    #[error(
+        "git remote `{remote}` is not configured: run `git remote add {remote} <url>` then \
+         `git fetch {remote} {branch}`, or set `remote` in ct.yaml"
+    )]
+    NoRemote { remote: String, branch: String },
+    #[error(
+        "branch `{remote}/{branch}` is not known locally: run `git fetch {remote} {branch}` \
+         (or set `target-branch` in ct.yaml)"
+    )]
+    NoBranch { remote: String, branch: String },
+    #[error(
+        "this is a shallow clone and its history does not reach `{remote}/{branch}`: run \
+         `git fetch --unshallow {remote}` (in GitHub Actions, check out with `fetch-depth: 0`)"
+    )]
+    Shallow { remote: String, branch: String },
+    #[error("`{remote}/{branch}` and `{since}` share no history (git merge-base found none)")]
+    NoMergeBase { remote: String, branch: String, since: String },
+    #[error("`git {command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+}
+
+/// The resolved comparison point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    /// `origin/main`, for messages.
+    pub label: String,
+    /// The merge-base commit.
+    pub commit: String,
+}
+
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn git(args: &[&str]) -> Result<Out, GitError> {
+    let out =
+        Command::new("git").args(args).env("GIT_TERMINAL_PROMPT", "0").env("LC_ALL", "C").output().map_err(
+            |e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    GitError::NoGit
+                } else {
+                    failed(args, &e.to_string())
+                }
+            },
+        )?;
+    Ok(Out {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    })
+}
+
+fn failed(args: &[&str], stderr: &str) -> GitError {
+    GitError::Failed { command: args.join(" "), stderr: stderr.to_owned() }
+}
+
+impl Baseline {
+    /// Resolves `merge-base <remote>/<target-branch> <since|HEAD>` in the working directory.
+    pub fn resolve(config: &CtConfig) -> Result<Self, GitError> {
+        let remote = config.remote.as_str();
+        let branch = config.target_branch.as_str();
+        let since = if config.since.is_empty() { "HEAD" } else { config.since.as_str() };
+        let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
+        if !inside.ok || inside.stdout != "true" {
+            return Err(GitError::NotARepo);
+        }
+        let remotes = git(&["remote"])?;
+        if !remotes.stdout.lines().any(|r| r.trim() == remote) {
+            return Err(GitError::NoRemote { remote: remote.into(), branch: branch.into() });
+        }
+        let target = format!("{remote}/{branch}");
+        let reference = format!("refs/remotes/{target}^{{commit}}");
+        if !git(&["rev-parse", "--verify", "--quiet", &reference])?.ok {
+            return Err(GitError::NoBranch { remote: remote.into(), branch: branch.into() });
+        }
+        let base = git(&["merge-base", &target, since])?;
+        if !base.ok || base.stdout.is_empty() {
+            let shallow = git(&["rev-parse", "--is-shallow-repository"])?;
+            if shallow.stdout == "true" {
+                return Err(GitError::Shallow { remote: remote.into(), branch: branch.into() });
+            }
+            if !base.stderr.is_empty() && !base.stderr.contains("no merge base") {
+                return Err(failed(&["merge-base", &target, since], &base.stderr));
+            }
+            return Err(GitError::NoMergeBase {
+                remote: remote.into(),
+                branch: branch.into(),
+                since: since.into(),
+            });
+        }
+        Ok(Self { label: target, commit: base.stdout })
+    }
+
+    /// Files changed since the merge base under `dirs` (committed or not),
+    /// relative to the working directory.
+    pub fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
+        let mut args =
+            vec!["diff", "--find-renames", "--name-only", "--relative", self.commit.as_str(), "--"];
+        let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        args.extend(dirs.iter().map(String::as_str));
+        let out = git(&args)?;
+        if !out.ok {
+            return Err(failed(&args, &out.stderr));
+        }
+        Ok(out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+    }
+
+    /// The chart's `version` at the merge base (`None` when it did not exist there).
+    pub fn previous(&self, chart_dir: &Path) -> Previous {
+        let rel = chart_dir.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(chart_dir);
+        let spec = format!("{}:./{}", self.commit, rel.join("Chart.yaml").display());
+        let version = git(&["show", &spec]).ok().filter(|o| o.ok).and_then(|o| {
+            let y = crate::yaml::parse(&o.stdout).ok()?;
+            let v = y.root()?.get("version")?.to_json();
+            Some(match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+        });
+        Previous { base: self.label.clone(), version }
+    }
+}
+
+/// The charts (by folder) touched by `files`.
+pub fn touched<'a>(charts: &'a [crate::catalog::Chart], files: &[PathBuf]) -> Vec<&'a crate::catalog::Chart> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    charts
+        .iter()
+        .filter(|c| {
+            let dir = c.dir.strip_prefix(&cwd).unwrap_or(&c.dir);
+            files.iter().any(|f| f.starts_with(dir))
+        })
+        .collect()
+}

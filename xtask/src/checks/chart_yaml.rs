@@ -1,0 +1,406 @@
+//! Chart.yaml: Helm's v2 fields and the catalog's policy
+//! (`schemas/chart.schema.json`), plus what a schema cannot say: the name is
+//! the folder's, the version is SemVer 2 (and grew since the target branch),
+//! appVersion is quoted, kubeVersion is a valid constraint, and the YAML held
+//! in the Artifact Hub annotations is well formed.
+
+use crate::diag::{Diagnostic, Location};
+use crate::load::LoadedChart;
+use crate::values::coalesce;
+use crate::yaml::{Node, Style, Value};
+use std::path::Path;
+use std::sync::OnceLock;
+
+pub const RULE_SCHEMA: &str = "chart/schema";
+pub const RULE_NAME: &str = "chart/name";
+pub const RULE_VERSION: &str = "chart/version";
+pub const RULE_APP_VERSION: &str = "chart/app-version";
+pub const RULE_KUBE_VERSION: &str = "chart/kube-version";
+pub const RULE_CHANGES: &str = "chart/changes";
+pub const RULE_IMAGES: &str = "chart/images";
+pub const RULE_LICENSE: &str = "chart/license";
+pub const RULE_DEPENDENCY: &str = "chart/dependency";
+pub const RULE_INCREMENT: &str = "chart/version-increment";
+
+/// The policy schema, compiled once per run.
+const POLICY: &str = include_str!("../../../schemas/chart.schema.json");
+
+fn policy() -> Option<&'static jsonschema::Validator> {
+    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    V.get_or_init(|| serde_json::from_str(POLICY).ok().and_then(|s| crate::schema::compile(&s).ok())).as_ref()
+}
+
+/// The Artifact Hub change kinds.
+pub const CHANGE_KINDS: &[&str] = &["added", "changed", "deprecated", "removed", "fixed", "security"];
+
+pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
+    let chart = loaded.chart.name.as_str();
+    let Ok(file) = &loaded.files.chart_yaml.content else { return Vec::new() };
+    let Some(root) = file.root() else { return Vec::new() };
+    let path = file.path.as_path();
+    let mut out = Vec::new();
+    let at = |node: &Node| Location::at(path, node.span.start.line, node.span.start.column);
+
+    if loaded.settings.validate_chart_schema {
+        schema_errors(&mut out, chart, path, root);
+    }
+    if let Some(name) = root.get("name") {
+        if name.as_str() != Some(chart) {
+            out.push(
+                Diagnostic::error(
+                    RULE_NAME,
+                    chart,
+                    format!("name must equal the chart's folder name `{chart}`"),
+                )
+                .at(at(name)),
+            );
+        }
+    }
+    let version = root.get("version");
+    let current = version.and_then(|v| match &v.value {
+        Value::Str(s) => Some(s.as_str()),
+        _ => None,
+    });
+    if let (Some(node), Some(text)) = (version, current) {
+        if semver::Version::parse(text).is_err() {
+            out.push(
+                Diagnostic::error(
+                    RULE_VERSION,
+                    chart,
+                    format!("version `{text}` is not SemVer 2 (MAJOR.MINOR.PATCH)"),
+                )
+                .at(at(node)),
+            );
+        }
+    }
+    if let Some(app) = root.get("appVersion") {
+        if !app.style.is_quoted() {
+            out.push(
+                Diagnostic::error(RULE_APP_VERSION, chart, "appVersion must be a quoted string")
+                    .at(at(app))
+                    .hint("unquoted, 1.10 reads as the number 1.1; write appVersion: \"1.10\""),
+            );
+        }
+    }
+    if let Some(kv) = root.get("kubeVersion") {
+        if let Some(Err(e)) = kv.as_str().map(kube_constraint) {
+            out.push(
+                Diagnostic::error(
+                    RULE_KUBE_VERSION,
+                    chart,
+                    format!("kubeVersion is not a valid constraint: {e}"),
+                )
+                .at(at(kv))
+                .hint("for example \">=1.25.0-0\" (the -0 admits providers' pre-release builds)"),
+            );
+        }
+    }
+    if let Some(ann) = root.get("annotations") {
+        annotations(&mut out, chart, path, ann);
+    }
+    for dep in root.get("dependencies").map(sequence).unwrap_or_default() {
+        let repo = dep.get("repository").and_then(Node::as_str).unwrap_or_default();
+        let Some(v) = dep.get("version") else { continue };
+        let text = v.as_str().unwrap_or_default();
+        if !repo.starts_with("file://") && !(text.starts_with('~') || text.starts_with('^')) {
+            out.push(
+                Diagnostic::error(
+                    RULE_DEPENDENCY,
+                    chart,
+                    format!("dependency version `{text}` is not a ~ or ^ range"),
+                )
+                .at(at(v))
+                .hint("pin a range that takes patches (~1.2.3) or compatible releases (^1.2.3)"),
+            );
+        }
+    }
+    if let (Some(prev), Some(node), Some(text)) = (&loaded.previous, version, current) {
+        if let (Some(old), Ok(new)) = (prev.version.as_deref(), semver::Version::parse(text)) {
+            if semver::Version::parse(old).is_ok_and(|old| new <= old) {
+                out.push(
+                    Diagnostic::error(
+                        RULE_INCREMENT,
+                        chart,
+                        format!(
+                            "the chart changed but its version {text} is not greater than {old} on {}",
+                            prev.base
+                        ),
+                    )
+                    .at(at(node))
+                    .hint("bump version (and add an artifacthub.io/changes entry)"),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn sequence(node: &Node) -> Vec<&Node> {
+    match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn schema_errors(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, root: &Node) {
+    let Some(validator) = policy() else { return };
+    let Some(merged) = coalesce(&[(path, root)]) else { return };
+    let json = root.to_json();
+    for err in validator.iter_errors(&json) {
+        let pointer = err.instance_path().as_str();
+        let (target, key, message) = match err.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let k = unexpected.first().cloned().unwrap_or_default();
+                (
+                    format!("{pointer}/{}", crate::yaml::escape_token(&k)),
+                    true,
+                    format!("`{k}` is not a Chart.yaml field the catalog allows"),
+                )
+            }
+            _ => (pointer.to_owned(), false, crate::yaml::prefixed(pointer, &err.to_string())),
+        };
+        let (_, span) = merged.place(&target, key);
+        out.push(
+            Diagnostic::error(RULE_SCHEMA, chart, message)
+                .at(Location::at(path, span.start.line.max(1), span.start.column.max(1)))
+                .hint(format!("schemas/chart.schema.json#{}", err.schema_path().as_str())),
+        );
+    }
+}
+
+/// The YAML inside `artifacthub.io/changes` and `artifacthub.io/images`, and the license.
+fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) {
+    if let Some(node) = ann.get("artifacthub.io/license") {
+        if let Some(Err(e)) = node.as_str().map(spdx) {
+            out.push(
+                Diagnostic::error(
+                    RULE_LICENSE,
+                    chart,
+                    format!("artifacthub.io/license is not an SPDX expression: {e}"),
+                )
+                .at(Location::at(path, node.span.start.line, node.span.start.column))
+                .hint("for example Apache-2.0, MIT, GPL-3.0-only, or `MIT OR Apache-2.0`"),
+            );
+        }
+    }
+    let embedded = [
+        ("artifacthub.io/changes", RULE_CHANGES, &["kind", "description"][..]),
+        ("artifacthub.io/images", RULE_IMAGES, &["name", "image"][..]),
+    ];
+    for (key, rule, fields) in embedded {
+        let Some(node) = ann.get(key) else { continue };
+        let Some(text) = node.as_str() else { continue };
+        let place = |line: usize, column: usize| inner(path, node, line, column);
+        let items = match crate::yaml::parse(text) {
+            Err(e) => {
+                out.push(
+                    Diagnostic::error(rule, chart, format!("{key} is not valid YAML: {}", e.message))
+                        .at(place(e.line, e.column)),
+                );
+                continue;
+            }
+            Ok(y) => y.docs.into_iter().next(),
+        };
+        let list = match items {
+            Some(Node { value: Value::Seq(list), .. }) if !list.is_empty() => list,
+            _ => {
+                out.push(
+                    Diagnostic::error(
+                        rule,
+                        chart,
+                        format!("{key} must hold a YAML list of {{{}}}", fields.join(", ")),
+                    )
+                    .at(place(1, 1)),
+                );
+                continue;
+            }
+        };
+        for item in &list {
+            let here = place(item.span.start.line, item.span.start.column);
+            for f in fields {
+                match item.get(f).and_then(Node::as_str) {
+                    Some(v) if !v.trim().is_empty() => {
+                        if *f == "kind" && !CHANGE_KINDS.contains(&v) {
+                            let n = item.get(f).map_or(item, |n| n);
+                            out.push(
+                                Diagnostic::error(
+                                    rule,
+                                    chart,
+                                    format!("change kind `{v}` is not one of {}", CHANGE_KINDS.join(", ")),
+                                )
+                                .at(place(n.span.start.line, n.span.start.column)),
+                            );
+                        }
+                        if *f == "image" && !has_tag_or_digest(v) {
+                            let n = item.get(f).map_or(item, |n| n);
+                            out.push(
+                                Diagnostic::error(rule, chart, format!("image `{v}` has no tag or digest"))
+                                    .at(place(n.span.start.line, n.span.start.column)),
+                            );
+                        }
+                    }
+                    _ => out.push(
+                        Diagnostic::error(rule, chart, format!("each {key} entry needs a non-empty `{f}`"))
+                            .at(here.clone()),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Maps a place inside an annotation's text to Chart.yaml. Exact for block
+/// scalars (`|`), whose text starts on the line after the key; otherwise the
+/// annotation's own place.
+fn inner(path: &Path, node: &Node, line: usize, column: usize) -> Location {
+    let s = node.span.start;
+    if matches!(node.style, Style::BlockScalar) {
+        Location::at(path, s.line + line - 1, s.column + column - 1)
+    } else {
+        Location::at(path, s.line, s.column)
+    }
+}
+
+fn has_tag_or_digest(image: &str) -> bool {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    image.contains("@sha256:") || last.contains(':')
+}
+
+/// A Masterminds/semver constraint, as Helm reads `kubeVersion`:
+/// `||`-separated groups of comma- or space-separated `op version` terms,
+/// or hyphen ranges (`1.2 - 1.4`).
+pub fn kube_constraint(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    for group in text.split("||") {
+        let words: Vec<&str> =
+            group.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty()).collect();
+        if words.is_empty() {
+            return Err("an empty alternative around `||`".into());
+        }
+        let mut i = 0;
+        while i < words.len() {
+            // Hyphen range: `A - B`.
+            if i + 2 < words.len() && words[i + 1] == "-" {
+                version_pattern(words[i])?;
+                version_pattern(words[i + 2])?;
+                i += 3;
+                continue;
+            }
+            let w = words[i];
+            let ops = ["!=", ">=", "=>", "<=", "=<", "~>", ">", "<", "=", "~", "^"];
+            let (op, rest) =
+                ops.iter().find_map(|op| w.strip_prefix(op).map(|r| (*op, r))).unwrap_or(("", w));
+            // `>= 1.2` (operator and version apart) is accepted too.
+            let rest = if rest.is_empty() && !op.is_empty() && i + 1 < words.len() {
+                i += 1;
+                words[i]
+            } else {
+                rest
+            };
+            version_pattern(rest)?;
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+fn version_pattern(v: &str) -> Result<(), String> {
+    let bad = || Err(format!("`{v}` is not a version"));
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let (core, _build) = v.split_once('+').unwrap_or((v, ""));
+    let (core, pre) = core.split_once('-').unwrap_or((core, ""));
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return bad();
+    }
+    for p in parts {
+        let wildcard = matches!(p, "x" | "X" | "*");
+        if !(wildcard || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))) {
+            return bad();
+        }
+    }
+    if pre.split('.').any(|p| p.is_empty() && !pre.is_empty())
+        || !pre.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return bad();
+    }
+    Ok(())
+}
+
+/// The shape of an SPDX license expression: identifiers joined by AND, OR,
+/// WITH, with optional parentheses.
+pub fn spdx(text: &str) -> Result<(), String> {
+    let spaced = text.replace('(', " ( ").replace(')', " ) ");
+    let mut expect_id = true;
+    let mut depth = 0i32;
+    for tok in spaced.split_whitespace() {
+        match tok {
+            "(" if expect_id => depth += 1,
+            ")" if !expect_id => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced `)`".into());
+                }
+            }
+            "AND" | "OR" | "WITH" if !expect_id => expect_id = true,
+            id if expect_id
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'+')
+                && id.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) =>
+            {
+                expect_id = false
+            }
+            other => return Err(format!("unexpected `{other}`")),
+        }
+    }
+    if expect_id || depth != 0 {
+        return Err("incomplete expression".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_schema_compiles() {
+        assert!(policy().is_some());
+    }
+
+    #[test]
+    fn kube_version_constraints() {
+        for ok in
+            [">=1.25.0-0", ">= 1.25", "^1.28", "1.25 - 1.30", ">=1.25.0-0 <1.33.0-0", "~1.29 || >=1.31.x"]
+        {
+            assert!(kube_constraint(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "latest", ">=one", ">=1.2.3.4", "||"] {
+            assert!(kube_constraint(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn spdx_expressions() {
+        for ok in [
+            "MIT",
+            "Apache-2.0",
+            "GPL-3.0-or-later",
+            "(MIT OR Apache-2.0) AND BSD-3-Clause",
+            "GPL-2.0-only WITH Classpath-exception-2.0",
+        ] {
+            assert!(spdx(ok).is_ok(), "{ok}");
+        }
+        for bad in ["MIT License", "", "MIT OR", "(MIT"] {
+            assert!(spdx(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn images_need_a_tag_or_digest() {
+        assert!(has_tag_or_digest("ghcr.io/a/b:1.0"));
+        assert!(has_tag_or_digest("registry:5000/a/b@sha256:abc"));
+        assert!(!has_tag_or_digest("registry:5000/a/b"));
+    }
+}

@@ -1,0 +1,374 @@
+//! The catalog's own rules on rendered objects (`policy/*`), and the check that
+//! runs them together with the Pod Security controls and applies the chart's
+//! declared exceptions.
+
+use super::objects::{self, Finding, child};
+use super::pss;
+use crate::diag::Diagnostic;
+use crate::exceptions::{self, Exceptions};
+use crate::load::LoadedChart;
+use crate::manifest::Object;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const RULES: &[&str] = &[
+    "policy/read-only-root-fs",
+    "policy/resources",
+    "policy/probes",
+    "policy/image-tag",
+    "policy/image-digest",
+    "policy/service-account-token",
+    "policy/selector-labels",
+    "policy/recommended-labels",
+    "policy/hardcoded-image",
+];
+
+/// Labels every object carries (Kubernetes' recommended labels, as helm sets them).
+pub const RECOMMENDED_LABELS: &[&str] = &[
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+];
+
+/// What a rule needs to know beyond the object: the rest of the rendering and the chart.
+pub struct Context<'a> {
+    /// The rendering holds a Role/ClusterRole binding: the pods need their token.
+    pub grants_rbac: bool,
+    /// ServiceAccounts of the rendering: name → automountServiceAccountToken.
+    pub service_accounts: BTreeMap<String, Option<bool>>,
+    pub chart_version: &'a str,
+    pub app_version: &'a str,
+    /// The values the rendering was made from (values.yaml and the scenario's file), as text.
+    pub values: Vec<&'a str>,
+}
+
+/// The `pss` and `policy` check: every rendering's objects, exceptions applied.
+pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
+    let (exceptions, mut diags) = match exceptions::parse(loaded) {
+        Ok(e) => (e, Vec::new()),
+        Err(d) => (Exceptions::default(), d),
+    };
+    let chart_version = loaded.chart_meta.get("version").and_then(Value::as_str).unwrap_or("");
+    let app_version = loaded.chart_meta.get("appVersion").and_then(Value::as_str).unwrap_or("");
+    for r in loaded.renderings.iter() {
+        let scenario = r.scenario.name.as_str();
+        let mut values = vec![loaded.values_texts.get("default").map(String::as_str).unwrap_or("")];
+        if r.scenario.values_file.is_some() {
+            values.push(loaded.values_texts.get(scenario).map(String::as_str).unwrap_or(""));
+        }
+        let ctx = Context {
+            grants_rbac: r.objects.iter().any(|o| matches!(o.kind(), "RoleBinding" | "ClusterRoleBinding")),
+            service_accounts: r
+                .objects
+                .iter()
+                .filter(|o| o.kind() == "ServiceAccount")
+                .map(|o| {
+                    (
+                        o.name().to_owned(),
+                        o.value.get("automountServiceAccountToken").and_then(Value::as_bool),
+                    )
+                })
+                .collect(),
+            chart_version,
+            app_version,
+            values,
+        };
+        for obj in &r.objects {
+            let mut found = pss::findings(obj);
+            found.extend(findings(obj, &ctx));
+            for f in found {
+                let mut d = objects::diagnostic(loaded, obj, scenario, &f);
+                d.allowed = exceptions.allow(f.rule, obj, scenario);
+                diags.push(d);
+            }
+        }
+    }
+    diags.extend(exceptions.unused(loaded));
+    diags
+}
+
+pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    labels(obj, &mut out);
+    selector_labels(obj, ctx, &mut out);
+    let Some((spec, sp)) = objects::pod_spec(obj) else {
+        return out;
+    };
+    let runs_to_completion = matches!(obj.kind(), "Job" | "CronJob" | "Pod");
+
+    let token = spec.get("automountServiceAccountToken").and_then(Value::as_bool);
+    if !ctx.grants_rbac && token != Some(false) {
+        let sa = spec.get("serviceAccountName").and_then(Value::as_str).unwrap_or("default");
+        let sa_off = ctx.service_accounts.get(sa).copied().flatten() == Some(false);
+        if token == Some(true) || !sa_off {
+            out.push(
+                Finding::error(
+                    "policy/service-account-token",
+                    child(sp, "automountServiceAccountToken"),
+                    "mounts a service account token but the chart grants no RBAC",
+                )
+                .hint("set automountServiceAccountToken: false"),
+            );
+        }
+    }
+
+    let (meta, meta_path) = objects::pod_metadata(obj);
+    let pod_labels = meta.and_then(|m| m.get("labels")).and_then(Value::as_object);
+    for l in ["app.kubernetes.io/name", "app.kubernetes.io/instance"] {
+        if !pod_labels.is_some_and(|m| m.contains_key(l)) {
+            out.push(Finding::error(
+                "policy/recommended-labels",
+                child(meta_path, "labels"),
+                format!("the pod template has no {l} label"),
+            ));
+        }
+    }
+
+    for c in objects::containers(spec, sp) {
+        if c.ephemeral {
+            continue;
+        }
+        let who = c.label.as_str();
+        let sc = c.value.get("securityContext").unwrap_or(&Value::Null);
+        if sc.get("readOnlyRootFilesystem").and_then(Value::as_bool) != Some(true) {
+            out.push(
+                Finding::error(
+                    "policy/read-only-root-fs",
+                    format!("{}/securityContext/readOnlyRootFilesystem", c.path),
+                    format!("{who} has a writable root filesystem"),
+                )
+                .hint("set readOnlyRootFilesystem: true and mount an emptyDir where the app writes"),
+            );
+        }
+        let res = c.value.get("resources").unwrap_or(&Value::Null);
+        let mut missing = Vec::new();
+        for (p, what) in [
+            ("/requests/cpu", "a CPU request"),
+            ("/requests/memory", "a memory request"),
+            ("/limits/memory", "a memory limit"),
+        ] {
+            if res.pointer(p).is_none_or(Value::is_null) {
+                missing.push(what);
+            }
+        }
+        if !missing.is_empty() {
+            out.push(Finding::error(
+                "policy/resources",
+                child(&c.path, "resources"),
+                format!("{who} has no {}", missing.join(", no ")),
+            ));
+        }
+        if !c.init && !runs_to_completion {
+            for probe in ["readinessProbe", "livenessProbe"] {
+                if c.value.get(probe).is_none_or(Value::is_null) {
+                    out.push(Finding::error(
+                        "policy/probes",
+                        child(&c.path, probe),
+                        format!("{who} has no {probe}"),
+                    ));
+                }
+            }
+        }
+        image(c.value, &c.path, who, ctx, &mut out);
+    }
+    out
+}
+
+fn image(container: &Value, path: &str, who: &str, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let ip = child(path, "image");
+    let Some(image) = container.get("image").and_then(Value::as_str) else {
+        out.push(Finding::error("policy/image-tag", ip, format!("{who} has no image")));
+        return;
+    };
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let (repo_last, tag) = match last.split_once(':') {
+        Some((r, t)) => (r, Some(t)),
+        None => (last, None),
+    };
+    match (tag, digest) {
+        (Some("latest"), _) => out.push(
+            Finding::error("policy/image-tag", ip.clone(), format!("{who} uses the `latest` tag ({image})"))
+                .hint("pin a version tag (and a digest)"),
+        ),
+        (None, None) => out.push(
+            Finding::error(
+                "policy/image-tag",
+                ip.clone(),
+                format!("{who} has no image tag ({image}), so `latest`"),
+            )
+            .hint("pin a version tag (and a digest)"),
+        ),
+        _ => {}
+    }
+    if digest.is_none() {
+        out.push(
+            Finding::warning(
+                "policy/image-digest",
+                ip.clone(),
+                format!("{who} image {image} is not pinned by digest"),
+            )
+            .hint("add the digest (`tag@sha256:...`) to the image values"),
+        );
+    }
+    if !repo_last.is_empty() && !ctx.values.iter().any(|v| v.contains(repo_last)) {
+        out.push(
+            Finding::error(
+                "policy/hardcoded-image",
+                ip,
+                format!("{who} image {image} does not come from values"),
+            )
+            .hint("take the registry, repository, tag and digest from .Values"),
+        );
+    }
+}
+
+fn labels(obj: &Object, out: &mut Vec<Finding>) {
+    let labels = obj.value.pointer("/metadata/labels").and_then(Value::as_object);
+    let missing: Vec<&str> =
+        RECOMMENDED_LABELS.iter().copied().filter(|l| !labels.is_some_and(|m| m.contains_key(*l))).collect();
+    if !missing.is_empty() {
+        out.push(
+            Finding::error(
+                "policy/recommended-labels",
+                "/metadata/labels",
+                format!("lacks {}", missing.join(", ")),
+            )
+            .hint("use the common library's standard labels"),
+        );
+    }
+    if let Some(m) = labels {
+        if m.get("app.kubernetes.io/managed-by").and_then(Value::as_str).is_some_and(|v| v != "Helm") {
+            out.push(Finding::error(
+                "policy/recommended-labels",
+                "/metadata/labels/app.kubernetes.io~1managed-by",
+                "app.kubernetes.io/managed-by is not `Helm`",
+            ));
+        }
+    }
+}
+
+/// Selectors are immutable on a live workload: a version in one makes every
+/// upgrade fail, so selectors must hold only stable labels.
+fn selector_labels(obj: &Object, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let pointers: &[&str] = match obj.kind() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "PodDisruptionBudget" => {
+            &["/spec/selector/matchLabels"]
+        }
+        "Service" | "ReplicationController" => &["/spec/selector"],
+        "NetworkPolicy" => &["/spec/podSelector/matchLabels"],
+        _ => &[],
+    };
+    for p in pointers {
+        let Some(m) = obj.value.pointer(p).and_then(Value::as_object) else { continue };
+        for (k, v) in m {
+            let v = v.as_str().unwrap_or("");
+            let versioned_key =
+                matches!(k.as_str(), "app.kubernetes.io/version" | "helm.sh/chart" | "chart" | "version");
+            let versioned_value = [ctx.chart_version, ctx.app_version]
+                .iter()
+                .any(|ver| !ver.is_empty() && (v == *ver || v.ends_with(&format!("-{ver}"))));
+            if versioned_key || versioned_value {
+                out.push(
+                    Finding::error("policy/selector-labels", child(p, k), format!("selector label {k}={v} changes with versions"))
+                        .hint("selectors are immutable: use only app.kubernetes.io/name and app.kubernetes.io/instance"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            grants_rbac: false,
+            service_accounts: BTreeMap::new(),
+            chart_version: "0.1.0",
+            app_version: "1.2.3",
+            values: vec!["image:\n  repository: example/app\n  tag: 1.2.3\n"],
+        }
+    }
+
+    fn labels() -> Value {
+        json!({"app.kubernetes.io/name": "a", "app.kubernetes.io/instance": "nex",
+            "app.kubernetes.io/version": "1.2.3", "app.kubernetes.io/managed-by": "Helm"})
+    }
+
+    fn good_container() -> Value {
+        json!({"name": "c", "image": "docker.io/example/app:1.2.3@sha256:abc",
+            "securityContext": {"readOnlyRootFilesystem": true},
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+            "readinessProbe": {"httpGet": {"port": 80}}, "livenessProbe": {"httpGet": {"port": 80}}})
+    }
+
+    fn deployment(container: Value, selector: Value) -> Object {
+        Object {
+            source: None,
+            line: 1,
+            value: json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nex-a", "labels": labels()},
+                "spec": {"selector": {"matchLabels": selector}, "template": {"metadata": {"labels": labels()},
+                "spec": {"automountServiceAccountToken": false, "containers": [container]}}}}),
+        }
+    }
+
+    fn rules(o: &Object) -> Vec<&'static str> {
+        findings(o, &ctx()).into_iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn a_compliant_deployment_passes() {
+        let sel = json!({"app.kubernetes.io/name": "a", "app.kubernetes.io/instance": "nex"});
+        assert_eq!(rules(&deployment(good_container(), sel)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn latest_missing_digest_and_hardcoded_images_are_caught() {
+        let sel = json!({"app.kubernetes.io/name": "a"});
+        let mut c = good_container();
+        c["image"] = json!("example/app:latest");
+        assert_eq!(rules(&deployment(c.clone(), sel.clone())), ["policy/image-tag", "policy/image-digest"]);
+        c["image"] = json!("busybox:1.36");
+        assert_eq!(rules(&deployment(c, sel)), ["policy/image-digest", "policy/hardcoded-image"]);
+    }
+
+    #[test]
+    fn missing_probes_resources_root_fs_token_and_versioned_selectors_are_caught() {
+        let c = json!({"name": "c", "image": "example/app:1@sha256:0"});
+        let mut d = deployment(c, json!({"app.kubernetes.io/version": "1.2.3"}));
+        d.value["spec"]["template"]["spec"].as_object_mut().unwrap().remove("automountServiceAccountToken");
+        let mut r = rules(&d);
+        r.sort();
+        assert_eq!(
+            r,
+            [
+                "policy/probes",
+                "policy/probes",
+                "policy/read-only-root-fs",
+                "policy/resources",
+                "policy/selector-labels",
+                "policy/service-account-token"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_object_needs_the_recommended_labels() {
+        let o = Object {
+            source: None,
+            line: 1,
+            value: json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+        };
+        let f = findings(&o, &ctx());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "policy/recommended-labels");
+        assert!(f[0].message.contains("app.kubernetes.io/managed-by"));
+    }
+}

@@ -1,0 +1,160 @@
+//! `render/*`: a chart × scenario × Kubernetes version that helm cannot render,
+//! or that renders text that is not YAML. Template errors point at the
+//! template file and line helm names (Helm 3 and Helm 4 word them differently).
+
+use crate::catalog::Chart;
+use crate::diag::{Diagnostic, Location};
+use crate::load::{self, LoadedChart};
+use crate::render::Rendering;
+
+pub const TEMPLATE: &str = "render/template";
+pub const YAML: &str = "render/yaml";
+pub const KUBE_VERSION: &str = "render/kube-version";
+
+pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
+    let chart = &loaded.chart;
+    let mut diags = Vec::new();
+    if let Err(e) = &loaded.kube_versions {
+        diags.push(
+            Diagnostic::error(KUBE_VERSION, &chart.name, e.clone())
+                .hint("set kubeVersion to a constraint such as \">=1.25.0-0\"")
+                .in_file(&chart.dir.join("Chart.yaml")),
+        );
+    }
+    // One finding per failure, naming the Kubernetes versions it occurs for.
+    let mut failures: Vec<(Diagnostic, Vec<&str>)> = Vec::new();
+    for r in &loaded.renderings {
+        if let Some(d) = failure(loaded, r) {
+            match failures.iter_mut().find(|(f, _)| *f == d) {
+                Some((_, versions)) => versions.push(&r.kube_version),
+                None => failures.push((d, vec![&r.kube_version])),
+            }
+        }
+        for e in &r.parse_errors {
+            let mut d = Diagnostic::error(
+                YAML,
+                &chart.name,
+                format!("rendered output is not valid YAML (stream line {}): {}", e.line, e.message),
+            )
+            .scenario(&r.scenario.name);
+            if let Some(p) =
+                e.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s))
+            {
+                d = d.in_file(&p);
+            }
+            diags.push(d);
+        }
+    }
+    for (mut d, versions) in failures {
+        d.message = format!("{} (Kubernetes {})", d.message, versions.join(", "));
+        diags.push(d);
+    }
+    diags
+}
+
+fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
+    let chart = &loaded.chart;
+    let scenario = r.scenario.name.as_str();
+    let out = match &r.output {
+        Ok(o) if o.success => return None,
+        Ok(o) => o,
+        Err(e) => {
+            return Some(
+                Diagnostic::error(TEMPLATE, &chart.name, format!("helm could not be run: {e}"))
+                    .scenario(scenario),
+            );
+        }
+    };
+    let text = out.stderr.trim();
+    // Helm 4 spreads one error over indented lines; join them into one message.
+    let message = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("Error: ")
+        .to_owned();
+    let message = message.replace(" Use --debug flag to render out invalid YAML", "");
+    let message =
+        if message.is_empty() { "helm template failed without a message".to_owned() } else { message };
+    // The same message for every Kubernetes version, so the findings merge into one.
+    let mut d = Diagnostic::error(TEMPLATE, &chart.name, format!("helm template failed: {message}"))
+        .scenario(scenario);
+    if let Some(loc) = locate(chart, &loaded.local_dependencies, &message) {
+        if reported_by_helm_lint(loaded, scenario, &loc) {
+            return None;
+        }
+        d = d.at(loc);
+    } else if let Some(values) = &r.scenario.values_file {
+        if message.contains(&*values.to_string_lossy()) {
+            d = d.in_file(values);
+        }
+    }
+    Some(d)
+}
+
+/// `helm lint` renders too: a template error it already reported at the same
+/// place in the same scenario is not reported twice.
+fn reported_by_helm_lint(loaded: &LoadedChart, scenario: &str, loc: &Location) -> bool {
+    let Ok(rel) = loc.file.strip_prefix(&loaded.chart.dir) else { return false };
+    let needle = format!("{}/{}:{}", loaded.chart.name, rel.display(), loc.line.unwrap_or(0));
+    loaded.helm_lint.iter().filter(|l| l.scenario.name == scenario).any(|l| {
+        l.result
+            .as_ref()
+            .is_ok_and(|o| !o.success && (o.stdout.contains(&needle) || o.stderr.contains(&needle)))
+    })
+}
+
+/// Finds `<chart>/<path>:<line>[:<col>]` (`template: a/templates/x.yaml:3:7:`,
+/// `parse error at (a/templates/x.yaml:5)`) or `YAML parse error on <chart>/<path>`.
+fn locate(chart: &Chart, deps: &[(String, std::path::PathBuf)], message: &str) -> Option<Location> {
+    let prefix = format!("{}/", chart.name);
+    for token in message.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"') {
+        let token = token.trim_start_matches("template:").trim_end_matches(':');
+        if !token.starts_with(&prefix) {
+            continue;
+        }
+        let mut parts = token.split(':');
+        let file = parts.next().unwrap_or_default();
+        let line = parts.next().and_then(|l| l.parse().ok());
+        let column = parts.next().and_then(|c| c.parse().ok());
+        let path = load::source_path(chart, deps, file)?;
+        if path.is_file() {
+            return Some(Location { file: path, line, column });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_helm_3_and_4_template_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("demo");
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::write(dir.join("templates/cm.yaml"), "x").unwrap();
+        let chart = Chart { name: "demo".into(), dir: dir.clone(), scenarios: vec![] };
+        for msg in [
+            "template: demo/templates/cm.yaml:6:14: executing \"demo/templates/cm.yaml\" at <.Values.a.b>: nil pointer",
+            "demo/templates/cm.yaml:6:14 executing \"demo/templates/cm.yaml\" at <.Values.a.b>: nil pointer",
+        ] {
+            let loc = locate(&chart, &[], msg).unwrap();
+            assert_eq!(
+                (loc.file.clone(), loc.line, loc.column),
+                (dir.join("templates/cm.yaml"), Some(6), Some(14))
+            );
+        }
+        let loc =
+            locate(&chart, &[], "parse error at (demo/templates/cm.yaml:5): function \"nope\" not defined")
+                .unwrap();
+        assert_eq!(loc.line, Some(5));
+        let loc =
+            locate(&chart, &[], "YAML parse error on demo/templates/cm.yaml: error converting YAML to JSON")
+                .unwrap();
+        assert_eq!((loc.line, loc.column), (None, None));
+    }
+}

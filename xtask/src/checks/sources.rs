@@ -1,0 +1,113 @@
+//! The chart's files themselves: readable, UTF-8, not too large, not empty,
+//! valid YAML without duplicate keys, a schema that is JSON, no symlink
+//! loops, and no ci file that ct would silently skip.
+
+use crate::diag::{Diagnostic, Location};
+use crate::files::{FileError, YamlFile};
+use crate::load::{LoadedChart, Source};
+use std::path::Path;
+
+pub const RULE_TOO_LARGE: &str = "file/too-large";
+pub const RULE_ENCODING: &str = "file/encoding";
+pub const RULE_EMPTY: &str = "file/empty";
+pub const RULE_READ: &str = "file/read";
+pub const RULE_SYNTAX: &str = "yaml/syntax";
+pub const RULE_DUPLICATE: &str = "yaml/duplicate-key";
+pub const RULE_NOT_JSON: &str = "schema/not-json";
+pub const RULE_CI_NAME: &str = "ct/values-file-name";
+
+pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
+    let chart = loaded.chart.name.as_str();
+    let files = &loaded.files;
+    let mut out = Vec::new();
+    match &files.chart_yaml.content {
+        Err(FileError::Missing) => out.push(
+            Diagnostic::error(crate::catalog::RULE_MISSING, chart, "the chart has no Chart.yaml")
+                .in_file(&files.chart_yaml.path),
+        ),
+        _ => yaml_source(&mut out, chart, &files.chart_yaml, true),
+    }
+    if let Some(values) = &files.values {
+        yaml_source(&mut out, chart, values, false);
+    }
+    for (_, ci) in &files.ci {
+        yaml_source(&mut out, chart, ci, true);
+    }
+    if let Some(schema) = &files.values_schema {
+        match &schema.content {
+            Err(e) => out.push(file_error(chart, &schema.path, e)),
+            Ok(json) => {
+                if let Err(e) = &json.value {
+                    let d = if json.blank {
+                        Diagnostic::error(RULE_EMPTY, chart, "values.schema.json is empty")
+                            .in_file(&schema.path)
+                    } else {
+                        Diagnostic::error(
+                            RULE_NOT_JSON,
+                            chart,
+                            format!("values.schema.json is not JSON: {}", e.message),
+                        )
+                        .at(Location::at(&schema.path, e.line, e.column))
+                    };
+                    out.push(d);
+                }
+            }
+        }
+    }
+    for path in &files.symlink_loops {
+        out.push(crate::catalog::symlink_loop_diagnostic(chart, path));
+    }
+    for path in &files.ci_ignored {
+        out.push(
+            Diagnostic::warning(RULE_CI_NAME, chart, "ct only reads ci/*-values.yaml; this file is skipped")
+                .in_file(path)
+                .hint("rename it to <scenario>-values.yaml, or move it out of ci/"),
+        );
+    }
+    out
+}
+
+fn file_error(chart: &str, path: &Path, e: &FileError) -> Diagnostic {
+    match e {
+        FileError::TooLarge { .. } => Diagnostic::error(RULE_TOO_LARGE, chart, e.to_string()).in_file(path),
+        FileError::NotUtf8 { line, column } => {
+            Diagnostic::error(RULE_ENCODING, chart, "file is not UTF-8 text")
+                .at(Location::at(path, *line, *column))
+        }
+        FileError::Missing | FileError::Io(_) => {
+            Diagnostic::error(RULE_READ, chart, e.to_string()).in_file(path)
+        }
+    }
+}
+
+/// Read errors, emptiness, syntax and duplicate keys of one YAML file.
+/// `must_hold_data`: an empty Chart.yaml or ci file is an error; an empty
+/// values.yaml is legal (no defaults).
+fn yaml_source(out: &mut Vec<Diagnostic>, chart: &str, source: &Source<YamlFile>, must_hold_data: bool) {
+    let file = match &source.content {
+        Ok(f) => f,
+        Err(e) => return out.push(file_error(chart, &source.path, e)),
+    };
+    match &file.parsed {
+        Err(e) => out.push(
+            Diagnostic::error(RULE_SYNTAX, chart, format!("YAML syntax error: {}", e.message))
+                .at(Location::at(&file.path, e.line, e.column)),
+        ),
+        Ok(y) => {
+            if must_hold_data && y.docs.iter().all(|d| matches!(d.value, crate::yaml::Value::Null)) {
+                out.push(Diagnostic::error(RULE_EMPTY, chart, "file holds no YAML data").in_file(&file.path));
+            }
+            for d in &y.duplicates {
+                out.push(
+                    Diagnostic::error(
+                        RULE_DUPLICATE,
+                        chart,
+                        format!("key `{}` repeats the one on line {}", d.key, d.first.start.line),
+                    )
+                    .at(Location::at(&file.path, d.second.start.line, d.second.start.column))
+                    .hint("parsers disagree on which copy wins; keep one"),
+                );
+            }
+        }
+    }
+}

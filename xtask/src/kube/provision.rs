@@ -1,0 +1,171 @@
+//! Kubernetes JSON schemas in kubeconform's layout
+//! (`v{VERSION}-local-strict/{kind}-{group}-{version}.json`), provisioned like helm:
+//! `KUBE_SCHEMA_DIR` overrides; else the cache; else the pinned, sha256-verified
+//! `kubernetes-validate` wheel from PyPI (fetched with `pip download`), from
+//! which only the version folders a run needs are extracted, atomically.
+
+use crate::provision::sha256_file;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const WHEEL_PACKAGE: &str = "kubernetes-validate";
+pub const WHEEL_VERSION: &str = "1.37.0";
+pub const WHEEL_FILE: &str = "kubernetes_validate-1.37.0-py3-none-any.whl";
+pub const WHEEL_SHA256: &str = "85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9";
+const WHEEL_PREFIX: &str = "kubernetes_validate/kubernetes-json-schema/";
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SchemaError {
+    #[error("KUBE_SCHEMA_DIR={dir}: no {folder} folder in it")]
+    MissingInOverride { dir: PathBuf, folder: String },
+    #[error(
+        "cannot provision Kubernetes schemas ({WHEEL_PACKAGE}=={WHEEL_VERSION}): {0}; \
+         set KUBE_SCHEMA_DIR to a folder with kubeconform's v<VERSION>-local-strict layout"
+    )]
+    Provision(String),
+    #[error("{WHEEL_PACKAGE}=={WHEEL_VERSION} has no schemas for Kubernetes {0}")]
+    UnknownVersion(String),
+}
+
+/// Where schema folders come from.
+#[derive(Debug, Clone)]
+pub enum SchemaRoot {
+    /// `KUBE_SCHEMA_DIR`: used as is, never written to.
+    Override(PathBuf),
+    /// `<cache>/kube-schemas/kubernetes-validate-1.37.0`, filled on demand.
+    Cache(PathBuf),
+}
+
+impl SchemaRoot {
+    pub fn from_env(cache: &Path) -> Self {
+        match std::env::var_os("KUBE_SCHEMA_DIR").filter(|v| !v.is_empty()) {
+            Some(dir) => SchemaRoot::Override(PathBuf::from(dir)),
+            None => {
+                SchemaRoot::Cache(cache.join("kube-schemas").join(format!("{WHEEL_PACKAGE}-{WHEEL_VERSION}")))
+            }
+        }
+    }
+
+    /// A label that changes when the schemas may differ (part of validation cache keys).
+    pub fn identity(&self) -> String {
+        match self {
+            SchemaRoot::Override(d) => format!("dir:{}", d.display()),
+            SchemaRoot::Cache(_) => format!("{WHEEL_PACKAGE}=={WHEEL_VERSION}:{WHEEL_SHA256}"),
+        }
+    }
+
+    /// The `v{version}-local-strict` folder, extracted first if needed.
+    pub fn ensure(&self, version: &str) -> Result<PathBuf, SchemaError> {
+        let folder = format!("v{version}-local-strict");
+        match self {
+            SchemaRoot::Override(dir) => {
+                let p = dir.join(&folder);
+                if p.join("_definitions.json").is_file() {
+                    Ok(p)
+                } else {
+                    Err(SchemaError::MissingInOverride { dir: dir.clone(), folder })
+                }
+            }
+            SchemaRoot::Cache(dir) => {
+                let p = dir.join(&folder);
+                if p.join("_definitions.json").is_file() {
+                    return Ok(p);
+                }
+                let wheel = ensure_wheel(dir).map_err(SchemaError::Provision)?;
+                extract_version(&wheel, dir, &folder)?;
+                Ok(p)
+            }
+        }
+    }
+}
+
+/// The verified wheel in the cache, downloaded with pip when missing or corrupt.
+fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let wheel = dir.join(WHEEL_FILE);
+    if wheel.is_file() {
+        if sha256_file(&wheel).is_ok_and(|s| s == WHEEL_SHA256) {
+            return Ok(wheel);
+        }
+        let _ = fs::remove_file(&wheel);
+    }
+    let work = tempfile::Builder::new()
+        .prefix(".pip-")
+        .tempdir_in(dir)
+        .map_err(|e| format!("cannot create a temp dir in {}: {e}", dir.display()))?;
+    let spec = format!("{WHEEL_PACKAGE}=={WHEEL_VERSION}");
+    let mut last = String::new();
+    for pip in [&["pip"][..], &["pip3"], &["python3", "-m", "pip"]] {
+        let out = Command::new(pip[0])
+            .args(&pip[1..])
+            .args([
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+            ])
+            .arg(work.path())
+            .arg(&spec)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                last.clear();
+                break;
+            }
+            Ok(o) => {
+                last = format!("{} failed: {}", pip.join(" "), String::from_utf8_lossy(&o.stderr).trim())
+            }
+            Err(e) => last = format!("cannot run {}: {e}", pip.join(" ")),
+        }
+    }
+    if !last.is_empty() {
+        return Err(last);
+    }
+    let got = work.path().join(WHEEL_FILE);
+    let sum = sha256_file(&got).map_err(|e| format!("pip produced no {WHEEL_FILE}: {e}"))?;
+    if sum != WHEEL_SHA256 {
+        return Err(format!("checksum mismatch for {WHEEL_FILE}: expected {WHEEL_SHA256}, got {sum}"));
+    }
+    fs::rename(&got, &wheel).map_err(|e| format!("cannot move the wheel into {}: {e}", dir.display()))?;
+    Ok(wheel)
+}
+
+/// Extracts one version folder into a temp dir beside it, then renames it into place.
+fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaError> {
+    let fail = |e: String| SchemaError::Provision(e);
+    let file = File::open(wheel).map_err(|e| fail(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
+    let prefix = format!("{WHEEL_PREFIX}{folder}/");
+    let tmp =
+        tempfile::Builder::new().prefix(".extract-").tempdir_in(dir).map_err(|e| fail(e.to_string()))?;
+    let mut count = 0;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| fail(e.to_string()))?;
+        let Ok(full) = entry.name().map(|n| n.into_owned()) else { continue };
+        let Some(name) = full.strip_prefix(&prefix).map(str::to_owned) else { continue };
+        if name.is_empty() || name.contains('/') || name.contains("..") || !name.ends_with(".json") {
+            continue;
+        }
+        let mut out = File::create(tmp.path().join(&name)).map_err(|e| fail(e.to_string()))?;
+        io::copy(&mut entry, &mut out).map_err(|e| fail(format!("extracting {name}: {e}")))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err(SchemaError::UnknownVersion(folder.trim_start_matches('v').replace("-local-strict", "")));
+    }
+    let tmp = tmp.keep();
+    let dest = dir.join(folder);
+    if let Err(e) = fs::rename(&tmp, &dest) {
+        let _ = fs::remove_dir_all(&tmp);
+        // Another run won the race: its copy is as good as ours.
+        if !dest.join("_definitions.json").is_file() {
+            return Err(fail(format!("cannot move schemas into {}: {e}", dest.display())));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! The Kubernetes versions a chart is rendered and validated for: the lowest
+//! its `kubeVersion` allows and the newest known, within the versions the
+//! pinned schemas cover.
+
+/// Minor versions of Kubernetes 1.x with schemas (kubernetes-validate 1.37.0).
+pub const OLDEST_MINOR: u64 = 25;
+pub const NEWEST_MINOR: u64 = 37;
+
+/// `1.25.0`, `1.37.0`, … the matrix for a chart's `kubeVersion` constraint
+/// (helm's Masterminds syntax). `Err` when the constraint cannot be read or
+/// allows none of the known versions.
+pub fn matrix(constraint: Option<&str>) -> Result<Vec<String>, String> {
+    let allowed: Vec<u64> = match constraint.map(str::trim).filter(|c| !c.is_empty()) {
+        None => (OLDEST_MINOR..=NEWEST_MINOR).collect(),
+        Some(c) => {
+            let reqs = parse(c)?;
+            (OLDEST_MINOR..=NEWEST_MINOR)
+                .filter(|m| {
+                    let v = semver::Version::new(1, *m, 0);
+                    reqs.iter().any(|r| r.matches(&v))
+                })
+                .collect()
+        }
+    };
+    let (Some(lo), Some(hi)) = (allowed.first(), allowed.last()) else {
+        return Err(format!(
+            "kubeVersion {:?} allows no Kubernetes version from 1.{OLDEST_MINOR} to 1.{NEWEST_MINOR}",
+            constraint.unwrap_or_default()
+        ));
+    };
+    let mut out = vec![format!("1.{lo}.0")];
+    if hi != lo {
+        out.push(format!("1.{hi}.0"));
+    }
+    Ok(out)
+}
+
+/// Masterminds constraints: `||` between alternatives; within one, comparators
+/// separated by commas or spaces (`>= 1.25.0-0 < 1.40`), or a hyphen range.
+fn parse(constraint: &str) -> Result<Vec<semver::VersionReq>, String> {
+    constraint
+        .split("||")
+        .map(|alt| {
+            let tokens: Vec<&str> = alt.split([',', ' ', '\t']).filter(|t| !t.is_empty()).collect();
+            let mut parts: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < tokens.len() {
+                let t = tokens[i];
+                if tokens.get(i + 1) == Some(&"-") && i + 2 < tokens.len() {
+                    parts.push(format!(">={t}"));
+                    parts.push(format!("<={}", tokens[i + 2]));
+                    i += 3;
+                } else if t.chars().all(|c| "<>=!~^".contains(c)) && i + 1 < tokens.len() {
+                    parts.push(format!("{t}{}", tokens[i + 1]));
+                    i += 2;
+                } else {
+                    parts.push(t.to_owned());
+                    i += 1;
+                }
+            }
+            let joined =
+                parts.iter().map(|p| p.trim_start_matches('v').replace(">=v", ">=")).collect::<Vec<_>>();
+            semver::VersionReq::parse(&joined.join(", "))
+                .map_err(|e| format!("kubeVersion {constraint:?} is not a version constraint: {e}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_allowed_and_newest() {
+        assert_eq!(matrix(Some(">=1.25.0-0")).unwrap(), ["1.25.0", "1.37.0"]);
+        assert_eq!(matrix(Some(">= 1.28.0-0")).unwrap(), ["1.28.0", "1.37.0"]);
+        assert_eq!(matrix(None).unwrap(), ["1.25.0", "1.37.0"]);
+        assert_eq!(matrix(Some(">=1.20.0-0 <1.30.0-0")).unwrap(), ["1.25.0", "1.29.0"]);
+        assert_eq!(matrix(Some("1.30.0 - 1.31.0 || >=1.36.0-0")).unwrap(), ["1.30.0", "1.37.0"]);
+        assert_eq!(matrix(Some(">=1.37.0-0")).unwrap(), ["1.37.0"]);
+    }
+
+    #[test]
+    fn impossible_or_unreadable_constraints_are_errors() {
+        assert!(matrix(Some(">=2.0.0")).unwrap_err().contains("allows no Kubernetes version"));
+        assert!(matrix(Some("banana")).is_err());
+    }
+}

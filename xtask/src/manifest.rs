@@ -1,0 +1,120 @@
+//! The rendered stream of `helm template`, split into objects.
+//!
+//! helm separates documents with `---` and heads each with `# Source: <chart>/<path>`,
+//! the template that produced it. Each object keeps that source and the line it
+//! starts on in the stream, so findings can name the template and the object.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Object {
+    /// The template as helm names it (`hello/templates/deployment.yaml`), when given.
+    pub source: Option<String>,
+    /// 1-based line of the document's first line in the stream.
+    pub line: usize,
+    pub value: Value,
+}
+
+/// A document of the stream that is not valid YAML (a template that renders broken YAML).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParseError {
+    pub source: Option<String>,
+    pub line: usize,
+    pub message: String,
+}
+
+impl Object {
+    pub fn kind(&self) -> &str {
+        self.value.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.value.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// `Kind/name`, the way findings and exceptions name an object.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind(), self.name())
+    }
+}
+
+/// Splits a stream into its documents and parses each. Empty documents (only
+/// comments, or nothing: a template whose condition was false) are dropped.
+pub fn split(stream: &str) -> (Vec<Object>, Vec<ParseError>) {
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for doc in documents(stream) {
+        match serde_saphyr::from_str::<Value>(&doc.text) {
+            Ok(Value::Null) => {}
+            Ok(value) => objects.push(Object { source: doc.source, line: doc.line, value }),
+            Err(e) => errors.push(ParseError {
+                source: doc.source,
+                line: doc.line,
+                message: e.to_string().lines().next().unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+    (objects, errors)
+}
+
+struct Doc {
+    source: Option<String>,
+    line: usize,
+    text: String,
+}
+
+fn documents(stream: &str) -> Vec<Doc> {
+    let mut docs = Vec::new();
+    let mut cur = Doc { source: None, line: 1, text: String::new() };
+    for (i, line) in stream.lines().enumerate() {
+        if line.trim_end() == "---" || line.starts_with("--- ") {
+            docs.push(std::mem::replace(&mut cur, Doc { source: None, line: i + 2, text: String::new() }));
+            continue;
+        }
+        if cur.source.is_none() {
+            if let Some(src) = line.strip_prefix("# Source: ") {
+                cur.source = Some(src.trim().to_owned());
+            }
+        }
+        cur.text.push_str(line);
+        cur.text.push('\n');
+    }
+    docs.push(cur);
+    docs.retain(|d| d.text.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')));
+    docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &str = "---\n# Source: demo/templates/sa.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: nex-demo\n---\n# Source: demo/templates/empty.yaml\n# nothing\n---\n# Source: demo/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nex-demo\ndata:\n  a: \"1\"\n";
+
+    #[test]
+    fn splits_documents_with_their_source_and_line() {
+        let (objs, errs) = split(STREAM);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[0].source.as_deref(), Some("demo/templates/sa.yaml"));
+        assert_eq!(objs[0].line, 2);
+        assert_eq!(objs[0].id(), "ServiceAccount/nex-demo");
+        assert_eq!(objs[1].source.as_deref(), Some("demo/templates/cm.yaml"));
+        assert_eq!(objs[1].line, 11);
+        assert_eq!(objs[1].value.pointer("/data/a"), Some(&Value::String("1".into())));
+    }
+
+    #[test]
+    fn broken_yaml_is_an_error_naming_its_source() {
+        let (objs, errs) = split(
+            "---\n# Source: demo/templates/bad.yaml\nkind: [a\n---\n# Source: demo/templates/ok.yaml\nkind: A\n",
+        );
+        assert_eq!(objs.len(), 1);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].source.as_deref(), Some("demo/templates/bad.yaml"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Rendering: every scenario × Kubernetes version of a chart through the
+//! pinned helm (`helm template`, release `nex`, namespace `nex`), in parallel,
+//! behind the content-addressed cache. An edge: it spawns helm.
+
+use crate::cache::{Cache, KeyBuilder};
+use crate::catalog::Scenario;
+use crate::helm::{Helm, NAMESPACE, RELEASE};
+use crate::kube::crd::CrdSet;
+use crate::kube::{Outcome, Schemas};
+use crate::load::ProcOutput;
+use crate::manifest::{self, Object, ParseError};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// One `helm template` of a chart: a scenario for a Kubernetes version.
+#[derive(Debug, Clone)]
+pub struct Rendering {
+    pub scenario: Scenario,
+    /// `1.25.0` and the like, as passed to `--kube-version`.
+    pub kube_version: String,
+    /// helm's output; `Err` when helm could not be run at all.
+    pub output: Result<ProcOutput, String>,
+    pub objects: Vec<Object>,
+    pub parse_errors: Vec<ParseError>,
+    /// One outcome per object (same order); empty when schemas are not checked.
+    pub validation: Vec<Outcome>,
+}
+
+impl Rendering {
+    pub fn succeeded(&self) -> bool {
+        self.output.as_ref().is_ok_and(|o| o.success)
+    }
+}
+
+/// What a chart's renders depend on besides its scenario and Kubernetes version.
+pub struct RenderInputs<'a> {
+    pub chart_dir: &'a Path,
+    /// [`crate::cache::chart_fingerprint`] of the chart folder.
+    pub fingerprint: &'a str,
+    pub helm: &'a Helm,
+    pub cache: &'a Cache,
+}
+
+/// Renders (and, with `schemas`, validates) every scenario × version, in parallel.
+pub fn render_all(
+    inputs: &RenderInputs<'_>,
+    scenarios: &[Scenario],
+    versions: &[String],
+    schemas: Option<(&Schemas, &CrdSet)>,
+) -> Vec<Rendering> {
+    let jobs: Vec<(&Scenario, &String)> =
+        scenarios.iter().flat_map(|s| versions.iter().map(move |v| (s, v))).collect();
+    jobs.par_iter()
+        .map(|(scenario, version)| {
+            let output = template(inputs, scenario.values_file.as_deref(), Some(version));
+            let (objects, parse_errors) = match &output {
+                Ok(o) if o.success => manifest::split(&o.stdout),
+                _ => (Vec::new(), Vec::new()),
+            };
+            let validation = match schemas {
+                Some((s, crds)) => {
+                    objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
+                }
+                None => Vec::new(),
+            };
+            Rendering {
+                scenario: (*scenario).clone(),
+                kube_version: (*version).clone(),
+                output,
+                objects,
+                parse_errors,
+                validation,
+            }
+        })
+        .collect()
+}
+
+/// `helm template`, served from the cache when nothing it depends on changed.
+pub fn template(
+    inputs: &RenderInputs<'_>,
+    values: Option<&Path>,
+    kube_version: Option<&str>,
+) -> Result<ProcOutput, String> {
+    let key = key("template", inputs, values).str(RELEASE).str(NAMESPACE).opt(kube_version).finish();
+    if let Some(hit) = inputs.cache.get(&key) {
+        return Ok(hit);
+    }
+    let out: ProcOutput =
+        inputs.helm.template(inputs.chart_dir, values, kube_version, &[]).map_err(|e| e.to_string())?.into();
+    inputs.cache.put(&key, &out);
+    Ok(out)
+}
+
+/// `helm lint --strict`, through the same cache.
+pub fn lint(
+    inputs: &RenderInputs<'_>,
+    values: Option<&Path>,
+    extra: &[String],
+) -> Result<ProcOutput, String> {
+    let key = key("lint --strict", inputs, values).str(&extra.join("\u{0}")).finish();
+    if let Some(hit) = inputs.cache.get(&key) {
+        return Ok(hit);
+    }
+    let out: ProcOutput =
+        inputs.helm.lint(inputs.chart_dir, values, extra).map_err(|e| e.to_string())?.into();
+    inputs.cache.put(&key, &out);
+    Ok(out)
+}
+
+fn key(command: &str, inputs: &RenderInputs<'_>, values: Option<&Path>) -> KeyBuilder {
+    let mut k = KeyBuilder::new(command)
+        .str(inputs.fingerprint)
+        // helm names files by the chart folder's name in its messages.
+        .str(&inputs.chart_dir.to_string_lossy())
+        .str(&inputs.helm.version);
+    k = match values {
+        Some(v) => k.str(&v.to_string_lossy()).file(v),
+        None => k.str("no values file"),
+    };
+    k
+}
