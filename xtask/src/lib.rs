@@ -19,6 +19,7 @@ pub mod lint;
 pub mod load;
 pub mod manifest;
 pub mod provision;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod scaffold;

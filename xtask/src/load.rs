@@ -191,8 +191,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     }
     let files = read_files(chart);
     let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    let docs = crate::docs::Loaded::load(chart);
     LoadedChart {
         chart: chart.clone(),
+        docs,
         files,
         settings: opts.settings,
         previous,
@@ -206,7 +208,6 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         templates,
         local_dependencies,
         crd_errors,
-        docs: crate::docs::Loaded::load(chart),
     }
 }
 

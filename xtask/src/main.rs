@@ -30,6 +30,10 @@ enum Command {
     New(cmd::new::Args),
     Render(cmd::render::Args),
     Tools(cmd::tools::Args),
+    Package(cmd::package::Args),
+    Publish(cmd::publish::Args),
+    Ct(cmd::ct::Args),
+    Hooks(cmd::hooks::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,10 @@ fn main() -> ExitCode {
         Command::New(args) => cmd::new::run(args, cli.helm),
         Command::Render(args) => cmd::render::run(args, cli.helm),
         Command::Tools(args) => cmd::tools::run(args, cli.helm),
+        Command::Package(args) => cmd::package::run(args, cli.helm),
+        Command::Publish(args) => cmd::publish::run(args, cli.helm),
+        Command::Ct(args) => cmd::ct::run(args, cli.helm),
+        Command::Hooks(args) => cmd::hooks::run(args, cli.helm),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -137,7 +137,7 @@ fn docs_of_a_broken_chart_names_the_file_and_still_does_the_others() {
         .arg("docs")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("error: charts/bare/values.yaml:2:1: invalid YAML"))
+        .stderr(predicate::str::contains("error: charts/bare/values.yaml:1:14: invalid YAML"))
         .stdout(predicate::str::contains("created charts/lib/README.md"));
     assert!(!root.join("charts/bare/README.md").exists());
 }

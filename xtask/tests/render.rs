@@ -118,7 +118,7 @@ fn exceptions_allow_named_findings_and_unused_ones_are_warnings() {
     assert_eq!(allowed["allowed"], "The fixture needs a privileged container.");
     let unused = find(&diags, "policy/unused-exception");
     assert_eq!(unused["severity"], "warning");
-    assert_eq!(at(unused), ("charts/excepted/Chart.yaml".into(), 8));
+    assert_eq!(at(unused), ("charts/excepted/Chart.yaml".into(), 22));
     assert!(unused["message"].as_str().unwrap().contains("pss/host-namespaces"));
 }
 

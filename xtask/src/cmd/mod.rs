@@ -1,8 +1,12 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
+pub mod ct;
 pub mod docs;
+pub mod hooks;
 pub mod lint;
 pub mod new;
+pub mod package;
+pub mod publish;
 pub mod render;
 pub mod tools;
 

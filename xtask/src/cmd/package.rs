@@ -1,0 +1,80 @@
+use std::path::PathBuf;
+use xtask::Exit;
+use xtask::helm::Major;
+use xtask::release::package::{self, Options, Outcome};
+
+/// Package every chart (the `common` library too) into a chart repository:
+/// reproducible archives plus a merged `index.yaml`
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Library dependencies (`file://../common`) are vendored first. Archives are rewritten with fixed \
+timestamps, so the same chart content always has the same digest. A chart opts out with the \
+Chart.yaml annotation `nex-charts/publish: \"false\"`.
+
+Published versions are immutable: when the index to merge with already lists a chart version \
+with another digest, nothing is written and the run exits 1 naming the chart, the version and \
+both digests. Archives and index.yaml are written through temp files and renames.")]
+pub struct Args {
+    /// Output folder for the archives and index.yaml
+    #[arg(long, default_value = "dist")]
+    pub out: PathBuf,
+
+    /// An existing index.yaml to merge with and check against (default: OUT/index.yaml)
+    #[arg(long, value_name = "INDEX")]
+    pub merge: Option<PathBuf>,
+
+    /// Base URL written into new entries' `urls` (default: archive file names, relative to the index)
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// Also write the file names of the archives new to the index here, one a line
+    /// (what a release job uploads)
+    #[arg(long, value_name = "FILE")]
+    pub list_new: Option<PathBuf>,
+}
+
+pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
+    let root = super::root()?;
+    let config = super::config(&root)?;
+    let charts = xtask::catalog::discover(&root, &config)?;
+    let helm = super::helm(major)?;
+    let opts = Options { out: args.out.clone(), merge: args.merge.clone(), url: args.url.clone() };
+    match package::run(&charts, &helm, &opts)? {
+        Outcome::Written { packaged, added, skipped, index } => {
+            for p in &packaged {
+                let state =
+                    if added.iter().any(|a| a.file_name == p.file_name) { "new" } else { "unchanged" };
+                println!("{:<24} {:<12} sha256:{}  {state}", p.name, p.version, p.digest);
+            }
+            if let Some(file) = &args.list_new {
+                let names: String = added.iter().map(|a| format!("{}\n", a.file_name)).collect();
+                xtask::release::archive::write_atomic(file, names.as_bytes())?;
+            }
+            for s in &skipped {
+                println!("{s:<24} skipped ({}: \"false\")", package::PUBLISH_ANNOTATION);
+            }
+            println!(
+                "{} charts packaged ({} new) into {}; index {}",
+                packaged.len(),
+                added.len(),
+                args.out.display(),
+                index.display()
+            );
+            Ok(Exit::Clean)
+        }
+        Outcome::Failed(failed) => {
+            for (chart, why) in &failed {
+                eprintln!("error[release/package]: {chart}: {why}");
+            }
+            eprintln!("{} of the charts could not be packaged; nothing was written", failed.len());
+            Ok(Exit::Findings)
+        }
+        Outcome::Conflicts(conflicts) => {
+            for c in &conflicts {
+                eprintln!("error[release/immutable]: {c}");
+            }
+            eprintln!("{} published chart versions would change; nothing was written", conflicts.len());
+            Ok(Exit::Findings)
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! chart-testing (`ct`) on a throwaway kind cluster. The argument lists and
+//! the readiness analysis are pure functions (unit-tested here); `run_*` are
+//! the edge that spawns docker, kind, kubectl and ct. No container runtime
+//! exists on the development machines, so the cluster path runs in CI.
+
+use serde_json::Value;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// kind release the node images below were built for (their release notes
+/// list these exact digests; kind asks for digest-pinned images).
+pub const KIND_VERSION: &str = "v0.33.0";
+
+/// `kindest/node` images of kind v0.33.0, by Kubernetes minor.
+pub const NODE_IMAGES: &[(&str, &str)] = &[
+    ("1.37", "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"),
+    ("1.36", "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed"),
+    ("1.35", "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0"),
+    ("1.34", "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"),
+];
+
+/// The namespace charts are installed into, labelled for Pod Security "restricted".
+pub const TEST_NAMESPACE: &str = crate::helm::NAMESPACE;
+
+/// A tool the cluster path needs, and how to get it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tool {
+    pub name: &'static str,
+    pub how: &'static str,
+}
+
+pub const DOCKER: Tool = Tool {
+    name: "docker",
+    how: "install Docker Engine (or Docker Desktop) and start it; GitHub's ubuntu runners have it",
+};
+pub const KIND: Tool = Tool {
+    name: "kind",
+    how: "`go install sigs.k8s.io/kind@v0.33.0`, or the kind release binary; in CI helm/kind-action",
+};
+pub const CT: Tool = Tool {
+    name: "ct",
+    how: "the chart-testing release binary (with its etc/ folder), or in CI helm/chart-testing-action",
+};
+pub const KUBECTL: Tool = Tool {
+    name: "kubectl",
+    how: "the Kubernetes release binary matching the cluster version; GitHub's ubuntu runners have it",
+};
+pub const YAMLLINT: Tool = Tool { name: "yamllint", how: "`pip install yamllint`" };
+pub const YAMALE: Tool = Tool { name: "yamale", how: "`pip install yamale`" };
+pub const GIT: Tool = Tool { name: "git", how: "install git (ct compares charts against the target branch)" };
+
+pub const LINT_TOOLS: &[Tool] = &[GIT, CT, YAMLLINT, YAMALE];
+pub const INSTALL_TOOLS: &[Tool] = &[GIT, DOCKER, KIND, KUBECTL, CT];
+
+/// The executable named `name` on `path` (a PATH value), if any.
+pub fn find_on_path(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
+    let path = path?;
+    std::env::split_paths(path).map(|dir| dir.join(name)).find(|p| is_executable(p))
+}
+
+/// The tools missing from `path`, in the order given.
+pub fn missing(tools: &[Tool], path: Option<&OsString>) -> Vec<Tool> {
+    tools.iter().copied().filter(|t| find_on_path(t.name, path).is_none()).collect()
+}
+
+/// One message naming every missing tool and how to get it.
+pub fn missing_message(missing: &[Tool]) -> String {
+    let mut s = String::from("cannot run the cluster tests: missing on PATH:");
+    for t in missing {
+        s.push_str(&format!("\n  - {}: {}", t.name, t.how));
+    }
+    s
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+/// The pinned node image for a Kubernetes version (`1.35`, `v1.35.8`, …).
+pub fn node_image(kubernetes_version: &str) -> Result<&'static str, String> {
+    let v = kubernetes_version.trim_start_matches('v');
+    let minor: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let image = NODE_IMAGES.iter().find(|(m, _)| *m == minor).map(|(_, i)| *i).ok_or_else(|| {
+        let known: Vec<&str> = NODE_IMAGES.iter().map(|(m, _)| *m).collect();
+        format!(
+            "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (kind {KIND_VERSION})",
+            known.join(", ")
+        )
+    })?;
+    // A full version must be the pinned patch, or the pin would be a lie.
+    if v.matches('.').count() == 2 && !image.contains(&format!(":v{v}@")) {
+        return Err(format!("Kubernetes {kubernetes_version}: the pinned image for {minor} is {image}"));
+    }
+    Ok(image)
+}
+
+/// What `cargo xtask ct install` was asked to do.
+#[derive(Debug, Clone)]
+pub struct InstallPlan {
+    pub cluster: String,
+    pub node_image: String,
+    pub kubeconfig: PathBuf,
+    pub config: PathBuf,
+    pub upgrade: bool,
+    pub all: bool,
+    pub charts: Vec<String>,
+    pub extra: Vec<String>,
+}
+
+pub fn kind_create_args(plan: &InstallPlan) -> Vec<OsString> {
+    let mut a: Vec<OsString> = ["create", "cluster", "--name", &plan.cluster, "--image", &plan.node_image]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    a.extend(["--wait".into(), "180s".into(), "--kubeconfig".into(), plan.kubeconfig.clone().into()]);
+    a
+}
+
+pub fn kind_delete_args(plan: &InstallPlan) -> Vec<OsString> {
+    ["delete", "cluster", "--name", &plan.cluster]
+        .iter()
+        .map(OsString::from)
+        .chain(kubeconfig(plan))
+        .collect()
+}
+
+fn kubeconfig(plan: &InstallPlan) -> [OsString; 2] {
+    ["--kubeconfig".into(), plan.kubeconfig.clone().into()]
+}
+
+/// The test namespace, enforcing (and auditing, and warning on) Pod Security "restricted".
+pub fn namespace_manifest() -> String {
+    let mut s = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {TEST_NAMESPACE}\n  labels:\n");
+    for mode in ["enforce", "audit", "warn"] {
+        s.push_str(&format!("    pod-security.kubernetes.io/{mode}: restricted\n"));
+        s.push_str(&format!("    pod-security.kubernetes.io/{mode}-version: latest\n"));
+    }
+    s
+}
+
+/// `ct install`: the config passed explicitly (chart-testing-action's
+/// CT_CONFIG_DIR would otherwise win), every release in the labelled namespace,
+/// and no clean-up so a failed release can still be inspected (the whole
+/// cluster is deleted afterwards).
+pub fn ct_install_args(plan: &InstallPlan) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec!["install".into(), "--config".into(), plan.config.clone().into()];
+    for s in
+        ["--namespace", TEST_NAMESPACE, "--release-label", "app.kubernetes.io/instance", "--skip-clean-up"]
+    {
+        a.push(s.into());
+    }
+    if plan.upgrade {
+        a.push("--upgrade".into());
+    }
+    push_selection(&mut a, plan.all, &plan.charts);
+    a.extend(plan.extra.iter().map(OsString::from));
+    a
+}
+
+pub fn ct_lint_args(config: &Path, all: bool, charts: &[String], extra: &[String]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec!["lint".into(), "--config".into(), config.into()];
+    push_selection(&mut a, all, charts);
+    a.extend(extra.iter().map(OsString::from));
+    a
+}
+
+fn push_selection(a: &mut Vec<OsString>, all: bool, charts: &[String]) {
+    if all {
+        a.push("--all".into());
+    } else if !charts.is_empty() {
+        a.push("--charts".into());
+        a.push(charts.join(",").into());
+    }
+}
+
+/// PATH with the harness's helm first, so ct runs the pinned Helm major.
+pub fn path_with_helm(helm_bin: &Path, path: Option<&OsString>) -> OsString {
+    let mut dirs: Vec<PathBuf> = helm_bin.parent().map(Path::to_path_buf).into_iter().collect();
+    dirs.extend(path.map(std::env::split_paths).into_iter().flatten());
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+/// Workloads and pods in a `kubectl get … -o json` list that are not ready,
+/// each as `Kind/name: why`.
+pub fn not_ready(list: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in list.get("items").and_then(Value::as_array).into_iter().flatten() {
+        let kind = item["kind"].as_str().unwrap_or("?");
+        let name = item["metadata"]["name"].as_str().unwrap_or("?");
+        let status = &item["status"];
+        let num = |v: &Value| v.as_i64().unwrap_or(0);
+        let why = match kind {
+            "Deployment" | "StatefulSet" => {
+                let want = item["spec"]["replicas"].as_i64().unwrap_or(1);
+                let ready = num(&status["readyReplicas"]);
+                (ready < want).then(|| format!("{ready}/{want} replicas ready"))
+            }
+            "DaemonSet" => {
+                let (want, ready) = (num(&status["desiredNumberScheduled"]), num(&status["numberReady"]));
+                (ready < want).then(|| format!("{ready}/{want} pods ready"))
+            }
+            "ReplicaSet" => failure_condition(status, "ReplicaFailure"),
+            "Job" => failure_condition(status, "Failed"),
+            "Pod" => pod_problem(status),
+            "PersistentVolumeClaim" => {
+                (status["phase"].as_str() != Some("Bound")).then(|| "not bound".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            out.push(format!("{kind}/{name}: {why}"));
+        }
+    }
+    out
+}
+
+fn failure_condition(status: &Value, kind: &str) -> Option<String> {
+    status["conditions"].as_array()?.iter().find_map(|c| {
+        (c["type"] == kind && c["status"] == "True")
+            .then(|| c["message"].as_str().or(c["reason"].as_str()).unwrap_or(kind).to_owned())
+    })
+}
+
+fn pod_problem(status: &Value) -> Option<String> {
+    let phase = status["phase"].as_str().unwrap_or("Unknown");
+    if phase == "Succeeded" {
+        return None;
+    }
+    for c in status["containerStatuses"].as_array().into_iter().flatten() {
+        if c["ready"].as_bool() == Some(true) {
+            continue;
+        }
+        let name = c["name"].as_str().unwrap_or("?");
+        let state = &c["state"];
+        let detail = state["waiting"]["reason"]
+            .as_str()
+            .or(state["terminated"]["reason"].as_str())
+            .map(|r| format!("container {name} {r}"))
+            .unwrap_or_else(|| format!("container {name} not ready"));
+        return Some(detail);
+    }
+    if phase != "Running" {
+        let reason = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["status"] == "False")
+            .and_then(|c| c["message"].as_str().or(c["reason"].as_str()));
+        return Some(match reason {
+            Some(r) => format!("{phase}: {r}"),
+            None => phase.to_owned(),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> InstallPlan {
+        InstallPlan {
+            cluster: "nex-ct".into(),
+            node_image: node_image("1.35").unwrap().into(),
+            kubeconfig: "/tmp/kc".into(),
+            config: "ct.yaml".into(),
+            upgrade: true,
+            all: false,
+            charts: vec!["charts/glance".into(), "charts/gatus".into()],
+            extra: vec!["--debug".into()],
+        }
+    }
+
+    fn strings(a: Vec<OsString>) -> Vec<String> {
+        a.into_iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn node_images_are_digest_pinned_and_chosen_by_version() {
+        for (_, image) in NODE_IMAGES {
+            assert!(image.starts_with("kindest/node:v") && image.contains("@sha256:"), "{image}");
+            assert_eq!(image.rsplit(':').next().unwrap().len(), 64, "{image}");
+        }
+        assert!(node_image("v1.37").unwrap().contains("v1.37.0@"));
+        assert!(node_image("1.35.8").unwrap().contains("v1.35.8@"));
+        assert!(node_image("1.35.2").unwrap_err().contains("v1.35.8"));
+        assert!(node_image("1.20").unwrap_err().contains("1.37, 1.36, 1.35, 1.34"));
+    }
+
+    #[test]
+    fn kind_and_ct_arguments() {
+        let p = plan();
+        assert_eq!(
+            strings(kind_create_args(&p)),
+            [
+                "create",
+                "cluster",
+                "--name",
+                "nex-ct",
+                "--image",
+                NODE_IMAGES[2].1,
+                "--wait",
+                "180s",
+                "--kubeconfig",
+                "/tmp/kc"
+            ]
+        );
+        assert_eq!(
+            strings(kind_delete_args(&p)),
+            ["delete", "cluster", "--name", "nex-ct", "--kubeconfig", "/tmp/kc"]
+        );
+        let ct = strings(ct_install_args(&p));
+        assert_eq!(&ct[..3], ["install", "--config", "ct.yaml"]);
+        assert!(ct.windows(2).any(|w| w == ["--namespace", "nex"]));
+        assert!(ct.contains(&"--upgrade".to_owned()) && ct.contains(&"--skip-clean-up".to_owned()));
+        assert!(ct.windows(2).any(|w| w == ["--charts", "charts/glance,charts/gatus"]));
+        assert_eq!(ct.last().unwrap(), "--debug");
+        let all = InstallPlan { upgrade: false, all: true, ..p };
+        let ct = strings(ct_install_args(&all));
+        assert!(ct.contains(&"--all".to_owned()) && !ct.contains(&"--upgrade".to_owned()));
+        assert!(!ct.contains(&"--charts".to_owned()));
+        assert_eq!(
+            strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])),
+            ["lint", "--config", "ct.yaml"]
+        );
+    }
+
+    #[test]
+    fn the_namespace_enforces_restricted() {
+        let m = namespace_manifest();
+        assert!(m.contains("name: nex\n"));
+        assert!(m.contains("pod-security.kubernetes.io/enforce: restricted\n"));
+        assert!(m.contains("pod-security.kubernetes.io/enforce-version: latest\n"));
+    }
+
+    #[test]
+    fn missing_tools_are_found_through_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("kind");
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        // A non-executable file does not count.
+        std::fs::write(tmp.path().join("ct"), "").unwrap();
+        let path = OsString::from(tmp.path());
+        let gone = missing(&[DOCKER, KIND, CT], Some(&path));
+        assert_eq!(gone, [DOCKER, CT]);
+        let msg = missing_message(&gone);
+        assert!(msg.contains("docker: install Docker") && msg.contains("ct: the chart-testing"), "{msg}");
+        assert_eq!(missing(&[KIND], None), [KIND]);
+        let with_helm = path_with_helm(Path::new("/opt/helm4/helm"), Some(&path));
+        assert_eq!(std::env::split_paths(&with_helm).next().unwrap(), Path::new("/opt/helm4"));
+    }
+
+    #[test]
+    fn names_what_never_became_ready() {
+        let list = serde_json::json!({"items": [
+            {"kind": "Deployment", "metadata": {"name": "nex-glance"}, "spec": {"replicas": 1}, "status": {}},
+            {"kind": "Deployment", "metadata": {"name": "ok"}, "spec": {"replicas": 1}, "status": {"readyReplicas": 1}},
+            {"kind": "ReplicaSet", "metadata": {"name": "nex-glance-5d8"}, "status": {"conditions": [
+                {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                 "message": "pods \"nex-glance-5d8-x\" is forbidden: violates PodSecurity \"restricted:latest\""}]}},
+            {"kind": "Pod", "metadata": {"name": "nex-gatus-0"}, "status": {"phase": "Pending", "containerStatuses": [
+                {"name": "gatus", "ready": false, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}},
+            {"kind": "Pod", "metadata": {"name": "nex-test"}, "status": {"phase": "Succeeded"}},
+            {"kind": "Pod", "metadata": {"name": "nex-unscheduled"}, "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "False", "message": "0/1 nodes are available"}]}},
+            {"kind": "PersistentVolumeClaim", "metadata": {"name": "data"}, "status": {"phase": "Pending"}},
+        ]});
+        assert_eq!(
+            not_ready(&list),
+            [
+                "Deployment/nex-glance: 0/1 replicas ready",
+                "ReplicaSet/nex-glance-5d8: pods \"nex-glance-5d8-x\" is forbidden: violates PodSecurity \"restricted:latest\"",
+                "Pod/nex-gatus-0: container gatus ImagePullBackOff",
+                "Pod/nex-unscheduled: Pending: 0/1 nodes are available",
+                "PersistentVolumeClaim/data: not bound",
+            ]
+        );
+    }
+}

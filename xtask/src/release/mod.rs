@@ -1,0 +1,10 @@
+//! The release path: reproducible chart archives, the HTTP repository index,
+//! OCI publishing, chart-testing on kind, and the git hook.
+
+pub mod archive;
+pub mod cluster;
+pub mod ct;
+pub mod hooks;
+pub mod index;
+pub mod package;
+pub mod publish;

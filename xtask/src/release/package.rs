@@ -1,0 +1,178 @@
+//! `cargo xtask package`: every published chart packaged (library charts too),
+//! made reproducible, checked against the index for immutability, then
+//! written with the merged `index.yaml`. Nothing is written unless every chart
+//! packaged and no published version would change.
+
+use super::archive;
+use super::index::{Conflict, Index, Packaged};
+use crate::catalog::Chart;
+use crate::helm::Helm;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Chart.yaml annotation that keeps a chart out of the repository (the library's test chart, say).
+pub const PUBLISH_ANNOTATION: &str = "nex-charts/publish";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("cannot prepare {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Index(#[from] super::index::IndexError),
+    #[error(transparent)]
+    Helm(#[from] crate::helm::HelmError),
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where archives and `index.yaml` go.
+    pub out: PathBuf,
+    /// Index to merge with and check against; default `<out>/index.yaml`.
+    pub merge: Option<PathBuf>,
+    /// Base URL written into new entries' `urls` (relative file names otherwise).
+    pub url: Option<String>,
+}
+
+/// What a run did, or why it wrote nothing.
+#[derive(Debug)]
+pub enum Outcome {
+    Written {
+        packaged: Vec<Packaged>,
+        added: Vec<Packaged>,
+        skipped: Vec<String>,
+        index: PathBuf,
+    },
+    /// Charts helm could not package: (chart, helm's complaint).
+    Failed(Vec<(String, String)>),
+    Conflicts(Vec<Conflict>),
+}
+
+/// Whether Chart.yaml opts the chart out of publishing (`nex-charts/publish: "false"`).
+pub fn is_published(chart_dir: &Path) -> bool {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Meta {
+        annotations: std::collections::BTreeMap<String, Value>,
+    }
+    // An unreadable Chart.yaml counts as published: packaging then reports it.
+    let meta = std::fs::read_to_string(chart_dir.join("Chart.yaml"))
+        .ok()
+        .and_then(|t| serde_saphyr::from_str::<Meta>(&t).ok())
+        .unwrap_or_default();
+    match meta.annotations.get(PUBLISH_ANNOTATION) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim() != "false",
+        _ => true,
+    }
+}
+
+pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, PackageError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PackageError::Io { path, source }
+    };
+    std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
+    // Staging inside `out` so the final moves are same-filesystem renames.
+    let staging =
+        tempfile::Builder::new().prefix(".package-").tempdir_in(&opts.out).map_err(io(&opts.out))?;
+
+    let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
+    let mut packaged = Vec::new();
+    let mut failed = Vec::new();
+    for (i, chart) in publish.iter().enumerate() {
+        let dest = staging.path().join(i.to_string());
+        std::fs::create_dir_all(&dest).map_err(io(&dest))?;
+        match package_one(chart, helm, &dest) {
+            Ok(p) => packaged.push((p, dest)),
+            Err(message) => failed.push((chart.name.clone(), message)),
+        }
+    }
+    if !failed.is_empty() {
+        return Ok(Outcome::Failed(failed));
+    }
+
+    let index_path = opts.out.join(super::index::FILE_NAME);
+    let mut index = Index::load(opts.merge.as_deref().unwrap_or(&index_path))?;
+    let list: Vec<Packaged> = packaged.iter().map(|(p, _)| p.clone()).collect();
+    let conflicts = index.conflicts(&list);
+    if !conflicts.is_empty() {
+        return Ok(Outcome::Conflicts(conflicts));
+    }
+
+    for (p, dest) in &packaged {
+        let target = opts.out.join(&p.file_name);
+        let unchanged = std::fs::read(&target).is_ok_and(|b| archive::sha256(&b) == p.digest);
+        if !unchanged {
+            std::fs::rename(dest.join(&p.file_name), &target).map_err(io(&target))?;
+        }
+    }
+    let now = super::index::timestamp();
+    let added = index.merge(&list, opts.url.as_deref(), &now);
+    // An index that gains nothing is left as it is (its `generated` date too).
+    let same_source = opts.merge.as_deref().is_none_or(|m| m == index_path);
+    if !added.is_empty() || !same_source || !index_path.is_file() {
+        index.write(&index_path, &now)?;
+    }
+    Ok(Outcome::Written {
+        packaged: list,
+        added,
+        skipped: skipped.iter().map(|c| c.name.clone()).collect(),
+        index: index_path,
+    })
+}
+
+/// Vendors the chart's library dependencies, `helm package`s it into `dest`
+/// and rewrites the archive reproducibly. Errors are helm's words, for the user.
+fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, String> {
+    crate::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
+    let mut cmd = helm.command();
+    cmd.arg("package").arg(&chart.dir).arg("--destination").arg(dest);
+    let out = helm.run(cmd).map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("helm package failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let file = std::fs::read_dir(dest)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or("helm package wrote no archive")?;
+    let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let bytes = archive::normalize(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
+    let metadata = chart_metadata(&bytes)?;
+    let field = |k: &str| metadata.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let (name, version) = (field("name"), field("version"));
+    let file_name = format!("{name}-{version}.tgz");
+    let digest = archive::sha256(&bytes);
+    std::fs::remove_file(&file).map_err(|e| e.to_string())?;
+    archive::write_atomic(&dest.join(&file_name), &bytes).map_err(|e| e.to_string())?;
+    Ok(Packaged { name, version, file_name, digest, metadata })
+}
+
+fn chart_metadata(tgz: &[u8]) -> Result<Map<String, Value>, String> {
+    let text = archive::chart_yaml(tgz).map_err(|e| e.to_string())?;
+    match serde_saphyr::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) if m.get("name").is_some_and(Value::is_string) => Ok(m),
+        Ok(_) => Err("the packaged Chart.yaml has no name".into()),
+        Err(e) => Err(format!("the packaged Chart.yaml does not parse: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_publish_annotation_opts_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let write = |text: &str| std::fs::write(tmp.path().join("Chart.yaml"), text).unwrap();
+        write("name: a\nannotations:\n  nex-charts/publish: \"false\"\n");
+        assert!(!is_published(tmp.path()));
+        write("name: a\nannotations:\n  nex-charts/publish: \"true\"\n");
+        assert!(is_published(tmp.path()));
+        write("name: a\nannotations:\n  nex-charts/publish: false\n");
+        assert!(!is_published(tmp.path()));
+        write("name: a\n");
+        assert!(is_published(tmp.path()));
+    }
+}

@@ -1,0 +1,629 @@
+//! The release path end to end, with real servers on 127.0.0.1: the catalog
+//! packaged, served over HTTP and found, pulled and rendered by helm; pushed to
+//! a real OCI registry (the CNCF distribution server) and pulled back.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use xtask::helm::{Helm, Major};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn xtask() -> Command {
+    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
+    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env_remove("SOURCE_DATE_EPOCH").env("NO_COLOR", "1");
+    cmd
+}
+
+fn sha256(path: &Path) -> String {
+    xtask::release::archive::sha256(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+}
+
+/// A chart the repository must serve.
+#[derive(Debug, Clone)]
+struct Expected {
+    name: String,
+    version: String,
+    library: bool,
+}
+
+/// Every chart of the catalog at `root` that is published, read from its Chart.yaml.
+fn expected_charts(root: &Path) -> Vec<Expected> {
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        name: String,
+        version: String,
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+    }
+    let config = xtask::config::CtConfig::load(root).unwrap();
+    let charts = xtask::catalog::discover(root, &config).unwrap();
+    charts
+        .iter()
+        .filter(|c| xtask::release::package::is_published(&c.dir))
+        .map(|c| {
+            let text = std::fs::read_to_string(c.dir.join("Chart.yaml")).unwrap();
+            let m: Meta = serde_saphyr::from_str(&text).unwrap();
+            Expected { name: m.name, version: m.version, library: m.kind.as_deref() == Some("library") }
+        })
+        .collect()
+}
+
+/// The pinned helm of one major, run with private HELM_*_HOME folders.
+struct IsolatedHelm {
+    bin: PathBuf,
+    home: tempfile::TempDir,
+}
+
+impl IsolatedHelm {
+    fn new(major: Major) -> Self {
+        let helm = Helm::locate(major, &xtask::provision::cache_root()).expect("pinned helm");
+        Self { bin: helm.bin, home: tempfile::tempdir().unwrap() }
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(&self.bin);
+        let h = self.home.path();
+        c.args(args)
+            .env("HELM_CACHE_HOME", h.join("cache"))
+            .env("HELM_CONFIG_HOME", h.join("config"))
+            .env("HELM_DATA_HOME", h.join("data"))
+            .env_remove("HELM_REGISTRY_CONFIG")
+            .env_remove("HELM_REPOSITORY_CONFIG");
+        c
+    }
+
+    /// Runs helm and returns stdout; panics with helm's stderr on failure.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().expect("run helm");
+        assert!(
+            out.status.success(),
+            "helm {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut child = child;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Some(c) = child.as_deref_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            let log = log.and_then(|l| std::fs::read_to_string(l).ok()).unwrap_or_default();
+            panic!("server on port {port} exited ({status}) before accepting connections:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing accepted connections on 127.0.0.1:{port} within 20s");
+}
+
+/// A small static file server on 127.0.0.1, stopped when dropped.
+struct StaticServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StaticServer {
+    fn start(root: PathBuf) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(s) = stream {
+                    let _ = serve(s, &root);
+                }
+            }
+        });
+        wait_for_port(port, None, None);
+        Self { port, stop, thread: Some(thread) }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept so the thread sees the flag.
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let mut parts = request.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    let rel = target.split('?').next().unwrap_or("").trim_start_matches('/');
+    let file = (!rel.split('/').any(|p| p == ".." || p.is_empty())).then(|| root.join(rel));
+    let mut stream = stream;
+    match file.and_then(|f| std::fs::read(f).ok()) {
+        Some(body) if method == "GET" || method == "HEAD" => {
+            let kind = if rel.ends_with(".yaml") { "application/x-yaml" } else { "application/gzip" };
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            if method == "GET" {
+                stream.write_all(&body)?;
+            }
+        }
+        _ => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?,
+    }
+    stream.flush()
+}
+
+/// The CNCF distribution registry (Debian's `docker-registry`) on a free
+/// loopback port with its storage in a temp dir; killed when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// None (after a loud SKIP message) only when the registry binary is absent.
+    fn start(test: &str) -> Option<Self> {
+        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .or_else(|| {
+                std::env::var_os("PATH").and_then(|path| {
+                    std::env::split_paths(&path).map(|d| d.join("docker-registry")).find(|p| p.is_file())
+                })
+            });
+        let Some(bin) = bin else {
+            eprintln!(
+                "\n==============================================================\n\
+                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
+                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
+                 ==============================================================\n"
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        let storage = dir.path().join("storage");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let mut child = std::process::Command::new(&bin)
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        wait_for_port(port, Some(&mut child), Some(&log));
+        Some(Self { child, port, _dir: dir })
+    }
+
+    fn oci(&self) -> String {
+        format!("oci://127.0.0.1:{}/charts", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies a fixture catalog into a temp dir, so tests may change it.
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.unwrap();
+        let to = tmp.path().join(entry.path().strip_prefix(&src).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    tmp
+}
+
+fn package(root: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    xtask().current_dir(root).arg("package").arg("--out").arg(out).assert()
+}
+
+#[test]
+fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
+    let root = workspace();
+    let expected = expected_charts(&root);
+    assert!(!expected.is_empty(), "the catalog has no published chart");
+    let dist = tempfile::tempdir().unwrap();
+    package(&root, dist.path()).success().stdout(predicate::str::contains("charts packaged"));
+    for e in &expected {
+        assert!(dist.path().join(format!("{}-{}.tgz", e.name, e.version)).is_file(), "{e:?} not packaged");
+    }
+
+    // HTTP: a chart repository is a folder of archives plus index.yaml.
+    let server = StaticServer::start(dist.path().to_path_buf());
+    for major in [Major::V4, Major::V3] {
+        let helm = IsolatedHelm::new(major);
+        helm.ok(&["repo", "add", "nex", &server.url()]);
+        let found = helm.ok(&["search", "repo", "nex/", "--versions", "--output", "json"]);
+        let found: serde_json::Value = serde_json::from_str(&found).unwrap();
+        for e in &expected {
+            let listed = found.as_array().unwrap().iter().any(|c| {
+                c["name"] == format!("nex/{}", e.name).as_str() && c["version"] == e.version.as_str()
+            });
+            assert!(listed, "helm {major:?} search repo does not list {} {}: {found}", e.name, e.version);
+            let pulled = tempfile::tempdir().unwrap();
+            let dest = pulled.path().to_str().unwrap();
+            helm.ok(&["pull", &format!("nex/{}", e.name), "--version", &e.version, "--destination", dest]);
+            let file = format!("{}-{}.tgz", e.name, e.version);
+            assert_eq!(
+                sha256(&pulled.path().join(&file)),
+                sha256(&dist.path().join(&file)),
+                "{file} over HTTP"
+            );
+            if !e.library {
+                let rendered = helm.ok(&[
+                    "template",
+                    "nex",
+                    &format!("nex/{}", e.name),
+                    "--version",
+                    &e.version,
+                    "--namespace",
+                    "nex",
+                ]);
+                assert!(
+                    rendered.contains("kind: "),
+                    "helm template of {} from the repo rendered nothing",
+                    e.name
+                );
+            }
+        }
+    }
+    drop(server);
+
+    // OCI: push everything, pull each back by version, same bytes.
+    let Some(registry) =
+        Registry::start("OCI half of the_catalog_is_served_over_http_and_pushed_to_an_oci_registry")
+    else {
+        return;
+    };
+    let refs = dist.path().join("refs.txt");
+    xtask()
+        .current_dir(&root)
+        .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir"])
+        .arg(dist.path())
+        .arg("--refs-out")
+        .arg(&refs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pushed").count(expected.len()));
+    let refs = std::fs::read_to_string(&refs).unwrap();
+    assert_eq!(refs.lines().count(), expected.len(), "{refs}");
+    assert!(refs.lines().all(|l| l.contains("@sha256:")), "{refs}");
+    for major in [Major::V4, Major::V3] {
+        let helm = IsolatedHelm::new(major);
+        for e in &expected {
+            let pulled = tempfile::tempdir().unwrap();
+            let reference = format!("{}/{}", registry.oci(), e.name);
+            let dest = pulled.path().to_str().unwrap();
+            helm.ok(&["pull", &reference, "--version", &e.version, "--plain-http", "--destination", dest]);
+            let file = format!("{}-{}.tgz", e.name, e.version);
+            assert_eq!(
+                sha256(&pulled.path().join(&file)),
+                sha256(&dist.path().join(&file)),
+                "{file} over OCI"
+            );
+        }
+    }
+    // Publishing again changes nothing.
+    xtask()
+        .current_dir(&root)
+        .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir"])
+        .arg(dist.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unchanged").count(expected.len()));
+}
+
+#[test]
+fn packaging_is_reproducible_and_published_versions_are_immutable() {
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    let out = root.join("dist");
+    package(root, &out).success().stdout(predicate::str::contains("1 charts packaged (1 new)"));
+    let archive = out.join("tiny-0.1.0.tgz");
+    let first = sha256(&archive);
+    let index = std::fs::read_to_string(out.join("index.yaml")).unwrap();
+    assert!(index.contains(&format!("digest: {first}")), "{index}");
+
+    // Same content, new mtimes: same digest, nothing new.
+    std::thread::sleep(Duration::from_millis(1100));
+    let values = root.join("charts/tiny/values.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    std::fs::write(&values, &text).unwrap();
+    package(root, &out).success().stdout(predicate::str::contains("unchanged"));
+    assert_eq!(sha256(&archive), first);
+    assert_eq!(std::fs::read_to_string(out.join("index.yaml")).unwrap(), index, "index rewritten");
+
+    // Other content under the same version: refused, nothing written.
+    std::fs::write(&values, format!("{text}\n# changed\n")).unwrap();
+    package(root, &out).code(1).stderr(
+        predicate::str::contains("error[release/immutable]: tiny 0.1.0")
+            .and(predicate::str::contains(&first))
+            .and(predicate::str::contains("bump `version`")),
+    );
+    assert_eq!(sha256(&archive), first, "the published archive was replaced");
+    assert_eq!(std::fs::read_to_string(out.join("index.yaml")).unwrap(), index);
+    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "temp files left behind: {leftovers:?}");
+
+    // A version bump is accepted and merged beside the published one.
+    let chart_yaml = root.join("charts/tiny/Chart.yaml");
+    let meta = std::fs::read_to_string(&chart_yaml).unwrap();
+    std::fs::write(&chart_yaml, meta.replace("version: 0.1.0", "version: 0.1.1")).unwrap();
+    let new = root.join("new.txt");
+    xtask()
+        .current_dir(root)
+        .args(["package", "--out", "dist", "--list-new", "new.txt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(1 new)"));
+    assert_eq!(std::fs::read_to_string(&new).unwrap(), "tiny-0.1.1.tgz\n");
+    let index = std::fs::read_to_string(out.join("index.yaml")).unwrap();
+    assert!(index.contains("version: \"0.1.1\"") && index.contains("version: \"0.1.0\""), "{index}");
+    assert!(index.find("0.1.1").unwrap() < index.find("0.1.0").unwrap(), "newest first: {index}");
+}
+
+#[test]
+fn an_index_to_merge_with_is_checked_too() {
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    let out = root.join("dist");
+    package(root, &out).success();
+    // A published index (say, the one on the Pages branch) listing tiny 0.1.0 with another digest.
+    let published = root.join("published-index.yaml");
+    let index = std::fs::read_to_string(out.join("index.yaml")).unwrap();
+    let digest = sha256(&out.join("tiny-0.1.0.tgz"));
+    std::fs::write(&published, index.replace(&digest, &"0".repeat(64))).unwrap();
+    xtask()
+        .current_dir(root)
+        .args(["package", "--out", "dist2", "--merge", "published-index.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("tiny 0.1.0").and(predicate::str::contains("0".repeat(64))));
+    assert!(!root.join("dist2/tiny-0.1.0.tgz").exists());
+}
+
+#[test]
+fn charts_can_opt_out_of_publishing() {
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    let chart_yaml = root.join("charts/tiny/Chart.yaml");
+    let meta = std::fs::read_to_string(&chart_yaml).unwrap();
+    assert!(meta.contains("\nannotations:\n"), "the fixture has annotations");
+    let opted_out = meta.replace("\nannotations:\n", "\nannotations:\n  nex-charts/publish: \"false\"\n");
+    std::fs::write(&chart_yaml, opted_out).unwrap();
+    package(root, &root.join("dist"))
+        .success()
+        .stdout(predicate::str::contains("tiny").and(predicate::str::contains("skipped")));
+    assert!(!root.join("dist/tiny-0.1.0.tgz").exists());
+}
+
+#[test]
+fn a_registry_holding_other_bytes_under_a_version_is_refused() {
+    let Some(registry) = Registry::start("a_registry_holding_other_bytes_under_a_version_is_refused") else {
+        return;
+    };
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    package(root, &root.join("dist")).success();
+    let publish = |dir: &str| {
+        xtask()
+            .current_dir(root)
+            .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir", dir])
+            .assert()
+    };
+    publish("dist").success().stdout(predicate::str::contains("pushed"));
+    let values = root.join("charts/tiny/values.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    std::fs::write(&values, format!("{text}\n# changed\n")).unwrap();
+    package(root, &root.join("other")).success();
+    publish("other").code(1).stderr(
+        predicate::str::contains("error[release/immutable]")
+            .and(predicate::str::contains("tiny:0.1.0 is already in the registry")),
+    );
+}
+
+#[test]
+fn publish_needs_packaged_charts_and_an_oci_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    xtask()
+        .current_dir(tmp.path())
+        .args(["publish", "--oci", "oci://127.0.0.1:1/charts", "--dir", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cargo xtask package"));
+    xtask()
+        .current_dir(tmp.path())
+        .args(["publish", "--oci", "127.0.0.1:1/charts"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an OCI reference"));
+}
+
+#[test]
+fn ct_names_missing_tools_and_exits_2() {
+    let empty = tempfile::tempdir().unwrap();
+    for (action, tools) in
+        [("lint", &["ct", "yamllint", "yamale"][..]), ("install", &["docker", "kind", "kubectl", "ct"])]
+    {
+        let assert = xtask()
+            .current_dir(workspace())
+            .env("PATH", empty.path())
+            .args(["ct", action])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("missing on PATH"));
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        for t in tools {
+            assert!(stderr.contains(&format!("  - {t}: ")), "{action}: {t} not named:\n{stderr}");
+        }
+    }
+}
+
+#[test]
+fn ct_install_rejects_an_unpinned_kubernetes_version() {
+    // Put a fake of each tool on PATH so the version is what fails.
+    let bin = tempfile::tempdir().unwrap();
+    for t in ["git", "docker", "kind", "kubectl", "ct"] {
+        let p = bin.path().join(t);
+        std::fs::write(&p, "#!/bin/sh\nexit 99\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    xtask()
+        .current_dir(workspace())
+        .env("PATH", bin.path())
+        .args(["ct", "install", "--kubernetes-version", "1.20"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no pinned kind node image for Kubernetes 1.20"));
+}
+
+#[test]
+fn the_registry_test_server_really_serves() {
+    // Guards the HTTP helper itself: a 404 for what is not there, bytes for what is.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("index.yaml"), "apiVersion: v1\n").unwrap();
+    let server = StaticServer::start(tmp.path().to_path_buf());
+    let get = |path: &str| {
+        let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    assert!(get("/index.yaml").ends_with("apiVersion: v1\n"));
+    assert!(get("/missing.tgz").starts_with("HTTP/1.1 404"));
+    assert!(get("/../etc/passwd").starts_with("HTTP/1.1 404"));
+}
+
+#[test]
+fn an_unreachable_registry_is_a_tooling_failure_not_a_push() {
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    package(root, &root.join("dist")).success();
+    // Nothing listens on a port just freed.
+    let reference = format!("oci://127.0.0.1:{}/charts", free_port());
+    xtask()
+        .current_dir(root)
+        .args(["publish", "--oci", &reference, "--plain-http"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error[release/publish]").and(predicate::str::contains("refused")));
+}
+
+#[test]
+fn release_commands_have_help() {
+    for args in [&["package"][..], &["publish"], &["ct", "lint"], &["ct", "install"], &["hooks", "install"]] {
+        xtask()
+            .args(args)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: cargo xtask"));
+    }
+}
+
+#[test]
+fn hooks_install_writes_a_pre_commit_hook_and_keeps_a_foreign_one() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = std::process::Command::new("git").args(["init", "-q"]).current_dir(repo.path()).status();
+    assert!(git.is_ok_and(|s| s.success()), "git init");
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    xtask().current_dir(repo.path()).args(["hooks", "install"]).assert().success();
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.starts_with("#!/bin/sh\n") && script.contains("cargo xtask lint --changed"), "{script}");
+    xtask()
+        .current_dir(repo.path())
+        .args(["hooks", "install"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+    std::fs::write(&hook, "#!/bin/sh\nexec other-tool\n").unwrap();
+    xtask()
+        .current_dir(repo.path())
+        .args(["hooks", "install"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), "#!/bin/sh\nexec other-tool\n");
+    xtask().current_dir(repo.path()).args(["hooks", "install", "--force"]).assert().success();
+    assert!(std::fs::read_to_string(&hook).unwrap().contains("cargo xtask lint --changed"));
+}
+
+#[test]
+fn ct_yaml_points_ct_at_the_files_beside_it() {
+    let root = workspace();
+    let text = std::fs::read_to_string(root.join("ct.yaml")).unwrap();
+    for (key, file) in [("lint-conf", "lintconf.yaml"), ("chart-yaml-schema", "chart_schema.yaml")] {
+        assert!(text.contains(&format!("\n{key}: {file}\n")), "ct.yaml lacks `{key}: {file}`");
+        assert!(root.join(file).is_file(), "{file} is missing beside ct.yaml");
+    }
+}
