@@ -323,3 +323,16 @@ fn a_new_chart_lints_clean_and_its_readme_is_current() {
     xtask().current_dir(root).args(["--helm", "3", "lint", "demo-app"]).assert().code(0);
     xtask().current_dir(root).args(["docs", "--check"]).assert().code(0);
 }
+
+#[test]
+fn new_without_the_library_says_so_and_writes_nothing() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    xtask()
+        .current_dir(root)
+        .args(["new", "demo"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no `common` library chart in the catalog"));
+    assert!(!root.join("charts/demo").exists());
+}
