@@ -2,7 +2,8 @@
 //! version was there (ct's changed-chart detection and check-version-increment).
 //!
 //! Like ct, the comparison point is `git merge-base <remote>/<target-branch> HEAD`
-//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work.
+//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work
+//! and untracked files.
 
 use crate::config::CtConfig;
 use crate::load::Previous;
@@ -47,6 +48,8 @@ pub struct Baseline {
     pub label: String,
     /// The merge-base commit.
     pub commit: String,
+    /// Files under the chart dirs changed since then, relative to the working directory.
+    pub changed: Vec<PathBuf>,
 }
 
 struct Out {
@@ -111,12 +114,14 @@ impl Baseline {
                 since: since.into(),
             });
         }
-        Ok(Self { label: target, commit: base.stdout })
+        let mut baseline = Self { label: target, commit: base.stdout, changed: Vec::new() };
+        baseline.changed = baseline.changed_files(&config.chart_dirs)?;
+        Ok(baseline)
     }
 
-    /// Files changed since the merge base under `dirs` (committed or not),
-    /// relative to the working directory.
-    pub fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
+    /// Files changed since the merge base under `dirs` (committed or not,
+    /// untracked included), relative to the working directory.
+    fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
         let mut args =
             vec!["diff", "--find-renames", "--name-only", "--relative", self.commit.as_str(), "--"];
         let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -125,11 +130,32 @@ impl Baseline {
         if !out.ok {
             return Err(failed(&args, &out.stderr));
         }
-        Ok(out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+        let mut files: Vec<PathBuf> =
+            out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect();
+        // New files not yet added count as changes too (a chart being written).
+        let mut others = vec!["ls-files", "--others", "--exclude-standard", "--"];
+        others.extend(dirs.iter().map(String::as_str));
+        let untracked = git(&others)?;
+        if untracked.ok {
+            files.extend(untracked.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from));
+        }
+        Ok(files)
     }
 
-    /// The chart's `version` at the merge base (`None` when it did not exist there).
-    pub fn previous(&self, chart_dir: &Path) -> Previous {
+    /// Whether any file of the chart in `chart_dir` changed.
+    pub fn touches(&self, chart_dir: &Path) -> bool {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = chart_dir.strip_prefix(&cwd).unwrap_or(chart_dir);
+        self.changed.iter().any(|f| f.starts_with(dir))
+    }
+
+    /// For a changed chart, its `version` at the merge base (`version: None`
+    /// when it did not exist there); `None` for an unchanged chart, which
+    /// needs no new version.
+    pub fn previous(&self, chart_dir: &Path) -> Option<Previous> {
+        if !self.touches(chart_dir) {
+            return None;
+        }
         let rel = chart_dir.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(chart_dir);
         let spec = format!("{}:./{}", self.commit, rel.join("Chart.yaml").display());
         let version = git(&["show", &spec]).ok().filter(|o| o.ok).and_then(|o| {
@@ -140,18 +166,6 @@ impl Baseline {
                 other => other.to_string(),
             })
         });
-        Previous { base: self.label.clone(), version }
+        Some(Previous { base: self.label.clone(), version })
     }
-}
-
-/// The charts (by folder) touched by `files`.
-pub fn touched<'a>(charts: &'a [crate::catalog::Chart], files: &[PathBuf]) -> Vec<&'a crate::catalog::Chart> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    charts
-        .iter()
-        .filter(|c| {
-            let dir = c.dir.strip_prefix(&cwd).unwrap_or(&c.dir);
-            files.iter().any(|f| f.starts_with(dir))
-        })
-        .collect()
 }

@@ -16,6 +16,7 @@ pub mod files;
 pub mod helm;
 pub mod kube;
 pub mod lint;
+pub mod lintconf;
 pub mod load;
 pub mod manifest;
 pub mod provision;

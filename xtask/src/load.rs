@@ -72,17 +72,19 @@ pub struct LoadedChart {
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `validate-chart-schema`: Chart.yaml against `schemas/chart.schema.json`.
     pub validate_chart_schema: bool,
     /// `validate-yaml`: the YAML hygiene rules.
     pub validate_yaml: bool,
+    /// The yamllint settings of `lint-conf` (ct's defaults without one).
+    pub yamllint: std::sync::Arc<crate::lintconf::LintConf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { validate_chart_schema: true, validate_yaml: true }
+        Self { validate_chart_schema: true, validate_yaml: true, yamllint: Default::default() }
     }
 }
 
@@ -190,13 +192,13 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         }
     }
     let files = read_files(chart);
-    let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
     let docs = crate::docs::Loaded::load(chart);
     LoadedChart {
         chart: chart.clone(),
         docs,
         files,
-        settings: opts.settings,
+        settings: opts.settings.clone(),
         previous,
         dependencies,
         helm_lint,
