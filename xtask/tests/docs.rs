@@ -276,13 +276,19 @@ fn new_refuses_an_existing_folder_and_leaves_it_alone() {
 }
 
 /// `new` follows the real library: a temp catalog holds the repository's
-/// `charts/common`, `ct.yaml` and `schemas/`; the new chart must lint with no error.
+/// `charts/common`, its configuration and `schemas/`; the new chart must lint with no error.
 #[test]
 fn a_new_chart_lints_clean_and_its_readme_is_current() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    std::fs::copy(repo.join("ct.yaml"), root.join("ct.yaml")).unwrap();
+    // ct.yaml and the files it names beside it (lintconf.yaml, chart_schema.yaml).
+    for entry in std::fs::read_dir(repo).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            std::fs::copy(entry.path(), root.join(&name)).unwrap();
+        }
+    }
     copy_dir(&repo.join("schemas"), &root.join("schemas"));
     copy_dir(&repo.join("charts/common"), &root.join("charts/common"));
     let _ = std::fs::remove_dir_all(root.join("charts/common/charts"));
