@@ -106,9 +106,11 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             format!("cannot read CRD file {e}"),
         ));
     }
-    if whole {
-        // Charts whose docs cannot be built have their own findings; the table is not judged then.
-        let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
+    if whole && config.charts.is_empty() {
+        // The table lists every chart `docs` sees (deprecated ones too). Charts whose
+        // docs cannot be built have their own findings; the table is not judged then.
+        let all = xtask::catalog::discover(&root, &config)?;
+        let top = xtask::docs::catalog_readme(&root, &all).ok().flatten();
         findings.extend(xtask::checks::docs::catalog(&root.join(xtask::docs::README), top));
     }
     let diags = xtask::diag::normalize(findings);
