@@ -36,6 +36,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Every file under `root` (relative path → bytes).
+fn tree(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(root).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
 fn readme_of(chart: &str) -> String {
     let chart = catalog::load(&fixture("docs/charts").join(chart));
     let sources = Sources::read(&chart).unwrap();
@@ -66,6 +76,7 @@ const MANUAL: &str = "\n## Notes\n\nKept **byte for byte**,   trailing spaces to
 fn docs_writes_readmes_keeps_the_manual_section_and_then_has_nothing_to_do() {
     let tmp = copy_of("docs");
     let root = tmp.path();
+    let before = tree(root);
     xtask()
         .current_dir(root)
         .arg("docs")
@@ -75,6 +86,16 @@ fn docs_writes_readmes_keeps_the_manual_section_and_then_has_nothing_to_do() {
         .stdout(predicate::str::contains("created charts/lib/README.md"))
         .stdout(predicate::str::contains("updated README.md"))
         .stdout(predicate::str::contains("4 written, 0 up to date"));
+
+    // Only READMEs were written: every other file is as it was, and nothing was added but them.
+    let after = tree(root);
+    for (path, text) in &after {
+        if !path.ends_with("README.md") {
+            assert_eq!(before.get(path), Some(text), "{} changed", path.display());
+        }
+    }
+    let added: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    assert_eq!(added, [Path::new("charts/bare/README.md"), Path::new("charts/lib/README.md")]);
 
     let full = std::fs::read_to_string(root.join("charts/full/README.md")).unwrap();
     let manual = format!("{}{MANUAL}{}", docs::MANUAL_START, docs::MANUAL_END);
