@@ -149,11 +149,19 @@ impl Baseline {
         self.changed.iter().any(|f| f.starts_with(dir))
     }
 
+    /// Whether the chart or one of its local (`file://`) dependencies changed:
+    /// a changed library changes what every chart vendoring it packages, so
+    /// those charts need a new version (and their upgrades checking) too.
+    pub fn touches_chart(&self, chart_dir: &Path) -> bool {
+        self.touches(chart_dir)
+            || crate::deps::local_dependencies(chart_dir).iter().any(|(_, dep)| self.touches(&lexical(dep)))
+    }
+
     /// For a changed chart, its `version` at the merge base (`version: None`
     /// when it did not exist there); `None` for an unchanged chart, which
     /// needs no new version.
     pub fn previous(&self, chart_dir: &Path) -> Option<Previous> {
-        if !self.touches(chart_dir) {
+        if !self.touches_chart(chart_dir) {
             return None;
         }
         let rel = chart_dir.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(chart_dir);
@@ -167,5 +175,96 @@ impl Baseline {
             })
         });
         Some(Previous { base: self.label.clone(), version })
+    }
+}
+
+impl Baseline {
+    /// Writes `dirs` (relative to the working directory) as they are at the
+    /// merge base into `dest`, with `git archive` (nothing is checked out or
+    /// registered in the repository, so removing `dest` is the whole cleanup).
+    pub fn archive(&self, dirs: &[PathBuf], dest: &Path) -> Result<(), GitError> {
+        // `<commit>:<prefix>` roots the archive at the working directory, as `dirs` are.
+        let prefix = git(&["rev-parse", "--show-prefix"])?;
+        let tree = format!("{}:{}", self.commit, prefix.stdout);
+        // One archive per folder: a chart dir that did not exist at the merge base holds no charts there.
+        for dir in dirs {
+            let args = [
+                "archive".to_owned(),
+                "--format=tar".to_owned(),
+                tree.clone(),
+                "--".to_owned(),
+                dir.display().to_string(),
+            ];
+            let out = Command::new("git")
+                .args(&args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .env("LC_ALL", "C")
+                .output()
+                .map_err(|e| GitError::Failed { command: args.join(" "), stderr: e.to_string() })?;
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+                if stderr.contains("did not match any files") {
+                    continue;
+                }
+                return Err(GitError::Failed { command: args.join(" "), stderr });
+            }
+            tar::Archive::new(out.stdout.as_slice()).unpack(dest).map_err(|e| GitError::Failed {
+                command: args.join(" "),
+                stderr: format!("cannot unpack into {}: {e}", dest.display()),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `charts/a/../common` → `charts/common`, without touching the file system
+/// (git reports changed paths lexically).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_library_touches_the_charts_that_vendor_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let app = tmp.path().join("charts/app");
+        let other = tmp.path().join("charts/other");
+        for dir in [&app, &other] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(
+            app.join("Chart.yaml"),
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: common\n    version: ~0.1.0\n    repository: file://../common\n",
+        )
+        .unwrap();
+        std::fs::write(other.join("Chart.yaml"), "apiVersion: v2\nname: other\nversion: 1.0.0\n").unwrap();
+        let base = Baseline {
+            label: "origin/main".into(),
+            commit: "0".repeat(40),
+            changed: vec![tmp.path().join("charts/common/templates/_labels.tpl")],
+        };
+        assert!(!base.touches(&app), "the chart's own files did not change");
+        assert!(base.touches_chart(&app), "its library did");
+        assert!(!base.touches_chart(&other), "a chart without the library is untouched");
+    }
+
+    #[test]
+    fn lexical_removes_parent_steps() {
+        assert_eq!(lexical(Path::new("charts/a/../common")), PathBuf::from("charts/common"));
+        assert_eq!(lexical(Path::new("./charts/./a")), PathBuf::from("charts/a"));
     }
 }

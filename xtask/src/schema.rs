@@ -307,7 +307,8 @@ fn child<'a>(node: &'a Value, token: &str) -> Option<&'a Value> {
     node.get("patternProperties").and_then(Value::as_object).and_then(|m| m.values().next())
 }
 
-fn deref<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
+/// Follows local `$ref`s (`#/...`) from `node` to the schema they name.
+pub fn deref<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     for _ in 0..16 {
         match node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
             Some(p) if p.starts_with('/') => match root.pointer(p) {

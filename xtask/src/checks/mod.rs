@@ -15,6 +15,7 @@ pub mod policy;
 pub mod pss;
 pub mod render;
 pub mod sources;
+pub mod upgrade;
 pub mod value_names;
 pub mod values_schema;
 pub mod yaml_hygiene;
@@ -34,6 +35,8 @@ pub const ALL: &[(&str, Check)] = &[
     // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
     ("policy", policy::check),
     ("docs", docs::check),
+    // Breaking changes for users of the target branch's version (`lint --changed`).
+    ("upgrade", upgrade::check),
 ];
 
 /// `harness/panic`: a check crashed on this chart (a bug in the harness, reported

@@ -59,7 +59,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         xtask::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
         let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
-        let touched = discovery.charts.into_iter().filter(|c| base.touches(&c.dir)).collect();
+        let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
         baseline = Some(base);
         touched
     } else if !config.charts.is_empty() {
@@ -98,6 +98,15 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         yamllint: std::sync::Arc::new(yamllint),
     };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
+    // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).
+    let tree = match (&baseline, args.changed) {
+        (Some(base), true) => Some(
+            xtask::base_tree::Tree::extract(base, &config.chart_dirs)
+                .map_err(|e| anyhow::anyhow!("--changed: {e}"))?,
+        ),
+        _ => None,
+    };
+    opts.base = tree.as_ref();
     findings.extend(xtask::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
