@@ -115,13 +115,14 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             format!("cannot read CRD file {e}"),
         ));
     }
-    let mut diags = xtask::diag::normalize(findings);
-    if args.charts.is_empty() {
-        // Charts whose docs cannot be built have their own findings; the table is not judged then.
-        let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
-        let stale = xtask::checks::docs::catalog(&root.join(xtask::docs::README), top);
-        diags = xtask::diag::normalize([diags, stale].concat());
+    if whole && config.charts.is_empty() {
+        // The table lists every chart `docs` sees (deprecated ones too). Charts whose
+        // docs cannot be built have their own findings; the table is not judged then.
+        let all = xtask::catalog::discover(&root, &config)?;
+        let top = xtask::docs::catalog_readme(&root, &all).ok().flatten();
+        findings.extend(xtask::checks::docs::catalog(&root.join(xtask::docs::README), top));
     }
+    let diags = xtask::diag::normalize(findings);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
