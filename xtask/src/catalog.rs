@@ -69,7 +69,7 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
                 Ok(e) => e,
                 Err(e) => {
                     if let Some(path) = e.path().filter(|_| e.loop_ancestor().is_some()) {
-                        found.findings.push(loop_finding("", path, &rel(root, path)));
+                        found.findings.push(loop_finding("", path, &rel(path)));
                     }
                     continue;
                 }
@@ -80,7 +80,7 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
             let path = entry.path();
             if path.join("Chart.yaml").is_file() {
                 walk.skip_current_dir();
-                let chart = load(&rel(root, path));
+                let chart = load(&rel(path));
                 if !config.excluded_charts.contains(&chart.name) {
                     found.charts.push(chart);
                 }
@@ -90,7 +90,7 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
                 if !config.excluded_charts.contains(&name) {
                     found.findings.push(
                         Diagnostic::error(RULE_MISSING, &name, "chart folder has no Chart.yaml")
-                            .in_file(&rel(root, path).join("Chart.yaml"))
+                            .in_file(&rel(path).join("Chart.yaml"))
                             .hint("add a Chart.yaml (the name is case-sensitive), or move the folder out of the chart dir"),
                     );
                 }
@@ -103,7 +103,7 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
 
 /// Paths are kept relative to the working directory when under it, so
 /// reports (and GitHub annotations) name them the way the repository does.
-fn rel(_root: &Path, path: &Path) -> PathBuf {
+fn rel(path: &Path) -> PathBuf {
     match std::env::current_dir() {
         Ok(cwd) => path.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf()),
         Err(_) => path.to_path_buf(),

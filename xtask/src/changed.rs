@@ -2,7 +2,8 @@
 //! version was there (ct's changed-chart detection and check-version-increment).
 //!
 //! Like ct, the comparison point is `git merge-base <remote>/<target-branch> HEAD`
-//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work.
+//! (`since` in ct.yaml replaces HEAD), and the diff includes uncommitted work
+//! and untracked files.
 
 use crate::config::CtConfig;
 use crate::load::Previous;
@@ -47,6 +48,8 @@ pub struct Baseline {
     pub label: String,
     /// The merge-base commit.
     pub commit: String,
+    /// Files under the chart dirs changed since then, relative to the working directory.
+    pub changed: Vec<PathBuf>,
 }
 
 struct Out {
@@ -111,12 +114,14 @@ impl Baseline {
                 since: since.into(),
             });
         }
-        Ok(Self { label: target, commit: base.stdout })
+        let mut baseline = Self { label: target, commit: base.stdout, changed: Vec::new() };
+        baseline.changed = baseline.changed_files(&config.chart_dirs)?;
+        Ok(baseline)
     }
 
-    /// Files changed since the merge base under `dirs` (committed or not),
-    /// relative to the working directory.
-    pub fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
+    /// Files changed since the merge base under `dirs` (committed or not,
+    /// untracked included), relative to the working directory.
+    fn changed_files(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, GitError> {
         let mut args =
             vec!["diff", "--find-renames", "--name-only", "--relative", self.commit.as_str(), "--"];
         let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -125,11 +130,40 @@ impl Baseline {
         if !out.ok {
             return Err(failed(&args, &out.stderr));
         }
-        Ok(out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+        let mut files: Vec<PathBuf> =
+            out.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect();
+        // New files not yet added count as changes too (a chart being written).
+        let mut others = vec!["ls-files", "--others", "--exclude-standard", "--"];
+        others.extend(dirs.iter().map(String::as_str));
+        let untracked = git(&others)?;
+        if untracked.ok {
+            files.extend(untracked.stdout.lines().filter(|l| !l.is_empty()).map(PathBuf::from));
+        }
+        Ok(files)
     }
 
-    /// The chart's `version` at the merge base (`None` when it did not exist there).
-    pub fn previous(&self, chart_dir: &Path) -> Previous {
+    /// Whether any file of the chart in `chart_dir` changed.
+    pub fn touches(&self, chart_dir: &Path) -> bool {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = chart_dir.strip_prefix(&cwd).unwrap_or(chart_dir);
+        self.changed.iter().any(|f| f.starts_with(dir))
+    }
+
+    /// Whether the chart or one of its local (`file://`) dependencies changed:
+    /// a changed library changes what every chart vendoring it packages, so
+    /// those charts need a new version (and their upgrades checking) too.
+    pub fn touches_chart(&self, chart_dir: &Path) -> bool {
+        self.touches(chart_dir)
+            || crate::deps::local_dependencies(chart_dir).iter().any(|(_, dep)| self.touches(&lexical(dep)))
+    }
+
+    /// For a changed chart, its `version` at the merge base (`version: None`
+    /// when it did not exist there); `None` for an unchanged chart, which
+    /// needs no new version.
+    pub fn previous(&self, chart_dir: &Path) -> Option<Previous> {
+        if !self.touches_chart(chart_dir) {
+            return None;
+        }
         let rel = chart_dir.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(chart_dir);
         let spec = format!("{}:./{}", self.commit, rel.join("Chart.yaml").display());
         let version = git(&["show", &spec]).ok().filter(|o| o.ok).and_then(|o| {
@@ -140,18 +174,97 @@ impl Baseline {
                 other => other.to_string(),
             })
         });
-        Previous { base: self.label.clone(), version }
+        Some(Previous { base: self.label.clone(), version })
     }
 }
 
-/// The charts (by folder) touched by `files`.
-pub fn touched<'a>(charts: &'a [crate::catalog::Chart], files: &[PathBuf]) -> Vec<&'a crate::catalog::Chart> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    charts
-        .iter()
-        .filter(|c| {
-            let dir = c.dir.strip_prefix(&cwd).unwrap_or(&c.dir);
-            files.iter().any(|f| f.starts_with(dir))
-        })
-        .collect()
+impl Baseline {
+    /// Writes `dirs` (relative to the working directory) as they are at the
+    /// merge base into `dest`, with `git archive` (nothing is checked out or
+    /// registered in the repository, so removing `dest` is the whole cleanup).
+    pub fn archive(&self, dirs: &[PathBuf], dest: &Path) -> Result<(), GitError> {
+        // `<commit>:<prefix>` roots the archive at the working directory, as `dirs` are.
+        let prefix = git(&["rev-parse", "--show-prefix"])?;
+        let tree = format!("{}:{}", self.commit, prefix.stdout);
+        // One archive per folder: a chart dir that did not exist at the merge base holds no charts there.
+        for dir in dirs {
+            let args = [
+                "archive".to_owned(),
+                "--format=tar".to_owned(),
+                tree.clone(),
+                "--".to_owned(),
+                dir.display().to_string(),
+            ];
+            let out = Command::new("git")
+                .args(&args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .env("LC_ALL", "C")
+                .output()
+                .map_err(|e| GitError::Failed { command: args.join(" "), stderr: e.to_string() })?;
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+                if stderr.contains("did not match any files") {
+                    continue;
+                }
+                return Err(GitError::Failed { command: args.join(" "), stderr });
+            }
+            tar::Archive::new(out.stdout.as_slice()).unpack(dest).map_err(|e| GitError::Failed {
+                command: args.join(" "),
+                stderr: format!("cannot unpack into {}: {e}", dest.display()),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `charts/a/../common` → `charts/common`, without touching the file system
+/// (git reports changed paths lexically).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_library_touches_the_charts_that_vendor_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let app = tmp.path().join("charts/app");
+        let other = tmp.path().join("charts/other");
+        for dir in [&app, &other] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(
+            app.join("Chart.yaml"),
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: common\n    version: ~0.1.0\n    repository: file://../common\n",
+        )
+        .unwrap();
+        std::fs::write(other.join("Chart.yaml"), "apiVersion: v2\nname: other\nversion: 1.0.0\n").unwrap();
+        let base = Baseline {
+            label: "origin/main".into(),
+            commit: "0".repeat(40),
+            changed: vec![tmp.path().join("charts/common/templates/_labels.tpl")],
+        };
+        assert!(!base.touches(&app), "the chart's own files did not change");
+        assert!(base.touches_chart(&app), "its library did");
+        assert!(!base.touches_chart(&other), "a chart without the library is untouched");
+    }
+
+    #[test]
+    fn lexical_removes_parent_steps() {
+        assert_eq!(lexical(Path::new("charts/a/../common")), PathBuf::from("charts/common"));
+        assert_eq!(lexical(Path::new("./charts/./a")), PathBuf::from("charts/a"));
+    }
 }

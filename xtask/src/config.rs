@@ -65,6 +65,8 @@ pub struct CtConfig {
     pub remote: String,
     /// The ref compared with the target branch (ct's default: HEAD).
     pub since: String,
+    /// ct's yamllint configuration file (the hygiene rules read it too).
+    pub lint_conf: String,
     pub check_version_increment: bool,
     pub validate_chart_schema: bool,
     pub validate_yaml: bool,
@@ -84,6 +86,7 @@ impl Default for CtConfig {
             target_branch: "master".into(),
             remote: "origin".into(),
             since: String::new(),
+            lint_conf: String::new(),
             check_version_increment: true,
             validate_chart_schema: true,
             validate_yaml: true,

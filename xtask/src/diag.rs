@@ -118,7 +118,13 @@ impl Diagnostic {
 /// they were seen in (one chart-wide problem shows once, naming its scenarios).
 pub fn normalize(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by(|a, b| {
-        (&a.chart, &a.location, &a.rule, &a.message).cmp(&(&b.chart, &b.location, &b.rule, &b.message))
+        (&a.chart, &a.location, &a.rule, &a.message, &a.allowed).cmp(&(
+            &b.chart,
+            &b.location,
+            &b.rule,
+            &b.message,
+            &b.allowed,
+        ))
     });
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     for d in diags {
@@ -128,6 +134,8 @@ pub fn normalize(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
                 && last.rule == d.rule
                 && last.message == d.message
                 && last.severity == d.severity
+                // An exception may hold in some scenarios only: keep those apart.
+                && last.allowed == d.allowed
             {
                 for s in d.scenarios {
                     if !last.scenarios.contains(&s) {
@@ -155,6 +163,16 @@ mod tests {
         assert_eq!(out.len(), 2);
         let boom = out.iter().find(|d| d.message == "boom").unwrap();
         assert_eq!(boom.scenarios, vec!["default", "tls"]);
+    }
+
+    #[test]
+    fn normalize_keeps_allowed_and_failing_scenarios_apart() {
+        let mut a = Diagnostic::error("pss/host-namespaces", "c", "x").scenario("host-network");
+        a.allowed = Some("needed".into());
+        let b = Diagnostic::error("pss/host-namespaces", "c", "x").scenario("default");
+        let out = normalize(vec![a, b]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out.iter().filter(|d| d.is_failing()).count(), 1);
     }
 
     #[test]

@@ -80,14 +80,16 @@ pub struct JsonError {
 }
 
 /// A JSON file: the value, and (when the JSON is also plain YAML, which it
-/// almost always is) a positioned tree to point diagnostics into.
+/// almost always is) a positioned tree to point diagnostics into, built only
+/// when a diagnostic needs a place (clean files are parsed once).
 #[derive(Debug, Clone)]
 pub struct JsonFile {
     pub path: PathBuf,
     pub value: Result<serde_json::Value, JsonError>,
-    pub positions: Option<yaml::Node>,
     /// The file holds nothing but white space.
     pub blank: bool,
+    text: String,
+    positions: std::sync::OnceLock<Option<yaml::Node>>,
 }
 
 impl JsonFile {
@@ -97,19 +99,31 @@ impl JsonFile {
 
     /// A file whose text is already in hand (tests and fuzzing feed text directly).
     pub fn from_text(path: &Path, text: &str) -> Self {
-        let value = serde_json::from_str(&text).map_err(|e| JsonError {
+        let value = serde_json::from_str(text).map_err(|e| JsonError {
             line: e.line().max(1),
             column: e.column().max(1),
             message: e.to_string(),
         });
-        let positions =
-            if value.is_ok() { yaml::parse(text).ok().and_then(|y| y.docs.into_iter().next()) } else { None };
-        Self { path: path.to_path_buf(), value, positions, blank: text.trim().is_empty() }
+        let blank = text.trim().is_empty();
+        Self {
+            path: path.to_path_buf(),
+            value,
+            blank,
+            text: text.to_owned(),
+            positions: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The positioned view of the file (JSON read as YAML), if it has one.
+    pub fn positions(&self) -> Option<&yaml::Node> {
+        self.positions
+            .get_or_init(|| yaml::parse(&self.text).ok().and_then(|y| y.docs.into_iter().next()))
+            .as_ref()
     }
 
     /// Line and column of the node at a JSON pointer (or the key naming it), when known.
     pub fn position(&self, pointer: &str) -> Option<(usize, usize)> {
-        let root = self.positions.as_ref()?;
+        let root = self.positions()?;
         let (node, key) = root.locate_nearest(pointer);
         let at = key.map_or(node.span.start, |k| k.start);
         Some((at.line, at.column))

@@ -3,6 +3,7 @@
 //! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
 //! benchmark use them directly.
 
+pub mod base_tree;
 pub mod bench;
 pub mod cache;
 pub mod catalog;
@@ -11,12 +12,14 @@ pub mod checks;
 pub mod config;
 pub mod deps;
 pub mod diag;
+pub mod diff;
 pub mod docs;
 pub mod exceptions;
 pub mod files;
 pub mod helm;
 pub mod kube;
 pub mod lint;
+pub mod lintconf;
 pub mod load;
 pub mod manifest;
 pub mod process;

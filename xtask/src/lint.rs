@@ -53,13 +53,17 @@ fn lint_chart(
     diags
 }
 
-/// The findings' cache key, or `None` when the chart's dependencies cannot be
-/// vendored (the load then reports why).
+/// The findings' cache key, or `None` (no caching) when the chart's
+/// dependencies cannot be vendored (the load then reports why) or when the
+/// upgrade checks compare with the target branch (which the key does not cover).
 fn findings_key(
     chart: &Chart,
     opts: &LoadOptions<'_>,
     sources: &Mutex<HashMap<PathBuf, String>>,
 ) -> Option<crate::cache::Key> {
+    if opts.base.is_some() {
+        return None;
+    }
     // Vendoring first: the fingerprint then covers the dependency archives.
     crate::deps::ensure(chart, opts.helm).ok()?;
     let mut k = KeyBuilder::new("chart findings")
@@ -72,7 +76,7 @@ fn findings_key(
         .str(&opts.lint_extra_args.join("\u{0}"))
         .str(&format!("{:?}", opts.settings))
         .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
-        .opt(opts.render.map(|s| s.identity(&crate::kube::crd::CrdSet::new(Vec::new()))).as_deref());
+        .opt(opts.render.map(|s| s.identity()).as_deref());
     // Findings quote the templates of local dependencies from their source folders.
     for (name, dir) in crate::deps::local_dependencies(&chart.dir) {
         let print = {

@@ -20,14 +20,20 @@ pub struct ProcOutput {
     pub success: bool,
     pub stdout: String,
     pub stderr: String,
+    /// The signal that killed the process (a crash), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
 }
 
 impl From<std::process::Output> for ProcOutput {
     fn from(o: std::process::Output) -> Self {
         let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-        // A process killed by a signal (a crash) says nothing itself; say it for it.
         #[cfg(unix)]
-        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&o.status) {
+        let signal = std::os::unix::process::ExitStatusExt::signal(&o.status);
+        #[cfg(not(unix))]
+        let signal = None;
+        // A process killed by a signal (a crash) says nothing itself; say it for it.
+        if let Some(signal) = signal {
             if !stderr.is_empty() && !stderr.ends_with('\n') {
                 stderr.push('\n');
             }
@@ -35,7 +41,12 @@ impl From<std::process::Output> for ProcOutput {
                 "Error: the process was killed by signal {signal} (it crashed or was stopped)\n"
             ));
         }
-        Self { success: o.status.success(), stdout: String::from_utf8_lossy(&o.stdout).into_owned(), stderr }
+        Self {
+            success: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr,
+            signal,
+        }
     }
 }
 
@@ -76,20 +87,24 @@ pub struct LoadedChart {
     pub local_dependencies: Vec<(String, PathBuf)>,
     /// CRD files of the chart's `crds/` or the catalog's CRD folder that could not be read.
     pub crd_errors: Vec<String>,
+    /// The chart on the target branch, rendered, for the upgrade checks (`lint --changed`).
+    pub upgrade: Option<crate::base_tree::BaseChart>,
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `validate-chart-schema`: Chart.yaml against `schemas/chart.schema.json`.
     pub validate_chart_schema: bool,
     /// `validate-yaml`: the YAML hygiene rules.
     pub validate_yaml: bool,
+    /// The yamllint settings of `lint-conf` (ct's defaults without one).
+    pub yamllint: std::sync::Arc<crate::lintconf::LintConf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { validate_chart_schema: true, validate_yaml: true }
+        Self { validate_chart_schema: true, validate_yaml: true, yamllint: Default::default() }
     }
 }
 
@@ -134,11 +149,21 @@ pub struct LoadOptions<'a> {
     pub cache: &'a Cache,
     /// Render every scenario × Kubernetes version and validate against these schemas.
     pub render: Option<&'a Schemas>,
+    /// The charts at the merge base, for the upgrade checks.
+    pub base: Option<&'a crate::base_tree::Tree>,
 }
 
 impl<'a> LoadOptions<'a> {
     pub fn new(helm: &'a Helm, cache: &'a Cache, lint_extra_args: Vec<String>) -> Self {
-        Self { helm, lint_extra_args, settings: Settings::default(), baseline: None, cache, render: None }
+        Self {
+            helm,
+            lint_extra_args,
+            settings: Settings::default(),
+            baseline: None,
+            cache,
+            render: None,
+            base: None,
+        }
     }
 }
 
@@ -197,13 +222,18 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         }
     }
     let files = read_files(chart);
-    let previous = opts.baseline.map(|b| b.previous(&chart.dir));
+    let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
     let docs = crate::docs::Loaded::load(chart);
+    // The newest Kubernetes version of the matrix is the one upgrades are judged for.
+    let upgrade = match (opts.base, &kube_versions) {
+        (Some(tree), Ok(versions)) => versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v)),
+        _ => None,
+    };
     LoadedChart {
         chart: chart.clone(),
         docs,
         files,
-        settings: opts.settings,
+        settings: opts.settings.clone(),
         previous,
         dependencies,
         helm_lint,
@@ -215,6 +245,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         templates,
         local_dependencies,
         crd_errors,
+        upgrade,
     }
 }
 

@@ -53,61 +53,65 @@ pub fn render_all(
         scenarios.iter().flat_map(|s| versions.iter().map(move |v| (s, v))).collect();
     jobs.par_iter()
         .map(|(scenario, version)| {
-            let output = template(inputs, scenario.values_file.as_deref(), Some(version));
-            let Checked { objects, parse_errors, validation } = match &output {
-                Ok(o) if o.success => check(inputs, &o.stdout, version, schemas),
-                _ => Checked::default(),
+            let values = scenario.values_file.as_deref();
+            // The whole analysis (parsed objects, validation) is cached too, so a
+            // warm run neither spawns helm nor parses YAML nor validates.
+            let key = template_key(inputs, values, Some(version))
+                .str("analysed")
+                .str(crate::kube::harness_identity())
+                .opt(schemas.map(|(s, c)| format!("{} {}", s.identity(), c.fingerprint)).as_deref())
+                .finish();
+            let analysed = match inputs.cache.get::<Analysed>(&key) {
+                Some(a) => a,
+                None => {
+                    let a = analyse(inputs, values, version, schemas);
+                    // A crashed helm (killed by a signal) is not a result of the inputs.
+                    let complete = a.output.as_ref().is_ok_and(|o| o.signal.is_none())
+                        && !a.validation.iter().any(|o| matches!(o, Outcome::Unavailable(_)));
+                    if complete {
+                        inputs.cache.put(&key, &a);
+                    }
+                    a
+                }
             };
             Rendering {
                 scenario: (*scenario).clone(),
                 kube_version: (*version).clone(),
-                output,
-                objects,
-                parse_errors,
-                validation,
+                output: analysed.output,
+                objects: analysed.objects,
+                parse_errors: analysed.parse_errors,
+                validation: analysed.validation,
             }
         })
         .collect()
 }
 
-/// A rendering split into objects and validated.
-#[derive(Default, Serialize, Deserialize)]
-struct Checked {
+#[derive(Serialize, Deserialize)]
+struct Analysed {
+    output: Result<ProcOutput, String>,
     objects: Vec<Object>,
     parse_errors: Vec<ParseError>,
     validation: Vec<Outcome>,
 }
 
-/// Splits and validates helm's output, served whole from the cache when this
-/// exact output was checked before against the same schemas by the same
-/// harness: a warm run then reads one entry per rendering, parses no YAML and
-/// looks up no object.
-fn check(
+fn analyse(
     inputs: &RenderInputs<'_>,
-    stdout: &str,
+    values: Option<&Path>,
     version: &str,
     schemas: Option<(&Schemas, &CrdSet)>,
-) -> Checked {
-    let key = KeyBuilder::new("checked rendering")
-        .str(crate::kube::harness_identity())
-        .str(version)
-        .opt(schemas.map(|(s, crds)| s.identity(crds)).as_deref())
-        .str(stdout)
-        .finish();
-    inputs.cache.get_or(
-        &key,
-        || {
-            let (objects, parse_errors) = manifest::split(stdout);
-            let validation = match schemas {
-                Some((s, crds)) => {
-                    objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
-                }
-                None => Vec::new(),
-            };
-            Checked { objects, parse_errors, validation }
-        },
-        |c| !c.validation.iter().any(|o| matches!(o, Outcome::Unavailable(_))),
-    )
+) -> Analysed {
+    let output = template(inputs, values, Some(version));
+    let (objects, parse_errors) = match &output {
+        Ok(o) if o.success => manifest::split(&o.stdout),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let validation = match schemas {
+        Some((s, crds)) => {
+            objects.par_iter().map(|o| s.validate(&o.value, version, crds, inputs.cache)).collect()
+        }
+        None => Vec::new(),
+    };
+    Analysed { output, objects, parse_errors, validation }
 }
 
 /// `helm template`, served from the cache when nothing it depends on changed.
@@ -116,7 +120,7 @@ pub fn template(
     values: Option<&Path>,
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
-    let key = key("template", inputs, values).str(RELEASE).str(NAMESPACE).opt(kube_version).finish();
+    let key = template_key(inputs, values, kube_version).finish();
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
@@ -141,12 +145,15 @@ pub fn lint(
 /// Caches what helm said, unless it was killed by a signal: a crash is not a
 /// result of the inputs, and must not be served again.
 fn keep(cache: &Cache, key: &crate::cache::Key, out: std::process::Output) -> ProcOutput {
-    let exited = out.status.code().is_some();
     let out = ProcOutput::from(out);
-    if exited {
+    if out.signal.is_none() {
         cache.put(key, &out);
     }
     out
+}
+
+fn template_key(inputs: &RenderInputs<'_>, values: Option<&Path>, kube_version: Option<&str>) -> KeyBuilder {
+    key("template", inputs, values).str(RELEASE).str(NAMESPACE).opt(kube_version)
 }
 
 fn key(command: &str, inputs: &RenderInputs<'_>, values: Option<&Path>) -> KeyBuilder {

@@ -200,6 +200,12 @@ fn json(diags: &[Diagnostic], charts: &[String]) -> String {
 }
 
 fn junit(diags: &[Diagnostic], charts: &[String]) -> String {
+    // Catalog-wide findings (ct.yaml, discovery) get a test case of their own, named "" like their chart.
+    let mut cases: Vec<String> = charts.to_vec();
+    if diags.iter().any(|d| d.chart.is_empty()) && !cases.iter().any(String::is_empty) {
+        cases.push(String::new());
+    }
+    let charts = &cases[..];
     let failed = charts.iter().filter(|c| diags.iter().any(|d| &d.chart == *c && d.is_failing())).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -209,7 +215,8 @@ fn junit(diags: &[Diagnostic], charts: &[String]) -> String {
     );
     let _ = writeln!(out, "  <testsuite name=\"charts\" tests=\"{}\" failures=\"{failed}\">", charts.len());
     for chart in charts {
-        let _ = write!(out, "    <testcase classname=\"charts\" name=\"{}\"", xml(chart));
+        let name = if chart.is_empty() { "(catalog)" } else { chart.as_str() };
+        let _ = write!(out, "    <testcase classname=\"charts\" name=\"{}\"", xml(name));
         let mine: Vec<&Diagnostic> = diags.iter().filter(|d| &d.chart == chart).collect();
         if mine.is_empty() {
             out.push_str("/>\n");
@@ -294,6 +301,14 @@ mod tests {
         assert_eq!(v["summary"]["errors"], 1);
         assert_eq!(v["diagnostics"][0]["location"]["line"], 2);
         assert_eq!(v["diagnostics"][0]["rule"], "values/schema");
+    }
+
+    #[test]
+    fn junit_gives_catalog_findings_a_case() {
+        let d = vec![Diagnostic::error("ct/unknown-key", "", "`x` is not a key")];
+        let out = render(Format::Junit, &d, &["web".into()], false);
+        assert!(out.contains("tests=\"2\" failures=\"1\""), "{out}");
+        assert!(out.contains("name=\"(catalog)\">\n      <failure"), "{out}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn yaml_loader(data: &[u8]) {
         Err(e) => assert!(e.line <= lines + 1, "error line {} beyond {lines} lines", e.line),
     }
     let file = YamlFile::from_text(Path::new("values.yaml"), text.to_owned());
-    for d in yaml_hygiene::file_findings("fuzz", &file) {
+    for d in yaml_hygiene::file_findings("fuzz", &file, &crate::lintconf::LintConf::default()) {
         if let Some(line) = d.location.as_ref().and_then(|l| l.line) {
             assert!(line >= 1 && line <= lines, "{}: line {line} of {lines}", d.rule);
         }

@@ -19,6 +19,26 @@ pub fn valid_name(name: &str) -> bool {
         })
 }
 
+/// An image by tag and digest.
+struct Image {
+    repository: &'static str,
+    tag: &'static str,
+    digest: &'static str,
+}
+
+/// The example app (a tiny HTTP server answering `/health`) and the helm test's
+/// curl, pinned by the digests charts/common-test and charts/glance use.
+const APP: Image = Image {
+    repository: "traefik/whoami",
+    tag: "v1.11.0",
+    digest: "sha256:200689790a0a0ea48ca45992e0450bc26ccab5307375b41c84dfc4f2475937ab",
+};
+const TEST: Image = Image {
+    repository: "curlimages/curl",
+    tag: "8.16.0",
+    digest: "sha256:463eaf6072688fe96ac64fa623fe73e1dbe25d8ad6c34404a669ad3ce1f104b6",
+};
+
 /// The library every new chart depends on, and its schema fragment (relative to the library).
 pub const LIBRARY: &str = "common";
 pub const FRAGMENT: &str = "values.schema.fragment.json";
@@ -78,7 +98,8 @@ pub fn files(
     fragment: &str,
     fragment_file: &Path,
 ) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
-    let context = json!({ "name": name, "library": LIBRARY });
+    let image = |i: &Image| json!({"repository": i.repository, "tag": i.tag, "digest": i.digest});
+    let context = json!({ "name": name, "library": LIBRARY, "app": image(&APP), "test": image(&TEST) });
     let mut out = Vec::new();
     for (path, body) in FILES {
         let text = match body {

@@ -137,6 +137,13 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
         }
     }
     let user_keys = obj.get(USER_KEYS) == Some(&Value::Bool(true));
+    if obj.get(USER_KEYS).is_some_and(|v| !v.is_boolean()) {
+        out.push(Problem::new(
+            RULE_INVALID,
+            &format!("{ptr}/{USER_KEYS}"),
+            format!("\"{USER_KEYS}\" must be true or false"),
+        ));
+    }
     if let Some(Value::Object(props)) = obj.get("properties") {
         for (name, sub) in props {
             let at = format!("{ptr}/properties/{}", crate::yaml::escape_token(name));
@@ -188,12 +195,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -263,10 +271,10 @@ pub fn visit(node: &Value, ptr: &str, f: &mut dyn FnMut(&Value, &str)) {
             | "else"
             | "propertyNames"
             | "unevaluatedProperties"
-            | "unevaluatedItems" => {
-                if v.is_object() {
-                    visit(v, &at, f);
-                }
+            | "unevaluatedItems"
+                if v.is_object() =>
+            {
+                visit(v, &at, f);
             }
             _ => {}
         }
@@ -288,10 +296,10 @@ fn child<'a>(node: &'a Value, token: &str) -> Option<&'a Value> {
     if let Some(p) = node.get("properties").and_then(|p| p.get(token)) {
         return Some(p);
     }
-    if let Some(items) = node.get("items").filter(|i| i.is_object()) {
-        if token.parse::<usize>().is_ok() {
-            return Some(items);
-        }
+    if let Some(items) = node.get("items").filter(|i| i.is_object())
+        && token.parse::<usize>().is_ok()
+    {
+        return Some(items);
     }
     if let Some(ap) = node.get("additionalProperties").filter(|a| a.is_object()) {
         return Some(ap);
@@ -299,7 +307,8 @@ fn child<'a>(node: &'a Value, token: &str) -> Option<&'a Value> {
     node.get("patternProperties").and_then(Value::as_object).and_then(|m| m.values().next())
 }
 
-fn deref<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
+/// Follows local `$ref`s (`#/...`) from `node` to the schema they name.
+pub fn deref<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     for _ in 0..16 {
         match node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
             Some(p) if p.starts_with('/') => match root.pointer(p) {
@@ -367,8 +376,36 @@ mod tests {
             p.iter().any(|x| x.rule == RULE_INVALID && x.pointer == "/properties/replicaCount/type"),
             "{p:?}"
         );
+        s["properties"]["env"][USER_KEYS] = json!("yes");
+        assert!(
+            problems(&s)
+                .iter()
+                .any(|x| x.rule == RULE_INVALID && x.pointer == "/properties/env/x-nex-user-keys")
+        );
         s["$schema"] = json!("http://json-schema.org/draft-04/schema#");
         assert!(problems(&s).iter().any(|x| x.rule == RULE_INVALID && x.pointer == "/$schema"));
+    }
+
+    #[test]
+    fn every_accepted_spelling_of_the_drafts_is_handled_without_panic() {
+        for uri in [
+            "http://json-schema.org/draft-07/schema#",
+            "http://json-schema.org/draft-07/schema",
+            "https://json-schema.org/draft-07/schema#",
+            "https://json-schema.org/draft/2020-12/schema",
+            "https://json-schema.org/draft/2020-12/schema#",
+            "http://json-schema.org/draft/2020-12/schema",
+        ] {
+            let mut s = good();
+            s["$schema"] = json!(uri);
+            if uri.contains("2020-12") {
+                s["$defs"] = s["definitions"].take();
+                s.as_object_mut().unwrap().remove("definitions");
+                s["properties"]["image"] = json!({"$ref": "#/$defs/image"});
+            }
+            assert_eq!(problems(&s), vec![], "{uri}");
+            assert!(compile(&s).is_ok(), "{uri}");
+        }
     }
 
     #[test]

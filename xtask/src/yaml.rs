@@ -3,10 +3,22 @@
 //!
 //! Scalars resolve the way Helm reads values (YAML 1.2 core schema plus the
 //! YAML 1.1 booleans `yes`/`no`/`on`/`off`, which Helm's parser still honours),
-//! so JSON Schema validation sees what Helm sees. Duplicate keys are recorded,
+//! so JSON Schema validation sees what Helm sees (numbers follow YAML 1.2:
+//! `010` is ten, not YAML 1.1's octal eight). Duplicate keys are recorded,
 //! not fatal (the later value wins, as in Helm), so the caller can report them.
 //! Anchors, aliases and `<<` merge keys are expanded; expansion is bounded so a
 //! hostile file cannot exhaust memory.
+//!
+//! ```
+//! use xtask::yaml;
+//! let doc = yaml::parse("image:\n  tag: \"1.0\"\nreplicas: 2\n").unwrap();
+//! let root = doc.root().unwrap();
+//! assert_eq!(root.to_json()["replicas"], 2);
+//! // Where a value is, by JSON pointer (as JSON Schema errors name it):
+//! let (tag, key) = root.locate("/image/tag").unwrap();
+//! assert_eq!((tag.span.start.line, tag.span.start.column), (2, 8));
+//! assert_eq!(key.unwrap().start.column, 3);
+//! ```
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as RawSpan};
 use std::collections::HashMap;
@@ -120,6 +132,35 @@ impl Yaml {
 /// Bounds that keep a parse cheap whatever the input.
 const MAX_NODES: usize = 1_000_000;
 const MAX_DEPTH: usize = 256;
+
+/// Reads and parses a file: at most `max_bytes`, UTF-8 (a bad byte is
+/// reported at its line and column), then [`parse`]. An empty or
+/// comment-only file is not an error: it has no documents.
+pub fn read(path: &std::path::Path, max_bytes: u64) -> Result<Yaml, YamlError> {
+    let at_start = |message: String| YamlError { line: 1, column: 1, message };
+    let size =
+        std::fs::metadata(path).map_err(|e| at_start(format!("cannot read {}: {e}", path.display())))?.len();
+    if size > max_bytes {
+        return Err(at_start(format!("file is {size} bytes, over the {max_bytes}-byte limit")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read {}: {e}", path.display())))?;
+    parse_bytes(&bytes)
+}
+
+/// [`parse`] over raw bytes, refusing non-UTF-8 input with the place of the first bad byte.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Yaml, YamlError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(e) => {
+            let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            Err(YamlError {
+                line: good.matches('\n').count() + 1,
+                column: good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                message: "not UTF-8 text".into(),
+            })
+        }
+    }
+}
 
 /// Parses every document in `text`.
 pub fn parse(text: &str) -> Result<Yaml, YamlError> {
@@ -761,6 +802,18 @@ mod tests {
         let e = parse("a:\n\tb: 1\n").unwrap_err();
         assert_eq!((e.line, e.column), (2, 2));
         assert!(e.message.contains("tab"));
+    }
+
+    #[test]
+    fn bytes_and_files_are_checked_before_parsing() {
+        let e = parse_bytes(b"a: 1\nb: \xff\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 4));
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("big.yaml");
+        std::fs::write(&p, "a: 1\n".repeat(100)).unwrap();
+        assert!(read(&p, 10).unwrap_err().message.contains("limit"));
+        assert_eq!(read(&p, 1000).unwrap().root().unwrap().to_json()["a"], 1);
+        assert!(read(&tmp.path().join("none"), 10).is_err());
     }
 
     #[test]

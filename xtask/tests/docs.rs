@@ -36,6 +36,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Every file under `root` (relative path → bytes).
+fn tree(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(root).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
 fn readme_of(chart: &str) -> String {
     let chart = catalog::load(&fixture("docs/charts").join(chart));
     let sources = Sources::read(&chart).unwrap();
@@ -66,6 +76,7 @@ const MANUAL: &str = "\n## Notes\n\nKept **byte for byte**,   trailing spaces to
 fn docs_writes_readmes_keeps_the_manual_section_and_then_has_nothing_to_do() {
     let tmp = copy_of("docs");
     let root = tmp.path();
+    let before = tree(root);
     xtask()
         .current_dir(root)
         .arg("docs")
@@ -75,6 +86,16 @@ fn docs_writes_readmes_keeps_the_manual_section_and_then_has_nothing_to_do() {
         .stdout(predicate::str::contains("created charts/lib/README.md"))
         .stdout(predicate::str::contains("updated README.md"))
         .stdout(predicate::str::contains("4 written, 0 up to date"));
+
+    // Only READMEs were written: every other file is as it was, and nothing was added but them.
+    let after = tree(root);
+    for (path, text) in &after {
+        if !path.ends_with("README.md") {
+            assert_eq!(before.get(path), Some(text), "{} changed", path.display());
+        }
+    }
+    let added: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    assert_eq!(added, [Path::new("charts/bare/README.md"), Path::new("charts/lib/README.md")]);
 
     let full = std::fs::read_to_string(root.join("charts/full/README.md")).unwrap();
     let manual = format!("{}{MANUAL}{}", docs::MANUAL_START, docs::MANUAL_END);
@@ -137,7 +158,7 @@ fn docs_of_a_broken_chart_names_the_file_and_still_does_the_others() {
         .arg("docs")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("error: charts/bare/values.yaml: invalid YAML"))
+        .stderr(predicate::str::contains("error: charts/bare/values.yaml:1:14: invalid YAML"))
         .stdout(predicate::str::contains("created charts/lib/README.md"));
     assert!(!root.join("charts/bare/README.md").exists());
 }
@@ -158,30 +179,45 @@ fn a_lone_manual_marker_is_refused_and_the_readme_left_alone() {
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), broken);
 }
 
+/// Lint's output over a fixture copy (its exit code depends on every other check too).
+fn lint(root: &Path, args: &[&str]) -> String {
+    let out = xtask().current_dir(root).arg("lint").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn a_stale_readme_fails_lint_naming_the_file() {
     let tmp = copy_of("good");
     let root = tmp.path();
-    xtask().current_dir(root).arg("lint").assert().code(0);
+    xtask().current_dir(root).arg("docs").assert().code(0);
+    let fresh = lint(root, &[]);
+    assert!(!fresh.contains("docs/stale"), "{fresh}");
+
     let chart_yaml = root.join("charts/tiny/Chart.yaml");
     let text = std::fs::read_to_string(&chart_yaml).unwrap();
     std::fs::write(&chart_yaml, text.replace("A valid fixture chart.", "A changed description.")).unwrap();
-    xtask()
-        .current_dir(root)
-        .arg("lint")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("error[docs/stale]: README.md is stale"))
-        .stdout(predicate::str::contains("charts/tiny/README.md:"))
-        .stdout(predicate::str::contains("+A changed description."));
+    let out = xtask().current_dir(root).arg("lint").assert().code(1).get_output().stdout.clone();
+    let stale = String::from_utf8_lossy(&out);
+    assert!(stale.contains("error[docs/stale]: README.md is stale"), "{stale}");
+    assert!(stale.contains("--> charts/tiny/README.md:6:1"), "{stale}");
+    assert!(
+        stale.contains("-A valid fixture chart.") && stale.contains("+A changed description."),
+        "{stale}"
+    );
+}
 
-    std::fs::remove_file(root.join("charts/tiny/README.md")).unwrap();
+#[test]
+fn a_missing_readme_is_left_to_docs_check() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    let out = lint(root, &[]);
+    assert!(!out.contains("docs/stale"), "{out}");
     xtask()
         .current_dir(root)
-        .arg("lint")
+        .args(["docs", "--check"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("error[docs/stale]: README.md is missing"));
+        .stdout(predicate::str::contains("charts/tiny/README.md is missing"));
 }
 
 #[test]
@@ -190,25 +226,31 @@ fn a_stale_catalog_table_fails_lint_of_the_whole_catalog_only() {
     let root = tmp.path();
     let top = format!("# c\n\n{}\n{}\n", docs::CATALOG_START, docs::CATALOG_END);
     std::fs::write(root.join("README.md"), &top).unwrap();
-    xtask()
-        .current_dir(root)
-        .arg("lint")
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("── catalog"))
-        .stdout(predicate::str::contains("error[docs/stale]: README.md's catalog table is stale"))
-        .stdout(predicate::str::contains(
-            "+| [tiny](charts/tiny) | `0.1.0` | `1.0.0` | A valid fixture chart. |",
-        ));
+    let out = xtask().current_dir(root).arg("lint").assert().code(1).get_output().stdout.clone();
+    let stale = String::from_utf8_lossy(&out);
+    assert!(stale.contains("── catalog"), "{stale}");
+    assert!(stale.contains("error[docs/stale]: README.md's catalog table is stale"), "{stale}");
+    assert!(
+        stale.contains("+| [tiny](charts/tiny) | `0.1.0` | `1.0.0` | A valid fixture chart. |"),
+        "{stale}"
+    );
     // Naming charts narrows the run to them; the table is not judged.
-    xtask().current_dir(root).args(["lint", "tiny"]).assert().code(0);
+    assert!(!lint(root, &["tiny"]).contains("docs/stale"));
     xtask()
         .current_dir(root)
         .arg("docs")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("updated README.md"));
-    xtask().current_dir(root).arg("lint").assert().code(0);
+    assert!(!lint(root, &[]).contains("docs/stale"));
+}
+
+/// The catalog's own READMEs are current: this is what keeps a chart from
+/// shipping without its README, or with one that no longer says what it does.
+#[test]
+fn the_catalog_readmes_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    xtask().current_dir(root).args(["docs", "--check"]).assert().code(0);
 }
 
 #[test]
@@ -252,4 +294,72 @@ fn new_refuses_an_existing_folder_and_leaves_it_alone() {
         .code(2)
         .stderr(predicate::str::contains("charts/tiny already exists; nothing was written"));
     assert_eq!(std::fs::read_to_string(root.join("charts/tiny/Chart.yaml")).unwrap(), before);
+}
+
+/// `new` follows the real library: a temp catalog holds the repository's
+/// `charts/common`, its configuration and `schemas/`; the new chart must lint with no error.
+#[test]
+fn a_new_chart_lints_clean_and_its_readme_is_current() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // ct.yaml and the files it names beside it (lintconf.yaml, chart_schema.yaml).
+    for entry in std::fs::read_dir(repo).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            std::fs::copy(entry.path(), root.join(&name)).unwrap();
+        }
+    }
+    copy_dir(&repo.join("schemas"), &root.join("schemas"));
+    copy_dir(&repo.join("charts/common"), &root.join("charts/common"));
+    let _ = std::fs::remove_dir_all(root.join("charts/common/charts"));
+
+    xtask()
+        .current_dir(root)
+        .args(["new", "demo-app"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("created charts/demo-app/values.schema.json"))
+        .stdout(predicate::str::contains("created charts/demo-app/templates/tests/test-http.yaml"));
+    for file in [".helmignore", "ci/route-values.yaml", "templates/NOTES.txt", "README.md"] {
+        assert!(root.join("charts/demo-app").join(file).is_file(), "{file} missing");
+    }
+    let helmignore = std::fs::read_to_string(root.join("charts/demo-app/.helmignore")).unwrap();
+    assert!(helmignore.lines().any(|l| l == "snapshots/"));
+
+    let out = xtask().current_dir(root).args(["lint", "--format", "json"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<_> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error" && d["allowed"].is_null())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Images pinned by digest like the catalog's charts; the one warning left is the
+    // catalog's too: it ships no Gateway API CRD to validate the route scenario's HTTPRoute.
+    let warnings: Vec<_> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["chart"] == "demo-app" && d["rule"] != "kube/unknown-kind")
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    assert_eq!(out.status.code(), Some(0));
+    // The catalog supports both Helm majors.
+    xtask().current_dir(root).args(["--helm", "3", "lint", "demo-app"]).assert().code(0);
+    xtask().current_dir(root).args(["docs", "--check"]).assert().code(0);
+}
+
+#[test]
+fn new_without_the_library_says_so_and_writes_nothing() {
+    let tmp = copy_of("good");
+    let root = tmp.path();
+    xtask()
+        .current_dir(root)
+        .args(["new", "demo"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no `common` library chart in the catalog"));
+    assert!(!root.join("charts/demo").exists());
 }

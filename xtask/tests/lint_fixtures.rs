@@ -271,3 +271,89 @@ fn validate_yaml_false_turns_hygiene_off_like_ct() {
     assert!(rules.contains(&"values/schema"), "{rules:?}");
     assert!(!rules.contains(&"ct/unknown-key"), "{rules:?}");
 }
+
+#[test]
+fn ct_yaml_charts_and_exclude_deprecated_narrow_the_run_like_ct() {
+    let dir = catalog();
+    let ct = dir.path().join("ct.yaml");
+    std::fs::write(
+        &ct,
+        "chart-dirs:\n  - charts\ncharts:\n  - charts/ok\n  - hygiene\nexclude-deprecated: true\nvalidate-yaml: false\n",
+    )
+    .unwrap();
+    let names = |dir: &Path| -> Vec<String> {
+        let o = xtask(dir).args(["lint", "--format", "json"]).output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["charts"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(dir.path()), ["ok", "hygiene"]);
+    let chart = dir.path().join("charts/ok/Chart.yaml");
+    let text = std::fs::read_to_string(&chart)
+        .unwrap()
+        .replace("type: application\n", "type: application\ndeprecated: true\n");
+    std::fs::write(&chart, text).unwrap();
+    assert_eq!(names(dir.path()), ["hygiene"]);
+}
+
+#[test]
+fn all_with_charts_is_a_ct_conflict() {
+    let dir = catalog();
+    std::fs::write(dir.path().join("ct.yaml"), "chart-dirs: [charts]\nall: true\ncharts: [charts/ok]\n")
+        .unwrap();
+    let o = xtask(dir.path()).args(["lint", "ok", "--format", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "ct/conflict")
+        .expect("ct/conflict");
+    assert_eq!(d["location"]["line"], 2);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn the_lint_conf_named_in_ct_yaml_sets_the_hygiene_rules() {
+    let dir = catalog();
+    std::fs::write(dir.path().join("ct.yaml"), "chart-dirs: [charts]\nlint-conf: lintconf.yaml\n").unwrap();
+    std::fs::write(
+        dir.path().join("lintconf.yaml"),
+        "rules:\n  comments:\n    min-spaces-from-content: 1\n  truthy:\n    level: error\n  colon: enable\n",
+    )
+    .unwrap();
+    let o = xtask(dir.path()).args(["lint", "hygiene", "--format", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = v["diagnostics"].as_array().unwrap();
+    let at = |rule: &str, line: u64, col: u64| {
+        all.iter()
+            .find(|d| d["rule"] == rule && d["location"]["line"] == line && d["location"]["column"] == col)
+    };
+    // One space before the comment is enough now; the missing space after `#` is still wrong.
+    assert!(at("yaml/comments", 4, 15).is_none(), "{all:#?}");
+    assert!(at("yaml/comments", 4, 16).is_some(), "{all:#?}");
+    assert_eq!(at("yaml/truthy", 4, 8).expect("truthy")["severity"], "error");
+    // A misspelt rule in the yamllint file is a finding placed in that file.
+    let bad = at("ct/lint-conf", 6, 3).expect("ct/lint-conf");
+    assert_eq!(bad["location"]["file"], "lintconf.yaml");
+}
+
+#[test]
+fn every_placed_finding_is_placed_the_same_in_human_and_github_output() {
+    let r = run();
+    let mut checked = 0;
+    for d in r.json["diagnostics"].as_array().unwrap() {
+        let Some(file) = d["location"]["file"].as_str() else { continue };
+        let title = format!("title={} ({})", d["rule"].as_str().unwrap(), d["chart"].as_str().unwrap());
+        let (human, github) = match (d["location"]["line"].as_u64(), d["location"]["column"].as_u64()) {
+            (Some(l), Some(c)) => {
+                (format!("--> {file}:{l}:{c}\n"), format!("file={file},line={l},col={c},{title}::"))
+            }
+            (Some(l), None) => (format!("--> {file}:{l}\n"), format!("file={file},line={l},{title}::")),
+            _ => (format!("--> {file}\n"), format!("file={file},{title}::")),
+        };
+        assert!(r.human.contains(&human), "human output lacks {human}");
+        assert!(r.github.contains(&github), "github output lacks {github}");
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} placed findings");
+}

@@ -100,23 +100,26 @@ fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
-fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) {
+/// Waits until something accepts connections on the port; an error says why not.
+fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut child = child;
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Some(c) = child.as_deref_mut()
             && let Ok(Some(status)) = c.try_wait()
         {
             let log = log.and_then(|l| std::fs::read_to_string(l).ok()).unwrap_or_default();
-            panic!("server on port {port} exited ({status}) before accepting connections:\n{log}");
+            return Err(format!(
+                "server on port {port} exited ({status}) before accepting connections:\n{log}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("nothing accepted connections on 127.0.0.1:{port} within 20s");
+    Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
 }
 
 /// A small static file server on 127.0.0.1, stopped when dropped.
@@ -142,7 +145,7 @@ impl StaticServer {
                 }
             }
         });
-        wait_for_port(port, None, None);
+        wait_for_port(port, None, None).expect("static server");
         Self { port, stop, thread: Some(thread) }
     }
 
@@ -224,6 +227,18 @@ impl Registry {
             );
             return None;
         };
+        // A freed port can be taken again before the registry binds it: retry.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::spawn(&bin) {
+                Ok(r) => return Some(r),
+                Err(e) => last = e,
+            }
+        }
+        panic!("the OCI registry did not start: {last}");
+    }
+
+    fn spawn(bin: &Path) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");
@@ -238,16 +253,18 @@ impl Registry {
         .unwrap();
         let log = dir.path().join("registry.log");
         let out = std::fs::File::create(&log).unwrap();
-        let mut child = std::process::Command::new(&bin)
+        let child = std::process::Command::new(bin)
             .arg("serve")
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        wait_for_port(port, Some(&mut child), Some(&log));
-        Some(Self { child, port, _dir: dir })
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        // Built before waiting, so a registry that never answers is killed on drop.
+        let mut registry = Self { child, port, _dir: dir };
+        wait_for_port(port, Some(&mut registry.child), Some(&log))?;
+        Ok(registry)
     }
 
     fn oci(&self) -> String {
@@ -291,6 +308,17 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
     package(&root, dist.path()).success().stdout(predicate::str::contains("charts packaged"));
     for e in &expected {
         assert!(dist.path().join(format!("{}-{}.tgz", e.name, e.version)).is_file(), "{e:?} not packaged");
+    }
+    // Archives are a function of chart content: Helm 3 packages the same bytes as Helm 4.
+    let dist3 = tempfile::tempdir().unwrap();
+    xtask().current_dir(&root).args(["--helm", "3", "package", "--out"]).arg(dist3.path()).assert().success();
+    for e in &expected {
+        let file = format!("{}-{}.tgz", e.name, e.version);
+        assert_eq!(
+            sha256(&dist3.path().join(&file)),
+            sha256(&dist.path().join(&file)),
+            "{file}: Helm 3 vs 4"
+        );
     }
 
     // HTTP: a chart repository is a folder of archives plus index.yaml.
@@ -626,4 +654,60 @@ fn ct_yaml_points_ct_at_the_files_beside_it() {
         assert!(text.contains(&format!("\n{key}: {file}\n")), "ct.yaml lacks `{key}: {file}`");
         assert!(root.join(file).is_file(), "{file} is missing beside ct.yaml");
     }
+}
+
+/// Executable stand-ins for the cluster tools: each records its arguments in
+/// `calls.log` and exits with the given code. They stand for tools that cannot
+/// run here (no container runtime), to check the failure handling around them.
+fn stand_ins(tools: &[(&str, i32)]) -> tempfile::TempDir {
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls.log");
+    for (name, code) in tools {
+        let p = bin.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\necho \"{name} $*\" >> '{}'\nexit {code}\n", log.display()))
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    bin
+}
+
+fn ct_install(bin: &Path, artifacts: &Path) -> assert_cmd::assert::Assert {
+    let path = std::env::join_paths([bin, Path::new("/bin"), Path::new("/usr/bin")]).unwrap();
+    xtask()
+        .current_dir(workspace())
+        .env("PATH", path)
+        .args(["ct", "install", "--kubernetes-version", "1.35", "--cluster-name", "nex-test", "--artifacts"])
+        .arg(artifacts)
+        .assert()
+}
+
+#[test]
+fn ct_install_without_a_docker_daemon_exits_2_and_creates_nothing() {
+    let bin = stand_ins(&[("git", 0), ("docker", 1), ("kind", 0), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    ct_install(bin.path(), artifacts.path())
+        .code(2)
+        .stderr(predicate::str::contains("daemon does not answer"));
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap();
+    assert_eq!(calls, "docker info\n", "nothing but `docker info` may run");
+}
+
+#[test]
+fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
+    let bin = stand_ins(&[("git", 0), ("docker", 0), ("kind", 1), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    ct_install(bin.path(), artifacts.path()).code(2).stderr(predicate::str::contains("kind create cluster"));
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 3, "{calls}");
+    assert!(
+        lines[1].starts_with("kind create cluster --name nex-test --image kindest/node:v1.35.8@sha256:"),
+        "{calls}"
+    );
+    assert!(lines[2].starts_with("kind delete cluster --name nex-test --kubeconfig "), "{calls}");
+    assert!(!calls.contains("ct install"), "{calls}");
 }

@@ -46,7 +46,7 @@ fn render_text(
     if let Some(e) = errors.first() {
         return Err(format!("rendered YAML does not parse: {e:?}"));
     }
-    if objects.iter().any(may_be_random) {
+    if uses_randomness(chart) && objects.iter().any(may_be_random) {
         // A second, uncached render: whatever differs is random and must be masked.
         let again = helm.template(&chart.dir, values, Some(kube), &[]).map_err(|e| e.to_string())?;
         let (other, _) = manifest::split(&String::from_utf8_lossy(&again.stdout));
@@ -55,6 +55,36 @@ fn render_text(
         })?;
     }
     Ok(xtask::snapshot::text(&objects))
+}
+
+/// Sprig's functions whose output changes from one render to the next.
+const RANDOM_FUNCTIONS: &[&str] = &[
+    "randAlphaNum",
+    "randAlpha",
+    "randNumeric",
+    "randAscii",
+    "randBytes",
+    "randInt",
+    "uuidv4",
+    "genPrivateKey",
+    "genCA",
+    "genSelfSignedCert",
+    "genSignedCert",
+    "now",
+    "htpasswd",
+    "bcrypt",
+    "shuffle",
+];
+
+/// Whether the chart's templates (or its local dependencies') call a random function.
+fn uses_randomness(chart: &Chart) -> bool {
+    let mut dirs = vec![chart.dir.join("templates")];
+    dirs.extend(xtask::deps::local_dependencies(&chart.dir).into_iter().map(|(_, d)| d.join("templates")));
+    dirs.iter().flat_map(|d| walkdir::WalkDir::new(d).into_iter().flatten()).any(|e| {
+        std::fs::read_to_string(e.path()).is_ok_and(|t| {
+            RANDOM_FUNCTIONS.iter().any(|f| t.split(|c: char| !c.is_alphanumeric()).any(|w| w == *f))
+        })
+    })
 }
 
 fn may_be_random(o: &Object) -> bool {

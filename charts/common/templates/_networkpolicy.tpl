@@ -28,6 +28,12 @@ spec:
   policyTypes:
     - Ingress
     - Egress
+  {{- $testsOn := and .Values.tests .Values.tests.enabled }}
+  {{- $scraped := and .Values.serviceMonitor .Values.serviceMonitor.enabled $np.monitoring }}
+  {{- if not (or $np.gateway $testsOn $scraped $np.extraIngress) }}
+  # No ingress rule: nothing may connect.
+  ingress: []
+  {{- else }}
   ingress:
     {{- with $np.gateway }}
     - from:
@@ -53,6 +59,8 @@ spec:
     {{- with $np.extraIngress }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- end }}
+  {{- if or $egress.dns $egress.rules }}
   egress:
     {{- if $egress.dns }}
     - ports:
@@ -64,5 +72,9 @@ spec:
     {{- with $egress.rules }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- else }}
+  # No egress rule: all egress is denied.
+  egress: []
+  {{- end }}
 {{- end -}}
 {{- end -}}

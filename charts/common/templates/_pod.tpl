@@ -12,6 +12,15 @@ chart adds (args, config volumes). Parameters, all optional except context:
   checksums         dict annotation-suffix → template file in the chart's templates/
                     (e.g. (dict "config" "configmap.yaml")): pods roll when it changes
   podSecurityContext dict merged last into the pod security context (e.g. sysctls)
+  securityContext   dict merged last into the main container's security context (an
+                    opt-in mode that needs more, e.g. capabilities; declare the exception)
+  initContainers    list of complete init containers the chart adds (e.g. seeding a
+                    writable config); build their securityContext with common.security.container
+  serviceAccountToken bool: mount the ServiceAccount token or not, overriding the default
+                    (mounted only when `serviceAccount.rules`/`clusterRules` grant RBAC); for charts
+                    that grant their own rules through common.serviceAccount.rbac
+  podSpec           dict of extra pod spec fields (e.g. hostNetwork, dnsPolicy), rendered
+                    after enableServiceLinks; the chart owns the policy cost of what it sets
 */}}
 
 {{/* common.pod.template: the workload's spec.template. */}}
@@ -34,10 +43,21 @@ spec:
   {{- . | nindent 2 }}
   {{- end }}
   serviceAccountName: {{ include "common.names.serviceAccount" $ctx }}
+  {{- if kindIs "bool" .serviceAccountToken }}
+  automountServiceAccountToken: {{ .serviceAccountToken }}
+  {{- else }}
   automountServiceAccountToken: {{ include "common.rbac.enabled" $ctx | eq "true" }}
+  {{- end }}
   enableServiceLinks: false
+  {{- with .podSpec }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
   securityContext:
     {{- include "common.security.pod" (dict "context" $ctx "extra" .podSecurityContext) | nindent 4 }}
+  {{- with .initContainers }}
+  initContainers:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   containers:
     - {{ include "common.pod.container" . | nindent 6 | trim }}
   {{- with include "common.pod.volumes" . | fromYamlArray }}
@@ -118,7 +138,9 @@ envFrom:
 resources:
   {{- toYaml (default (dict) $v.resources) | nindent 2 }}
 securityContext:
-  {{- include "common.security.container" $v.securityContext | nindent 2 }}
+  {{- $sc := include "common.security.container" $v.securityContext | fromYaml }}
+  {{- with .securityContext }}{{ $sc = mergeOverwrite $sc (deepCopy .) }}{{ end }}
+  {{- toYaml $sc | nindent 2 }}
 {{- with include "common.pod.volumeMounts" . | fromYamlArray }}
 volumeMounts:
   {{- toYaml . | nindent 2 }}

@@ -44,56 +44,52 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     if loaded.settings.validate_chart_schema {
         schema_errors(&mut out, chart, path, root);
     }
-    if let Some(name) = root.get("name") {
-        if name.as_str() != Some(chart) {
-            out.push(
-                Diagnostic::error(
-                    RULE_NAME,
-                    chart,
-                    format!("name must equal the chart's folder name `{chart}`"),
-                )
+    if let Some(name) = root.get("name")
+        && name.as_str() != Some(chart)
+    {
+        out.push(
+            Diagnostic::error(RULE_NAME, chart, format!("name must equal the chart's folder name `{chart}`"))
                 .at(at(name)),
-            );
-        }
+        );
     }
     let version = root.get("version");
     let current = version.and_then(|v| match &v.value {
         Value::Str(s) => Some(s.as_str()),
         _ => None,
     });
-    if let (Some(node), Some(text)) = (version, current) {
-        if semver::Version::parse(text).is_err() {
-            out.push(
-                Diagnostic::error(
-                    RULE_VERSION,
-                    chart,
-                    format!("version `{text}` is not SemVer 2 (MAJOR.MINOR.PATCH)"),
-                )
-                .at(at(node)),
-            );
-        }
+    if let (Some(node), Some(text)) = (version, current)
+        && semver::Version::parse(text).is_err()
+    {
+        out.push(
+            Diagnostic::error(
+                RULE_VERSION,
+                chart,
+                format!("version `{text}` is not SemVer 2 (MAJOR.MINOR.PATCH)"),
+            )
+            .at(at(node)),
+        );
     }
-    if let Some(app) = root.get("appVersion") {
-        if !app.style.is_quoted() {
-            out.push(
-                Diagnostic::error(RULE_APP_VERSION, chart, "appVersion must be a quoted string")
-                    .at(at(app))
-                    .hint("unquoted, 1.10 reads as the number 1.1; write appVersion: \"1.10\""),
-            );
-        }
+    if let Some(app) = root.get("appVersion")
+        && !app.style.is_quoted()
+    {
+        out.push(
+            Diagnostic::error(RULE_APP_VERSION, chart, "appVersion must be a quoted string")
+                .at(at(app))
+                .hint("unquoted, 1.10 reads as the number 1.1; write appVersion: \"1.10\""),
+        );
     }
-    if let Some(kv) = root.get("kubeVersion") {
-        if let Some(Err(e)) = kv.as_str().map(kube_constraint) {
-            out.push(
-                Diagnostic::error(
-                    RULE_KUBE_VERSION,
-                    chart,
-                    format!("kubeVersion is not a valid constraint: {e}"),
-                )
-                .at(at(kv))
-                .hint("for example \">=1.25.0-0\" (the -0 admits providers' pre-release builds)"),
-            );
-        }
+    if let Some(kv) = root.get("kubeVersion")
+        && let Some(Err(e)) = kv.as_str().map(kube_constraint)
+    {
+        out.push(
+            Diagnostic::error(
+                RULE_KUBE_VERSION,
+                chart,
+                format!("kubeVersion is not a valid constraint: {e}"),
+            )
+            .at(at(kv))
+            .hint("for example \">=1.25.0-0\" (the -0 admits providers' pre-release builds)"),
+        );
     }
     if let Some(ann) = root.get("annotations") {
         annotations(&mut out, chart, path, ann);
@@ -102,7 +98,8 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         let repo = dep.get("repository").and_then(Node::as_str).unwrap_or_default();
         let Some(v) = dep.get("version") else { continue };
         let text = v.as_str().unwrap_or_default();
-        if !repo.starts_with("file://") && !(text.starts_with('~') || text.starts_with('^')) {
+        let ranged = text.starts_with('~') || text.starts_with('^');
+        if !(ranged || repo.starts_with("file://")) {
             out.push(
                 Diagnostic::error(
                     RULE_DEPENDENCY,
@@ -114,23 +111,22 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             );
         }
     }
-    if let (Some(prev), Some(node), Some(text)) = (&loaded.previous, version, current) {
-        if let (Some(old), Ok(new)) = (prev.version.as_deref(), semver::Version::parse(text)) {
-            if semver::Version::parse(old).is_ok_and(|old| new <= old) {
-                out.push(
-                    Diagnostic::error(
-                        RULE_INCREMENT,
-                        chart,
-                        format!(
-                            "the chart changed but its version {text} is not greater than {old} on {}",
-                            prev.base
-                        ),
-                    )
-                    .at(at(node))
-                    .hint("bump version (and add an artifacthub.io/changes entry)"),
-                );
-            }
-        }
+    if let (Some(prev), Some(node), Some(text)) = (&loaded.previous, version, current)
+        && let (Some(old), Ok(new)) = (prev.version.as_deref(), semver::Version::parse(text))
+        && semver::Version::parse(old).is_ok_and(|old| new <= old)
+    {
+        out.push(
+            Diagnostic::error(
+                RULE_INCREMENT,
+                chart,
+                format!(
+                    "the chart changed but its version {text} is not greater than {old} on {}",
+                    prev.base
+                ),
+            )
+            .at(at(node))
+            .hint("bump version (and add an artifacthub.io/changes entry)"),
+        );
     }
     out
 }
@@ -170,24 +166,26 @@ fn schema_errors(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, root: &Nod
 
 /// The YAML inside `artifacthub.io/changes` and `artifacthub.io/images`, and the license.
 fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) {
-    if let Some(node) = ann.get("artifacthub.io/license") {
-        if let Some(Err(e)) = node.as_str().map(spdx) {
-            out.push(
-                Diagnostic::error(
-                    RULE_LICENSE,
-                    chart,
-                    format!("artifacthub.io/license is not an SPDX expression: {e}"),
-                )
-                .at(Location::at(path, node.span.start.line, node.span.start.column))
-                .hint("for example Apache-2.0, MIT, GPL-3.0-only, or `MIT OR Apache-2.0`"),
-            );
-        }
+    if let Some(node) = ann.get("artifacthub.io/license")
+        && let Some(Err(e)) = node.as_str().map(spdx)
+    {
+        out.push(
+            Diagnostic::error(
+                RULE_LICENSE,
+                chart,
+                format!("artifacthub.io/license is not an SPDX expression: {e}"),
+            )
+            .at(Location::at(path, node.span.start.line, node.span.start.column))
+            .hint("for example Apache-2.0, MIT, GPL-3.0-only, or `MIT OR Apache-2.0`"),
+        );
     }
+    // (annotation, rule, fields of each entry, whether the list may be empty:
+    // a library chart deploys no images).
     let embedded = [
-        ("artifacthub.io/changes", RULE_CHANGES, &["kind", "description"][..]),
-        ("artifacthub.io/images", RULE_IMAGES, &["name", "image"][..]),
+        ("artifacthub.io/changes", RULE_CHANGES, &["kind", "description"][..], false),
+        ("artifacthub.io/images", RULE_IMAGES, &["name", "image"][..], true),
     ];
-    for (key, rule, fields) in embedded {
+    for (key, rule, fields, may_be_empty) in embedded {
         let Some(node) = ann.get(key) else { continue };
         let Some(text) = node.as_str() else { continue };
         let place = |line: usize, column: usize| inner(path, node, line, column);
@@ -202,7 +200,7 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
             Ok(y) => y.docs.into_iter().next(),
         };
         let list = match items {
-            Some(Node { value: Value::Seq(list), .. }) if !list.is_empty() => list,
+            Some(Node { value: Value::Seq(list), .. }) if may_be_empty || !list.is_empty() => list,
             _ => {
                 out.push(
                     Diagnostic::error(

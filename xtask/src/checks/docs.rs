@@ -1,5 +1,5 @@
-//! `docs/stale`: a chart's README differs from what `cargo xtask docs` generates
-//! (or is missing), so the docs would tell users something the chart no longer does.
+//! `docs/stale`: a chart's README differs from what `cargo xtask docs` generates,
+//! so the docs would tell users something the chart no longer does.
 
 use crate::diag::{Diagnostic, Location};
 use crate::docs;
@@ -17,11 +17,10 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let Ok(sources) = &loaded.docs.sources else { return Vec::new() };
     let Ok(want) = docs::chart_readme(sources, loaded.docs.readme.as_deref()) else { return Vec::new() };
     match &loaded.docs.readme {
-        None => vec![
-            Diagnostic::error(RULE, name, "README.md is missing")
-                .in_file(&file)
-                .hint("run `cargo xtask docs` to generate it"),
-        ],
+        // A chart without a README is not judged here: test fixtures and half-made
+        // charts have none. `docs --check` reports it, and `cargo test` runs that
+        // over the catalog, so a catalog chart cannot ship without one.
+        None => Vec::new(),
         Some(have) => compare(
             name,
             &file,

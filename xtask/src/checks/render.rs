@@ -86,6 +86,10 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
             return None;
         }
         d = d.at(loc);
+    } else if lint_failed_alike(loaded, scenario, &message) {
+        // Not about a template (values against values.schema.json, a values file
+        // helm cannot read): `helm lint` said it already, for every Kubernetes version.
+        return None;
     } else if let Some(values) = &r.scenario.values_file {
         if message.contains(&*values.to_string_lossy()) {
             d = d.in_file(values);
@@ -103,6 +107,17 @@ fn reported_by_helm_lint(loaded: &LoadedChart, scenario: &str, loc: &Location) -
         l.result
             .as_ref()
             .is_ok_and(|o| !o.success && (o.stdout.contains(&needle) || o.stderr.contains(&needle)))
+    })
+}
+
+/// The same scenario's `helm lint` failed with a message that starts alike.
+fn lint_failed_alike(loaded: &LoadedChart, scenario: &str, message: &str) -> bool {
+    let head: String = message.chars().take(48).collect();
+    loaded.helm_lint.iter().filter(|l| l.scenario.name == scenario).any(|l| {
+        l.result.as_ref().is_ok_and(|o| {
+            let said = format!("{} {}", o.stdout, o.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+            !o.success && said.contains(&head)
+        })
     })
 }
 

@@ -1,6 +1,11 @@
 //! `values/camel-case`: value names in values.yaml and the ci files are
-//! camelCase (Helm's convention), except the keys of objects the schema marks
-//! with `"x-nex-user-keys": true` (names the user chooses: env vars, labels…).
+//! camelCase (Helm's convention).
+//!
+//! A value name is a key the chart defines: with a schema, a key of an object
+//! whose schema lists `properties` and is not marked `"x-nex-user-keys": true`
+//! (names the user chooses: env vars, labels…). Keys inside objects the schema
+//! leaves open (Kubernetes objects passed through, label selectors) are not the
+//! chart's names and are not judged. Without a schema every key is judged.
 
 use crate::diag::{Diagnostic, Location};
 use crate::load::LoadedChart;
@@ -24,26 +29,30 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 return;
             }
             let parent = &pointer[..pointer.rfind('/').unwrap_or(0)];
-            let exempt = schema.is_some_and(|s| {
-                crate::yaml::pointer_tokens(parent)
-                    .and_then(|t| schema::subschema_at(s, &t))
-                    .and_then(|sub| sub.get(USER_KEYS))
-                    == Some(&serde_json::Value::Bool(true))
-            });
-            if !exempt {
-                out.push(
-                    Diagnostic::error(
-                        schema::RULE_CAMEL,
-                        chart,
-                        format!("value name `{}` is not camelCase", entry.key),
-                    )
-                    .at(Location::at(&source.path, entry.key_span.start.line, entry.key_span.start.column))
-                    .hint(format!(
-                        "rename it, or if users choose these names, mark the parent object in values.schema.json with \"{USER_KEYS}\": true"
-                    )),
-                );
+            if !names_chosen_by_chart(schema, parent) {
+                return;
             }
+            out.push(
+                Diagnostic::error(
+                    schema::RULE_CAMEL,
+                    chart,
+                    format!("value name `{}` is not camelCase", entry.key),
+                )
+                .at(Location::at(&source.path, entry.key_span.start.line, entry.key_span.start.column))
+                .hint(format!(
+                    "rename it, or if users choose these names, mark the parent object in values.schema.json with \"{USER_KEYS}\": true"
+                )),
+            );
         });
     }
     out
+}
+
+/// Whether the keys of the object at `parent` are names the chart chose.
+fn names_chosen_by_chart(schema: Option<&serde_json::Value>, parent: &str) -> bool {
+    let Some(schema) = schema else { return true };
+    let Some(sub) = crate::yaml::pointer_tokens(parent).and_then(|t| schema::subschema_at(schema, &t)) else {
+        return false;
+    };
+    sub.get(USER_KEYS) != Some(&serde_json::Value::Bool(true)) && sub.get("properties").is_some()
 }

@@ -1,6 +1,7 @@
 //! YAML hygiene over Chart.yaml, values.yaml and the ci files: what ct's
-//! yamllint configuration catches, without Python, reporting every finding
-//! (yamllint stops ct at the first failing chart).
+//! yamllint configuration (`lint-conf` in ct.yaml, else ct's default) catches,
+//! without Python, reporting every finding (yamllint stops ct at the first
+//! failing chart).
 //!
 //! Text rules run line by line; scalar contents (quoted strings, block
 //! scalars) are masked out using the parser's spans, so a `#` or `,` inside a
@@ -9,6 +10,7 @@
 
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::files::YamlFile;
+use crate::lintconf::{IndentSequences, Inside, LintConf, Rule, Spaces};
 use crate::load::LoadedChart;
 use crate::yaml::{Entry, Node, Span, Style, Value};
 
@@ -22,11 +24,17 @@ pub const RULE_COMMENTS: &str = "yaml/comments";
 pub const RULE_COLONS: &str = "yaml/colons";
 pub const RULE_COMMAS: &str = "yaml/commas";
 pub const RULE_TRUTHY: &str = "yaml/truthy";
+pub const RULE_BRACES: &str = "yaml/braces";
+pub const RULE_BRACKETS: &str = "yaml/brackets";
+pub const RULE_HYPHENS: &str = "yaml/hyphens";
+pub const RULE_LINE_LENGTH: &str = "yaml/line-length";
 /// `yaml/documents`: more than one YAML document where helm reads only the first.
 pub const RULE_DOCUMENTS: &str = "yaml/documents";
 
-/// At most this many blank lines in a row (ct's lintconf).
-const MAX_EMPTY: usize = 2;
+/// Tabs are not a yamllint rule (YAML forbids them in indentation); always an error.
+const TABS: Rule = Rule { enabled: true, level: Severity::Error };
+/// Always on, like duplicate keys: helm silently drops every document after the first.
+const DOCUMENTS: Rule = Rule { enabled: true, level: Severity::Error };
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     if !loaded.settings.validate_yaml {
@@ -38,15 +46,15 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for source in sources {
         if let Ok(file) = &source.content {
-            out.extend(file_findings(&loaded.chart.name, file));
+            out.extend(file_findings(&loaded.chart.name, file, &loaded.settings.yamllint));
         }
     }
     out
 }
 
 /// Every hygiene finding in one file.
-pub fn file_findings(chart: &str, file: &YamlFile) -> Vec<Diagnostic> {
-    let mut f = Findings { chart, file, out: Vec::new() };
+pub fn file_findings(chart: &str, file: &YamlFile, conf: &LintConf) -> Vec<Diagnostic> {
+    let mut f = Findings { chart, file, conf, out: Vec::new() };
     let text = file.text.as_str();
     if text.is_empty() {
         return f.out;
@@ -57,26 +65,29 @@ pub fn file_findings(chart: &str, file: &YamlFile) -> Vec<Diagnostic> {
     let line_count = if text.ends_with('\n') { lines.len() - 1 } else { lines.len() };
     let masks = masks(&roots, line_count);
 
-    if let Some(i) = lines.iter().position(|l| l.ends_with('\r')) {
-        f.push(
-            RULE_NEW_LINES,
-            Severity::Error,
-            i + 1,
-            lines[i].chars().count(),
-            "line ends with CR LF; use Unix new lines (LF)",
-        );
+    let (nl_rule, dos) = conf.new_lines;
+    let wrong_end = |l: &&str| if dos { !l.ends_with('\r') } else { l.ends_with('\r') };
+    if let Some(i) = lines.iter().take(line_count).position(wrong_end) {
+        let msg = if dos {
+            "line ends with LF; this catalog uses CR LF"
+        } else {
+            "line ends with CR LF; use Unix new lines (LF)"
+        };
+        f.push(RULE_NEW_LINES, nl_rule, i + 1, lines[i].chars().count().max(1), msg);
     }
     if !text.ends_with('\n') {
         let last = lines[line_count - 1];
         f.push(
             RULE_FINAL_NEWLINE,
-            Severity::Error,
+            conf.final_newline,
             line_count,
             last.chars().count() + 1,
             "no new line at the end of the file",
         );
     }
+    let (el_rule, max, max_start, max_end) = conf.empty_lines;
     let mut blank_run = 0;
+    let mut seen_content = false;
     for (i, raw) in lines.iter().take(line_count).enumerate() {
         let n = i + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -84,24 +95,38 @@ pub fn file_findings(chart: &str, file: &YamlFile) -> Vec<Diagnostic> {
         let full = mask.iter().any(|&(s, e)| s <= 1 && e == usize::MAX);
         if line.trim().is_empty() && !full {
             blank_run += 1;
-            if blank_run == MAX_EMPTY + 1 {
-                f.push(RULE_EMPTY_LINES, Severity::Error, n, 1, format!("more than {MAX_EMPTY} blank lines"));
-            }
-            if n == blank_run && blank_run == 1 {
-                f.push(RULE_EMPTY_LINES, Severity::Error, n, 1, "blank line at the start of the file");
+            if !seen_content && blank_run == max_start + 1 {
+                f.push(
+                    RULE_EMPTY_LINES,
+                    el_rule,
+                    n,
+                    1,
+                    format!("more than {max_start} blank lines at the start of the file"),
+                );
+            } else if seen_content && blank_run == max + 1 {
+                f.push(RULE_EMPTY_LINES, el_rule, n, 1, format!("more than {max} blank lines"));
             }
         } else {
             blank_run = 0;
+            seen_content = true;
         }
         let chars: Vec<char> = line.chars().collect();
         let trimmed = chars.iter().rposition(|c| !matches!(c, ' ' | '\t')).map_or(0, |p| p + 1);
         if trimmed < chars.len() && !full {
-            f.push(RULE_TRAILING, Severity::Error, n, trimmed + 1, "trailing spaces");
+            f.push(RULE_TRAILING, conf.trailing_spaces, n, trimmed + 1, "trailing spaces");
         }
+        line_length(&mut f, n, &chars);
         line_tokens(&mut f, n, &chars, mask);
     }
-    if line_count > 0 && lines[line_count - 1].trim().is_empty() && text.ends_with('\n') && blank_run > 0 {
-        f.push(RULE_EMPTY_LINES, Severity::Error, line_count, 1, "blank lines at the end of the file");
+    if seen_content && blank_run > max_end {
+        let first = line_count - blank_run + max_end + 1;
+        f.push(
+            RULE_EMPTY_LINES,
+            el_rule,
+            first,
+            1,
+            format!("more than {max_end} blank lines at the end of the file"),
+        );
     }
     for root in &roots {
         tree_rules(&mut f, root, &lines);
@@ -109,7 +134,7 @@ pub fn file_findings(chart: &str, file: &YamlFile) -> Vec<Diagnostic> {
     if let Some(second) = roots.get(1) {
         f.push(
             RULE_DOCUMENTS,
-            Severity::Error,
+            DOCUMENTS,
             second.span.start.line,
             second.span.start.column,
             "a second YAML document; helm reads only the first, so everything from here on is ignored",
@@ -121,19 +146,16 @@ pub fn file_findings(chart: &str, file: &YamlFile) -> Vec<Diagnostic> {
 struct Findings<'a> {
     chart: &'a str,
     file: &'a YamlFile,
+    conf: &'a LintConf,
     out: Vec<Diagnostic>,
 }
 
 impl Findings<'_> {
-    fn push(
-        &mut self,
-        rule: &str,
-        severity: Severity,
-        line: usize,
-        column: usize,
-        message: impl Into<String>,
-    ) {
-        self.out.push(Diagnostic::new(rule, severity, self.chart, message).at(Location::at(
+    fn push(&mut self, rule: &str, switch: Rule, line: usize, column: usize, message: impl Into<String>) {
+        if !switch.enabled {
+            return;
+        }
+        self.out.push(Diagnostic::new(rule, switch.level, self.chart, message).at(Location::at(
             &self.file.path,
             line,
             column.max(1),
@@ -141,8 +163,29 @@ impl Findings<'_> {
     }
 }
 
+/// A yamllint maximum; a negative one means no limit.
+fn over(count: usize, max: i64) -> bool {
+    max >= 0 && count as i64 > max
+}
+
 fn in_mask(mask: &[(usize, usize)], col: usize) -> bool {
     mask.iter().any(|&(s, e)| col >= s && col < e)
+}
+
+fn line_length(f: &mut Findings<'_>, n: usize, chars: &[char]) {
+    let (rule, max, non_breakable) = f.conf.line_length;
+    if !rule.enabled || chars.len() <= max {
+        return;
+    }
+    if non_breakable {
+        // A single long word (a URL), after indentation and a `- ` or `# `, may stay.
+        let s: String = chars.iter().collect();
+        let rest = s.trim_start().trim_start_matches(['-', '#']).trim_start();
+        if !rest.contains(char::is_whitespace) {
+            return;
+        }
+    }
+    f.push(RULE_LINE_LENGTH, rule, n, max + 1, format!("line is {} characters, over {max}", chars.len()));
 }
 
 /// Comments, tabs and commas: the characters outside scalars on one line.
@@ -159,7 +202,13 @@ fn line_tokens(f: &mut Findings<'_>, n: usize, chars: &[char], mask: &[(usize, u
                 comment(f, n, chars, i, content_before);
                 return;
             }
-            '\t' => f.push(RULE_TABS, Severity::Error, n, col, "tab character; use spaces (tabs are illegal in YAML indentation and read differently elsewhere)"),
+            '\t' => f.push(
+                RULE_TABS,
+                TABS,
+                n,
+                col,
+                "tab character; use spaces (tabs are illegal in YAML indentation and read differently elsewhere)",
+            ),
             ',' => comma(f, n, chars, i),
             c if !c.is_whitespace() => content_before = true,
             _ => {}
@@ -168,32 +217,41 @@ fn line_tokens(f: &mut Findings<'_>, n: usize, chars: &[char], mask: &[(usize, u
 }
 
 fn comment(f: &mut Findings<'_>, n: usize, chars: &[char], i: usize, inline: bool) {
+    let (rule, starting_space, min_from_content) = f.conf.comments;
     if inline {
         let spaces = chars[..i].iter().rev().take_while(|c| c.is_whitespace()).count();
-        if spaces < 2 {
-            f.push(RULE_COMMENTS, Severity::Error, n, i + 1, "too few spaces before comment (2 needed)");
+        if spaces < min_from_content {
+            f.push(
+                RULE_COMMENTS,
+                rule,
+                n,
+                i + 1,
+                format!("too few spaces before comment ({min_from_content} needed)"),
+            );
         }
     }
     let hashes = chars[i..].iter().take_while(|&&c| c == '#').count();
     let after = chars.get(i + hashes);
     let shebang = n == 1 && i == 0 && after == Some(&'!');
-    if !shebang && after.is_some_and(|c| !c.is_whitespace()) {
-        f.push(RULE_COMMENTS, Severity::Error, n, i + hashes + 1, "missing space after `#` in comment");
+    if starting_space && !shebang && after.is_some_and(|c| !c.is_whitespace()) {
+        f.push(RULE_COMMENTS, rule, n, i + hashes + 1, "missing space after `#` in comment");
     }
 }
 
 fn comma(f: &mut Findings<'_>, n: usize, chars: &[char], i: usize) {
+    let (rule, max_before, min_after, max_after) = f.conf.commas;
     let before = chars[..i].iter().rev().take_while(|&&c| c == ' ').count();
-    if before > 0 && before < i {
-        f.push(RULE_COMMAS, Severity::Error, n, i + 1 - before, "space before comma");
+    if before > 0 && before < i && over(before, max_before) {
+        f.push(RULE_COMMAS, rule, n, i + 1 - before, "too many spaces before comma");
     }
     let after = chars[i + 1..].iter().take_while(|&&c| c == ' ').count();
-    let next = chars.get(i + 1 + after);
-    match next {
+    match chars.get(i + 1 + after) {
         None | Some('#') => {}
-        Some(_) if after == 0 => f.push(RULE_COMMAS, Severity::Error, n, i + 2, "missing space after comma"),
-        Some(_) if after > 1 => {
-            f.push(RULE_COMMAS, Severity::Error, n, i + 3, "more than one space after comma")
+        Some(_) if (after as i64) < min_after => {
+            f.push(RULE_COMMAS, rule, n, i + 2, "too few spaces after comma")
+        }
+        Some(_) if over(after, max_after) => {
+            f.push(RULE_COMMAS, rule, n, i + 3, "too many spaces after comma")
         }
         _ => {}
     }
@@ -232,66 +290,163 @@ fn masks(roots: &[&Node], lines: usize) -> Vec<Vec<(usize, usize)>> {
     m
 }
 
-/// Rules that need the tree: colons, truthy, indentation.
+/// The indentation unit (and sequence style) a file has shown so far.
+#[derive(Default)]
+struct Indent {
+    unit: Option<usize>,
+    sequences_indented: Option<bool>,
+}
+
+/// Rules that need the tree: colons, truthy, indentation, braces, brackets, hyphens.
 fn tree_rules(f: &mut Findings<'_>, root: &Node, lines: &[&str]) {
-    let mut unit: Option<usize> = None;
-    if root.style == Style::Indented {
-        if let Some(first) = root.entries().first() {
-            if first.key_span.start.column != 1 {
-                let s = first.key_span.start;
-                f.push(RULE_INDENTATION, Severity::Warning, s.line, s.column, "the top level is indented");
-            }
-        }
+    let mut indent = Indent::default();
+    if let Spaces::Fixed(n) = f.conf.indentation.1 {
+        indent.unit = Some(n);
     }
+    if root.style == Style::Indented
+        && let Some(first) = root.entries().first()
+        && first.key_span.start.column != 1
+    {
+        let s = first.key_span.start;
+        f.push(RULE_INDENTATION, f.conf.indentation.0, s.line, s.column, "the top level is indented");
+    }
+    let chars: Vec<Vec<char>> = lines.iter().map(|l| l.chars().collect()).collect();
+    flow_and_hyphens(f, root, &chars);
     root.walk(&mut |_, node, entry| {
-        if let Style::Plain(raw) = &node.style {
-            if crate::yaml::truthy(raw).is_some() && raw != "true" && raw != "false" {
-                let s = node.span.start;
-                f.push(
-                    RULE_TRUTHY,
-                    Severity::Warning,
-                    s.line,
-                    s.column,
-                    format!("`{raw}` is a boolean to YAML 1.1 parsers and a string to YAML 1.2 ones; write true/false, or quote it"),
-                );
-            }
+        let (truthy, allowed, check_keys) = f.conf.truthy.clone();
+        if let Style::Plain(raw) = &node.style
+            && crate::yaml::truthy(raw).is_some()
+            && !allowed.contains(raw)
+        {
+            let s = node.span.start;
+            f.push(
+                RULE_TRUTHY,
+                truthy,
+                s.line,
+                s.column,
+                format!("`{raw}` is a boolean to YAML 1.1 parsers and a string to YAML 1.2 ones; write true/false, or quote it"),
+            );
         }
         let Some(entry) = entry else { return };
-        if let Style::Plain(raw) = &entry.key_style {
-            if crate::yaml::truthy(raw).is_some() {
-                let s = entry.key_span.start;
-                f.push(RULE_TRUTHY, Severity::Warning, s.line, s.column, format!("key `{raw}` is a boolean to YAML 1.1 parsers; quote it"));
-            }
+        if check_keys
+            && let Style::Plain(raw) = &entry.key_style
+            && crate::yaml::truthy(raw).is_some()
+            && !allowed.contains(raw)
+        {
+            let s = entry.key_span.start;
+            f.push(RULE_TRUTHY, truthy, s.line, s.column, format!("key `{raw}` is a boolean to YAML 1.1 parsers; quote it"));
         }
-        colon(f, entry, lines);
-        indentation(f, entry, &mut unit);
+        colon(f, entry, &chars);
+        indentation(f, entry, &mut indent);
     });
 }
 
-fn colon(f: &mut Findings<'_>, entry: &Entry, lines: &[&str]) {
+fn colon(f: &mut Findings<'_>, entry: &Entry, lines: &[Vec<char>]) {
+    let (rule, max_before, max_after) = f.conf.colons;
     let k = entry.key_span.end;
-    let Some(line) = lines.get(k.line.wrapping_sub(1)) else { return };
-    let chars: Vec<char> = line.chars().collect();
+    let Some(chars) = lines.get(k.line.wrapping_sub(1)) else { return };
     let mut i = k.column - 1;
     let before = chars[i.min(chars.len())..].iter().take_while(|&&c| c == ' ').count();
     i += before;
     if chars.get(i) != Some(&':') {
         return;
     }
-    if before > 0 {
-        f.push(RULE_COLONS, Severity::Error, k.line, k.column, "space before colon");
+    if over(before, max_before) {
+        f.push(RULE_COLONS, rule, k.line, k.column, "too many spaces before colon");
     }
     let after = chars[i + 1..].iter().take_while(|&&c| c == ' ').count();
     let next = chars.get(i + 1 + after);
-    if after > 1 && next.is_some_and(|&c| c != '#') {
-        f.push(RULE_COLONS, Severity::Error, k.line, i + 3, "more than one space after colon");
+    if over(after, max_after) && next.is_some_and(|&c| c != '#') {
+        f.push(RULE_COLONS, rule, k.line, i + 3, "too many spaces after colon");
     }
 }
 
-/// Consistent indentation: every nested block mapping is indented by the same
-/// number of spaces as the first one in the file; a block sequence under a key
-/// may be indented by that much or not at all.
-fn indentation(f: &mut Findings<'_>, entry: &Entry, unit: &mut Option<usize>) {
+/// Spaces inside `{}` and `[]`, and after the `-` of block sequence items.
+fn flow_and_hyphens(f: &mut Findings<'_>, root: &Node, lines: &[Vec<char>]) {
+    let mut todo = vec![root];
+    while let Some(node) = todo.pop() {
+        match &node.value {
+            Value::Map(entries) => {
+                if node.style == Style::Flow {
+                    inside(f, node, lines, '{', f.conf.braces, RULE_BRACES, "braces");
+                }
+                todo.extend(entries.iter().map(|e| &e.value));
+            }
+            Value::Seq(items) => {
+                if node.style == Style::Flow {
+                    inside(f, node, lines, '[', f.conf.brackets, RULE_BRACKETS, "brackets");
+                } else {
+                    for item in items {
+                        hyphen(f, item, lines);
+                    }
+                }
+                todo.extend(items.iter());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn inside(
+    f: &mut Findings<'_>,
+    node: &Node,
+    lines: &[Vec<char>],
+    open: char,
+    conf: Inside,
+    rule: &str,
+    what: &str,
+) {
+    let (s, e) = (node.span.start, node.span.end);
+    let (Some(first), Some(last)) = (lines.get(s.line.wrapping_sub(1)), lines.get(e.line.wrapping_sub(1)))
+    else {
+        return;
+    };
+    let Some(o) = first.iter().skip(s.column - 1).position(|&c| c == open).map(|p| p + s.column - 1) else {
+        return;
+    };
+    let c = e.column.wrapping_sub(2); // the closing bracket, 0-based
+    let after = first[o + 1..].iter().take_while(|&&x| x == ' ').count();
+    if s.line == e.line && o + 1 + after == c {
+        return; // empty: `{}` or `[ ]`
+    }
+    if o + 1 + after < first.len() {
+        if (after as i64) < conf.min {
+            f.push(rule, conf.rule, s.line, o + 2, format!("too few spaces inside {what}"));
+        } else if over(after, conf.max) {
+            f.push(rule, conf.rule, s.line, o + 2, format!("too many spaces inside {what}"));
+        }
+    }
+    if c < last.len() {
+        let before = last[..c].iter().rev().take_while(|&&x| x == ' ').count();
+        if before < c {
+            if (before as i64) < conf.min {
+                f.push(rule, conf.rule, e.line, c + 1, format!("too few spaces inside {what}"));
+            } else if over(before, conf.max) {
+                f.push(rule, conf.rule, e.line, c + 1 - before, format!("too many spaces inside {what}"));
+            }
+        }
+    }
+}
+
+fn hyphen(f: &mut Findings<'_>, item: &Node, lines: &[Vec<char>]) {
+    let (rule, max) = f.conf.hyphens;
+    let s = item.span.start;
+    let Some(chars) = lines.get(s.line.wrapping_sub(1)) else { return };
+    let start = (s.column - 1).min(chars.len());
+    let spaces = chars[..start].iter().rev().take_while(|&&c| c == ' ').count();
+    if spaces == 0 || start < spaces + 1 || chars[start - spaces - 1] != '-' {
+        return;
+    }
+    if over(spaces, max) {
+        f.push(RULE_HYPHENS, rule, s.line, start - spaces + 2, "too many spaces after hyphen");
+    }
+}
+
+/// Indentation: nested block mappings are indented by the file's unit (the
+/// first one seen, or `indentation.spaces`); a block sequence under a key by
+/// that much or not at all, as `indent-sequences` says.
+fn indentation(f: &mut Findings<'_>, entry: &Entry, indent: &mut Indent) {
+    let (rule, _, seqs) = f.conf.indentation;
     let child = &entry.value;
     if child.style != Style::Indented {
         return;
@@ -315,14 +470,28 @@ fn indentation(f: &mut Findings<'_>, entry: &Entry, unit: &mut Option<usize>) {
         return;
     }
     let Some(found) = col.checked_sub(parent_col) else { return };
-    if is_seq && found == 0 {
-        return;
+    if is_seq {
+        let indented = found > 0;
+        let ok = match seqs {
+            IndentSequences::Whatever => true,
+            IndentSequences::Yes => indented,
+            IndentSequences::No => !indented,
+            IndentSequences::Consistent => *indent.sequences_indented.get_or_insert(indented) == indented,
+        };
+        if !ok {
+            let want = if indented { "not indented" } else { "indented" };
+            f.push(RULE_INDENTATION, rule, line, col, format!("sequence should be {want} under its key"));
+            return;
+        }
+        if !indented {
+            return;
+        }
     }
-    match *unit {
-        None if found > 0 => *unit = Some(found),
+    match indent.unit {
+        None if found > 0 => indent.unit = Some(found),
         Some(u) if found != u => f.push(
             RULE_INDENTATION,
-            Severity::Warning,
+            rule,
             line,
             col,
             format!("indented by {found} spaces; this file indents by {u}"),
@@ -339,7 +508,7 @@ mod tests {
     fn findings(text: &str) -> Vec<(String, usize, usize)> {
         let file =
             YamlFile { path: PathBuf::from("v.yaml"), text: text.into(), parsed: crate::yaml::parse(text) };
-        file_findings("c", &file)
+        file_findings("c", &file, &LintConf::default())
             .into_iter()
             .map(|d| {
                 let l = d.location.unwrap();
@@ -374,9 +543,52 @@ mod tests {
     }
 
     #[test]
+    fn braces_brackets_hyphens_and_line_length() {
+        let f = findings("a: { b: 1}\nc: [ 1, 2 ]\nd: {}\ne: [ ]\nl:\n  -   x\n  - y\n");
+        let has = |rule: &str, line: usize, col: usize| f.contains(&(rule.to_string(), line, col));
+        assert!(has(RULE_BRACES, 1, 5), "{f:?}");
+        assert!(has(RULE_BRACKETS, 2, 5), "{f:?}");
+        assert!(has(RULE_BRACKETS, 2, 10), "{f:?}");
+        assert!(has(RULE_HYPHENS, 6, 5), "{f:?}");
+        assert_eq!(f.len(), 4, "{f:?}");
+        // line-length is off in ct's defaults; on, a long word (a URL) may stay.
+        let (conf, _) = LintConf::parse("rules:\n  line-length:\n    max: 20\n");
+        let text =
+            format!("a: {}\n# http://example.org/{}\nb: 1\n", "word ".repeat(6).trim_end(), "x".repeat(30));
+        let file =
+            YamlFile { path: PathBuf::from("v.yaml"), text: text.clone(), parsed: crate::yaml::parse(&text) };
+        let d = file_findings("c", &file, &conf);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].rule, RULE_LINE_LENGTH);
+    }
+
+    #[test]
+    fn lint_conf_settings_change_the_rules() {
+        let text = "a: 1 # one space\nb: on\n";
+        let file =
+            YamlFile { path: PathBuf::from("v.yaml"), text: text.into(), parsed: crate::yaml::parse(text) };
+        assert_eq!(file_findings("c", &file, &LintConf::default()).len(), 2);
+        let (conf, _) = LintConf::parse(
+            "rules:\n  comments:\n    min-spaces-from-content: 1\n  truthy:\n    level: error\n    allowed-values: ['true', 'false', 'on']\n",
+        );
+        assert!(file_findings("c", &file, &conf).is_empty());
+        let (conf, _) = LintConf::parse("rules:\n  truthy:\n    level: error\n");
+        let d = file_findings("c", &file, &conf);
+        assert!(d.iter().any(|d| d.rule == RULE_TRUTHY && d.severity == Severity::Error), "{d:?}");
+    }
+
+    #[test]
     fn indentation_must_be_consistent() {
         let f = findings("a:\n  b:\n      c: 1\nl:\n- x\nm:\n  - y\n");
         assert_eq!(f, vec![(RULE_INDENTATION.to_string(), 3, 7)]);
+    }
+
+    #[test]
+    fn no_prefix_of_a_tricky_file_panics() {
+        let text = "# c\na: &x {b: \"q\\\"#\", c: 'it''s' , d: [1,2 ]}\ne: *x\nf:\n  <<: *x\n  g: |\n    block # x\n\n  h: >-\n    folded\n? complex\n: value\nlist:\n- a: 1\n  b: yes\n-   c\n\t\r\n\"multi\n  line\": 1 #x\n";
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let _ = findings(&text[..end]);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use xtask::changed::Baseline;
 use xtask::diag::Diagnostic;
 use xtask::helm::Major;
 use xtask::kube::Schemas;
+use xtask::lintconf::LintConf;
 use xtask::load::{LoadOptions, Settings};
 use xtask::report::{self, Format, Summary};
 
@@ -20,7 +21,7 @@ const CATALOG_CRDS: &str = "schemas/crds";
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
 /// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
 /// `charts`, `all`, `exclude-deprecated`, `validate-chart-schema`,
-/// `validate-yaml`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
+/// `validate-yaml`, `lint-conf`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
 /// and `check-version-increment` mean what they mean to ct; an unknown key is
 /// an error. Each chart is checked with its values.yaml and with every
 /// ci/*-values.yaml coalesced over it. helm runs are cached by content under
@@ -59,8 +60,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         xtask::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
         let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
-        let files = base.changed_files(&config.chart_dirs).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
-        let touched = xtask::changed::touched(&discovery.charts, &files).into_iter().cloned().collect();
+        let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
         baseline = Some(base);
         touched
     } else if !config.charts.is_empty() {
@@ -72,8 +72,12 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         match Baseline::resolve(&config) {
             Ok(b) => baseline = Some(b),
             Err(e) => findings.push(
-                Diagnostic::warning("chart/version-increment", "", format!("versions not compared: {e}"))
-                    .hint("set check-version-increment: false in ct.yaml to skip this comparison"),
+                Diagnostic::warning(
+                    xtask::checks::chart_yaml::RULE_INCREMENT,
+                    "",
+                    format!("versions not compared: {e}"),
+                )
+                .hint("set check-version-increment: false in ct.yaml to skip this comparison"),
             ),
         }
     }
@@ -87,9 +91,23 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
     let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
     opts.render = Some(&schemas);
-    opts.settings =
-        Settings { validate_chart_schema: config.validate_chart_schema, validate_yaml: config.validate_yaml };
+    let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
+    findings.extend(lint_conf_findings);
+    opts.settings = Settings {
+        validate_chart_schema: config.validate_chart_schema,
+        validate_yaml: config.validate_yaml,
+        yamllint: std::sync::Arc::new(yamllint),
+    };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
+    // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).
+    let tree = match (&baseline, args.changed) {
+        (Some(base), true) => Some(
+            xtask::base_tree::Tree::extract(base, &config.chart_dirs)
+                .map_err(|e| anyhow::anyhow!("--changed: {e}"))?,
+        ),
+        _ => None,
+    };
+    opts.base = tree.as_ref();
     findings.extend(xtask::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
@@ -98,13 +116,14 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             format!("cannot read CRD file {e}"),
         ));
     }
-    let mut diags = xtask::diag::normalize(findings);
-    if args.charts.is_empty() {
-        // Charts whose docs cannot be built have their own findings; the table is not judged then.
-        let top = xtask::docs::catalog_readme(&root, &charts).ok().flatten();
-        let stale = xtask::checks::docs::catalog(&root.join(xtask::docs::README), top);
-        diags = xtask::diag::normalize([diags, stale].concat());
+    if whole && config.charts.is_empty() {
+        // The table lists every chart `docs` sees (deprecated ones too). Charts whose
+        // docs cannot be built have their own findings; the table is not judged then.
+        let all = xtask::catalog::discover(&root, &config)?;
+        let top = xtask::docs::catalog_readme(&root, &all).ok().flatten();
+        findings.extend(xtask::checks::docs::catalog(&root.join(xtask::docs::README), top));
     }
+    let diags = xtask::diag::normalize(findings);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()

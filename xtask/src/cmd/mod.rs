@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod ct;
+pub mod diff;
 pub mod docs;
 pub mod hooks;
 pub mod lint;

@@ -34,8 +34,10 @@ pub const CATALOG_END: &str = "<!-- nex-charts:catalog:end -->";
 pub enum DocsError {
     #[error("{0}: cannot read: {1}")]
     Read(PathBuf, std::io::Error),
-    #[error("{0}: invalid YAML: {1}")]
-    Yaml(PathBuf, String),
+    #[error("{file}:{line}:{column}: invalid YAML: {message}")]
+    Yaml { file: PathBuf, line: usize, column: usize, message: String },
+    #[error("{file}: annotation {key} is not valid YAML: {message}")]
+    Annotation { file: PathBuf, key: String, message: String },
     #[error("{0}: invalid JSON: {1}")]
     Json(PathBuf, String),
     #[error("{file}: {message}")]
@@ -178,13 +180,16 @@ fn default_permissions() -> Option<std::fs::Permissions> {
     None
 }
 
-/// Parses YAML into JSON values (mapping order kept); an empty document is `null`.
+/// Parses YAML into JSON values with the harness's positioned loader (the same
+/// reading lint does; mapping order kept). An empty document is `null`.
 pub(crate) fn parse_yaml(text: &str, file: &Path) -> Result<serde_json::Value, DocsError> {
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---") {
-        return Ok(serde_json::Value::Null);
-    }
-    serde_saphyr::from_str::<serde_json::Value>(text)
-        .map_err(|e| DocsError::Yaml(file.to_path_buf(), e.to_string()))
+    let yaml = crate::yaml::parse(text).map_err(|e| DocsError::Yaml {
+        file: file.to_path_buf(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    Ok(yaml.root().map(crate::yaml::Node::to_json).unwrap_or(serde_json::Value::Null))
 }
 
 /// Renders one embedded tera template. Templates are Markdown, so nothing is
@@ -243,8 +248,8 @@ mod tests {
         let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["b", "a", "c"]);
         assert_eq!(parse_yaml("# nothing\n\n", Path::new("v.yaml")).unwrap(), serde_json::Value::Null);
-        let err = parse_yaml("a: [1,\n", Path::new("v.yaml")).unwrap_err().to_string();
-        assert!(err.starts_with("v.yaml: invalid YAML"), "{err}");
+        let err = parse_yaml("a: 1\nb: [1,\n", Path::new("v.yaml")).unwrap_err().to_string();
+        assert!(err.starts_with("v.yaml:2:7: invalid YAML: "), "{err}");
     }
 
     #[test]

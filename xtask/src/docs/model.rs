@@ -91,7 +91,12 @@ impl ChartDoc {
         let embedded = |key: &str| -> Result<Value, DocsError> {
             match annotations.get(key).and_then(Value::as_str) {
                 Some(s) => super::parse_yaml(s, &chart_file).map_err(|e| match e {
-                    DocsError::Yaml(f, m) => DocsError::Yaml(f, format!("annotation {key}: {m}")),
+                    // Positions inside the annotation's text are not positions in Chart.yaml.
+                    DocsError::Yaml { file, line, column, message } => DocsError::Annotation {
+                        file,
+                        key: key.to_owned(),
+                        message: format!("{line}:{column} of its text: {message}"),
+                    },
                     other => other,
                 }),
                 None => Ok(Value::Null),
@@ -148,12 +153,15 @@ impl ChartDoc {
             scenarios: src
                 .ci
                 .iter()
-                .map(|c| ScenarioDoc {
-                    name: c.scenario.clone(),
-                    file: format!("ci/{}", c.file_name),
-                    description: leading_comment(&c.text),
+                .map(|c| {
+                    let file = format!("ci/{}", c.file_name);
+                    let description = match leading_comment(&c.text) {
+                        d if d.is_empty() => what_it_sets(&super::parse_yaml(&c.text, &src.file(&file))?),
+                        d => d,
+                    };
+                    Ok(ScenarioDoc { name: c.scenario.clone(), file, description })
                 })
-                .collect(),
+                .collect::<Result<_, DocsError>>()?,
         })
     }
 
@@ -245,6 +253,27 @@ fn leading_comment(text: &str) -> String {
     words.join(" ")
 }
 
+/// A scenario file that says nothing about itself is described by the values it
+/// sets: `ingress.enabled`, `ingress.hosts` (leaves, two levels deep at most).
+fn what_it_sets(values: &Value) -> String {
+    let mut keys = Vec::new();
+    if let Value::Object(top) = values {
+        for (k, v) in top {
+            match v {
+                Value::Object(inner) if !inner.is_empty() => {
+                    keys.extend(inner.keys().map(|i| format!("{k}.{i}")));
+                }
+                _ => keys.push(k.clone()),
+            }
+        }
+    }
+    if keys.is_empty() {
+        return String::new();
+    }
+    let spans: Vec<String> = keys.iter().map(|k| super::markdown::code(k)).collect();
+    format!("Sets {}.", spans.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +283,13 @@ mod tests {
         let t = "# yaml-language-server: $schema=../values.schema.json\n# Exposes the UI\n# through an HTTPRoute.\nroute:\n  enabled: true # not this\n";
         assert_eq!(leading_comment(t), "Exposes the UI through an HTTPRoute.");
         assert_eq!(leading_comment("a: 1\n# late\n"), "");
+    }
+
+    #[test]
+    fn a_scenario_without_a_comment_is_described_by_what_it_sets() {
+        let v = serde_json::json!({"ingress": {"enabled": true, "hosts": []}, "replicas": 2, "env": {}});
+        assert_eq!(what_it_sets(&v), "Sets `ingress.enabled`, `ingress.hosts`, `replicas`, `env`.");
+        assert_eq!(what_it_sets(&Value::Null), "");
     }
 
     #[test]

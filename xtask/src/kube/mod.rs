@@ -57,6 +57,11 @@ impl Schemas {
         (Self::new(SchemaRoot::from_env(cache_root), CrdSet::new(list)), errors)
     }
 
+    /// What the validation results depend on besides the object (cache keys).
+    pub fn identity(&self) -> String {
+        format!("{} {}", self.root.identity(), self.catalog_crds.fingerprint)
+    }
+
     /// Validates one object for one Kubernetes version, served from the cache
     /// when this exact object was validated against the same schemas before.
     pub fn validate(&self, object: &Value, version: &str, chart_crds: &CrdSet, cache: &Cache) -> Outcome {
@@ -72,17 +77,6 @@ impl Schemas {
             &key,
             || self.validate_uncached(object, version, chart_crds),
             |o| !matches!(o, Outcome::Unavailable(_)),
-        )
-    }
-
-    /// What validation results depend on besides the object and version: the
-    /// schemas and CRDs in use (a label for cache keys).
-    pub fn identity(&self, chart_crds: &CrdSet) -> String {
-        format!(
-            "{}\u{0}{}\u{0}{}",
-            self.root.identity(),
-            self.catalog_crds.fingerprint,
-            chart_crds.fingerprint
         )
     }
 
@@ -183,7 +177,7 @@ impl Schemas {
 /// Validation results depend on the harness's own code (schema conversion,
 /// messages), so they are keyed by the running binary too: a rebuilt harness
 /// revalidates once. (helm results do not depend on it and are shared.)
-pub(crate) fn harness_identity() -> &'static str {
+pub fn harness_identity() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
         let exe = std::env::current_exe().ok();

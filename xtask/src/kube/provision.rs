@@ -73,6 +73,12 @@ impl SchemaRoot {
                 if p.join("_definitions.json").is_file() {
                     return Ok(p);
                 }
+                // Charts are loaded in parallel: one thread fetches, the others wait for it.
+                static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _guard = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+                if p.join("_definitions.json").is_file() {
+                    return Ok(p);
+                }
                 let wheel = ensure_wheel(dir).map_err(SchemaError::Provision)?;
                 extract_version(&wheel, dir, &folder)?;
                 Ok(p)
@@ -168,4 +174,62 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn wheel(path: &Path) {
+        let mut zip = zip::ZipWriter::new(File::create(path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        for (name, body) in [
+            ("v1.25.0-local-strict/_definitions.json", "{}"),
+            ("v1.25.0-local-strict/service-v1.json", "{\"type\": \"object\"}"),
+            ("v1.25.0-local/service-v1.json", "{}"),
+            ("v1.37.0-local-strict/_definitions.json", "{}"),
+        ] {
+            zip.start_file(format!("{WHEEL_PREFIX}{name}"), opts).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+
+    #[test]
+    fn only_the_asked_version_folder_is_extracted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let whl = tmp.path().join(WHEEL_FILE);
+        wheel(&whl);
+        extract_version(&whl, tmp.path(), "v1.25.0-local-strict").unwrap();
+        let dir = tmp.path().join("v1.25.0-local-strict");
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["_definitions.json", "service-v1.json"]);
+        assert!(!tmp.path().join("v1.37.0-local-strict").exists());
+        // No temp folders are left behind.
+        assert!(
+            fs::read_dir(tmp.path()).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+        );
+        let err = extract_version(&whl, tmp.path(), "v1.99.0-local-strict").unwrap_err();
+        assert!(matches!(err, SchemaError::UnknownVersion(v) if v == "1.99.0"));
+    }
+
+    #[test]
+    fn an_override_without_the_version_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = SchemaRoot::Override(tmp.path().to_path_buf());
+        let err = root.ensure("1.30.0").unwrap_err().to_string();
+        assert!(err.contains("v1.30.0-local-strict"), "{err}");
+        fs::create_dir_all(tmp.path().join("v1.30.0-local-strict")).unwrap();
+        fs::write(tmp.path().join("v1.30.0-local-strict/_definitions.json"), "{}").unwrap();
+        assert_eq!(root.ensure("1.30.0").unwrap(), tmp.path().join("v1.30.0-local-strict"));
+    }
 }

@@ -164,3 +164,22 @@ fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, di
         .status();
     eprintln!("events, describe and logs saved to {}", dir.display());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tee_keeps_both_streams_and_the_exit_status() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("out.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo to-stdout; echo to-stderr >&2; exit 3"]);
+        assert!(!tee(cmd, &log).unwrap());
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("to-stdout\n") && text.contains("to-stderr\n"), "{text}");
+        let mut ok = Command::new("sh");
+        ok.args(["-c", "true"]);
+        assert!(tee(ok, &log).unwrap());
+    }
+}

@@ -216,7 +216,7 @@ impl Index {
 fn sort_newest_first(list: &mut [Value]) {
     let key =
         |v: &Value| v.get("version").and_then(Value::as_str).and_then(|s| semver::Version::parse(s).ok());
-    list.sort_by(|a, b| key(b).cmp(&key(a)));
+    list.sort_by_key(|v| std::cmp::Reverse(key(v)));
 }
 
 /// RFC 3339 UTC time for `created` and `generated`: `SOURCE_DATE_EPOCH` when

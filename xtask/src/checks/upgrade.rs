@@ -1,0 +1,565 @@
+//! Upgrade safety: what breaks `helm upgrade` for users already running the
+//! chart as it is on the target branch. Compares the target branch's renders,
+//! values.yaml and values.schema.json (loaded at the edge, `lint --changed`)
+//! with this branch's. Every finding is an error unless the chart's major
+//! version was bumped, as SemVer asks of breaking changes (for 0.y.z, where
+//! SemVer promises nothing, a minor bump counts as the major one, as Cargo reads it).
+
+use crate::base_tree::BaseChart;
+use crate::checks::objects::location;
+use crate::diag::{Diagnostic, Location};
+use crate::diff::json_path as dotted;
+use crate::diff::report::one_line;
+use crate::diff::{self, ObjectKey};
+use crate::load::LoadedChart;
+use crate::manifest::Object;
+use crate::schema::deref;
+use crate::yaml::escape_token;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+pub const IMMUTABLE_FIELD: &str = "upgrade/immutable-field";
+pub const RENAMED_WORKLOAD: &str = "upgrade/renamed-workload";
+pub const RENAMED_PVC: &str = "upgrade/renamed-pvc";
+pub const REMOVED_VALUE: &str = "upgrade/removed-value";
+pub const NARROWED_TYPE: &str = "upgrade/narrowed-type";
+
+/// Fields Kubernetes refuses to change on an existing object.
+const IMMUTABLE: &[(&[&str], &str)] = &[
+    (&["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"], "/spec/selector"),
+    (&["StatefulSet"], "/spec/volumeClaimTemplates"),
+    (&["StatefulSet"], "/spec/serviceName"),
+    (&["Service"], "/spec/clusterIP"),
+    (&["Job"], "/spec/template"),
+    (&["PersistentVolumeClaim"], "/spec/storageClassName"),
+    (&["PersistentVolumeClaim"], "/spec/accessModes"),
+];
+
+const WORKLOADS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"];
+
+pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
+    let Some(base) = &loaded.upgrade else { return Vec::new() };
+    let Some(old_version) = base.version.as_deref() else { return Vec::new() };
+    let new_version = loaded.chart_meta.get("version").and_then(Value::as_str).unwrap_or("");
+    if major_bumped(old_version, new_version) {
+        return Vec::new();
+    }
+    let locate = |o: &Object, path: &str| location(loaded, o, path);
+    let ctx = Ctx { chart: &loaded.chart.name, label: &base.label, old_version, locate: &locate };
+    let mut out = Vec::new();
+    for old in &base.renderings {
+        let Ok(old_objects) = &old.objects else { continue };
+        let current = loaded
+            .renderings
+            .iter()
+            .find(|r| r.scenario.name == old.scenario && r.kube_version == old.kube_version && r.succeeded());
+        let Some(current) = current else { continue };
+        out.extend(
+            objects(&ctx, old_objects, &current.objects).into_iter().map(|d| d.scenario(&old.scenario)),
+        );
+    }
+    out.extend(values(&ctx, loaded, base));
+    out
+}
+
+/// What every finding needs: the chart, the target branch, and where an object's field is written.
+struct Ctx<'a> {
+    chart: &'a str,
+    /// `origin/main`.
+    label: &'a str,
+    old_version: &'a str,
+    locate: &'a dyn Fn(&Object, &str) -> Option<Location>,
+}
+
+impl Ctx<'_> {
+    fn remedy(&self, keep: &str) -> String {
+        format!(
+            "{keep}; or, if the break is intended, bump the major version ({} on {} → {}) and say \
+             in artifacthub.io/changes what users must do before upgrading",
+            self.old_version,
+            self.label,
+            next_major(self.old_version)
+        )
+    }
+
+    fn error(&self, rule: &str, message: String) -> Diagnostic {
+        Diagnostic::error(rule, self.chart, message)
+    }
+}
+
+/// Whether `new` is a major step up from `old` (for 0.y.z: a minor step up).
+pub fn major_bumped(old: &str, new: &str) -> bool {
+    let (Ok(old), Ok(new)) = (semver::Version::parse(old), semver::Version::parse(new)) else {
+        return false;
+    };
+    if old.major == 0 && new.major == 0 { new.minor > old.minor } else { new.major > old.major }
+}
+
+/// The smallest version that is a major step up from `old`.
+pub fn next_major(old: &str) -> String {
+    match semver::Version::parse(old) {
+        Ok(v) if v.major == 0 => format!("0.{}.0", v.minor + 1),
+        Ok(v) => format!("{}.0.0", v.major + 1),
+        Err(_) => "a new major version".into(),
+    }
+}
+
+fn objects(ctx: &Ctx<'_>, old: &[Object], new: &[Object]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut removed: Vec<(ObjectKey, &Object)> = Vec::new();
+    let mut added: Vec<(ObjectKey, &Object)> = Vec::new();
+    for (key, a, b) in diff::pair(old, new) {
+        match (a, b) {
+            (Some(a), Some(b)) => out.extend(immutable(ctx, &key, a, b)),
+            (Some(a), None) => removed.push((key, a)),
+            (None, Some(b)) => added.push((key, b)),
+            (None, None) => {}
+        }
+    }
+    for (key, old_obj) in &removed {
+        let pvc = key.kind == "PersistentVolumeClaim";
+        if !pvc && !WORKLOADS.contains(&key.kind.as_str()) {
+            continue;
+        }
+        // The object of the same kind that appeared in its place, if any.
+        let twin = added.iter().position(|(k, _)| k.kind == key.kind && k.namespace == key.namespace);
+        let twin = twin.map(|i| added.remove(i));
+        let rule = if pvc { RENAMED_PVC } else { RENAMED_WORKLOAD };
+        let d = match &twin {
+            Some((new_key, new_obj)) => {
+                let what = if pvc {
+                    "the claim and its data are deleted on upgrade and the new one starts empty"
+                } else {
+                    "helm deletes the old one and creates a new one: its pods restart, and a \
+                     StatefulSet's volumes (named after it) are left behind"
+                };
+                let mut d = ctx.error(
+                    rule,
+                    format!(
+                        "{} renamed: `{}` on {} is `{}` on this branch; {what}",
+                        key.kind, key.name, ctx.label, new_key.name
+                    ),
+                );
+                if let Some(loc) = (ctx.locate)(new_obj, "/metadata/name") {
+                    d = d.at(loc);
+                }
+                d
+            }
+            // A claim kept by `helm.sh/resource-policy: keep` outlives its removal.
+            None if pvc && !kept(old_obj) => ctx.error(
+                rule,
+                format!(
+                    "PersistentVolumeClaim `{}` on {} is no longer rendered: helm deletes it, and its \
+                     data, on upgrade",
+                    key.name, ctx.label
+                ),
+            ),
+            None => continue,
+        };
+        let keep = if pvc {
+            format!(
+                "keep the name `{}` (or annotate the claim `helm.sh/resource-policy: keep` and let \
+                 users point the new one at their data)",
+                key.name
+            )
+        } else {
+            format!("keep the name `{}`", key.name)
+        };
+        out.push(d.hint(ctx.remedy(&keep)));
+    }
+    out
+}
+
+fn kept(obj: &Object) -> bool {
+    obj.value.pointer("/metadata/annotations/helm.sh~1resource-policy").and_then(Value::as_str)
+        == Some("keep")
+}
+
+fn immutable(ctx: &Ctx<'_>, key: &ObjectKey, old: &Object, new: &Object) -> Vec<Diagnostic> {
+    // Hooks are created afresh on every upgrade, never patched.
+    if new.value.pointer("/metadata/annotations/helm.sh~1hook").is_some() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (_, ptr) in IMMUTABLE.iter().filter(|(kinds, _)| kinds.contains(&key.kind.as_str())) {
+        let (a, b) = (old.value.pointer(ptr), new.value.pointer(ptr));
+        let empty = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v == "");
+        if a == b || (empty(a) && empty(b)) {
+            continue;
+        }
+        let null = Value::Null;
+        let fields = diff::fields(a.unwrap_or(&null), b.unwrap_or(&null));
+        let first = fields.first();
+        let (path, from, to) = match first {
+            Some(f) if !f.pointer.is_empty() => {
+                (format!("{ptr}{}", f.pointer), one_line(f.old.as_ref()), one_line(f.new.as_ref()))
+            }
+            _ => (ptr.to_string(), one_line(a), one_line(b)),
+        };
+        let more = if fields.len() > 1 { format!(" (and {} more)", fields.len() - 1) } else { String::new() };
+        let mut d = ctx.error(
+            IMMUTABLE_FIELD,
+            format!(
+                "{}/{}: `{}` is {from} on {} and {to} on this branch{more}; Kubernetes forbids changing \
+                 `{}` in place, so `helm upgrade` fails",
+                key.kind,
+                key.name,
+                dotted(&path),
+                ctx.label,
+                dotted(ptr)
+            ),
+        );
+        if let Some(loc) = (ctx.locate)(new, &path) {
+            d = d.at(loc);
+        }
+        out.push(d.hint(ctx.remedy(&format!("keep `{}` as it is on {}", dotted(ptr), ctx.label))));
+    }
+    out
+}
+
+/// Values users may have set on the target branch that this branch's schema
+/// rejects, and values whose accepted types or choices shrank.
+fn values(ctx: &Ctx<'_>, loaded: &LoadedChart, base: &BaseChart) -> Vec<Diagnostic> {
+    let Some(new_schema) = loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok()) else {
+        return Vec::new();
+    };
+    let Ok(new_root) = &new_schema.value else { return Vec::new() };
+    let old_schema = base.schema.as_ref();
+    let mut paths: BTreeSet<Vec<String>> = BTreeSet::new();
+    if let Some(v) = &base.values {
+        value_paths(v, old_schema, &mut Vec::new(), &mut paths);
+    }
+    if let Some(s) = old_schema {
+        schema_paths(s, s, &mut Vec::new(), &mut paths, 0);
+    }
+    let file = &new_schema.path;
+    let at = |tokens: &[String]| {
+        let ptr: String = tokens.iter().map(|t| format!("/properties/{}", escape_token(t))).collect();
+        match new_schema.position(&ptr) {
+            Some((line, col)) => Location::at(file, line, col),
+            None => Location::file(file),
+        }
+    };
+    let mut out = Vec::new();
+    let mut reported: Vec<Vec<String>> = Vec::new();
+    for path in &paths {
+        if reported.iter().any(|r| path.starts_with(r)) {
+            continue;
+        }
+        let ptr: String = path.iter().map(|t| format!("/{}", escape_token(t))).collect();
+        let shown = dotted(&ptr);
+        if let Some(depth) = rejected(new_root, path) {
+            reported.push(path.clone());
+            let parent = &path[..depth];
+            let old_value = base.values.as_ref().and_then(|v| v.pointer(&ptr));
+            let was = match old_value {
+                Some(v) => format!("defaults to {} on {}", one_line(Some(v)), ctx.label),
+                None => format!("is declared in values.schema.json on {}", ctx.label),
+            };
+            let renamed = renamed_to(old_schema, new_root, parent)
+                .map(|n| format!(" (renamed to `{n}`?)"))
+                .unwrap_or_default();
+            let d = ctx
+                .error(
+                    REMOVED_VALUE,
+                    format!(
+                        "value `{shown}` {was} and is removed on this branch{renamed}: values.schema.json now \
+                         rejects it, so `helm upgrade` with users' old values fails"
+                    ),
+                )
+                .at(at(parent))
+                .hint(ctx.remedy(&format!(
+                    "keep `{shown}` in values.schema.json (say in its description that it is deprecated, \
+                     and honour it in the templates)"
+                )));
+            out.push(d);
+            continue;
+        }
+        let (Some(old_root), Some(new_node)) = (old_schema, declared(new_root, path)) else { continue };
+        let Some(old_node) = declared(old_root, path) else { continue };
+        if let Some((from, to)) = narrowed(old_node, new_node) {
+            reported.push(path.clone());
+            out.push(
+                ctx.error(
+                    NARROWED_TYPE,
+                    format!(
+                        "value `{shown}` accepts {from} on {} but only {to} on this branch: users' old \
+                         values outside it are rejected on upgrade",
+                        ctx.label
+                    ),
+                )
+                .at(at(path))
+                .hint(ctx.remedy(&format!("accept {from} for `{shown}` again"))),
+            );
+        }
+    }
+    out
+}
+
+/// Paths of values.yaml maps (every key, nested), not below maps whose keys are the user's.
+fn value_paths(v: &Value, schema: Option<&Value>, path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
+    let Value::Object(map) = v else { return };
+    if schema.and_then(|root| declared(root, path)).is_some_and(user_keys) {
+        return;
+    }
+    for (k, child) in map {
+        path.push(k.clone());
+        out.insert(path.clone());
+        value_paths(child, schema, path, out);
+        path.pop();
+    }
+}
+
+/// Paths declared under `properties` in a schema (local `$ref`s followed).
+fn schema_paths(
+    root: &Value,
+    node: &Value,
+    path: &mut Vec<String>,
+    out: &mut BTreeSet<Vec<String>>,
+    depth: usize,
+) {
+    let node = deref(root, node);
+    if depth > 32 || user_keys(node) {
+        return;
+    }
+    let Some(props) = node.get("properties").and_then(Value::as_object) else { return };
+    for (k, child) in props {
+        path.push(k.clone());
+        out.insert(path.clone());
+        schema_paths(root, child, path, out, depth + 1);
+        path.pop();
+    }
+}
+
+fn user_keys(node: &Value) -> bool {
+    node.get("x-nex-user-keys") == Some(&Value::Bool(true))
+}
+
+/// The subschema declared for `path` through `properties` only.
+fn declared<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut node = deref(root, root);
+    for t in path {
+        node = deref(root, node.get("properties")?.get(t)?);
+    }
+    Some(node)
+}
+
+/// When the schema refuses a value at `path`: how many tokens of the path lead
+/// to the map that refuses it (`additionalProperties: false`). Anything the
+/// walk cannot judge (pattern properties, a map turned into a scalar, which
+/// the type check reports) is taken as accepted.
+fn rejected(root: &Value, path: &[String]) -> Option<usize> {
+    let mut node = deref(root, root);
+    for (i, t) in path.iter().enumerate() {
+        if let Some(p) = node.get("properties").and_then(|p| p.get(t)) {
+            node = deref(root, p);
+            continue;
+        }
+        if node.get("patternProperties").is_some() || user_keys(node) {
+            return None;
+        }
+        if types(node).is_some_and(|t| !t.contains("object")) {
+            return None;
+        }
+        match node.get("additionalProperties") {
+            Some(Value::Bool(false)) => return Some(i),
+            Some(ap @ Value::Object(_)) => node = deref(root, ap),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The one property this branch added next to a removed one, as a rename guess.
+fn renamed_to(old: Option<&Value>, new: &Value, parent: &[String]) -> Option<String> {
+    let old_props: BTreeSet<&String> = old
+        .and_then(|o| declared(o, parent))
+        .and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    let new_props = declared(new, parent)?.get("properties")?.as_object()?;
+    let mut fresh = new_props.keys().filter(|k| !old_props.contains(k));
+    match (fresh.next(), fresh.next()) {
+        (Some(k), None) => Some(k.clone()),
+        _ => None,
+    }
+}
+
+fn types(node: &Value) -> Option<BTreeSet<String>> {
+    match node.get("type")? {
+        Value::String(s) => Some([s.clone()].into()),
+        Value::Array(a) => Some(a.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+        _ => None,
+    }
+}
+
+/// What the old schema accepted that the new one does not, as (old, new) descriptions.
+fn narrowed(old: &Value, new: &Value) -> Option<(String, String)> {
+    let show = |t: &Option<BTreeSet<String>>| match t {
+        None => "any type".to_owned(),
+        Some(t) => t.iter().cloned().collect::<Vec<_>>().join(" or "),
+    };
+    let (ot, nt) = (types(old), types(new));
+    if let Some(n) = &nt {
+        let covered = |t: &String| n.contains(t) || (t == "integer" && n.contains("number"));
+        let lost = match &ot {
+            None => true,
+            Some(o) => !o.iter().all(covered),
+        };
+        if lost {
+            return Some((show(&ot), show(&nt)));
+        }
+    }
+    let list =
+        |v: &Value| v.as_array().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
+    if let Some(ne) = new.get("enum").and_then(Value::as_array) {
+        let lost = match old.get("enum").and_then(Value::as_array) {
+            None => true,
+            Some(oe) => oe.iter().any(|v| !ne.contains(v)),
+        };
+        if lost {
+            let from = old.get("enum").and_then(list).map_or_else(|| show(&ot), |l| format!("one of {l}"));
+            return Some((from, format!("one of {}", list(&new["enum"]).unwrap_or_default())));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Object {
+        Object { source: None, line: 1, value: v }
+    }
+
+    fn run(old: Vec<Value>, new: Vec<Value>) -> Vec<(String, String)> {
+        let none = |_: &Object, _: &str| None;
+        let ctx = Ctx { chart: "c", label: "origin/main", old_version: "1.2.0", locate: &none };
+        let old: Vec<Object> = old.into_iter().map(obj).collect();
+        let new: Vec<Object> = new.into_iter().map(obj).collect();
+        objects(&ctx, &old, &new).into_iter().map(|d| (d.rule, d.message)).collect()
+    }
+
+    fn sts(name: &str, service: &str, claim: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+               "spec": {"serviceName": service, "selector": {"matchLabels": {"a": "b"}},
+                        "volumeClaimTemplates": [{"metadata": {"name": claim}}],
+                        "template": {"spec": {"containers": [{"image": "x:1"}]}}}})
+    }
+
+    #[test]
+    fn statefulset_service_and_job_fields_that_cannot_change() {
+        let found = run(vec![sts("db", "db", "data")], vec![sts("db", "db-headless", "storage")]);
+        let rules: Vec<&str> = found.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(rules, [IMMUTABLE_FIELD, IMMUTABLE_FIELD], "{found:?}");
+        assert!(
+            found[0].1.contains(
+                "`spec.volumeClaimTemplates[0].metadata.name` is \"data\" on origin/main and \"storage\""
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found[1].1.contains("`spec.serviceName` is \"db\" on origin/main and \"db-headless\""),
+            "{found:?}"
+        );
+
+        let svc = |ip: Option<&str>| {
+            let mut v = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": []}});
+            if let Some(ip) = ip {
+                v["spec"]["clusterIP"] = json!(ip);
+            }
+            v
+        };
+        assert_eq!(run(vec![svc(None)], vec![svc(Some("None"))]).len(), 1);
+        assert!(run(vec![svc(None)], vec![svc(Some(""))]).is_empty(), "empty is unset");
+
+        let job = |image: &str, hook: bool| {
+            let mut v = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                               "spec": {"template": {"spec": {"containers": [{"image": image}]}}}});
+            if hook {
+                v["metadata"]["annotations"] = json!({"helm.sh/hook": "post-install"});
+            }
+            v
+        };
+        assert_eq!(run(vec![job("x:1", false)], vec![job("x:2", false)]).len(), 1);
+        assert!(run(vec![job("x:1", true)], vec![job("x:2", true)]).is_empty(), "hooks are recreated");
+        // The image of a StatefulSet may change.
+        let mut newer = sts("db", "db", "data");
+        newer["spec"]["template"]["spec"]["containers"][0]["image"] = json!("x:2");
+        assert!(run(vec![sts("db", "db", "data")], vec![newer]).is_empty());
+    }
+
+    #[test]
+    fn renamed_workloads_and_dropped_claims() {
+        let found = run(vec![sts("db", "db", "data")], vec![sts("database", "db", "data")]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, RENAMED_WORKLOAD);
+        assert!(found[0].1.contains("`db` on origin/main is `database` on this branch"), "{found:?}");
+
+        let pvc = |name: &str, keep: bool| {
+            let mut v =
+                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}});
+            if keep {
+                v["metadata"]["annotations"] = json!({"helm.sh/resource-policy": "keep"});
+            }
+            v
+        };
+        let found = run(vec![pvc("data", false)], vec![]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, RENAMED_PVC);
+        assert!(found[0].1.contains("is no longer rendered"), "{found:?}");
+        assert!(run(vec![pvc("data", true)], vec![]).is_empty(), "a kept claim survives");
+        // A ConfigMap may come and go.
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
+        assert!(run(vec![cm], vec![]).is_empty());
+    }
+
+    #[test]
+    fn major_steps_follow_semver_and_cargo_for_zero_versions() {
+        assert!(major_bumped("1.4.2", "2.0.0"));
+        assert!(!major_bumped("1.4.2", "1.5.0"));
+        assert!(major_bumped("0.1.3", "0.2.0"));
+        assert!(!major_bumped("0.1.3", "0.1.4"));
+        assert!(major_bumped("0.9.0", "1.0.0"));
+        assert!(!major_bumped("1.0.0", "not a version"));
+        assert_eq!(next_major("0.1.3"), "0.2.0");
+        assert_eq!(next_major("1.4.2"), "2.0.0");
+    }
+
+    #[test]
+    fn a_closed_map_rejects_unknown_values_and_an_open_one_accepts_them() {
+        let s = json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "image": {"$ref": "#/$defs/image"},
+                "env": {"type": "object", "x-nex-user-keys": true},
+                "open": {"type": "object"}
+            },
+            "$defs": {"image": {"type": "object", "additionalProperties": false, "properties": {"tag": {}}}}
+        });
+        let p = |s: &[&str]| s.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(rejected(&s, &p(&["gone"])), Some(0));
+        assert_eq!(rejected(&s, &p(&["image", "repository"])), Some(1));
+        assert_eq!(rejected(&s, &p(&["image", "tag"])), None);
+        assert_eq!(rejected(&s, &p(&["env", "ANY"])), None);
+        assert_eq!(rejected(&s, &p(&["open", "x"])), None);
+    }
+
+    #[test]
+    fn narrowing_of_types_and_choices() {
+        assert_eq!(
+            narrowed(&json!({"type": ["integer", "string"]}), &json!({"type": "integer"})),
+            Some(("integer or string".into(), "integer".into()))
+        );
+        assert_eq!(narrowed(&json!({"type": "integer"}), &json!({"type": "number"})), None);
+        assert_eq!(narrowed(&json!({}), &json!({"type": "string"})).map(|x| x.0), Some("any type".into()));
+        assert_eq!(
+            narrowed(&json!({"enum": ["a", "b"]}), &json!({"enum": ["a"]})),
+            Some(("one of \"a\", \"b\"".into(), "one of \"a\"".into()))
+        );
+        assert_eq!(narrowed(&json!({"enum": ["a"]}), &json!({"enum": ["a", "b"]})), None);
+    }
+}
