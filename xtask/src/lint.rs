@@ -89,12 +89,14 @@ fn findings_key(
 }
 
 /// Whether a load's outcome is a result of its inputs alone: every helm run
-/// happened and the schemas were there (a missing tool is not cached).
+/// finished by itself (not missing, timed out or crashed) and the schemas were
+/// there. Anything else is reported but not cached.
 fn settled(loaded: &load::LoadedChart) -> bool {
+    let finished = |r: &Result<load::ProcOutput, String>| r.as_ref().is_ok_and(|o| o.signal.is_none());
     loaded.dependencies.is_ok()
-        && loaded.helm_lint.iter().all(|r| r.result.is_ok())
+        && loaded.helm_lint.iter().all(|r| finished(&r.result))
         && loaded.renderings.iter().all(|r| {
-            r.output.is_ok()
+            finished(&r.output)
                 && !r.validation.iter().any(|v| matches!(v, crate::kube::Outcome::Unavailable(_)))
         })
 }
