@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use xtask::robustness::{Rng, mutate, values_validator, yaml_loader};
 
 /// Mutations per seed; small enough to keep `cargo test` quick.
-const ROUNDS: usize = 25;
+const ROUNDS: usize = 12;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -28,7 +28,8 @@ fn files_named(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
 fn yaml_seeds() -> Vec<Vec<u8>> {
     let mut seeds = Vec::new();
     for dir in [root().join("charts"), root().join("xtask/tests/fixtures/hardening")] {
-        for f in files_named(&dir, &|n| n.ends_with(".yaml") && !n.contains("README")) {
+        // Values, ci and Chart.yaml files: what the loader reads (templates are Go text).
+        for f in files_named(&dir, &|n| n == "Chart.yaml" || n.ends_with("values.yaml")) {
             seeds.push(std::fs::read(f).unwrap());
         }
     }
