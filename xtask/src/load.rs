@@ -110,6 +110,9 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
+    /// The values-contract schema fragments of the chart's local library
+    /// dependencies (`values.schema.fragment.json`), by dependency name.
+    pub contracts: Vec<(String, Source<JsonFile>)>,
 }
 
 /// Chart.yaml on the target branch (`--changed`, or charts named explicitly).
@@ -294,5 +297,11 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         ci_ignored,
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
+        contracts: crate::deps::local_dependencies(dir)
+            .into_iter()
+            .map(|(name, dep)| (name, dep.join(crate::checks::contract::FRAGMENT)))
+            .filter(|(_, path)| path.is_file())
+            .map(|(name, path)| (name, source(path, JsonFile::read)))
+            .collect(),
     }
 }
