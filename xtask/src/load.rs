@@ -249,7 +249,7 @@ pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str
 }
 
 /// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
-fn clean(path: &std::path::Path) -> PathBuf {
+pub(crate) fn clean(path: &std::path::Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {
