@@ -1,9 +1,9 @@
 //! Diagnostics: the one language every check speaks and the reporter prints.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -12,7 +12,7 @@ pub enum Severity {
 
 /// A place in a file. Paths are kept as given (relative to the working
 /// directory when discovered from `ct.yaml`), so editors and GitHub can open them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub file: PathBuf,
     /// 1-based; `None` when the problem concerns the whole file.
@@ -46,7 +46,7 @@ impl std::fmt::Display for Location {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// Stable rule id, `area/name` (for example `values/schema`).
     pub rule: String,
@@ -59,7 +59,7 @@ pub struct Diagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// Scenarios (`default`, or a `ci/*-values.yaml` stem) the finding was seen in.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<String>,
     /// Set when a declared chart exception allows this finding: the reason given.
     /// Allowed findings are shown but never fail the run.

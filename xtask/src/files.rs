@@ -52,9 +52,13 @@ pub struct YamlFile {
 
 impl YamlFile {
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let text = read_text(path)?;
+        Ok(Self::from_text(path, read_text(path)?))
+    }
+
+    /// A file whose text is already in hand (tests and fuzzing feed text directly).
+    pub fn from_text(path: &Path, text: String) -> Self {
         let parsed = yaml::parse(&text);
-        Ok(Self { path: path.to_path_buf(), text, parsed })
+        Self { path: path.to_path_buf(), text, parsed }
     }
 
     /// The first document's root, when the file parsed and holds one.
@@ -90,14 +94,24 @@ pub struct JsonFile {
 
 impl JsonFile {
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let text = read_text(path)?;
-        let value = serde_json::from_str(&text).map_err(|e| JsonError {
+        Ok(Self::from_text(path, &read_text(path)?))
+    }
+
+    /// A file whose text is already in hand (tests and fuzzing feed text directly).
+    pub fn from_text(path: &Path, text: &str) -> Self {
+        let value = serde_json::from_str(text).map_err(|e| JsonError {
             line: e.line().max(1),
             column: e.column().max(1),
             message: e.to_string(),
         });
         let blank = text.trim().is_empty();
-        Ok(Self { path: path.to_path_buf(), value, blank, text, positions: std::sync::OnceLock::new() })
+        Self {
+            path: path.to_path_buf(),
+            value,
+            blank,
+            text: text.to_owned(),
+            positions: std::sync::OnceLock::new(),
+        }
     }
 
     /// The positioned view of the file (JSON read as YAML), if it has one.

@@ -6,6 +6,7 @@
 use crate::provision::{self, Pin, Provisioned};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// The release name and namespace every rendering uses, so output is reproducible.
 pub const RELEASE: &str = "nex";
@@ -44,6 +45,10 @@ pub enum HelmError {
     Provision(#[from] provision::ProvisionError),
     #[error("cannot run {bin}: {source}")]
     Spawn { bin: PathBuf, source: std::io::Error },
+    #[error("{bin}: {source}")]
+    TimedOut { bin: PathBuf, source: crate::process::RunError },
+    #[error("{0}")]
+    BadTimeout(String),
 }
 
 /// How the helm in use was obtained, for `cargo xtask tools`.
@@ -61,19 +66,22 @@ pub struct Helm {
     pub origin: Origin,
     /// Private HELM_*_HOME dirs: no user repos or plugins leak into results.
     home: PathBuf,
+    /// How long one helm run may take before it is killed (`NEX_HELM_TIMEOUT`).
+    pub timeout: Duration,
 }
 
 impl Helm {
     /// HELM_BIN when set, otherwise the pinned helm of the chosen major.
     pub fn locate(major: Major, cache: &Path) -> Result<Self, HelmError> {
         let home = cache.join("helm-home");
+        let timeout = crate::process::helm_timeout().map_err(HelmError::BadTimeout)?;
         if let Some(bin) = std::env::var_os("HELM_BIN").filter(|v| !v.is_empty()) {
             let bin = PathBuf::from(bin);
             if !is_executable(&bin) {
                 return Err(HelmError::BadHelmBin(bin));
             }
-            let version = cached_version(&bin, cache)?;
-            return Ok(Self { bin, version, origin: Origin::Env, home });
+            let version = cached_version(&bin, cache, timeout)?;
+            return Ok(Self { bin, version, origin: Origin::Env, home, timeout });
         }
         let pin = major.pin();
         let Provisioned { path, source, replaced_corrupt } = provision::ensure(pin, cache)?;
@@ -82,6 +90,7 @@ impl Helm {
             version: pin.version.to_owned(),
             origin: Origin::Pinned { source, replaced_corrupt },
             home,
+            timeout,
         })
     }
 
@@ -101,8 +110,12 @@ impl Helm {
         cmd
     }
 
-    pub fn run(&self, mut cmd: Command) -> Result<Output, HelmError> {
-        cmd.output().map_err(|source| HelmError::Spawn { bin: self.bin.clone(), source })
+    /// Runs a helm command, killed after [`Helm::timeout`].
+    pub fn run(&self, cmd: Command) -> Result<Output, HelmError> {
+        crate::process::output(cmd, self.timeout).map_err(|e| match e {
+            crate::process::RunError::Spawn(source) => HelmError::Spawn { bin: self.bin.clone(), source },
+            e => HelmError::TimedOut { bin: self.bin.clone(), source: e },
+        })
     }
 
     /// `helm lint --strict` of one chart with one optional values file.
@@ -139,7 +152,7 @@ impl Helm {
 
 /// `helm version` of a HELM_BIN, remembered per binary (path, size, mtime) so
 /// that a warm run spawns no helm at all.
-fn cached_version(bin: &Path, cache: &Path) -> Result<String, HelmError> {
+fn cached_version(bin: &Path, cache: &Path, timeout: Duration) -> Result<String, HelmError> {
     let meta = std::fs::metadata(bin).ok();
     let stamp = meta
         .as_ref()
@@ -153,15 +166,15 @@ fn cached_version(bin: &Path, cache: &Path) -> Result<String, HelmError> {
     if let Some(v) = store.get::<String>(&key) {
         return Ok(v);
     }
-    let v = query_version(bin)?;
+    let v = query_version(bin, timeout)?;
     store.put(&key, &v);
     Ok(v)
 }
 
-fn query_version(bin: &Path) -> Result<String, HelmError> {
-    let out = Command::new(bin)
-        .args(["version", "--template", "{{.Version}}"])
-        .output()
+fn query_version(bin: &Path, timeout: Duration) -> Result<String, HelmError> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["version", "--template", "{{.Version}}"]);
+    let out = crate::process::output(cmd, timeout)
         .map_err(|e| HelmError::VersionFailed { path: bin.to_owned(), message: e.to_string() })?;
     let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     if !out.status.success() || !version.starts_with('v') {

@@ -4,6 +4,7 @@
 //! benchmark use them directly.
 
 pub mod base_tree;
+pub mod bench;
 pub mod cache;
 pub mod catalog;
 pub mod changed;
@@ -21,10 +22,12 @@ pub mod lint;
 pub mod lintconf;
 pub mod load;
 pub mod manifest;
+pub mod process;
 pub mod provision;
 pub mod release;
 pub mod render;
 pub mod report;
+pub mod robustness;
 pub mod scaffold;
 pub mod schema;
 pub mod snapshot;

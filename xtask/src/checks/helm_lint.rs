@@ -159,7 +159,7 @@ mod tests {
     fn run(stdout: &str, stderr: &str, success: bool) -> LintRun {
         LintRun {
             scenario: Scenario { name: "default".into(), values_file: None },
-            result: Ok(ProcOutput { success, stdout: stdout.into(), stderr: stderr.into() }),
+            result: Ok(ProcOutput { success, stdout: stdout.into(), stderr: stderr.into(), signal: None }),
         }
     }
 

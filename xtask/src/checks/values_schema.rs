@@ -5,7 +5,7 @@
 
 use crate::diag::{Diagnostic, Location};
 use crate::files::JsonFile;
-use crate::load::LoadedChart;
+use crate::load::{ChartFiles, LoadedChart};
 use crate::schema::{self, Problem};
 use crate::values::{Merged, coalesce};
 use crate::yaml::{Node, Span, Style, Value};
@@ -16,14 +16,18 @@ pub const RULE_VALUES: &str = "values/schema";
 pub const RULE_MISSING: &str = "values/schema-missing";
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
-    let chart = loaded.chart.name.as_str();
-    let files = &loaded.files;
+    check_files(&loaded.chart.name, &loaded.chart.dir, &loaded.files)
+}
+
+/// The check over a chart's files as read (the entry point the fuzz target and
+/// the robustness test feed directly).
+pub fn check_files(chart: &str, dir: &Path, files: &ChartFiles) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(source) = &files.values_schema else {
-        if !is_library(loaded) {
+        if !is_library(files) {
             out.push(
                 Diagnostic::error(RULE_MISSING, chart, "application charts ship a values.schema.json")
-                    .in_file(&loaded.chart.dir.join("values.schema.json"))
+                    .in_file(&dir.join("values.schema.json"))
                     .hint("describe every value (draft-07 or 2020-12, \"additionalProperties\": false at the top)"),
             );
         }
@@ -47,7 +51,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     };
 
     let empty = Node { value: Value::Map(Vec::new()), span: Span::default(), style: Style::Indented };
-    let values_path = loaded.chart.dir.join("values.yaml");
+    let values_path = dir.join("values.yaml");
     let defaults = match &files.values {
         None => &empty,
         Some(src) => match src.content.as_ref().ok().map(|f| &f.parsed) {
@@ -73,8 +77,8 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     out
 }
 
-fn is_library(loaded: &LoadedChart) -> bool {
-    let chart_yaml = loaded.files.chart_yaml.content.as_ref().ok();
+fn is_library(files: &ChartFiles) -> bool {
+    let chart_yaml = files.chart_yaml.content.as_ref().ok();
     chart_yaml.and_then(|f| f.root()).and_then(|r| r.get("type")).and_then(Node::as_str) == Some("library")
 }
 

@@ -28,9 +28,13 @@ pub const RULE_BRACES: &str = "yaml/braces";
 pub const RULE_BRACKETS: &str = "yaml/brackets";
 pub const RULE_HYPHENS: &str = "yaml/hyphens";
 pub const RULE_LINE_LENGTH: &str = "yaml/line-length";
+/// `yaml/documents`: more than one YAML document where helm reads only the first.
+pub const RULE_DOCUMENTS: &str = "yaml/documents";
 
 /// Tabs are not a yamllint rule (YAML forbids them in indentation); always an error.
 const TABS: Rule = Rule { enabled: true, level: Severity::Error };
+/// Always on, like duplicate keys: helm silently drops every document after the first.
+const DOCUMENTS: Rule = Rule { enabled: true, level: Severity::Error };
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     if !loaded.settings.validate_yaml {
@@ -126,6 +130,15 @@ pub fn file_findings(chart: &str, file: &YamlFile, conf: &LintConf) -> Vec<Diagn
     }
     for root in &roots {
         tree_rules(&mut f, root, &lines);
+    }
+    if let Some(second) = roots.get(1) {
+        f.push(
+            RULE_DOCUMENTS,
+            DOCUMENTS,
+            second.span.start.line,
+            second.span.start.column,
+            "a second YAML document; helm reads only the first, so everything from here on is ignored",
+        );
     }
     f.out
 }

@@ -46,6 +46,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
+    xtask::lint::init_thread_pool();
     let root = super::root()?;
     let config = super::config(&root)?;
     let mut findings: Vec<Diagnostic> = config.findings(&root);

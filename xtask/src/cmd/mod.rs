@@ -1,5 +1,6 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
+pub mod bench;
 pub mod ct;
 pub mod diff;
 pub mod docs;

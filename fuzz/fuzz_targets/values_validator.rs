@@ -1,0 +1,6 @@
+//! The values validator: `schema \0 values.yaml \0 ci values`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    xtask::robustness::values_validator(data);
+});

@@ -1,0 +1,227 @@
+//! `cargo xtask bench`: the harness against a ct-style pipeline on the same
+//! charts, at the size of the real catalog and at 50 and 200 charts.
+//!
+//! Every lint measured is the real `xtask lint` binary run as a child process
+//! over a synthetic catalog in a temp dir. A cold run gets a fresh, empty
+//! NEX_CACHE_DIR in which only the pinned helm and the Kubernetes schemas are
+//! present (symbolic links to the usual cache), so provisioning downloads are
+//! not measured but every helm run and every validation is.
+
+pub mod baseline;
+pub mod catalog;
+pub mod machine;
+pub mod measure;
+pub mod report;
+
+use crate::catalog::Chart;
+use crate::helm::Helm;
+use measure::{LintCommand, Sample, Stats};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+    #[error("{0}")]
+    Lint(String),
+}
+
+impl BenchError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io { path: path.to_owned(), source }
+    }
+}
+
+/// What to measure, and with what.
+pub struct Options<'a> {
+    /// The catalog whose charts are copied (the working directory).
+    pub source_root: PathBuf,
+    pub real_charts: Vec<Chart>,
+    /// `None` is the real catalog; `Some(n)`: n application charts.
+    pub sizes: Vec<Option<usize>>,
+    pub runs: usize,
+    /// Application charts per synthetic catalog put through the (slow, serial,
+    /// linear in N) baseline; its total is scaled to the catalog.
+    pub baseline_sample: usize,
+    pub lint: LintCommand,
+    pub helm: &'a Helm,
+    /// The usual cache, where the pinned helm and the schemas are.
+    pub cache_root: PathBuf,
+    pub venv: PathBuf,
+    /// Temp dir for catalogs and cold caches.
+    pub work: PathBuf,
+    pub progress: &'a dyn Fn(&str),
+}
+
+/// Results for one catalog size.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogResult {
+    /// `real`, or the number of application charts.
+    pub catalog: String,
+    pub charts: usize,
+    pub scenarios: usize,
+    pub cold: Stats,
+    pub warm: Stats,
+    pub changed: Stats,
+    /// Peak resident memory of the lint process over every run, MiB.
+    pub peak_rss_mib: Option<Stats>,
+    pub baseline: BaselineResult,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineResult {
+    /// The whole catalog through the ct-style pipeline, serially (scaled when sampled).
+    pub seconds: f64,
+    /// Sum of the helm processes' wall times (scaled when sampled).
+    pub helm_seconds: f64,
+    /// `helm_seconds / cores`: the floor for anything that runs these helm processes.
+    pub floor_seconds: f64,
+    pub charts_measured: usize,
+    /// Whether `seconds` was scaled up from a sample of the catalog's charts.
+    pub scaled: bool,
+    pub per_chart: Vec<baseline::ChartTimes>,
+}
+
+/// Measures every requested catalog size.
+pub fn run(opts: &Options<'_>) -> Result<Vec<CatalogResult>, BenchError> {
+    let tools = baseline::Tools::ensure(&opts.venv)?;
+    seed_schemas(opts)?;
+    let mut out = Vec::new();
+    for size in &opts.sizes {
+        let label = size.map_or_else(|| "real".to_owned(), |n| n.to_string());
+        (opts.progress)(&format!("catalog {label}: generating"));
+        let dir = opts.work.join(format!("catalog-{label}"));
+        let g = catalog::generate(&opts.source_root, &opts.real_charts, &dir, *size)?;
+        // The copies' READMEs name the original charts; regenerate them so the
+        // catalog lints the way a maintained one does (not timed).
+        opts.lint.docs(&g.root)?;
+        let result = measure_catalog(opts, &tools, &g, &label)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        out.push(result);
+    }
+    Ok(out)
+}
+
+/// Extracts the schema versions the charts need into the usual cache, so cold runs find them there.
+fn seed_schemas(opts: &Options<'_>) -> Result<(), BenchError> {
+    let root = crate::kube::provision::SchemaRoot::from_env(&opts.cache_root);
+    for c in &opts.real_charts {
+        let text = std::fs::read_to_string(c.dir.join("Chart.yaml")).unwrap_or_default();
+        let meta: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_default();
+        for v in crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str()))
+            .unwrap_or_default()
+        {
+            root.ensure(&v).map_err(|e| BenchError::Setup(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A fresh cache dir holding only links to the provisioned tools and schemas.
+fn fresh_cache(opts: &Options<'_>, name: &str) -> Result<PathBuf, BenchError> {
+    let dir = opts.work.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::io(&dir, e))?;
+    for sub in ["tools", "kube-schemas"] {
+        let from = opts.cache_root.join(sub);
+        if from.is_dir() {
+            std::os::unix::fs::symlink(&from, dir.join(sub)).map_err(|e| BenchError::io(&dir, e))?;
+        }
+    }
+    Ok(dir)
+}
+
+fn measure_catalog(
+    opts: &Options<'_>,
+    tools: &baseline::Tools,
+    g: &catalog::Generated,
+    label: &str,
+) -> Result<CatalogResult, BenchError> {
+    let runs = opts.runs.max(1);
+    let mut peaks = Vec::new();
+    let record = |s: &Sample, peaks: &mut Vec<f64>| peaks.extend(s.peak_rss_mib);
+    let mut cold = Vec::new();
+    let mut cache = PathBuf::new();
+    for r in 0..runs {
+        (opts.progress)(&format!("catalog {label}: cold lint {}/{runs}", r + 1));
+        g.clear_vendored()?;
+        if r > 0 {
+            let _ = std::fs::remove_dir_all(&cache);
+        }
+        cache = fresh_cache(opts, &format!("cache-{label}-{r}"))?;
+        let s = opts.lint.run(&g.root, &cache)?;
+        record(&s, &mut peaks);
+        cold.push(s.seconds);
+    }
+    let mut warm = Vec::new();
+    for r in 0..runs {
+        (opts.progress)(&format!("catalog {label}: warm lint {}/{runs}", r + 1));
+        let s = opts.lint.run(&g.root, &cache)?;
+        record(&s, &mut peaks);
+        warm.push(s.seconds);
+    }
+    let mut changed = Vec::new();
+    let values = g.apps[0].join("values.yaml");
+    for r in 0..runs {
+        (opts.progress)(&format!("catalog {label}: lint after one chart changed {}/{runs}", r + 1));
+        let mut text = std::fs::read_to_string(&values).map_err(|e| BenchError::io(&values, e))?;
+        text.push_str(&format!("# bench edit {r}\n"));
+        std::fs::write(&values, text).map_err(|e| BenchError::io(&values, e))?;
+        let s = opts.lint.run(&g.root, &cache)?;
+        record(&s, &mut peaks);
+        changed.push(s.seconds);
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    let baseline = run_baseline(opts, tools, g, label)?;
+    let stats = |v: &[f64]| Stats::of(v).ok_or_else(|| BenchError::Setup("no measurement".into()));
+    Ok(CatalogResult {
+        catalog: label.to_owned(),
+        charts: g.charts(),
+        scenarios: g.scenarios,
+        cold: stats(&cold)?,
+        warm: stats(&warm)?,
+        changed: stats(&changed)?,
+        peak_rss_mib: Stats::of(&peaks),
+        baseline,
+    })
+}
+
+fn run_baseline(
+    opts: &Options<'_>,
+    tools: &baseline::Tools,
+    g: &catalog::Generated,
+    label: &str,
+) -> Result<BaselineResult, BenchError> {
+    let sample = if label == "real" { g.apps.len() } else { opts.baseline_sample.clamp(1, g.apps.len()) };
+    let mut per_chart = Vec::new();
+    let (mut app_s, mut app_h, mut lib_s, mut lib_h) = (0.0, 0.0, 0.0, 0.0);
+    for (i, dir) in g.apps.iter().take(sample).enumerate() {
+        (opts.progress)(&format!("catalog {label}: baseline chart {}/{sample}", i + 1));
+        let t = baseline::chart(tools, opts.helm, &g.root, &crate::catalog::load(dir), true)?;
+        app_s += t.seconds;
+        app_h += t.helm_seconds;
+        per_chart.push(t);
+    }
+    for dir in &g.libraries {
+        let t = baseline::chart(tools, opts.helm, &g.root, &crate::catalog::load(dir), false)?;
+        lib_s += t.seconds;
+        lib_h += t.helm_seconds;
+        per_chart.push(t);
+    }
+    // ct works chart by chart, so its time is the sum over charts; a sample of
+    // copies of the same charts (taken round-robin) scales linearly.
+    let scale = g.apps.len() as f64 / sample as f64;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    let helm_seconds = app_h * scale + lib_h;
+    Ok(BaselineResult {
+        seconds: app_s * scale + lib_s,
+        helm_seconds,
+        floor_seconds: helm_seconds / cores,
+        charts_measured: per_chart.len(),
+        scaled: sample < g.apps.len(),
+        per_chart,
+    })
+}

@@ -1,0 +1,94 @@
+use anyhow::Context;
+use std::path::PathBuf;
+use xtask::Exit;
+use xtask::bench::{self, Options, measure::LintCommand, report::Report};
+use xtask::helm::Major;
+
+/// Measure `xtask lint` against a ct-style pipeline (helm lint, yamllint, yamale,
+/// kubernetes-validate, serially per chart) on the same charts: the real catalog,
+/// then 50 and 200 copies of its charts (3 scenarios each), in a temp dir.
+///
+/// Cold, warm and one-chart-changed lints are each run --runs times (median and
+/// spread), with the lint process's peak memory. The baseline's Python tools are
+/// installed with pip, pinned, into a venv under the cache dir (target/nex-cache/bench-venv).
+/// Prints a table and writes JSON; the last two lines are the speedup over the
+/// baseline and the overhead over the helm floor.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The real catalog only (a fast check)
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Measurements of each kind per catalog
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+
+    /// Catalogs to measure: `real` and numbers of application charts (ignored with --quick)
+    #[arg(long, value_delimiter = ',', default_value = "real,50,200")]
+    pub sizes: Vec<String>,
+
+    /// Where the JSON record goes
+    #[arg(long, default_value = "target/bench/bench.json")]
+    pub out: PathBuf,
+
+    /// Charts of each synthetic catalog put through the serial baseline (scaled to the catalog)
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    pub baseline_sample: u32,
+}
+
+pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
+    let root = super::root()?;
+    let config = super::config(&root)?;
+    let real_charts = xtask::catalog::discover(&root, &config)?;
+    let helm = super::helm(major)?;
+    let cache_root = xtask::provision::cache_root();
+    let work = tempfile::Builder::new().prefix("nex-bench-").tempdir().context("cannot create a temp dir")?;
+    let progress = |m: &str| eprintln!("bench: {m}");
+    let opts = Options {
+        source_root: root.clone(),
+        real_charts,
+        sizes: if args.quick { vec![None] } else { sizes(&args.sizes)? },
+        runs: args.runs as usize,
+        baseline_sample: args.baseline_sample as usize,
+        lint: LintCommand {
+            xtask: std::env::current_exe().context("cannot locate the xtask binary")?,
+            helm_major: if major == Major::V3 { "3" } else { "4" }.to_owned(),
+        },
+        helm: &helm,
+        venv: cache_root.join("bench-venv"),
+        cache_root,
+        work: work.path().to_path_buf(),
+        progress: &progress,
+    };
+    let machine = bench::machine::Machine::detect(&helm.version);
+    let results = bench::run(&opts)?;
+    let report = Report::new(machine, opts.runs, results);
+    let out = if args.out.is_absolute() { args.out.clone() } else { root.join(&args.out) };
+    let json = serde_json::to_vec_pretty(&report)?;
+    write_atomic(&out, &json).with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!("bench: wrote {}", out.display());
+    print!("{}", report.text());
+    Ok(Exit::Clean)
+}
+
+fn sizes(list: &[String]) -> anyhow::Result<Vec<Option<usize>>> {
+    list.iter()
+        .map(|s| match s.trim() {
+            "real" => Ok(None),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(anyhow::anyhow!("--sizes: {n:?} is neither `real` nor a number of charts")),
+            },
+        })
+        .collect()
+}
+
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

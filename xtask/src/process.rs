@@ -1,0 +1,120 @@
+//! Running a child process with a deadline, so a hung tool (a helm waiting on a
+//! lock or a network) becomes an error instead of a hung harness.
+
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The deadline when `NEX_HELM_TIMEOUT` is unset: generous, a helm run takes well under a second.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `NEX_HELM_TIMEOUT` (seconds, decimals allowed, > 0), else [`DEFAULT_TIMEOUT`].
+pub fn helm_timeout() -> Result<Duration, String> {
+    match std::env::var("NEX_HELM_TIMEOUT") {
+        Ok(v) if !v.trim().is_empty() => parse_secs(v.trim())
+            .ok_or_else(|| format!("NEX_HELM_TIMEOUT={v:?} is not a positive number of seconds")),
+        _ => Ok(DEFAULT_TIMEOUT),
+    }
+}
+
+fn parse_secs(s: &str) -> Option<Duration> {
+    let secs: f64 = s.parse().ok()?;
+    (secs.is_finite() && secs > 0.0 && secs < 1e9).then(|| Duration::from_secs_f64(secs))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("did not finish within {} s and was killed (NEX_HELM_TIMEOUT sets the limit)", .0.as_secs_f64())]
+    TimedOut(Duration),
+}
+
+/// Like [`Command::output`], but the child is killed once `timeout` has passed.
+/// Its output is read by two threads; the caller waits on them with the deadline,
+/// so there is no polling delay for a child that finishes in time.
+pub fn output(mut cmd: Command, timeout: Duration) -> Result<Output, RunError> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
+    let mut readers = Vec::new();
+    for (is_out, pipe) in [
+        (true, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        (false, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+    ] {
+        let Some(mut pipe) = pipe else { continue };
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            let _ = tx.send((is_out, buf));
+        }));
+    }
+    drop(tx);
+    let deadline = Instant::now() + timeout;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut pending = readers.len();
+    while pending > 0 {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((true, b)) => stdout = b,
+            Ok((false, b)) => stderr = b,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                // The pipes close with the child (or its last grandchild); do not wait on them.
+                return Err(RunError::TimedOut(timeout));
+            }
+        }
+        pending -= 1;
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+    // Both pipes are closed, so the child has exited or is about to; a child that
+    // closed its outputs and kept running still meets the deadline.
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Output { status, stdout, stderr });
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(RunError::TimedOut(timeout));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_collected() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let o = output(cmd, Duration::from_secs(30)).unwrap();
+        assert_eq!(o.status.code(), Some(3));
+        assert_eq!(o.stdout, b"out\n");
+        assert_eq!(o.stderr, b"err\n");
+    }
+
+    #[test]
+    fn a_hung_child_is_killed() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "exec sleep 30"]);
+        let e = output(cmd, Duration::from_millis(200)).unwrap_err();
+        assert!(matches!(e, RunError::TimedOut(_)), "{e}");
+    }
+
+    #[test]
+    fn timeouts_parse() {
+        assert_eq!(parse_secs("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_secs("0"), None);
+        assert_eq!(parse_secs("-2"), None);
+        assert_eq!(parse_secs("soon"), None);
+        assert_eq!(parse_secs("inf"), None);
+    }
+}
