@@ -154,7 +154,9 @@ impl Baseline {
     /// those charts need a new version (and their upgrades checking) too.
     pub fn touches_chart(&self, chart_dir: &Path) -> bool {
         self.touches(chart_dir)
-            || crate::deps::local_dependencies(chart_dir).iter().any(|(_, dep)| self.touches(&lexical(dep)))
+            || crate::deps::local_dependencies(chart_dir)
+                .iter()
+                .any(|(_, dep)| self.touches(&crate::load::clean(dep)))
     }
 
     /// For a changed chart, its `version` at the merge base (`version: None`
@@ -217,23 +219,6 @@ impl Baseline {
     }
 }
 
-/// `charts/a/../common` → `charts/common`, without touching the file system
-/// (git reports changed paths lexically).
-fn lexical(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod dependency_tests {
     use super::*;
@@ -260,11 +245,5 @@ mod dependency_tests {
         assert!(!base.touches(&app), "the chart's own files did not change");
         assert!(base.touches_chart(&app), "its library did");
         assert!(!base.touches_chart(&other), "a chart without the library is untouched");
-    }
-
-    #[test]
-    fn lexical_removes_parent_steps() {
-        assert_eq!(lexical(Path::new("charts/a/../common")), PathBuf::from("charts/common"));
-        assert_eq!(lexical(Path::new("./charts/./a")), PathBuf::from("charts/a"));
     }
 }

@@ -128,6 +128,9 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
+    /// The values-contract schema fragments of the chart's local library
+    /// dependencies (`values.schema.fragment.json`), by dependency name.
+    pub contracts: Vec<(String, Source<JsonFile>)>,
 }
 
 /// Chart.yaml on the target branch (`--changed`, or charts named explicitly).
@@ -264,7 +267,7 @@ pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str
 }
 
 /// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
-fn clean(path: &std::path::Path) -> PathBuf {
+pub(crate) fn clean(path: &std::path::Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {
@@ -312,5 +315,11 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         ci_ignored,
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
+        contracts: crate::deps::local_dependencies(dir)
+            .into_iter()
+            .map(|(name, dep)| (name, dep.join(crate::checks::contract::FRAGMENT)))
+            .filter(|(_, path)| path.is_file())
+            .map(|(name, path)| (name, source(path, JsonFile::read)))
+            .collect(),
     }
 }

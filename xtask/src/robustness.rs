@@ -86,6 +86,7 @@ pub fn values_validator(data: &[u8]) {
             content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
         }),
         symlink_loops: Vec::new(),
+        contracts: Vec::new(),
     };
     let known = ["values.yaml", "ci/fuzz-values.yaml", "values.schema.json"].map(|f| dir.join(f));
     for d in values_schema::check_files("fuzz", &dir, &files) {

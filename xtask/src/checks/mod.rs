@@ -7,6 +7,7 @@ use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 
 pub mod chart_yaml;
+pub mod contract;
 pub mod docs;
 pub mod helm_lint;
 pub mod kube_schema;
@@ -29,6 +30,7 @@ pub const ALL: &[(&str, Check)] = &[
     ("chart-yaml", chart_yaml::check),
     ("values-schema", values_schema::check),
     ("value-names", value_names::check),
+    ("contract", contract::check),
     ("yaml-hygiene", yaml_hygiene::check),
     ("render", render::check),
     ("kube-schema", kube_schema::check),
@@ -60,6 +62,7 @@ pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
 /// Every rule id `cargo xtask lint` reports (each documented in README.md).
 pub const RULES: &[&str] = &[
     helm_lint::RULE,
+    contract::RULE,
     chart_yaml::RULE_SCHEMA,
     chart_yaml::RULE_NAME,
     chart_yaml::RULE_VERSION,

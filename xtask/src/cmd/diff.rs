@@ -10,8 +10,9 @@ use xtask::helm::{Helm, Major};
 use xtask::manifest::Object;
 use xtask::render::RenderInputs;
 
-/// Show what this branch changes in the rendered manifests: every changed chart
-/// (or the charts named) × scenario is rendered as it is at
+/// Show what this branch changes in the rendered manifests of changed charts
+///
+/// Every changed chart (or the charts named) × scenario is rendered as it is at
 /// `git merge-base <remote>/<target-branch> HEAD` and as it is in the working
 /// tree, objects are matched by apiVersion/kind/namespace/name, and each
 /// added, removed or changed object is listed with its changed fields (JSON

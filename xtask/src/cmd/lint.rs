@@ -13,10 +13,12 @@ use xtask::report::{self, Format, Summary};
 /// CRDs configured for the whole catalog (custom resources charts may render).
 const CATALOG_CRDS: &str = "schemas/crds";
 
-/// Check charts: Chart.yaml policy, values against values.schema.json, YAML hygiene,
-/// helm lint --strict, then render every scenario for each Kubernetes version of the
-/// chart's matrix, validate every object against the Kubernetes JSON schemas (strict)
-/// and apply the Pod Security "restricted" and catalog policies.
+/// Check charts: Chart.yaml, values and schemas, YAML, helm lint, renders, Kubernetes schemas, policy
+///
+/// Checks Chart.yaml policy, values against values.schema.json, YAML hygiene and
+/// helm lint --strict, then renders every scenario for each Kubernetes version of the
+/// chart's matrix, validates every object against the Kubernetes JSON schemas (strict)
+/// and applies the Pod Security "restricted" and catalog policies.
 ///
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
 /// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
