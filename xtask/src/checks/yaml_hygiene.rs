@@ -33,6 +33,8 @@ pub const RULE_DOCUMENTS: &str = "yaml/documents";
 
 /// Tabs are not a yamllint rule (YAML forbids them in indentation); always an error.
 const TABS: Rule = Rule { enabled: true, level: Severity::Error };
+/// Always on: a lone CR shifts every position after it.
+const LONE_CR: Rule = Rule { enabled: true, level: Severity::Error };
 /// Always on, like duplicate keys: helm silently drops every document after the first.
 const DOCUMENTS: Rule = Rule { enabled: true, level: Severity::Error };
 
@@ -59,8 +61,25 @@ pub fn file_findings(chart: &str, file: &YamlFile, conf: &LintConf) -> Vec<Diagn
     if text.is_empty() {
         return f.out;
     }
-    let roots: Vec<&Node> = file.parsed.as_ref().map(|y| y.docs.iter().collect()).unwrap_or_default();
+    let mut roots: Vec<&Node> = file.parsed.as_ref().map(|y| y.docs.iter().collect()).unwrap_or_default();
     let lines: Vec<&str> = text.split('\n').collect();
+    // A CR not followed by LF ends a line for YAML but not for editors, diffs or
+    // these rules, so positions from the parse would point at the wrong lines
+    // (found by fuzzing): say so, and leave out the rules that rely on them.
+    let lone_cr = lines.iter().enumerate().find_map(|(i, l)| {
+        let body = l.strip_suffix('\r').unwrap_or(l);
+        body.chars().position(|c| c == '\r').map(|col| (i + 1, col + 1))
+    });
+    if let Some((line, column)) = lone_cr {
+        f.push(
+            RULE_NEW_LINES,
+            LONE_CR,
+            line,
+            column,
+            "a carriage return (CR) without LF: YAML reads it as a line break, editors and diffs do not; use LF",
+        );
+        roots.clear();
+    }
     // `split` leaves an empty last element after the final newline.
     let line_count = if text.ends_with('\n') { lines.len() - 1 } else { lines.len() };
     let masks = masks(&roots, line_count);
@@ -593,6 +612,12 @@ mod tests {
 
     #[test]
     fn tabs_crlf_and_edges() {
+        let f = findings("a: 1\rb:\r    c: 2\n");
+        assert_eq!(
+            f,
+            vec![(RULE_NEW_LINES.to_string(), 1, 5)],
+            "a lone CR, and no rule on shifted positions"
+        );
         let f = findings("a:\t1\r\nb: 2\r\n");
         assert!(f.iter().any(|x| x.0 == RULE_TABS), "{f:?}");
         assert!(f.iter().any(|x| x.0 == RULE_NEW_LINES), "{f:?}");
