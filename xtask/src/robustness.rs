@@ -238,6 +238,7 @@ mod tests {
                 content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
             }),
             symlink_loops: Vec::new(),
+            contracts: Vec::new(),
         };
         let d = values_schema::check_files("fuzz", &dir, &files);
         assert!(d.iter().any(|d| d.rule == values_schema::RULE_VALUES), "{d:?}");
