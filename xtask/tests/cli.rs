@@ -1,17 +1,13 @@
 //! The command line, end to end, with the real (pinned) helm.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::xtask;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn xtask() -> Command {
-    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env("NO_COLOR", "1");
-    cmd
 }
 
 #[test]

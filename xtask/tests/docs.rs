@@ -1,20 +1,16 @@
 //! Generated docs: README snapshots of fixture charts, and `cargo xtask docs`,
 //! `docs --check` and the `docs/stale` lint rule end to end.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use xtask::catalog;
 use xtask::docs::{self, Sources};
 
+mod support;
+use support::{copy_dir, xtask};
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn xtask() -> Command {
-    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env("NO_COLOR", "1");
-    cmd
 }
 
 /// A private copy of a fixture catalog, so commands may write to it.
@@ -22,18 +18,6 @@ fn copy_of(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture(name), tmp.path());
     tmp
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
 }
 
 /// Every file under `root` (relative path → bytes).

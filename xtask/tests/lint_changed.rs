@@ -2,46 +2,14 @@
 //! changed charts are checked, their version must grow, and each way the
 //! comparison can be impossible gets its own message saying what to run.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::{copy_dir, git, xtask_in as xtask};
+
 fn ok_chart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/charts/ok")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "protocol.file.allow=always",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A catalog with charts `a` and `b` (copies of the clean fixture chart).
@@ -80,12 +48,6 @@ fn docs(dir: &Path) {
 /// A change to a chart that its README does not show.
 fn touch_template(chart: &Path) {
     edit(&chart.join("templates/configmap.yaml"), "\ndata:\n", "\ndata:\n  touched: \"yes\"\n");
-}
-
-fn xtask(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.current_dir(dir).env_remove("HELM_BIN").env_remove("NEX_HELM").env("NO_COLOR", "1");
-    cmd
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

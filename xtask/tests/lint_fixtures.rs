@@ -4,26 +4,15 @@
 //! column, in the json, human and github formats, and the clean chart in the
 //! same catalog is still checked and stays clean.
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod support;
+use support::{copy_dir, xtask_in as xtask};
+
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A copy of the fixture catalog with the run-time cases added.
@@ -53,12 +42,6 @@ fn rename_chart(dir: &Path, name: &str) {
     let p = dir.join("Chart.yaml");
     let text = std::fs::read_to_string(&p).unwrap().replace("name: ok", &format!("name: {name}"));
     std::fs::write(p, text).unwrap();
-}
-
-fn xtask(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.current_dir(dir).env_remove("HELM_BIN").env_remove("NEX_HELM").env("NO_COLOR", "1");
-    cmd
 }
 
 struct Run {

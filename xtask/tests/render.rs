@@ -2,18 +2,14 @@
 //! with the real pinned helm and the real Kubernetes schemas, on fixture charts
 //! that each break one thing.
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::xtask;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render")
-}
-
-fn xtask() -> Command {
-    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env_remove("NEX_NO_CACHE").env("NO_COLOR", "1");
-    cmd
 }
 
 /// `cargo xtask lint --format json` of fixture charts: exit code and diagnostics.

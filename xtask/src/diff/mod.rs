@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn the_chart_version_label_is_folded_when_uniform() {
         let label = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"helm.sh/chart": v}}});
-        let mut with_image = |v: &str, tag: &str| {
+        let with_image = |v: &str, tag: &str| {
             let mut o = label(v);
             o["kind"] = json!("Pod");
             o["spec"] = json!({"image": tag});

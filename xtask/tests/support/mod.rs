@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests (each test file is its own crate,
+//! so not every file uses every helper).
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::Path;
+
+/// The harness binary with a clean environment: the pinned helm (no HELM_BIN,
+/// no NEX_HELM), the cache in use, no colours.
+pub fn xtask() -> Command {
+    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
+    cmd.env_remove("HELM_BIN").env_remove("NEX_HELM").env_remove("NEX_NO_CACHE").env("NO_COLOR", "1");
+    cmd
+}
+
+/// [`xtask`] run in `dir` (a catalog with its `ct.yaml`).
+pub fn xtask_in(dir: &Path) -> Command {
+    let mut cmd = xtask();
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Copies a folder tree (fixtures into temp dirs).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs git in `dir`, isolated from the machine's and the user's configuration.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "user.name=nex tests",
+            "-c",
+            "user.email=tests@nex.invalid",
+        ])
+        .args(["-c", "commit.gpgsign=false", "-c", "protocol.file.allow=always"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
