@@ -11,31 +11,16 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::copy_dir;
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hardening")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn xtask(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("xtask").expect("xtask binary");
-    cmd.current_dir(dir)
-        .env_remove("HELM_BIN")
-        .env_remove("NEX_HELM")
-        .env_remove("NEX_HELM_TIMEOUT")
-        .env_remove("NEX_NO_CACHE")
-        .env("NO_COLOR", "1");
+    let mut cmd = support::xtask_in(dir);
+    cmd.env_remove("NEX_HELM_TIMEOUT");
     cmd
 }
 
