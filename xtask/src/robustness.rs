@@ -63,31 +63,7 @@ pub fn values_validator(data: &[u8]) {
     let values = parts.next();
     let ci = parts.next();
     let dir = PathBuf::from("charts/fuzz");
-    let ok = |path: PathBuf, content: YamlFile| Source { path, content: Ok(content) };
-    let chart_yaml = dir.join("Chart.yaml");
-    let files = ChartFiles {
-        chart_yaml: ok(
-            chart_yaml.clone(),
-            YamlFile::from_text(&chart_yaml, "apiVersion: v2\nname: fuzz\n".into()),
-        ),
-        values: values.map(|v| {
-            let p = dir.join("values.yaml");
-            ok(p.clone(), YamlFile::from_text(&p, v.to_owned()))
-        }),
-        ci: ci
-            .map(|c| {
-                let p = dir.join("ci/fuzz-values.yaml");
-                vec![("fuzz".to_owned(), ok(p.clone(), YamlFile::from_text(&p, c.to_owned())))]
-            })
-            .unwrap_or_default(),
-        ci_ignored: Vec::new(),
-        values_schema: Some(Source {
-            path: dir.join("values.schema.json"),
-            content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
-        }),
-        symlink_loops: Vec::new(),
-        contracts: Vec::new(),
-    };
+    let files = fuzz_files(&dir, schema, values, ci);
     let known = ["values.yaml", "ci/fuzz-values.yaml", "values.schema.json"].map(|f| dir.join(f));
     for d in values_schema::check_files("fuzz", &dir, &files) {
         let Some(loc) = &d.location else { continue };
@@ -198,6 +174,28 @@ pub fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The chart files the values validator sees: `values.yaml` and a ci file when
+/// given, and the schema, all under `dir` (nothing is read from disk).
+fn fuzz_files(dir: &Path, schema: &str, values: Option<&str>, ci: Option<&str>) -> ChartFiles {
+    let ok = |path: PathBuf, content: YamlFile| Source { path, content: Ok(content) };
+    let yaml = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        ok(p.clone(), YamlFile::from_text(&p, text.to_owned()))
+    };
+    ChartFiles {
+        chart_yaml: yaml("Chart.yaml", "apiVersion: v2\nname: fuzz\n"),
+        values: values.map(|v| yaml("values.yaml", v)),
+        ci: ci.map(|c| vec![("fuzz".to_owned(), yaml("ci/fuzz-values.yaml", c))]).unwrap_or_default(),
+        ci_ignored: Vec::new(),
+        values_schema: Some(Source {
+            path: dir.join("values.schema.json"),
+            content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
+        }),
+        symlink_loops: Vec::new(),
+        contracts: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,25 +219,7 @@ mod tests {
         let input = format!("{schema}\0replicas: one\n");
         values_validator(input.as_bytes());
         let dir = PathBuf::from("charts/fuzz");
-        let p = dir.join("values.yaml");
-        let files = ChartFiles {
-            chart_yaml: Source {
-                path: dir.join("Chart.yaml"),
-                content: Ok(YamlFile::from_text(&p, "a: 1\n".into())),
-            },
-            values: Some(Source {
-                path: p.clone(),
-                content: Ok(YamlFile::from_text(&p, "replicas: one\n".into())),
-            }),
-            ci: Vec::new(),
-            ci_ignored: Vec::new(),
-            values_schema: Some(Source {
-                path: dir.join("values.schema.json"),
-                content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
-            }),
-            symlink_loops: Vec::new(),
-            contracts: Vec::new(),
-        };
+        let files = fuzz_files(&dir, schema, Some("replicas: one\n"), None);
         let d = values_schema::check_files("fuzz", &dir, &files);
         assert!(d.iter().any(|d| d.rule == values_schema::RULE_VALUES), "{d:?}");
     }
