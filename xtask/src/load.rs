@@ -175,8 +175,17 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs =
         RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
-    let chart_yaml = std::fs::read_to_string(chart.dir.join("Chart.yaml")).unwrap_or_default();
-    let chart_meta: serde_json::Value = serde_saphyr::from_str(&chart_yaml).unwrap_or_default();
+    // Every source file is read and parsed once; the render-side views below derive from it.
+    let files = read_files(chart);
+    let chart_yaml = files.chart_yaml.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+    let chart_meta: serde_json::Value = files
+        .chart_yaml
+        .content
+        .as_ref()
+        .ok()
+        .and_then(|f| f.root())
+        .map(|r| r.to_json())
+        .unwrap_or_default();
     let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
     let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
     let chart_crds = CrdSet::new(crds);
@@ -202,15 +211,11 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         },
     );
 
+    let text = |s: &Source<YamlFile>| s.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
     let mut values_texts = BTreeMap::new();
-    values_texts.insert(
-        Scenario::DEFAULT.to_owned(),
-        std::fs::read_to_string(chart.dir.join("values.yaml")).unwrap_or_default(),
-    );
-    for s in chart.scenarios.iter() {
-        if let Some(f) = &s.values_file {
-            values_texts.insert(s.name.clone(), std::fs::read_to_string(f).unwrap_or_default());
-        }
+    values_texts.insert(Scenario::DEFAULT.to_owned(), files.values.as_ref().map(text).unwrap_or_default());
+    for (name, source) in &files.ci {
+        values_texts.insert(name.clone(), text(source));
     }
     let local_dependencies = crate::deps::local_dependencies(&chart.dir);
     let mut templates = BTreeMap::new();
@@ -224,7 +229,6 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             }
         }
     }
-    let files = read_files(chart);
     let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
     let docs = crate::docs::Loaded::load(chart);
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
