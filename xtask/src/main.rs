@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::Exit;
-use xtask::helm::Major;
+use nex_harness::Exit;
+use nex_harness::helm::Major;
 
 mod cmd;
 

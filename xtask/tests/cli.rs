@@ -110,11 +110,11 @@ fn both_helm_majors_are_selectable() {
 #[test]
 fn a_corrupted_cached_helm_is_detected_and_replaced() {
     // Seed a private cache with a verified copy, then corrupt it in place.
-    let shared = xtask::provision::cache_root();
+    let shared = nex_harness::provision::cache_root();
     xtask().arg("tools").assert().success();
-    let good = xtask::provision::cached_path(&xtask::provision::HELM_4, &shared);
+    let good = nex_harness::provision::cached_path(&nex_harness::provision::HELM_4, &shared);
     let cache = tempfile::tempdir().unwrap();
-    let bin = xtask::provision::cached_path(&xtask::provision::HELM_4, cache.path());
+    let bin = nex_harness::provision::cached_path(&nex_harness::provision::HELM_4, cache.path());
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
     std::fs::copy(&good, &bin).unwrap();
     std::fs::write(&bin, b"#!/bin/sh\necho not helm\n").unwrap();
@@ -126,5 +126,5 @@ fn a_corrupted_cached_helm_is_detected_and_replaced() {
         .assert()
         .success()
         .stdout(predicate::str::contains("replaced a corrupt cached copy"));
-    assert_eq!(xtask::provision::sha256_file(&bin).unwrap(), xtask::provision::HELM_4.sha256);
+    assert_eq!(nex_harness::provision::sha256_file(&bin).unwrap(), nex_harness::provision::HELM_4.sha256);
 }

@@ -3,8 +3,8 @@
 
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-use xtask::catalog;
-use xtask::docs::{self, Sources};
+use nex_harness::catalog;
+use nex_harness::docs::{self, Sources};
 
 mod support;
 use support::{copy_dir, xtask};

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use xtask::helm::{Helm, Major};
+use nex_harness::helm::{Helm, Major};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -28,7 +28,7 @@ fn documents(text: &str) -> Vec<Value> {
 
 fn render(helm: &Helm, chart: &str, release: &str, values: &Path) -> Vec<Value> {
     let dir = root().join("charts").join(chart);
-    xtask::deps::ensure(&xtask::catalog::load(&dir), helm).expect("vendor the library");
+    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), helm).expect("vendor the library");
     let mut cmd = helm.command();
     cmd.args(["template", release]).arg(&dir).args(["--namespace", "sso", "--values"]).arg(values);
     let out = cmd.output().expect("run helm");
@@ -48,7 +48,7 @@ fn attaches_to_homelab(route: &Value) -> bool {
 
 #[test]
 fn the_sso_stack_pieces_agree_under_both_helm_majors() {
-    let cache = xtask::provision::cache_root();
+    let cache = nex_harness::provision::cache_root();
     for major in [Major::V4, Major::V3] {
         let helm = Helm::locate(major, &cache).expect("pinned helm");
         let auth = render(&helm, "authelia", "auth", &example("authelia-values.yaml"));

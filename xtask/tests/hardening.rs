@@ -27,7 +27,7 @@ fn xtask(dir: &Path) -> Command {
 /// A private, empty cache dir whose tools and schemas are links into the usual
 /// cache (provisioned first), so a test can break its cache without downloads.
 fn private_cache() -> tempfile::TempDir {
-    let shared = xtask::provision::cache_root();
+    let shared = nex_harness::provision::cache_root();
     let o = xtask(&corpus()).args(["tools"]).output().unwrap();
     assert!(o.status.success(), "tools: {}", String::from_utf8_lossy(&o.stderr));
     let tmp = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use xtask::helm::{Helm, Major};
+use nex_harness::helm::{Helm, Major};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -24,7 +24,7 @@ fn xtask() -> Command {
 }
 
 fn sha256(path: &Path) -> String {
-    xtask::release::archive::sha256(
+    nex_harness::release::archive::sha256(
         &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
 }
@@ -46,11 +46,11 @@ fn expected_charts(root: &Path) -> Vec<Expected> {
         #[serde(rename = "type", default)]
         kind: Option<String>,
     }
-    let config = xtask::config::CtConfig::load(root).unwrap();
-    let charts = xtask::catalog::discover(root, &config).unwrap();
+    let config = nex_harness::config::CtConfig::load(root).unwrap();
+    let charts = nex_harness::catalog::discover(root, &config).unwrap();
     charts
         .iter()
-        .filter(|c| xtask::release::package::is_published(&c.dir))
+        .filter(|c| nex_harness::release::package::is_published(&c.dir))
         .map(|c| {
             let text = std::fs::read_to_string(c.dir.join("Chart.yaml")).unwrap();
             let m: Meta = serde_saphyr::from_str(&text).unwrap();
@@ -67,7 +67,7 @@ struct IsolatedHelm {
 
 impl IsolatedHelm {
     fn new(major: Major) -> Self {
-        let helm = Helm::locate(major, &xtask::provision::cache_root()).expect("pinned helm");
+        let helm = Helm::locate(major, &nex_harness::provision::cache_root()).expect("pinned helm");
         Self { bin: helm.bin, home: tempfile::tempdir().unwrap() }
     }
 

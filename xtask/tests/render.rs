@@ -127,7 +127,7 @@ fn the_human_report_says_allowed_by_exception() {
 
 /// A HELM_BIN that records every invocation, then runs the pinned helm.
 fn counting_helm(dir: &Path, log: &Path) -> PathBuf {
-    let real = xtask::helm::Helm::locate(xtask::helm::Major::V4, &xtask::provision::cache_root())
+    let real = nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
         .expect("pinned helm")
         .bin;
     let script = dir.join("helm");
@@ -172,8 +172,8 @@ fn an_unchanged_second_run_spawns_no_helm_and_a_changed_chart_alone_is_rerendere
     let log = tmp.path().join("helm.log");
     let helm = counting_helm(tmp.path(), &log);
     // The shared schema folders (extracted once), so this test fetches nothing.
-    let schemas = xtask::provision::cache_root().join("kube-schemas/kubernetes-validate-1.37.0");
-    let root = xtask::kube::provision::SchemaRoot::Cache(schemas.clone());
+    let schemas = nex_harness::provision::cache_root().join("kube-schemas/kubernetes-validate-1.37.0");
+    let root = nex_harness::kube::provision::SchemaRoot::Cache(schemas.clone());
     for v in ["1.25.0", "1.37.0"] {
         root.ensure(v).expect("kube schemas");
     }

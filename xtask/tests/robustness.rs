@@ -1,10 +1,10 @@
-//! The fuzz targets' entry points (`xtask::robustness`) on stable: every seed
+//! The fuzz targets' entry points (`nex_harness::robustness`) on stable: every seed
 //! (the real charts' values and schemas, the hardening corpus, the regression
 //! inputs in tests/fixtures/fuzz-regressions) and a bounded number of
 //! deterministic mutations of them. A panic fails the test and prints the input.
 
 use std::path::{Path, PathBuf};
-use xtask::robustness::{Rng, mutate, values_validator, yaml_loader};
+use nex_harness::robustness::{Rng, mutate, values_validator, yaml_loader};
 
 /// Mutations per seed; small enough to keep `cargo test` quick.
 const ROUNDS: usize = 12;

@@ -11,11 +11,11 @@
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use xtask::cache::{self, Cache};
-use xtask::catalog::{Chart, Scenario};
-use xtask::helm::{Helm, Major};
-use xtask::manifest::{self, Object};
-use xtask::render::{self, RenderInputs};
+use nex_harness::cache::{self, Cache};
+use nex_harness::catalog::{Chart, Scenario};
+use nex_harness::helm::{Helm, Major};
+use nex_harness::manifest::{self, Object};
+use nex_harness::render::{self, RenderInputs};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -34,7 +34,7 @@ fn render_text(
     scenario: &Scenario,
     kube: &str,
 ) -> Result<String, String> {
-    xtask::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
+    nex_harness::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
     let values = scenario.values_file.as_deref();
@@ -50,11 +50,11 @@ fn render_text(
         // A second, uncached render: whatever differs is random and must be masked.
         let again = helm.template(&chart.dir, values, Some(kube), &[]).map_err(|e| e.to_string())?;
         let (other, _) = manifest::split(&String::from_utf8_lossy(&again.stdout));
-        xtask::snapshot::mask(&mut objects, &other).map_err(|paths| {
+        nex_harness::snapshot::mask(&mut objects, &other).map_err(|paths| {
             format!("values differ between two renders and are not masked: {}", paths.join(", "))
         })?;
     }
-    Ok(xtask::snapshot::text(&objects))
+    Ok(nex_harness::snapshot::text(&objects))
 }
 
 /// Sprig's functions whose output changes from one render to the next.
@@ -79,7 +79,7 @@ const RANDOM_FUNCTIONS: &[&str] = &[
 /// Whether the chart's templates (or its local dependencies') call a random function.
 fn uses_randomness(chart: &Chart) -> bool {
     let mut dirs = vec![chart.dir.join("templates")];
-    dirs.extend(xtask::deps::local_dependencies(&chart.dir).into_iter().map(|(_, d)| d.join("templates")));
+    dirs.extend(nex_harness::deps::local_dependencies(&chart.dir).into_iter().map(|(_, d)| d.join("templates")));
     dirs.iter().flat_map(|d| walkdir::WalkDir::new(d).into_iter().flatten()).any(|e| {
         std::fs::read_to_string(e.path()).is_ok_and(|t| {
             RANDOM_FUNCTIONS.iter().any(|f| t.split(|c: char| !c.is_alphanumeric()).any(|w| w == *f))
@@ -94,10 +94,10 @@ fn may_be_random(o: &Object) -> bool {
 #[test]
 fn every_chart_and_scenario_matches_its_snapshot_under_helm_4_and_helm_3() {
     let root = workspace();
-    let config = xtask::config::CtConfig::load(&root).expect("ct.yaml");
-    let charts = xtask::catalog::discover(&root, &config).expect("catalog");
+    let config = nex_harness::config::CtConfig::load(&root).expect("ct.yaml");
+    let charts = nex_harness::catalog::discover(&root, &config).expect("catalog");
     assert!(!charts.is_empty(), "the catalog has no charts");
-    let cache_root = xtask::provision::cache_root();
+    let cache_root = nex_harness::provision::cache_root();
     let cache = Cache::new(&cache_root);
     let helm4 = Helm::locate(Major::V4, &cache_root).expect("helm 4");
     let helm3 = Helm::locate(Major::V3, &cache_root).expect("helm 3");
@@ -123,7 +123,7 @@ fn every_chart_and_scenario_matches_its_snapshot_under_helm_4_and_helm_3() {
         if meta["type"] == "library" {
             continue;
         }
-        let versions = xtask::kube::versions::matrix(meta["kubeVersion"].as_str()).unwrap_or_default();
+        let versions = nex_harness::kube::versions::matrix(meta["kubeVersion"].as_str()).unwrap_or_default();
         let Some(kube) = versions.last() else {
             failures.push(format!("{}: kubeVersion allows no known Kubernetes version", chart.name));
             continue;

@@ -2,7 +2,7 @@
 adguard-home.config: the seed AdGuardHome.yaml — `config`, with the listen
 addresses forced from `service.ports` so the Service and the process agree.
 */}}
-{{- define "adguard-home.config" -}}
+{{- define "nex-charts.adguard-home.config" -}}
 {{- $cfg := deepCopy (default (dict) .Values.config) -}}
 {{- $ports := .Values.service.ports -}}
 {{- $http := deepCopy (default (dict) (get $cfg "http")) -}}
@@ -16,6 +16,6 @@ addresses forced from `service.ports` so the Service and the process agree.
 {{- end -}}
 
 {{/* adguard-home.dataDir: the data volume's mount path without a trailing slash. */}}
-{{- define "adguard-home.dataDir" -}}
+{{- define "nex-charts.adguard-home.dataDir" -}}
 {{- trimSuffix "/" .Values.persistence.mountPath -}}
 {{- end -}}

@@ -4,7 +4,7 @@ server.address, storage, the file backend's path, and (oidc.enabled) the key
 set, whose PEM Authelia's template filter reads from the secret file. Secrets
 never appear here: they are files under /secrets named by AUTHELIA_*_FILE.
 */}}
-{{- define "authelia.config" -}}
+{{- define "nex-charts.authelia.config" -}}
 {{- $cfg := deepCopy (default (dict) .Values.config) -}}
 {{- $server := default (dict) (get $cfg "server") -}}
 {{- $_ := set $server "address" (printf "tcp://:%v/" .Values.service.ports.http.containerPort) -}}
@@ -43,7 +43,7 @@ never appear here: they are files under /secrets named by AUTHELIA_*_FILE.
 authelia.secretFiles: env var → file under /secrets, for every secret the
 configuration needs. Takes root.
 */}}
-{{- define "authelia.secretEnv" -}}
+{{- define "nex-charts.authelia.secretEnv" -}}
 {{- $env := list
   (dict "name" "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE" "value" "/secrets/jwt-secret")
   (dict "name" "AUTHELIA_SESSION_SECRET_FILE" "value" "/secrets/session-secret")
@@ -65,8 +65,8 @@ configuration needs. Takes root.
 {{- end -}}
 
 {{/* authelia.secretSources: the projected sources of the /secrets volume. */}}
-{{- define "authelia.secretSources" -}}
-{{- $src := list (dict "secret" (dict "name" (include "common.names.secret" .))) -}}
+{{- define "nex-charts.authelia.secretSources" -}}
+{{- $src := list (dict "secret" (dict "name" (include "nex-charts.common.names.secret" .))) -}}
 {{- if eq .Values.storage.type "postgres" -}}
 {{- $s := required "storage.postgres.passwordSecret.name is required with storage.type postgres" .Values.storage.postgres.passwordSecret.name -}}
 {{- $src = append $src (dict "secret" (dict "name" $s "items" (list (dict "key" .Values.storage.postgres.passwordSecret.key "path" "storage-postgres-password")))) -}}

@@ -1,9 +1,9 @@
 {{/*
-common.images.image: an image reference from values, never from a template:
+nex-charts.common.images.image: an image reference from values, never from a template:
 `[registry/]repository:tag[@digest]`. The tag defaults to the chart's appVersion.
 Takes (dict "image" .Values.image "context" $).
 */}}
-{{- define "common.images.image" -}}
+{{- define "nex-charts.common.images.image" -}}
 {{- $img := .image -}}
 {{- $repo := required "image.repository is required" (get $img "repository") -}}
 {{- with get $img "registry" }}{{ $repo = printf "%s/%s" . $repo }}{{ end -}}
@@ -14,13 +14,13 @@ Takes (dict "image" .Values.image "context" $).
 {{- $ref -}}
 {{- end -}}
 
-{{/* common.images.pullPolicy: `image.pullPolicy`, else IfNotPresent. Takes an image map. */}}
-{{- define "common.images.pullPolicy" -}}
+{{/* nex-charts.common.images.pullPolicy: `image.pullPolicy`, else IfNotPresent. Takes an image map. */}}
+{{- define "nex-charts.common.images.pullPolicy" -}}
 {{- default "IfNotPresent" (get . "pullPolicy") -}}
 {{- end -}}
 
-{{/* common.images.pullSecrets: `imagePullSecrets` (names or {name: …} maps) as a pod field. Takes root. */}}
-{{- define "common.images.pullSecrets" -}}
+{{/* nex-charts.common.images.pullSecrets: `imagePullSecrets` (names or {name: …} maps) as a pod field. Takes root. */}}
+{{- define "nex-charts.common.images.pullSecrets" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- range . }}

@@ -1,17 +1,17 @@
 {{/*
-common.ingress: a networking.k8s.io/v1 Ingress to the Service port named
+nex-charts.common.ingress: a networking.k8s.io/v1 Ingress to the Service port named
 `ingress.servicePort` (default `http`). Takes root; renders nothing when disabled.
 */}}
-{{- define "common.ingress" -}}
+{{- define "nex-charts.common.ingress" -}}
 {{- $i := .Values.ingress -}}
 {{- if and $i $i.enabled -}}
 {{- $ctx := . -}}
 {{- $port := default "http" (get $i "servicePort") -}}
-{{- $_ := include "common.service.port" (dict "context" . "name" $port) -}}
+{{- $_ := include "nex-charts.common.service.port" (dict "context" . "name" $port) -}}
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
-  {{- include "common.metadata" (dict "context" . "labels" (get $i "labels") "annotations" (get $i "annotations")) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" . "labels" (get $i "labels") "annotations" (get $i "annotations")) | nindent 2 }}
 spec:
   {{- with get $i "className" }}
   ingressClassName: {{ . }}
@@ -36,7 +36,7 @@ spec:
             pathType: {{ default "Prefix" (get . "pathType") }}
             backend:
               service:
-                name: {{ include "common.names.fullname" $ctx }}
+                name: {{ include "nex-charts.common.names.fullname" $ctx }}
                 port:
                   name: {{ $port }}
           {{- end }}
@@ -45,11 +45,11 @@ spec:
 {{- end -}}
 
 {{/*
-common.route: a Gateway API (gateway.networking.k8s.io/v1) HTTPRoute attached
+nex-charts.common.route: a Gateway API (gateway.networking.k8s.io/v1) HTTPRoute attached
 to `route.parentRefs`, for `route.hostnames`, to the Service port named
 `route.servicePort` (default `http`). Takes root; nothing when disabled.
 */}}
-{{- define "common.route" -}}
+{{- define "nex-charts.common.route" -}}
 {{- $r := .Values.route -}}
 {{- if and $r $r.enabled -}}
 {{- $ctx := . -}}
@@ -57,7 +57,7 @@ to `route.parentRefs`, for `route.hostnames`, to the Service port named
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
-  {{- include "common.metadata" (dict "context" . "labels" (get $r "labels") "annotations" (get $r "annotations")) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" . "labels" (get $r "labels") "annotations" (get $r "annotations")) | nindent 2 }}
 spec:
   parentRefs:
     {{- toYaml (required "route.parentRefs needs at least one Gateway when route is enabled" $r.parentRefs) | nindent 4 }}
@@ -75,7 +75,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       backendRefs:
-        - name: {{ include "common.names.fullname" . }}
-          port: {{ include "common.service.port" (dict "context" . "name" $port) }}
+        - name: {{ include "nex-charts.common.names.fullname" . }}
+          port: {{ include "nex-charts.common.service.port" (dict "context" . "name" $port) }}
 {{- end -}}
 {{- end -}}

@@ -1,23 +1,23 @@
 {{/*
-common.serviceMonitor: a prometheus-operator ServiceMonitor scraping the Service
+nex-charts.common.serviceMonitor: a prometheus-operator ServiceMonitor scraping the Service
 port `serviceMonitor.port` at `serviceMonitor.path`. Takes root; nothing when disabled.
 */}}
-{{- define "common.serviceMonitor" -}}
+{{- define "nex-charts.common.serviceMonitor" -}}
 {{- $sm := .Values.serviceMonitor -}}
 {{- if and $sm $sm.enabled -}}
 {{- $port := default "http" $sm.port -}}
-{{- $_ := include "common.service.port" (dict "context" . "name" $port) -}}
+{{- $_ := include "nex-charts.common.service.port" (dict "context" . "name" $port) -}}
 apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata:
-  {{- include "common.metadata" (dict "context" . "labels" $sm.labels) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" . "labels" $sm.labels) | nindent 2 }}
 spec:
   selector:
     matchLabels:
-      {{- include "common.labels.selector" . | nindent 6 }}
+      {{- include "nex-charts.common.labels.selector" . | nindent 6 }}
   namespaceSelector:
     matchNames:
-      - {{ include "common.names.namespace" . }}
+      - {{ include "nex-charts.common.names.namespace" . }}
   endpoints:
     - port: {{ $port }}
       path: {{ default "/metrics" $sm.path }}
@@ -31,16 +31,16 @@ spec:
 {{- end -}}
 
 {{/*
-common.podDisruptionBudget: a policy/v1 PodDisruptionBudget with
+nex-charts.common.podDisruptionBudget: a policy/v1 PodDisruptionBudget with
 `minAvailable` or `maxUnavailable` (the latter by default). Takes root.
 */}}
-{{- define "common.podDisruptionBudget" -}}
+{{- define "nex-charts.common.podDisruptionBudget" -}}
 {{- $pdb := .Values.podDisruptionBudget -}}
 {{- if and $pdb $pdb.enabled -}}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
-  {{- include "common.metadata" (dict "context" .) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" .) | nindent 2 }}
 spec:
   {{- if not (kindIs "invalid" $pdb.minAvailable) }}
   minAvailable: {{ $pdb.minAvailable }}
@@ -49,6 +49,6 @@ spec:
   {{- end }}
   selector:
     matchLabels:
-      {{- include "common.labels.selector" . | nindent 6 }}
+      {{- include "nex-charts.common.labels.selector" . | nindent 6 }}
 {{- end -}}
 {{- end -}}

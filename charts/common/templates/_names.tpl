@@ -2,16 +2,16 @@
 Names. Every helper here takes the chart's root context (`.`).
 */}}
 
-{{/* common.names.name: the chart name, or `nameOverride`; at most 63 characters. */}}
-{{- define "common.names.name" -}}
+{{/* nex-charts.common.names.name: the chart name, or `nameOverride`; at most 63 characters. */}}
+{{- define "nex-charts.common.names.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/*
-common.names.fullname: `fullnameOverride`, else `<release>-<name>` (just the
+nex-charts.common.names.fullname: `fullnameOverride`, else `<release>-<name>` (just the
 release name when it already contains the chart name); at most 63 characters.
 */}}
-{{- define "common.names.fullname" -}}
+{{- define "nex-charts.common.names.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
@@ -24,45 +24,45 @@ release name when it already contains the chart name); at most 63 characters.
 {{- end -}}
 {{- end -}}
 
-{{/* common.names.chart: `<chart>-<version>` for the helm.sh/chart label. */}}
-{{- define "common.names.chart" -}}
+{{/* nex-charts.common.names.chart: `<chart>-<version>` for the helm.sh/chart label. */}}
+{{- define "nex-charts.common.names.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* common.names.namespace: the release namespace. */}}
-{{- define "common.names.namespace" -}}
+{{/* nex-charts.common.names.namespace: the release namespace. */}}
+{{- define "nex-charts.common.names.namespace" -}}
 {{- .Release.Namespace | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/*
-common.names.suffixed: the fullname with a suffix, kept within 63 characters.
+nex-charts.common.names.suffixed: the fullname with a suffix, kept within 63 characters.
 Takes (dict "context" $ "suffix" "test").
 */}}
-{{- define "common.names.suffixed" -}}
-{{- $base := include "common.names.fullname" .context | trunc (int (sub 62 (len .suffix))) | trimSuffix "-" -}}
+{{- define "nex-charts.common.names.suffixed" -}}
+{{- $base := include "nex-charts.common.names.fullname" .context | trunc (int (sub 62 (len .suffix))) | trimSuffix "-" -}}
 {{- printf "%s-%s" $base .suffix -}}
 {{- end -}}
 
-{{/* common.names.serviceAccount: the ServiceAccount the pods run as. */}}
-{{- define "common.names.serviceAccount" -}}
+{{/* nex-charts.common.names.serviceAccount: the ServiceAccount the pods run as. */}}
+{{- define "nex-charts.common.names.serviceAccount" -}}
 {{- if .Values.serviceAccount.create -}}
-{{- default (include "common.names.fullname" .) .Values.serviceAccount.name -}}
+{{- default (include "nex-charts.common.names.fullname" .) .Values.serviceAccount.name -}}
 {{- else -}}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
-{{/* common.names.configMap: the ConfigMap holding the app's configuration (`existingConfigMap` wins). */}}
-{{- define "common.names.configMap" -}}
-{{- default (include "common.names.fullname" .) .Values.existingConfigMap -}}
+{{/* nex-charts.common.names.configMap: the ConfigMap holding the app's configuration (`existingConfigMap` wins). */}}
+{{- define "nex-charts.common.names.configMap" -}}
+{{- default (include "nex-charts.common.names.fullname" .) .Values.existingConfigMap -}}
 {{- end -}}
 
-{{/* common.names.secret: the Secret holding the app's secrets (`existingSecret` wins). */}}
-{{- define "common.names.secret" -}}
-{{- default (include "common.names.fullname" .) .Values.existingSecret -}}
+{{/* nex-charts.common.names.secret: the Secret holding the app's secrets (`existingSecret` wins). */}}
+{{- define "nex-charts.common.names.secret" -}}
+{{- default (include "nex-charts.common.names.fullname" .) .Values.existingSecret -}}
 {{- end -}}
 
-{{/* common.names.claim: the PersistentVolumeClaim of `persistence` (`existingClaim` wins). */}}
-{{- define "common.names.claim" -}}
-{{- default (include "common.names.fullname" .) .Values.persistence.existingClaim -}}
+{{/* nex-charts.common.names.claim: the PersistentVolumeClaim of `persistence` (`existingClaim` wins). */}}
+{{- define "nex-charts.common.names.claim" -}}
+{{- default (include "nex-charts.common.names.fullname" .) .Values.persistence.existingClaim -}}
 {{- end -}}

@@ -1,5 +1,5 @@
 {{/*
-common.networkPolicy: on by default. It selects the app's pods and allows:
+nex-charts.common.networkPolicy: on by default. It selects the app's pods and allows:
 - in: from `networkPolicy.gateway` (a NetworkPolicyPeer: the ingress
   controller / Gateway pods) to every Service port; from the release's helm
   test pod; from `networkPolicy.monitoring` to the ServiceMonitor port when
@@ -8,7 +8,7 @@ common.networkPolicy: on by default. It selects the app's pods and allows:
   `networkPolicy.egress.rules`. No rules at all denies all egress.
 Takes root.
 */}}
-{{- define "common.networkPolicy" -}}
+{{- define "nex-charts.common.networkPolicy" -}}
 {{- $np := .Values.networkPolicy -}}
 {{- if and $np $np.enabled -}}
 {{- $ctx := . -}}
@@ -20,11 +20,11 @@ Takes root.
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  {{- include "common.metadata" (dict "context" .) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" .) | nindent 2 }}
 spec:
   podSelector:
     matchLabels:
-      {{- include "common.labels.selector" . | nindent 6 }}
+      {{- include "nex-charts.common.labels.selector" . | nindent 6 }}
   policyTypes:
     - Ingress
     - Egress
@@ -45,7 +45,7 @@ spec:
     - from:
         - podSelector:
             matchLabels:
-              {{- include "common.labels.testSelector" . | nindent 14 }}
+              {{- include "nex-charts.common.labels.testSelector" . | nindent 14 }}
       ports:
         {{- toYaml $ports | nindent 8 }}
     {{- end }}

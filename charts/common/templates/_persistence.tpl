@@ -4,8 +4,8 @@ a PersistentVolumeClaim (or `existingClaim`); disabled, an emptyDir, so the
 path stays writable under a read-only root filesystem.
 */}}
 
-{{/* common.persistence.claimSpec: accessModes, size and storageClassName ("-" → ""). Takes root. */}}
-{{- define "common.persistence.claimSpec" -}}
+{{/* nex-charts.common.persistence.claimSpec: accessModes, size and storageClassName ("-" → ""). Takes root. */}}
+{{- define "nex-charts.common.persistence.claimSpec" -}}
 {{- $p := .Values.persistence -}}
 accessModes:
   {{- toYaml (default (list "ReadWriteOnce") $p.accessModes) | nindent 2 }}
@@ -18,11 +18,11 @@ storageClassName: {{ ternary "" . (eq . "-") | quote }}
 {{- end -}}
 
 {{/*
-common.persistence.pvc: the claim, for a Deployment with persistence enabled and
+nex-charts.common.persistence.pvc: the claim, for a Deployment with persistence enabled and
 no `existingClaim`. `persistence.retain` keeps it on uninstall. Takes
 (dict "context" $ "kind" "Deployment").
 */}}
-{{- define "common.persistence.pvc" -}}
+{{- define "nex-charts.common.persistence.pvc" -}}
 {{- $ctx := .context -}}
 {{- $p := $ctx.Values.persistence -}}
 {{- if and $p.enabled (not $p.existingClaim) (ne (default "Deployment" .kind) "StatefulSet") -}}
@@ -31,8 +31,8 @@ no `existingClaim`. `persistence.retain` keeps it on uninstall. Takes
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
-  {{- include "common.metadata" (dict "context" $ctx "annotations" $ann) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" $ctx "annotations" $ann) | nindent 2 }}
 spec:
-  {{- include "common.persistence.claimSpec" $ctx | nindent 2 }}
+  {{- include "nex-charts.common.persistence.claimSpec" $ctx | nindent 2 }}
 {{- end -}}
 {{- end -}}

@@ -15,52 +15,52 @@ chart adds (args, config volumes). Parameters, all optional except context:
   securityContext   dict merged last into the main container's security context (an
                     opt-in mode that needs more, e.g. capabilities; declare the exception)
   initContainers    list of complete init containers the chart adds (e.g. seeding a
-                    writable config); build their securityContext with common.security.container
+                    writable config); build their securityContext with nex-charts.common.security.container
   serviceAccountToken bool: mount the ServiceAccount token or not, overriding the default
                     (mounted only when `serviceAccount.rules`/`clusterRules` grant RBAC); for charts
-                    that grant their own rules through common.serviceAccount.rbac
+                    that grant their own rules through nex-charts.common.serviceAccount.rbac
   podSpec           dict of extra pod spec fields (e.g. hostNetwork, dnsPolicy), rendered
                     after enableServiceLinks; the chart owns the policy cost of what it sets
 */}}
 
-{{/* common.pod.template: the workload's spec.template. */}}
-{{- define "common.pod.template" -}}
+{{/* nex-charts.common.pod.template: the workload's spec.template. */}}
+{{- define "nex-charts.common.pod.template" -}}
 {{- $ctx := .context -}}
 {{- $v := $ctx.Values -}}
 metadata:
   labels:
-    {{- include "common.labels.standard" $ctx | nindent 4 }}
+    {{- include "nex-charts.common.labels.standard" $ctx | nindent 4 }}
     {{- with $v.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- $ann := include "common.pod.annotations" . | fromYaml }}
+  {{- $ann := include "nex-charts.common.pod.annotations" . | fromYaml }}
   {{- with $ann }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  {{- with include "common.images.pullSecrets" $ctx }}
+  {{- with include "nex-charts.common.images.pullSecrets" $ctx }}
   {{- . | nindent 2 }}
   {{- end }}
-  serviceAccountName: {{ include "common.names.serviceAccount" $ctx }}
+  serviceAccountName: {{ include "nex-charts.common.names.serviceAccount" $ctx }}
   {{- if kindIs "bool" .serviceAccountToken }}
   automountServiceAccountToken: {{ .serviceAccountToken }}
   {{- else }}
-  automountServiceAccountToken: {{ include "common.rbac.enabled" $ctx | eq "true" }}
+  automountServiceAccountToken: {{ include "nex-charts.common.rbac.enabled" $ctx | eq "true" }}
   {{- end }}
   enableServiceLinks: false
   {{- with .podSpec }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
   securityContext:
-    {{- include "common.security.pod" (dict "context" $ctx "extra" .podSecurityContext) | nindent 4 }}
+    {{- include "nex-charts.common.security.pod" (dict "context" $ctx "extra" .podSecurityContext) | nindent 4 }}
   {{- with .initContainers }}
   initContainers:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   containers:
-    - {{ include "common.pod.container" . | nindent 6 | trim }}
-  {{- with include "common.pod.volumes" . | fromYamlArray }}
+    - {{ include "nex-charts.common.pod.container" . | nindent 6 | trim }}
+  {{- with include "nex-charts.common.pod.volumes" . | fromYamlArray }}
   volumes:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -79,13 +79,13 @@ spec:
   {{- with $v.topologySpreadConstraints }}
   topologySpreadConstraints:
     {{- range . }}
-    - {{ toYaml (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" (include "common.labels.selector" $ctx | fromYaml)))) | nindent 6 | trim }}
+    - {{ toYaml (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" (include "nex-charts.common.labels.selector" $ctx | fromYaml)))) | nindent 6 | trim }}
     {{- end }}
   {{- end }}
 {{- end -}}
 
-{{/* common.pod.annotations: checksum/* of the chart's config templates, then `podAnnotations`. */}}
-{{- define "common.pod.annotations" -}}
+{{/* nex-charts.common.pod.annotations: checksum/* of the chart's config templates, then `podAnnotations`. */}}
+{{- define "nex-charts.common.pod.annotations" -}}
 {{- $ctx := .context -}}
 {{- range $suffix, $file := .checksums }}
 checksum/{{ $suffix }}: {{ include (print $ctx.Template.BasePath "/" $file) $ctx | sha256sum }}
@@ -95,13 +95,13 @@ checksum/{{ $suffix }}: {{ include (print $ctx.Template.BasePath "/" $file) $ctx
 {{- end }}
 {{- end -}}
 
-{{/* common.pod.container: the main container. */}}
-{{- define "common.pod.container" -}}
+{{/* nex-charts.common.pod.container: the main container. */}}
+{{- define "nex-charts.common.pod.container" -}}
 {{- $ctx := .context -}}
 {{- $v := $ctx.Values -}}
 name: {{ $ctx.Chart.Name }}
-image: {{ include "common.images.image" (dict "image" $v.image "context" $ctx) | quote }}
-imagePullPolicy: {{ include "common.images.pullPolicy" $v.image }}
+image: {{ include "nex-charts.common.images.image" (dict "image" $v.image "context" $ctx) | quote }}
+imagePullPolicy: {{ include "nex-charts.common.images.pullPolicy" $v.image }}
 {{- with .command }}
 command:
   {{- toYaml . | nindent 2 }}
@@ -118,7 +118,7 @@ ports:
     protocol: {{ default "TCP" (get $p "protocol") }}
   {{- end }}
 {{- end }}
-{{- $env := include "common.pod.env" . | fromYamlArray }}
+{{- $env := include "nex-charts.common.pod.env" . | fromYamlArray }}
 {{- with $env }}
 env:
   {{- toYaml . | nindent 2 }}
@@ -138,20 +138,20 @@ envFrom:
 resources:
   {{- toYaml (default (dict) $v.resources) | nindent 2 }}
 securityContext:
-  {{- $sc := include "common.security.container" $v.securityContext | fromYaml }}
+  {{- $sc := include "nex-charts.common.security.container" $v.securityContext | fromYaml }}
   {{- with .securityContext }}{{ $sc = mergeOverwrite $sc (deepCopy .) }}{{ end }}
   {{- toYaml $sc | nindent 2 }}
-{{- with include "common.pod.volumeMounts" . | fromYamlArray }}
+{{- with include "nex-charts.common.pod.volumeMounts" . | fromYamlArray }}
 volumeMounts:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
 {{/*
-common.pod.env: the chart's env list, then `.Values.env` — a map of
+nex-charts.common.pod.env: the chart's env list, then `.Values.env` — a map of
 NAME: value, or NAME: {valueFrom: …} for references.
 */}}
-{{- define "common.pod.env" -}}
+{{- define "nex-charts.common.pod.env" -}}
 {{- $out := list -}}
 {{- range .env }}{{ $out = append $out . }}{{ end -}}
 {{- range $name, $val := .context.Values.env -}}
@@ -164,30 +164,30 @@ NAME: value, or NAME: {valueFrom: …} for references.
 {{- toYaml $out -}}
 {{- end -}}
 
-{{/* common.pod.writableName: an emptyDir volume name for a path (/var/cache/app → var-cache-app). */}}
-{{- define "common.pod.writableName" -}}
+{{/* nex-charts.common.pod.writableName: an emptyDir volume name for a path (/var/cache/app → var-cache-app). */}}
+{{- define "nex-charts.common.pod.writableName" -}}
 {{- . | trimPrefix "/" | replace "/" "-" | replace "_" "-" | replace "." "-" | lower | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* common.pod.dataVolume: true when `persistence` mounts a volume named `data`. */}}
-{{- define "common.pod.hasData" -}}
+{{/* nex-charts.common.pod.dataVolume: true when `persistence` mounts a volume named `data`. */}}
+{{- define "nex-charts.common.pod.hasData" -}}
 {{- $p := .context.Values.persistence -}}
 {{- if and $p (get $p "mountPath") -}}true{{- end -}}
 {{- end -}}
 
-{{- define "common.pod.volumes" -}}
+{{- define "nex-charts.common.pod.volumes" -}}
 {{- $ctx := .context -}}
 {{- $v := $ctx.Values -}}
 {{- $out := list -}}
 {{- range .volumes }}{{ $out = append $out . }}{{ end -}}
 {{- range (ternary (list "/tmp") .writablePaths (kindIs "invalid" .writablePaths)) -}}
-{{- $out = append $out (dict "name" (include "common.pod.writableName" .) "emptyDir" (dict)) -}}
+{{- $out = append $out (dict "name" (include "nex-charts.common.pod.writableName" .) "emptyDir" (dict)) -}}
 {{- end -}}
-{{- if include "common.pod.hasData" . -}}
+{{- if include "nex-charts.common.pod.hasData" . -}}
 {{- $p := $v.persistence -}}
 {{- if $p.enabled -}}
 {{- if or $p.existingClaim (ne (default "Deployment" .kind) "StatefulSet") -}}
-{{- $out = append $out (dict "name" "data" "persistentVolumeClaim" (dict "claimName" (include "common.names.claim" $ctx))) -}}
+{{- $out = append $out (dict "name" "data" "persistentVolumeClaim" (dict "claimName" (include "nex-charts.common.names.claim" $ctx))) -}}
 {{- end -}}
 {{- else -}}
 {{- $out = append $out (dict "name" "data" "emptyDir" (dict)) -}}
@@ -197,15 +197,15 @@ NAME: value, or NAME: {valueFrom: …} for references.
 {{- toYaml $out -}}
 {{- end -}}
 
-{{- define "common.pod.volumeMounts" -}}
+{{- define "nex-charts.common.pod.volumeMounts" -}}
 {{- $ctx := .context -}}
 {{- $v := $ctx.Values -}}
 {{- $out := list -}}
 {{- range .volumeMounts }}{{ $out = append $out . }}{{ end -}}
 {{- range (ternary (list "/tmp") .writablePaths (kindIs "invalid" .writablePaths)) -}}
-{{- $out = append $out (dict "name" (include "common.pod.writableName" .) "mountPath" .) -}}
+{{- $out = append $out (dict "name" (include "nex-charts.common.pod.writableName" .) "mountPath" .) -}}
 {{- end -}}
-{{- if include "common.pod.hasData" . -}}
+{{- if include "nex-charts.common.pod.hasData" . -}}
 {{- $m := dict "name" "data" "mountPath" $v.persistence.mountPath -}}
 {{- with get $v.persistence "subPath" }}{{ $_ := set $m "subPath" . }}{{ end -}}
 {{- $out = append $out $m -}}

@@ -4,8 +4,8 @@ chart's values set: a chart (or user) changes a field by setting it, and a
 field it forgets stays restricted. Values win over defaults.
 */}}
 
-{{/* common.security.podDefaults: Pod Security "restricted" at pod level, fixed high UID/GID. */}}
-{{- define "common.security.podDefaults" -}}
+{{/* nex-charts.common.security.podDefaults: Pod Security "restricted" at pod level, fixed high UID/GID. */}}
+{{- define "nex-charts.common.security.podDefaults" -}}
 runAsNonRoot: true
 runAsUser: 65532
 runAsGroup: 65532
@@ -15,8 +15,8 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* common.security.containerDefaults: "restricted" plus a read-only root filesystem. */}}
-{{- define "common.security.containerDefaults" -}}
+{{/* nex-charts.common.security.containerDefaults: "restricted" plus a read-only root filesystem. */}}
+{{- define "nex-charts.common.security.containerDefaults" -}}
 runAsNonRoot: true
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
@@ -29,19 +29,19 @@ seccompProfile:
 {{- end -}}
 
 {{/*
-common.security.pod: `podSecurityContext` over the defaults, plus the
+nex-charts.common.security.pod: `podSecurityContext` over the defaults, plus the
 chart's `extra` (for example sysctls). Takes (dict "context" $ "extra" (dict)).
 */}}
-{{- define "common.security.pod" -}}
-{{- $sc := include "common.security.podDefaults" . | fromYaml -}}
+{{- define "nex-charts.common.security.pod" -}}
+{{- $sc := include "nex-charts.common.security.podDefaults" . | fromYaml -}}
 {{- $sc = mergeOverwrite $sc (deepCopy (default (dict) .context.Values.podSecurityContext)) -}}
 {{- with .extra }}{{ $sc = mergeOverwrite $sc (deepCopy .) }}{{ end -}}
 {{- toYaml $sc -}}
 {{- end -}}
 
-{{/* common.security.container: a container security context over the defaults. Takes the values map (or nil). */}}
-{{- define "common.security.container" -}}
-{{- $sc := include "common.security.containerDefaults" . | fromYaml -}}
+{{/* nex-charts.common.security.container: a container security context over the defaults. Takes the values map (or nil). */}}
+{{- define "nex-charts.common.security.container" -}}
+{{- $sc := include "nex-charts.common.security.containerDefaults" . | fromYaml -}}
 {{- $sc = mergeOverwrite $sc (deepCopy (default (dict) .)) -}}
 {{- toYaml $sc -}}
 {{- end -}}

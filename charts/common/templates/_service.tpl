@@ -1,15 +1,15 @@
 {{/*
-common.service: the Service in front of the app. `service.ports` is a map
+nex-charts.common.service: the Service in front of the app. `service.ports` is a map
 name → {port, containerPort, protocol, appProtocol, nodePort}; the container
 ports carry the same names, so the Service targets them by name.
 Takes root.
 */}}
-{{- define "common.service" -}}
+{{- define "nex-charts.common.service" -}}
 {{- $s := .Values.service -}}
 apiVersion: v1
 kind: Service
 metadata:
-  {{- include "common.metadata" (dict "context" . "labels" $s.labels "annotations" $s.annotations) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" . "labels" $s.labels "annotations" $s.annotations) | nindent 2 }}
 spec:
   type: {{ default "ClusterIP" $s.type }}
   {{- with get $s "externalTrafficPolicy" }}
@@ -35,17 +35,17 @@ spec:
       {{- end }}
     {{- end }}
   selector:
-    {{- include "common.labels.selector" . | nindent 4 }}
+    {{- include "nex-charts.common.labels.selector" . | nindent 4 }}
 {{- end -}}
 
-{{/* common.service.port: the Service port number of a named port. Takes (dict "context" $ "name" "http"). */}}
-{{- define "common.service.port" -}}
+{{/* nex-charts.common.service.port: the Service port number of a named port. Takes (dict "context" $ "name" "http"). */}}
+{{- define "nex-charts.common.service.port" -}}
 {{- $p := get .context.Values.service.ports .name -}}
 {{- if not $p }}{{ fail (printf "service.ports has no port named %q" .name) }}{{ end -}}
 {{- $p.port -}}
 {{- end -}}
 
-{{/* common.service.url: http://<service>.<namespace>.svc:<port> for a named port. */}}
-{{- define "common.service.url" -}}
-{{- printf "%s://%s.%s.svc:%s" (default "http" .scheme) (include "common.names.fullname" .context) (include "common.names.namespace" .context) (include "common.service.port" .) -}}
+{{/* nex-charts.common.service.url: http://<service>.<namespace>.svc:<port> for a named port. */}}
+{{- define "nex-charts.common.service.url" -}}
+{{- printf "%s://%s.%s.svc:%s" (default "http" .scheme) (include "nex-charts.common.names.fullname" .context) (include "nex-charts.common.names.namespace" .context) (include "nex-charts.common.service.port" .) -}}
 {{- end -}}

@@ -6,17 +6,17 @@ selects it. Parameters:
   name      suffix of the pod name (default "test")
   command   the test's command (a list)
 */}}
-{{- define "common.tests.pod" -}}
+{{- define "nex-charts.common.tests.pod" -}}
 {{- $ctx := .context -}}
 {{- $t := $ctx.Values.tests -}}
 {{- if and $t $t.enabled -}}
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ include "common.names.suffixed" (dict "context" $ctx "suffix" (default "test" .name)) }}
-  namespace: {{ include "common.names.namespace" $ctx }}
+  name: {{ include "nex-charts.common.names.suffixed" (dict "context" $ctx "suffix" (default "test" .name)) }}
+  namespace: {{ include "nex-charts.common.names.namespace" $ctx }}
   labels:
-    {{- include "common.labels.test" $ctx | nindent 4 }}
+    {{- include "nex-charts.common.labels.test" $ctx | nindent 4 }}
   annotations:
     helm.sh/hook: test
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
@@ -24,21 +24,21 @@ spec:
   restartPolicy: Never
   automountServiceAccountToken: false
   enableServiceLinks: false
-  {{- with include "common.images.pullSecrets" $ctx }}
+  {{- with include "nex-charts.common.images.pullSecrets" $ctx }}
   {{- . | nindent 2 }}
   {{- end }}
   securityContext:
-    {{- include "common.security.pod" (dict "context" $ctx) | nindent 4 }}
+    {{- include "nex-charts.common.security.pod" (dict "context" $ctx) | nindent 4 }}
   containers:
     - name: test
-      image: {{ include "common.images.image" (dict "image" $t.image "context" $ctx) | quote }}
-      imagePullPolicy: {{ include "common.images.pullPolicy" $t.image }}
+      image: {{ include "nex-charts.common.images.image" (dict "image" $t.image "context" $ctx) | quote }}
+      imagePullPolicy: {{ include "nex-charts.common.images.pullPolicy" $t.image }}
       command:
         {{- toYaml .command | nindent 8 }}
       resources:
         {{- toYaml (default (dict) $t.resources) | nindent 8 }}
       securityContext:
-        {{- include "common.security.container" $ctx.Values.securityContext | nindent 8 }}
+        {{- include "nex-charts.common.security.container" $ctx.Values.securityContext | nindent 8 }}
   {{- with $ctx.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -51,11 +51,11 @@ spec:
 {{- end -}}
 
 {{/*
-common.tests.http: a test that the Service answers on an HTTP path with a
+nex-charts.common.tests.http: a test that the Service answers on an HTTP path with a
 2xx status, retrying while the app starts. Needs curl in `tests.image`.
 Takes (dict "context" $ "path" "/health" "port" "http").
 */}}
-{{- define "common.tests.http" -}}
-{{- $url := printf "%s%s" (include "common.service.url" (dict "context" .context "name" (default "http" .port))) (default "/" .path) -}}
-{{- include "common.tests.pod" (dict "context" .context "name" "test" "command" (list "curl" "--fail" "--silent" "--show-error" "--max-time" "5" "--retry" "10" "--retry-delay" "3" "--retry-all-errors" "--output" "/dev/null" "--write-out" "%{http_code} %{url_effective}\\n" $url)) -}}
+{{- define "nex-charts.common.tests.http" -}}
+{{- $url := printf "%s%s" (include "nex-charts.common.service.url" (dict "context" .context "name" (default "http" .port))) (default "/" .path) -}}
+{{- include "nex-charts.common.tests.pod" (dict "context" .context "name" "test" "command" (list "curl" "--fail" "--silent" "--show-error" "--max-time" "5" "--retry" "10" "--retry-delay" "3" "--retry-all-errors" "--output" "/dev/null" "--write-out" "%{http_code} %{url_effective}\\n" $url)) -}}
 {{- end -}}

@@ -1,5 +1,5 @@
 {{/*
-common.workload: the Deployment (default) or StatefulSet running the app.
+nex-charts.common.workload: the Deployment (default) or StatefulSet running the app.
 Takes the parameters documented in _pod.tpl.
 
 - `replicas` from values.
@@ -8,51 +8,51 @@ Takes the parameters documented in _pod.tpl.
   rolling update would start the new pod while the old one holds the volume.
 - A StatefulSet gets its claim from volumeClaimTemplates (unless `existingClaim`).
 */}}
-{{- define "common.workload" -}}
+{{- define "nex-charts.common.workload" -}}
 {{- $ctx := .context -}}
 {{- $v := $ctx.Values -}}
 {{- $kind := default "Deployment" .kind -}}
 {{- if not (has $kind (list "Deployment" "StatefulSet")) -}}
-{{- fail (printf "common.workload: kind must be Deployment or StatefulSet, not %q" $kind) -}}
+{{- fail (printf "nex-charts.common.workload: kind must be Deployment or StatefulSet, not %q" $kind) -}}
 {{- end -}}
 apiVersion: apps/v1
 kind: {{ $kind }}
 metadata:
-  {{- include "common.metadata" (dict "context" $ctx) | nindent 2 }}
+  {{- include "nex-charts.common.metadata" (dict "context" $ctx) | nindent 2 }}
 spec:
   replicas: {{ $v.replicas }}
   revisionHistoryLimit: 3
   selector:
     matchLabels:
-      {{- include "common.labels.selector" $ctx | nindent 6 }}
+      {{- include "nex-charts.common.labels.selector" $ctx | nindent 6 }}
   {{- if eq $kind "StatefulSet" }}
-  serviceName: {{ include "common.names.fullname" $ctx }}
+  serviceName: {{ include "nex-charts.common.names.fullname" $ctx }}
   {{- else }}
   strategy:
-    type: {{ include "common.workload.strategy" . }}
+    type: {{ include "nex-charts.common.workload.strategy" . }}
   {{- end }}
   template:
-    {{- include "common.pod.template" . | nindent 4 }}
-  {{- if and (eq $kind "StatefulSet") (include "common.pod.hasData" .) $v.persistence.enabled (not $v.persistence.existingClaim) }}
+    {{- include "nex-charts.common.pod.template" . | nindent 4 }}
+  {{- if and (eq $kind "StatefulSet") (include "nex-charts.common.pod.hasData" .) $v.persistence.enabled (not $v.persistence.existingClaim) }}
   volumeClaimTemplates:
     - metadata:
         name: data
         labels:
-          {{- include "common.labels.standard" $ctx | nindent 10 }}
+          {{- include "nex-charts.common.labels.standard" $ctx | nindent 10 }}
         {{- with $v.persistence.annotations }}
         annotations:
           {{- toYaml . | nindent 10 }}
         {{- end }}
       spec:
-        {{- include "common.persistence.claimSpec" $ctx | nindent 8 }}
+        {{- include "nex-charts.common.persistence.claimSpec" $ctx | nindent 8 }}
   {{- end }}
 {{- end -}}
 
-{{/* common.workload.strategy: Recreate when a ReadWriteOnce(Pod) claim is mounted, else RollingUpdate. */}}
-{{- define "common.workload.strategy" -}}
+{{/* nex-charts.common.workload.strategy: Recreate when a ReadWriteOnce(Pod) claim is mounted, else RollingUpdate. */}}
+{{- define "nex-charts.common.workload.strategy" -}}
 {{- $p := .context.Values.persistence -}}
 {{- $rwo := false -}}
-{{- if and (include "common.pod.hasData" .) $p.enabled -}}
+{{- if and (include "nex-charts.common.pod.hasData" .) $p.enabled -}}
 {{- if $p.existingClaim -}}
 {{- $rwo = true -}}
 {{- else -}}

@@ -3,7 +3,7 @@ gatus.config: `config`, plus SQLite storage on the data volume when
 persistence is enabled and `config.storage` is not set, and `web.port` set to
 the container port unless `config.web.port` is given.
 */}}
-{{- define "gatus.config" -}}
+{{- define "nex-charts.gatus.config" -}}
 {{- $cfg := deepCopy (default (dict) .Values.config) -}}
 {{- if and .Values.persistence.enabled (not (hasKey $cfg "storage")) -}}
 {{- $_ := set $cfg "storage" (dict "type" "sqlite" "path" (printf "%s/data.db" (trimSuffix "/" .Values.persistence.mountPath))) -}}

@@ -2,7 +2,7 @@
 glance.config: `config`, with `server.port` set to the container port unless
 `config.server.port` is given, so the Service and Glance agree on the port.
 */}}
-{{- define "glance.config" -}}
+{{- define "nex-charts.glance.config" -}}
 {{- $cfg := deepCopy (default (dict) .Values.config) -}}
 {{- $server := default (dict) (get $cfg "server") -}}
 {{- if not (hasKey $server "port") -}}

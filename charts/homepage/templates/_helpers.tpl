@@ -1,5 +1,5 @@
 {{/* homepage.files: config file name → the `config` value it comes from. */}}
-{{- define "homepage.files" -}}
+{{- define "nex-charts.homepage.files" -}}
 settings.yaml: settings
 services.yaml: services
 widgets.yaml: widgets
@@ -10,7 +10,7 @@ custom.js: customJs
 {{- end -}}
 
 {{/* homepage.kubernetes: kubernetes.yaml from `kubernetes` (mode disabled unless enabled). */}}
-{{- define "homepage.kubernetes" -}}
+{{- define "nex-charts.homepage.kubernetes" -}}
 {{- $k := .Values.kubernetes -}}
 {{- if $k.enabled -}}
 {{- toYaml (dict "mode" "cluster" "ingress" $k.ingress "traefik" $k.traefik "gateway" $k.gateway) -}}
@@ -24,7 +24,7 @@ homepage.allowedHosts: HOMEPAGE_ALLOWED_HOSTS — the ingress hosts, route
 hostnames, the Service's cluster names (with and without its port) and
 `allowedHosts`, comma-separated. Homepage compares the Host header verbatim.
 */}}
-{{- define "homepage.allowedHosts" -}}
+{{- define "nex-charts.homepage.allowedHosts" -}}
 {{- $hosts := list -}}
 {{- if .Values.ingress.enabled -}}
 {{- range .Values.ingress.hosts }}{{ $hosts = append $hosts (tpl .host $) }}{{ end -}}
@@ -32,8 +32,8 @@ hostnames, the Service's cluster names (with and without its port) and
 {{- if .Values.route.enabled -}}
 {{- range .Values.route.hostnames }}{{ $hosts = append $hosts (tpl . $) }}{{ end -}}
 {{- end -}}
-{{- $svc := include "common.names.fullname" . -}}
-{{- $ns := include "common.names.namespace" . -}}
+{{- $svc := include "nex-charts.common.names.fullname" . -}}
+{{- $ns := include "nex-charts.common.names.namespace" . -}}
 {{- $port := .Values.service.ports.http.port -}}
 {{- range (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns)) -}}
 {{- $hosts = append $hosts . -}}
@@ -44,7 +44,7 @@ hostnames, the Service's cluster names (with and without its port) and
 {{- end -}}
 
 {{/* homepage.clusterRules: read-only access for the Kubernetes integration, then `serviceAccount.clusterRules`. */}}
-{{- define "homepage.clusterRules" -}}
+{{- define "nex-charts.homepage.clusterRules" -}}
 {{- $rules := list -}}
 {{- if .Values.kubernetes.enabled -}}
 {{- $read := list "get" "list" -}}

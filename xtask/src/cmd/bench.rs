@@ -1,8 +1,8 @@
 use anyhow::Context;
 use std::path::PathBuf;
-use xtask::Exit;
-use xtask::bench::{self, Options, measure::LintCommand, report::Report};
-use xtask::helm::Major;
+use nex_harness::Exit;
+use nex_harness::bench::{self, Options, measure::LintCommand, report::Report};
+use nex_harness::helm::Major;
 
 /// Measure `xtask lint` against a ct-style pipeline (helm lint, yamllint, yamale,
 /// kubernetes-validate, serially per chart) on the same charts: the real catalog,
@@ -39,9 +39,9 @@ pub struct Args {
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let real_charts = xtask::catalog::discover(&root, &config)?;
+    let real_charts = nex_harness::catalog::discover(&root, &config)?;
     let helm = super::helm(major)?;
-    let cache_root = xtask::provision::cache_root();
+    let cache_root = nex_harness::provision::cache_root();
     let work = tempfile::Builder::new().prefix("nex-bench-").tempdir().context("cannot create a temp dir")?;
     let progress = |m: &str| eprintln!("bench: {m}");
     let opts = Options {

@@ -1,9 +1,9 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
-use xtask::Exit;
-use xtask::helm::Major;
-use xtask::release::{cluster, ct};
+use nex_harness::Exit;
+use nex_harness::helm::Major;
+use nex_harness::release::{cluster, ct};
 
 /// Run chart-testing (`ct`): lint, or install and test on a throwaway kind cluster
 #[derive(Debug, clap::Args)]
@@ -89,7 +89,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         Action::Lint(_) => String::new(),
     };
     let root = super::root()?;
-    let config = root.join(xtask::config::FILE_NAME);
+    let config = root.join(nex_harness::config::FILE_NAME);
     let helm = super::helm(major)?;
     let path: OsString = ct::path_with_helm(&helm.bin, path.as_ref());
     match &args.action {

@@ -1,14 +1,14 @@
 use rayon::prelude::*;
 use std::path::PathBuf;
-use xtask::Exit;
-use xtask::base_tree::{BaseChart, Tree};
-use xtask::cache::Cache;
-use xtask::catalog::Chart;
-use xtask::changed::Baseline;
-use xtask::diff::report::{self, ChartDiff, Format, Report, ScenarioDiff};
-use xtask::helm::{Helm, Major};
-use xtask::manifest::Object;
-use xtask::render::RenderInputs;
+use nex_harness::Exit;
+use nex_harness::base_tree::{BaseChart, Tree};
+use nex_harness::cache::Cache;
+use nex_harness::catalog::Chart;
+use nex_harness::changed::Baseline;
+use nex_harness::diff::report::{self, ChartDiff, Format, Report, ScenarioDiff};
+use nex_harness::helm::{Helm, Major};
+use nex_harness::manifest::Object;
+use nex_harness::render::RenderInputs;
 
 /// Show what this branch changes in the rendered manifests of changed charts
 ///
@@ -36,17 +36,17 @@ pub struct Args {
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let discovery = xtask::catalog::discover_all(&root, &config)?;
+    let discovery = nex_harness::catalog::discover_all(&root, &config)?;
     let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
     let selected: Vec<Chart> = if args.charts.is_empty() {
         discovery.charts.iter().filter(|c| base.touches(&c.dir)).cloned().collect()
     } else {
-        xtask::catalog::select(discovery.charts.clone(), &args.charts)?
+        nex_harness::catalog::select(discovery.charts.clone(), &args.charts)?
     };
     let plan = plan(&selected, &discovery.charts);
     let tree = Tree::extract(&base, &config.chart_dirs).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
     let helm = super::helm(major)?;
-    let cache = Cache::new(&xtask::provision::cache_root());
+    let cache = Cache::new(&nex_harness::provision::cache_root());
 
     let results: Vec<(ChartDiff, bool)> = plan
         .par_iter()
@@ -103,7 +103,7 @@ fn is_library(chart: &Chart) -> bool {
 
 fn uses(user: &Chart, library: &Chart) -> bool {
     let lib = library.dir.canonicalize().unwrap_or_else(|_| library.dir.clone());
-    xtask::deps::local_dependencies(&user.dir)
+    nex_harness::deps::local_dependencies(&user.dir)
         .iter()
         .any(|(_, dir)| dir.canonicalize().is_ok_and(|d| d == lib))
 }
@@ -130,7 +130,7 @@ fn library(chart: &Chart, users: &[String], tree: &Tree, helm: &Helm, cache: &Ca
 }
 
 fn version_of(chart: &Chart) -> String {
-    xtask::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
+    nex_harness::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
         .ok()
         .and_then(|f| f.root().and_then(|r| r.get("version")).map(|v| v.to_json()))
         .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
@@ -151,7 +151,7 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
         .ok()
         .and_then(|t| serde_saphyr::from_str(&t).ok())
         .unwrap_or_default();
-    let kube = match xtask::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str())) {
+    let kube = match nex_harness::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str())) {
         Ok(v) => v.last().cloned().unwrap_or_default(),
         Err(e) => {
             out.notes.push(format!("cannot render: {e}"));
@@ -165,7 +165,7 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
     }
     out.notes.push(format!("rendered for Kubernetes {kube}, release `nex` in namespace `nex`"));
     let mut ok = true;
-    let new = match xtask::deps::ensure(chart, helm) {
+    let new = match nex_harness::deps::ensure(chart, helm) {
         Ok(()) => render_current(chart, helm, cache, &kube),
         Err(e) => chart.scenarios.iter().map(|s| (s.name.clone(), Err(e.clone()))).collect(),
     };
@@ -181,11 +181,11 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
                 (Vec::new(), Some(format!("cannot be rendered on {}: {}", tree.label, first_line(e))))
             }
             (Ok(objs), Some(Ok(old))) => {
-                let mut changes = xtask::diff::objects(old, objs);
-                if let Some((from, to)) = xtask::diff::fold_label(&mut changes, xtask::diff::CHART_LABEL) {
+                let mut changes = nex_harness::diff::objects(old, objs);
+                if let Some((from, to)) = nex_harness::diff::fold_label(&mut changes, nex_harness::diff::CHART_LABEL) {
                     let note = format!(
                         "every object's `{}` label: {from} → {to} (not repeated below)",
-                        xtask::diff::CHART_LABEL
+                        nex_harness::diff::CHART_LABEL
                     );
                     if !out.notes.contains(&note) {
                         out.notes.push(note);
@@ -199,7 +199,7 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
                 } else {
                     None
                 };
-                (xtask::diff::objects(&[], objs), note)
+                (nex_harness::diff::objects(&[], objs), note)
             }
         };
         out.scenarios.push(ScenarioDiff { scenario: scenario.clone(), changes, note });
@@ -221,16 +221,16 @@ fn render_current(
     cache: &Cache,
     kube: &str,
 ) -> Vec<(String, Result<Vec<Object>, String>)> {
-    let fingerprint = xtask::cache::chart_fingerprint(&chart.dir);
+    let fingerprint = nex_harness::cache::chart_fingerprint(&chart.dir);
     let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
     chart
         .scenarios
         .par_iter()
         .map(|s| {
-            let out = xtask::render::template(&inputs, s.values_file.as_deref(), Some(kube));
+            let out = nex_harness::render::template(&inputs, s.values_file.as_deref(), Some(kube));
             let objects = out.and_then(|o| {
                 if o.success {
-                    let (objects, errors) = xtask::manifest::split(&o.stdout);
+                    let (objects, errors) = nex_harness::manifest::split(&o.stdout);
                     match errors.first() {
                         Some(e) => Err(format!("{}: {}", e.source.as_deref().unwrap_or("output"), e.message)),
                         None => Ok(objects),

@@ -1,8 +1,8 @@
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-use xtask::Exit;
-use xtask::docs::{self, DocsError, Sources};
-use xtask::helm::Major;
+use nex_harness::Exit;
+use nex_harness::docs::{self, DocsError, Sources};
+use nex_harness::helm::Major;
 
 /// Generate each chart's README.md and the catalog table of the top-level README.
 ///
@@ -31,9 +31,9 @@ struct Target {
 pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let all = xtask::catalog::discover(&root, &config)?;
+    let all = nex_harness::catalog::discover(&root, &config)?;
     let whole_catalog = args.charts.is_empty();
-    let charts = xtask::catalog::select(all, &args.charts)?;
+    let charts = nex_harness::catalog::select(all, &args.charts)?;
 
     let mut targets = Vec::new();
     let mut failed = 0usize;
@@ -95,7 +95,7 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     Ok(if failed > 0 || (args.check && changed > 0) { Exit::Findings } else { Exit::Clean })
 }
 
-fn chart_target(chart: &xtask::catalog::Chart) -> Result<Target, DocsError> {
+fn chart_target(chart: &nex_harness::catalog::Chart) -> Result<Target, DocsError> {
     let sources = Sources::read(chart)?;
     let file = chart.dir.join(docs::README);
     let have = docs::read_readme(&file)?;

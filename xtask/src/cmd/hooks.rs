@@ -1,6 +1,6 @@
-use xtask::Exit;
-use xtask::helm::Major;
-use xtask::release::hooks::{self, Installed};
+use nex_harness::Exit;
+use nex_harness::helm::Major;
+use nex_harness::release::hooks::{self, Installed};
 
 /// Manage the git hooks of this clone
 #[derive(Debug, clap::Args)]

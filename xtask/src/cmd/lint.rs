@@ -1,14 +1,14 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use xtask::Exit;
-use xtask::catalog::Chart;
-use xtask::changed::Baseline;
-use xtask::diag::Diagnostic;
-use xtask::helm::Major;
-use xtask::kube::Schemas;
-use xtask::lintconf::LintConf;
-use xtask::load::{LoadOptions, Settings};
-use xtask::report::{self, Format, Summary};
+use nex_harness::Exit;
+use nex_harness::catalog::Chart;
+use nex_harness::changed::Baseline;
+use nex_harness::diag::Diagnostic;
+use nex_harness::helm::Major;
+use nex_harness::kube::Schemas;
+use nex_harness::lintconf::LintConf;
+use nex_harness::load::{LoadOptions, Settings};
+use nex_harness::report::{self, Format, Summary};
 
 /// CRDs configured for the whole catalog (custom resources charts may render).
 const CATALOG_CRDS: &str = "schemas/crds";
@@ -46,11 +46,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
-    xtask::lint::init_thread_pool();
+    nex_harness::lint::init_thread_pool();
     let root = super::root()?;
     let config = super::config(&root)?;
     let mut findings: Vec<Diagnostic> = config.findings(&root);
-    let discovery = xtask::catalog::discover_all(&root, &config)?;
+    let discovery = nex_harness::catalog::discover_all(&root, &config)?;
     let named = !args.charts.is_empty();
     // Findings about chart folders belong to runs over the whole catalog.
     let whole = !named && !args.changed;
@@ -59,14 +59,14 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
 
     let mut baseline = None;
     let mut charts: Vec<Chart> = if named {
-        xtask::catalog::select(discovery.charts, &args.charts)?
+        nex_harness::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
         let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
         let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
         baseline = Some(base);
         touched
     } else if !config.charts.is_empty() {
-        xtask::catalog::select(discovery.charts, &config.charts)?
+        nex_harness::catalog::select(discovery.charts, &config.charts)?
     } else {
         discovery.charts
     };
@@ -75,7 +75,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             Ok(b) => baseline = Some(b),
             Err(e) => findings.push(
                 Diagnostic::warning(
-                    xtask::checks::chart_yaml::RULE_INCREMENT,
+                    nex_harness::checks::chart_yaml::RULE_INCREMENT,
                     "",
                     format!("versions not compared: {e}"),
                 )
@@ -88,8 +88,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     }
 
     let helm = super::helm(major)?;
-    let cache_root = xtask::provision::cache_root();
-    let cache = xtask::cache::Cache::new(&cache_root);
+    let cache_root = nex_harness::provision::cache_root();
+    let cache = nex_harness::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
     let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
     opts.render = Some(&schemas);
@@ -104,16 +104,16 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).
     let tree = match (&baseline, args.changed) {
         (Some(base), true) => Some(
-            xtask::base_tree::Tree::extract(base, &config.chart_dirs)
+            nex_harness::base_tree::Tree::extract(base, &config.chart_dirs)
                 .map_err(|e| anyhow::anyhow!("--changed: {e}"))?,
         ),
         _ => None,
     };
     opts.base = tree.as_ref();
-    findings.extend(xtask::lint::run(&charts, &opts));
+    findings.extend(nex_harness::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
-            xtask::checks::kube_schema::CRD,
+            nex_harness::checks::kube_schema::CRD,
             "",
             format!("cannot read CRD file {e}"),
         ));
@@ -121,18 +121,18 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     if whole && config.charts.is_empty() {
         // The table lists every chart `docs` sees (deprecated ones too). Charts whose
         // docs cannot be built have their own findings; the table is not judged then.
-        let all = xtask::catalog::discover(&root, &config)?;
-        let top = xtask::docs::catalog_readme(&root, &all).ok().flatten();
-        findings.extend(xtask::checks::docs::catalog(&root.join(xtask::docs::README), top));
+        let all = nex_harness::catalog::discover(&root, &config)?;
+        let top = nex_harness::docs::catalog_readme(&root, &all).ok().flatten();
+        findings.extend(nex_harness::checks::docs::catalog(&root.join(nex_harness::docs::README), top));
     }
-    let diags = xtask::diag::normalize(findings);
+    let diags = nex_harness::diag::normalize(findings);
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
     // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
-    if diags.iter().any(|d| d.rule == xtask::checks::kube_schema::UNAVAILABLE) {
+    if diags.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE) {
         return Ok(Exit::Failure);
     }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
@@ -140,7 +140,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
 
 /// `deprecated: true` in Chart.yaml (for ct's `exclude-deprecated`).
 fn is_deprecated(chart: &Chart) -> bool {
-    xtask::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
+    nex_harness::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
         .ok()
         .and_then(|f| {
             f.root().and_then(|r| r.get("deprecated")).map(|d| d.to_json() == serde_json::Value::Bool(true))

@@ -14,8 +14,8 @@ pub mod tools;
 
 use anyhow::Context;
 use std::path::PathBuf;
-use xtask::config::CtConfig;
-use xtask::helm::{Helm, Major};
+use nex_harness::config::CtConfig;
+use nex_harness::helm::{Helm, Major};
 
 /// The catalog root: the working directory (where `ct.yaml` lives).
 pub fn root() -> anyhow::Result<PathBuf> {
@@ -27,5 +27,5 @@ pub fn config(root: &std::path::Path) -> anyhow::Result<CtConfig> {
 }
 
 pub fn helm(major: Major) -> anyhow::Result<Helm> {
-    Ok(Helm::locate(major, &xtask::provision::cache_root())?)
+    Ok(Helm::locate(major, &nex_harness::provision::cache_root())?)
 }

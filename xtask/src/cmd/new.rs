@@ -1,8 +1,8 @@
 use anyhow::Context;
 use std::path::Path;
-use xtask::Exit;
-use xtask::helm::Major;
-use xtask::scaffold::{self, FRAGMENT, LIBRARY};
+use nex_harness::Exit;
+use nex_harness::helm::Major;
+use nex_harness::scaffold::{self, FRAGMENT, LIBRARY};
 
 /// Scaffold a chart on the common library and the values contract.
 ///
@@ -35,7 +35,7 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     }
 
-    let charts = xtask::catalog::discover(&root, &config)?;
+    let charts = nex_harness::catalog::discover(&root, &config)?;
     let library = charts.iter().find(|c| c.name == LIBRARY).with_context(|| {
         format!("no `{LIBRARY}` library chart in the catalog; new charts are built on it")
     })?;
@@ -50,13 +50,13 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
         println!("created {}", dest.join(file).display());
     }
     // The catalog table lists every chart, so it gains a row; lint would call it stale otherwise.
-    let charts = xtask::catalog::discover(&root, &config)?;
-    match xtask::docs::catalog_readme(&root, &charts) {
+    let charts = nex_harness::catalog::discover(&root, &config)?;
+    match nex_harness::docs::catalog_readme(&root, &charts) {
         Ok(Some((have, want))) if have != want => {
-            let top = root.join(xtask::docs::README);
-            xtask::docs::write_atomic(&top, &want)
+            let top = root.join(nex_harness::docs::README);
+            nex_harness::docs::write_atomic(&top, &want)
                 .with_context(|| format!("cannot write {}", top.display()))?;
-            println!("updated {}", xtask::docs::README);
+            println!("updated {}", nex_harness::docs::README);
         }
         Ok(_) => {}
         Err(e) => eprintln!("note: the catalog table in README.md was not updated: {e}"),

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
-use xtask::Exit;
-use xtask::helm::Major;
-use xtask::release::package::{self, Options, Outcome};
+use nex_harness::Exit;
+use nex_harness::helm::Major;
+use nex_harness::release::package::{self, Options, Outcome};
 
 /// Package every chart (the `common` library too) into a chart repository:
 /// reproducible archives plus a merged `index.yaml`
@@ -36,7 +36,7 @@ pub struct Args {
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let charts = xtask::catalog::discover(&root, &config)?;
+    let charts = nex_harness::catalog::discover(&root, &config)?;
     let helm = super::helm(major)?;
     let opts = Options { out: args.out.clone(), merge: args.merge.clone(), url: args.url.clone() };
     match package::run(&charts, &helm, &opts)? {
@@ -48,7 +48,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             }
             if let Some(file) = &args.list_new {
                 let names: String = added.iter().map(|a| format!("{}\n", a.file_name)).collect();
-                xtask::release::archive::write_atomic(file, names.as_bytes())?;
+                nex_harness::release::archive::write_atomic(file, names.as_bytes())?;
             }
             for s in &skipped {
                 println!("{s:<24} skipped ({}: \"false\")", package::PUBLISH_ANNOTATION);

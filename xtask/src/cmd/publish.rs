@@ -1,8 +1,8 @@
 use std::io::Write;
 use std::path::PathBuf;
-use xtask::Exit;
-use xtask::helm::Major;
-use xtask::release::publish::{self, Status};
+use nex_harness::Exit;
+use nex_harness::helm::Major;
+use nex_harness::release::publish::{self, Status};
 
 /// Push every packaged chart to an OCI registry
 #[derive(Debug, clap::Args)]
@@ -69,7 +69,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         }
     }
     if let Some(file) = &args.refs_out {
-        xtask::release::archive::write_atomic(file, refs.as_bytes())?;
+        nex_harness::release::archive::write_atomic(file, refs.as_bytes())?;
     }
     std::io::stdout().flush()?;
     Ok(exit)

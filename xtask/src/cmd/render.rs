@@ -1,8 +1,8 @@
 use anyhow::bail;
 use std::io::Write;
 use std::path::PathBuf;
-use xtask::Exit;
-use xtask::helm::{Major, NAMESPACE, RELEASE};
+use nex_harness::Exit;
+use nex_harness::helm::{Major, NAMESPACE, RELEASE};
 
 /// Print what `helm template` renders for a chart, with the fixed release name
 /// and namespace the checks use.
@@ -24,10 +24,10 @@ pub struct Args {
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
-    let all = xtask::catalog::discover(&root, &config).unwrap_or_default();
-    let chart = xtask::catalog::select(all, std::slice::from_ref(&args.chart))?.remove(0);
+    let all = nex_harness::catalog::discover(&root, &config).unwrap_or_default();
+    let chart = nex_harness::catalog::select(all, std::slice::from_ref(&args.chart))?.remove(0);
     let helm = super::helm(major)?;
-    xtask::deps::ensure(&chart, &helm)
+    nex_harness::deps::ensure(&chart, &helm)
         .map_err(|e| anyhow::anyhow!("{}: cannot vendor dependencies: {e}", chart.dir.display()))?;
     let out = helm.template(&chart.dir, args.values.as_deref(), args.kube_version.as_deref(), &[])?;
     std::io::stdout().write_all(&out.stdout)?;

@@ -1,5 +1,5 @@
-use xtask::Exit;
-use xtask::helm::{Helm, Major, Origin};
+use nex_harness::Exit;
+use nex_harness::helm::{Helm, Major, Origin};
 
 /// Provision the pinned tools (verifying their sha256) and print what is used.
 #[derive(Debug, clap::Args)]
@@ -11,7 +11,7 @@ pub struct Args {
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let majors: Vec<Major> = if args.all { vec![Major::V4, Major::V3] } else { vec![major] };
-    let cache = xtask::provision::cache_root();
+    let cache = nex_harness::provision::cache_root();
     for m in majors {
         let helm = Helm::locate(m, &cache)?;
         let origin = match &helm.origin {

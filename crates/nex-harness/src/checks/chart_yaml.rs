@@ -23,7 +23,7 @@ pub const RULE_DEPENDENCY: &str = "chart/dependency";
 pub const RULE_INCREMENT: &str = "chart/version-increment";
 
 /// The policy schema, compiled once per run.
-const POLICY: &str = include_str!("../../../schemas/chart.schema.json");
+const POLICY: &str = include_str!("../../../../schemas/chart.schema.json");
 
 fn policy() -> Option<&'static jsonschema::Validator> {
     static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();

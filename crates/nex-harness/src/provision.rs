@@ -94,8 +94,9 @@ pub fn cache_root() -> PathBuf {
         return PathBuf::from(dir);
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        // This crate lives at `<workspace>/crates/nex-harness`.
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        manifest.parent().unwrap_or(manifest).join("target")
+        manifest.ancestors().nth(2).unwrap_or(manifest).join("target")
     });
     target.join("nex-cache")
 }

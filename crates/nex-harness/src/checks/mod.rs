@@ -114,7 +114,7 @@ pub const RULES: &[&str] = &[
 mod tests {
     #[test]
     fn every_rule_is_documented_in_the_readme_and_well_formed() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../../README.md");
         for rule in super::RULES {
             assert!(readme.contains(&format!("| `{rule}` |")), "README.md does not document {rule}");
             let (area, name) = rule.split_once('/').unwrap();

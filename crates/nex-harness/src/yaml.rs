@@ -10,7 +10,7 @@
 //! hostile file cannot exhaust memory.
 //!
 //! ```
-//! use xtask::yaml;
+//! use nex_harness::yaml;
 //! let doc = yaml::parse("image:\n  tag: \"1.0\"\nreplicas: 2\n").unwrap();
 //! let root = doc.root().unwrap();
 //! assert_eq!(root.to_json()["replicas"], 2);
