@@ -267,3 +267,28 @@ fn an_unknown_template_is_an_error_not_a_pass() {
     let other = expand_templates("key: {{ env \"HOME\" }}", &files).unwrap_err();
     assert!(other.contains("only `secret \"<path>\"` is known"), "{other}");
 }
+
+/// The Secret path: a user whose `password` is no digest Authelia knows (the
+/// chart's own schema only asks for a leading `$`) breaks Authelia's
+/// users database schema, found in the base64 data of the chart's Secret.
+#[test]
+fn a_users_database_password_that_is_not_a_digest_is_reported() {
+    let s = setup();
+    let entry = entries()
+        .into_iter()
+        .find(|e| e.chart == "authelia" && e.kind == "Secret")
+        .expect("an authelia Secret entry");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let values = dir.path().join("users-values.yaml");
+    std::fs::write(
+        &values,
+        "authentication:\n  file:\n    users:\n      bob:\n        displayname: Bob\n        password: $md5$hunter2\n",
+    )
+    .expect("write values");
+    let stream = render(&s, &chart("authelia"), Some(&values)).expect("the chart renders");
+    let found = configurations(&entry, &stream).expect("objects");
+    assert_eq!(found.len(), 1, "one Secret holds users_database.yml");
+    let v = violations(&validator(&entry), &found[0].1).expect("YAML");
+    assert!(v.iter().any(|m| m.starts_with("/users/bob/password:") && m.contains("$md5$hunter2")), "{v:#?}");
+    assert!(!v.iter().any(|m| m.starts_with("/users/admin")), "the generated admin hash is valid: {v:#?}");
+}
