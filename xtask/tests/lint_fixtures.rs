@@ -132,7 +132,7 @@ fn every_other_chart_is_still_checked_and_the_clean_one_stays_clean() {
     let ok: Vec<_> =
         run().json["diagnostics"].as_array().unwrap().iter().filter(|d| d["chart"] == "ok").collect();
     assert!(ok.is_empty(), "{ok:#?}");
-    assert!(run().human.contains("in 16 charts"), "{}", run().human);
+    assert!(run().human.contains("in 17 charts"), "{}", run().human);
 }
 
 #[test]
@@ -339,4 +339,25 @@ fn every_placed_finding_is_placed_the_same_in_human_and_github_output() {
         checked += 1;
     }
     assert!(checked > 40, "only {checked} placed findings");
+}
+
+#[test]
+fn a_generated_secret_beside_a_kept_claim_must_be_kept_too() {
+    let d = assert_at(
+        "secret-not-kept",
+        "policy/generated-secret-keep",
+        "charts/secret-not-kept/templates/secret.yaml",
+        Some(4),
+        Some(1),
+    );
+    assert_eq!(d["severity"], "error");
+    let msg = d["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Secret/nex-key: its data is generated at render time (`randAlphaNum`)"),
+        "{msg}"
+    );
+    assert!(msg.contains("PersistentVolumeClaim/nex-data (helm.sh/resource-policy: keep)"), "{msg}");
+    assert!(d["hint"].as_str().unwrap().contains("helm.sh/resource-policy: keep"), "{d}");
+    // The claim itself is fine: only the Secret is reported.
+    assert_eq!(diags("secret-not-kept", "policy/generated-secret-keep").len(), 1);
 }

@@ -64,9 +64,48 @@ configuration needs. Takes root.
 {{- toYaml $env -}}
 {{- end -}}
 
+{{/*
+authelia.outlivesRelease: "true" when what the storage encryption key protects
+outlives the release — an external PostgreSQL, or SQLite on a claim that is
+retained or not the chart's (existingClaim). The generated Secret is then kept
+on uninstall, so a reinstall reads the same key back instead of generating one
+the old database refuses.
+*/}}
+{{- define "nex-charts.authelia.outlivesRelease" -}}
+{{- $p := .Values.persistence -}}
+{{- if or (eq .Values.storage.type "postgres") (and $p.enabled (or $p.retain $p.existingClaim)) }}true{{ end -}}
+{{- end -}}
+
+{{/* authelia.secretAnnotations: the generated Secret's annotations (a YAML map, maybe empty). */}}
+{{- define "nex-charts.authelia.secretAnnotations" -}}
+{{- if include "nex-charts.authelia.outlivesRelease" . -}}
+helm.sh/resource-policy: keep
+{{- end -}}
+{{- end -}}
+
+{{/*
+authelia.secretKeys: the keys of the chart's (or the existing) Secret that the
+Authelia process reads — never `admin-password` (plaintext) or its hash, which
+reach Authelia only inside users_database.yml.
+*/}}
+{{- define "nex-charts.authelia.secretKeys" -}}
+{{- $keys := list "jwt-secret" "session-secret" "storage-encryption-key" -}}
+{{- if .Values.oidc.enabled -}}
+{{- $keys = concat $keys (list "oidc-hmac-secret" "oidc-jwks-key.pem") -}}
+{{- end -}}
+{{- if eq .Values.authentication.backend "file" -}}
+{{- $keys = append $keys "users_database.yml" -}}
+{{- end -}}
+{{- toYaml $keys -}}
+{{- end -}}
+
 {{/* authelia.secretSources: the projected sources of the /secrets volume. */}}
 {{- define "nex-charts.authelia.secretSources" -}}
-{{- $src := list (dict "secret" (dict "name" (include "nex-charts.common.names.secret" .))) -}}
+{{- $items := list -}}
+{{- range include "nex-charts.authelia.secretKeys" . | fromYamlArray -}}
+{{- $items = append $items (dict "key" . "path" .) -}}
+{{- end -}}
+{{- $src := list (dict "secret" (dict "name" (include "nex-charts.common.names.secret" .) "items" $items)) -}}
 {{- if eq .Values.storage.type "postgres" -}}
 {{- $s := required "storage.postgres.passwordSecret.name is required with storage.type postgres" .Values.storage.postgres.passwordSecret.name -}}
 {{- $src = append $src (dict "secret" (dict "name" $s "items" (list (dict "key" .Values.storage.postgres.passwordSecret.key "path" "storage-postgres-password")))) -}}

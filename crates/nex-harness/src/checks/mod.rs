@@ -15,6 +15,7 @@ pub mod objects;
 pub mod policy;
 pub mod pss;
 pub mod render;
+pub mod secret_keep;
 pub mod sources;
 pub mod upgrade;
 pub mod value_names;

@@ -21,6 +21,7 @@ pub const RULES: &[&str] = &[
     "policy/selector-labels",
     "policy/recommended-labels",
     "policy/hardcoded-image",
+    super::secret_keep::RULE,
 ];
 
 /// Labels every object carries (Kubernetes' recommended labels, as helm sets them).
@@ -74,6 +75,16 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             app_version,
             values,
         };
+        let template_of = |o: &Object| {
+            let source = o.source.as_deref()?;
+            let file = crate::load::source_path(&loaded.chart, &loaded.local_dependencies, source)?;
+            loaded.templates.get(&file).cloned()
+        };
+        for (obj, f) in super::secret_keep::findings(&r.objects, template_of) {
+            let mut d = objects::diagnostic(loaded, obj, scenario, &f);
+            d.allowed = exceptions.allow(f.rule, obj, scenario);
+            diags.push(d);
+        }
         for obj in &r.objects {
             let mut found = pss::findings(obj);
             found.extend(findings(obj, &ctx));

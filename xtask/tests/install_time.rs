@@ -1,0 +1,144 @@
+//! Install-time defects a lint of the rendering cannot see by itself, pinned to
+//! the rendered objects (issue 13): yaldap's arguments reach the binary,
+//! Authelia's storage key survives an uninstall and its admin password is not
+//! mounted, Tailscale's kernel mode is what upstream runs. Each chart is
+//! rendered with the pinned Helm 4 (release `nex`, namespace `nex`).
+
+use nex_harness::helm::{Helm, Major};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn chart_dir(chart: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").join("charts").join(chart)
+}
+
+fn helm() -> Helm {
+    Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm 4")
+}
+
+/// `helm template` of a chart with `--set` flags: the objects, or helm's stderr.
+fn render(chart: &str, sets: &[&str]) -> Result<Vec<Value>, String> {
+    let helm = helm();
+    let dir = chart_dir(chart);
+    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), &helm).expect("vendor the library");
+    let mut cmd = helm.command();
+    cmd.args(["template", "nex"]).arg(&dir).args(["--namespace", "nex"]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.output().expect("run helm");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let (objects, errors) = nex_harness::manifest::split(&String::from_utf8_lossy(&out.stdout));
+    assert!(errors.is_empty(), "{errors:?}");
+    Ok(objects.into_iter().map(|o| o.value).collect())
+}
+
+fn one<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
+    let found: Vec<&Value> = objects.iter().filter(|o| o["kind"] == kind).collect();
+    assert_eq!(found.len(), 1, "one {kind}");
+    found[0]
+}
+
+fn main_container(objects: &[Value], kind: &str) -> Value {
+    one(objects, kind)["spec"]["template"]["spec"]["containers"][0].clone()
+}
+
+#[test]
+fn yaldap_names_its_binary_so_the_run_arguments_are_neither_dropped_nor_doubled() {
+    for sets in [&[][..], &["tls.enabled=true", "tls.secretName=ldap-tls"][..]] {
+        let objects = render("yaldap", sets).expect("renders");
+        let c = main_container(&objects, "Deployment");
+        assert_eq!(c["command"], serde_json::json!(["/opt/yaldap/yaldap"]), "{sets:?}");
+        assert_eq!(c["args"][0], "run", "{sets:?}");
+    }
+    let err = render("yaldap", &["command=null"]).unwrap_err();
+    assert!(err.contains("command is required"), "{err}");
+}
+
+fn keeps(secret: &Value) -> bool {
+    secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+}
+
+fn generated_secret(objects: &[Value]) -> &Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == "nex-authelia")
+        .expect("the Secret")
+}
+
+#[test]
+fn authelia_keeps_its_generated_secret_exactly_when_the_data_outlives_the_release() {
+    let cases: &[(&[&str], bool)] = &[
+        (&[], true), // SQLite on a retained claim (the defaults)
+        (&["persistence.retain=false"], false),
+        (&["persistence.retain=false", "persistence.existingClaim=mine"], true),
+        (&["persistence.enabled=false"], false), // SQLite on an emptyDir
+        (
+            &[
+                "storage.type=postgres",
+                "persistence.enabled=false",
+                "storage.postgres.passwordSecret.name=pg",
+            ],
+            true,
+        ),
+    ];
+    for (sets, keep) in cases {
+        let objects = render("authelia", sets).expect("renders");
+        assert_eq!(keeps(generated_secret(&objects)), *keep, "{sets:?}");
+    }
+}
+
+#[test]
+fn authelia_mounts_only_the_keys_it_reads_never_the_plaintext_admin_password() {
+    for sets in [&[][..], &["oidc.enabled=true"][..], &["existingSecret=mine"][..]] {
+        let objects = render("authelia", sets).expect("renders");
+        let volumes = one(&objects, "Deployment")["spec"]["template"]["spec"]["volumes"].clone();
+        let secrets =
+            volumes.as_array().unwrap().iter().find(|v| v["name"] == "secrets").expect("secrets volume");
+        let chart_source = &secrets["projected"]["sources"][0]["secret"];
+        let keys: Vec<&str> = chart_source["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["key"].as_str().unwrap())
+            .collect();
+        assert!(keys.contains(&"storage-encryption-key") && keys.contains(&"users_database.yml"), "{keys:?}");
+        assert!(!keys.iter().any(|k| k.starts_with("admin-password")), "{sets:?}: {keys:?}");
+        assert_eq!(keys.contains(&"oidc-jwks-key.pem"), sets == ["oidc.enabled=true"], "{keys:?}");
+    }
+    // The password is still in the Secret, for the user to read (NOTES).
+    let objects = render("authelia", &[]).expect("renders");
+    assert!(generated_secret(&objects)["data"]["admin-password"].is_string());
+}
+
+#[test]
+fn authelia_with_secret_generation_none_fails_until_existing_secret_is_set() {
+    let err = render("authelia", &["secretGeneration=none"]).unwrap_err();
+    assert!(err.contains("set existingSecret") && err.contains("storage-encryption-key"), "{err}");
+    let objects = render("authelia", &["secretGeneration=none", "existingSecret=mine"]).expect("renders");
+    assert!(!objects.iter().any(|o| o["kind"] == "Secret" && o["metadata"]["name"] == "nex-authelia"));
+}
+
+#[test]
+fn tailscale_kernel_mode_is_privileged_as_upstream_runs_it_and_userspace_is_not() {
+    let kernel = render("tailscale", &["kernel.enabled=true"]).expect("renders");
+    let sts = one(&kernel, "StatefulSet");
+    let c = main_container(&kernel, "StatefulSet");
+    assert_eq!(c["securityContext"]["privileged"], true);
+    // Kubernetes rejects privileged with allowPrivilegeEscalation: false.
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], true);
+    assert_eq!(sts["spec"]["template"]["spec"]["securityContext"]["runAsUser"], 0);
+    let env = c["env"].as_array().unwrap();
+    assert!(env.iter().any(|e| e["name"] == "TS_USERSPACE" && e["value"] == "false"));
+    // Privileged, the node's devices are there and containerboot sets forwarding itself.
+    let volumes = sts["spec"]["template"]["spec"]["volumes"].as_array().cloned().unwrap_or_default();
+    assert!(!volumes.iter().any(|v| v.get("hostPath").is_some()), "{volumes:?}");
+    assert!(sts["spec"]["template"]["spec"]["securityContext"].get("sysctls").is_none());
+
+    let user = render("tailscale", &[]).expect("renders");
+    let c = main_container(&user, "StatefulSet");
+    assert_eq!(c["securityContext"]["privileged"], false);
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+}
