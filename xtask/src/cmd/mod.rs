@@ -10,6 +10,7 @@ pub mod new;
 pub mod package;
 pub mod publish;
 pub mod render;
+pub mod stack;
 pub mod tools;
 
 use anyhow::Context;

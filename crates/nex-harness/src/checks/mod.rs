@@ -16,6 +16,7 @@ pub mod policy;
 pub mod pss;
 pub mod render;
 pub mod sources;
+pub mod stack;
 pub mod upgrade;
 pub mod value_names;
 pub mod values_schema;
