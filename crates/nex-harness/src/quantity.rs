@@ -11,7 +11,8 @@ pub fn parse(text: &str) -> Option<f64> {
     if t.is_empty() {
         return None;
     }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(t.len());
+    let split =
+        t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(t.len());
     let (number, suffix) = t.split_at(split);
     let base: f64 = number.parse().ok()?;
     let factor = match suffix {
@@ -71,7 +72,11 @@ pub fn show_bytes(bytes: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if (v - v.round()).abs() < 0.05 { format!("{}{}", v.round(), UNITS[unit]) } else { format!("{v:.1}{}", UNITS[unit]) }
+    if (v - v.round()).abs() < 0.05 {
+        format!("{}{}", v.round(), UNITS[unit])
+    } else {
+        format!("{v:.1}{}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]

@@ -83,7 +83,8 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
         all.extend(r.diagnostics.into_iter().map(|d| stack::relative(d, root)));
     }
     let diags = nex_harness::diag::normalize(all);
-    let color = format == Format::Human && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color =
+        format == Format::Human && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = report::render(format, &diags, &names, color);
     if format == Format::Human {
         for (name, table) in tables {
@@ -101,7 +102,9 @@ fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
     stack::file::read(path).map_err(|diags| {
         let lines: Vec<String> = diags
             .iter()
-            .map(|d| format!("{}: {}", d.location.as_ref().map(|l| l.to_string()).unwrap_or_default(), d.message))
+            .map(|d| {
+                format!("{}: {}", d.location.as_ref().map(|l| l.to_string()).unwrap_or_default(), d.message)
+            })
             .collect();
         anyhow::anyhow!("the stack file has problems:\n{}", lines.join("\n"))
     })
@@ -124,7 +127,12 @@ fn render(root: &std::path::Path, named: &PathBuf, major: Major) -> anyhow::Resu
     Ok(if failed.is_empty() { Exit::Clean } else { Exit::Findings })
 }
 
-fn export_stack(root: &std::path::Path, named: &PathBuf, format: export::Format, out: &PathBuf) -> anyhow::Result<Exit> {
+fn export_stack(
+    root: &std::path::Path,
+    named: &PathBuf,
+    format: export::Format,
+    out: &PathBuf,
+) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
     let s = read(&path)?;
     let objects = export::objects(&s, format)?;
@@ -132,6 +140,11 @@ fn export_stack(root: &std::path::Path, named: &PathBuf, format: export::Format,
     for w in &written {
         println!("wrote {}", w.display());
     }
-    println!("{} objects, {} file(s) written, validated against {}", objects.len(), written.len(), export::GITOPS_CRDS);
+    println!(
+        "{} objects, {} file(s) written, validated against {}",
+        objects.len(),
+        written.len(),
+        export::GITOPS_CRDS
+    );
     Ok(Exit::Clean)
 }

@@ -108,6 +108,14 @@ pub const RULES: &[&str] = &[
     crate::lintconf::RULE,
     crate::config::RULE_UNKNOWN_KEY,
     crate::config::RULE_CONFLICT,
+    crate::stack::file::RULE_FILE,
+    crate::stack::RULE_RENDER,
+    stack::RULE_REFERENCE,
+    stack::RULE_NETWORK_POLICY,
+    stack::RULE_SECRET_REF,
+    stack::RULE_BUDGET,
+    stack::RULE_ARCH,
+    stack::RULE_NAME_CLASH,
     RULE_PANIC,
 ];
 

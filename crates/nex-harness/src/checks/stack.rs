@@ -207,7 +207,10 @@ fn name_clash(view: &View<'_>) -> Vec<Diagnostic> {
 // ---------------------------------------------------------------- secret-ref
 
 fn exists(view: &View<'_>, kind: &str, namespace: &str, name: &str) -> bool {
-    view.releases.iter().flat_map(|r| &r.objects).any(|o| o.kind() == kind && namespace_of(o) == namespace && o.name() == name)
+    view.releases
+        .iter()
+        .flat_map(|r| &r.objects)
+        .any(|o| o.kind() == kind && namespace_of(o) == namespace && o.name() == name)
         || view.external.iter().any(|e| {
             e.kind == kind && e.name == name && e.namespace.as_deref().is_none_or(|n| n == namespace)
         })
@@ -255,7 +258,9 @@ fn secret_refs(view: &View<'_>) -> Vec<Diagnostic> {
         }
         let release = &view.releases[pod.release];
         for (kind, name) in refs {
-            if exists(view, kind, pod.namespace, &name) || !reported.insert((kind, pod.namespace.to_owned(), name.clone())) {
+            if exists(view, kind, pod.namespace, &name)
+                || !reported.insert((kind, pod.namespace.to_owned(), name.clone()))
+            {
                 continue;
             }
             out.push(
@@ -309,7 +314,9 @@ fn hosts_in(text: &str, namespaces: &BTreeSet<String>) -> Vec<(String, String, O
     for token in text.split(|c: char| !is_host(c)) {
         let token = token.trim_matches(|c| c == '.' || c == ':');
         let (host, port) = match token.rsplit_once(':') {
-            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, p.parse::<u16>().ok()),
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                (h, p.parse::<u16>().ok())
+            }
             Some((h, "")) => (h, None),
             Some(_) => continue,
             None => (token, None),
@@ -330,28 +337,54 @@ fn hosts_in(text: &str, namespaces: &BTreeSet<String>) -> Vec<(String, String, O
     out
 }
 
-/// Strings an object writes that may hold an address.
-fn strings_of(o: &Object) -> Vec<String> {
-    let mut out = Vec::new();
-    match o.kind() {
-        "ConfigMap" => {
-            for v in o.value.get("data").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
-                out.extend(v.as_str().map(str::to_owned));
-            }
-        }
-        "Secret" => {
-            for v in o.value.get("stringData").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
-                out.extend(v.as_str().map(str::to_owned));
-            }
-            for v in o.value.get("data").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
-                if let Some(decoded) = v.as_str().and_then(base64_decode) {
-                    out.push(decoded);
+/// Strings an object writes that may hold an address, with their JSON
+/// pointer: every string outside `metadata` (config files in ConfigMaps, env,
+/// args, a Middleware's forwardAuth address…), and a Secret's `data` decoded.
+fn strings_of(o: &Object) -> Vec<(String, String)> {
+    fn walk(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::String(s) => out.push((path.clone(), s.clone())),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("/{i}"));
+                    walk(item, path, out);
+                    path.truncate(len);
                 }
             }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&crate::yaml::escape_token(k));
+                    walk(item, path, out);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
         }
-        _ => {}
+    }
+    let mut out = Vec::new();
+    let Some(map) = o.value.as_object() else { return out };
+    for (k, v) in map.iter().filter(|(k, _)| k.as_str() != "metadata") {
+        let mut path = format!("/{k}");
+        if o.kind() == "Secret" && k == "data" {
+            for (key, val) in v.as_object().into_iter().flatten() {
+                if let Some(decoded) = val.as_str().and_then(base64_decode) {
+                    out.push((format!("/data/{key}"), decoded));
+                }
+            }
+            continue;
+        }
+        walk(v, &mut path, &mut out);
     }
     out
+}
+
+/// Objects the gateway or ingress controller reads (routes, Traefik's own kinds).
+fn gateway_side(o: &Object) -> bool {
+    let group = o.api_version().split('/').next().unwrap_or("");
+    matches!(group, "traefik.io" | "traefik.containo.us" | "gateway.networking.k8s.io")
 }
 
 fn base64_decode(s: &str) -> Option<String> {
@@ -376,14 +409,14 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
     let namespaces = stack_namespaces(view);
     let mut refs = Vec::new();
     for (ri, r) in view.releases.iter().enumerate() {
-        let push_text = |refs: &mut Vec<Reference>, what: String, text: &str| {
+        let push_text = |refs: &mut Vec<Reference>, from: Option<usize>, what: String, text: &str| {
             for (svc, ns, port, host) in hosts_in(text, &namespaces) {
                 let needle = match port {
                     Some(p) => format!("{host}:{p}"),
                     None => host.clone(),
                 };
                 refs.push(Reference {
-                    from: Some(ri),
+                    from,
                     what: what.clone(),
                     namespace: ns,
                     service: svc,
@@ -397,12 +430,16 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
             if is_hook(o) {
                 continue;
             }
-            for s in strings_of(o) {
-                push_text(&mut refs, format!("{} data", o.id()), &s);
+            // A proxy's own configuration (a Traefik Middleware's forwardAuth
+            // address) is dialled by the gateway, not by the release's pods.
+            let from = if gateway_side(o) { None } else { Some(ri) };
+            for (pointer, text) in strings_of(o) {
+                push_text(&mut refs, from, format!("{} {pointer}", o.id()), &text);
             }
             match o.kind() {
                 "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute" => {
-                    for rule in o.value.pointer("/spec/rules").and_then(Value::as_array).into_iter().flatten() {
+                    for rule in o.value.pointer("/spec/rules").and_then(Value::as_array).into_iter().flatten()
+                    {
                         for b in rule.get("backendRefs").and_then(Value::as_array).into_iter().flatten() {
                             let kind = b.get("kind").and_then(Value::as_str).unwrap_or("Service");
                             if kind != "Service" {
@@ -415,7 +452,10 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
                                 what: format!("{} backendRef", o.id()),
                                 namespace: ns.to_owned(),
                                 service: name.to_owned(),
-                                port: b.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
+                                port: b
+                                    .get("port")
+                                    .and_then(Value::as_u64)
+                                    .and_then(|p| u16::try_from(p).ok()),
                                 at: place(r, name),
                                 chart: r.name.clone(),
                             });
@@ -423,8 +463,10 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
                     }
                 }
                 "Ingress" => {
-                    let mut backends: Vec<&Value> = o.value.pointer("/spec/defaultBackend/service").into_iter().collect();
-                    for rule in o.value.pointer("/spec/rules").and_then(Value::as_array).into_iter().flatten() {
+                    let mut backends: Vec<&Value> =
+                        o.value.pointer("/spec/defaultBackend/service").into_iter().collect();
+                    for rule in o.value.pointer("/spec/rules").and_then(Value::as_array).into_iter().flatten()
+                    {
                         for p in rule.pointer("/http/paths").and_then(Value::as_array).into_iter().flatten() {
                             backends.extend(p.pointer("/backend/service"));
                         }
@@ -454,20 +496,6 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
                 }
                 _ => {}
             }
-            for pod_spec in pod_specs(o) {
-                for c in containers(pod_spec) {
-                    for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
-                        if let Some(v) = e.get("value").and_then(Value::as_str) {
-                            push_text(&mut refs, format!("{} env {}", o.id(), e.get("name").and_then(Value::as_str).unwrap_or("")), v);
-                        }
-                    }
-                    for key in ["args", "command"] {
-                        for a in c.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-                            push_text(&mut refs, format!("{} {key}", o.id()), a);
-                        }
-                    }
-                }
-            }
         }
     }
     let mut findings = Vec::new();
@@ -485,7 +513,9 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
                 _ => None,
             },
             None => match view.external.iter().find(|e| {
-                e.kind == "Service" && e.name == r.service && e.namespace.as_deref().is_none_or(|n| n == r.namespace)
+                e.kind == "Service"
+                    && e.name == r.service
+                    && e.namespace.as_deref().is_none_or(|n| n == r.namespace)
             }) {
                 Some(e) => match r.port {
                     Some(p) if !e.ports.is_empty() && !e.ports.contains(&p) => {
@@ -493,7 +523,10 @@ fn references(view: &View<'_>) -> (Vec<Reference>, Vec<Diagnostic>) {
                     }
                     _ => None,
                 },
-                None => Some(format!("no Service {}/{} in the stack or its `external:` list", r.namespace, r.service)),
+                None => Some(format!(
+                    "no Service {}/{} in the stack or its `external:` list",
+                    r.namespace, r.service
+                )),
             },
         };
         match problem {
@@ -517,16 +550,6 @@ fn endpoint(r: &Reference) -> String {
         Some(p) => format!("{}.{}:{p}", r.service, r.namespace),
         None => format!("{}.{}", r.service, r.namespace),
     }
-}
-
-fn pod_specs(o: &Object) -> Vec<&Value> {
-    let path = match o.kind() {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => "/spec/template/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        "Pod" => "/spec",
-        _ => return Vec::new(),
-    };
-    o.value.pointer(path).into_iter().collect()
 }
 
 fn service<'a>(view: &'a View<'_>, namespace: &str, name: &str) -> Option<&'a Object> {
@@ -586,37 +609,83 @@ fn network_policy(view: &View<'_>, refs: &[Reference]) -> Vec<Diagnostic> {
         }
         let dests: Vec<&Pod<'_>> = all_pods
             .iter()
-            .filter(|p| p.namespace == r.namespace && selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+            .filter(|p| {
+                p.namespace == r.namespace && selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+            })
             .collect();
         let ports: Vec<ServicePort> =
             service_ports(svc).into_iter().filter(|p| r.port.is_none_or(|want| want == p.port)).collect();
+        // A release naming its own Service (allowed hosts, self checks) is no flow between releases.
+        if r.from.is_some_and(|ri| dests.iter().all(|d| d.release == ri)) {
+            continue;
+        }
         let sources: Vec<Peer<'_>> = match r.from {
-            None => vec![Peer { namespace: gateway.namespace.clone(), labels: gateway.labels.clone(), spec: None }],
+            None => vec![Peer {
+                namespace: gateway.namespace.clone(),
+                labels: gateway.labels.clone(),
+                spec: None,
+            }],
             Some(ri) => all_pods
                 .iter()
                 .filter(|p| p.release == ri)
-                .map(|p| Peer { namespace: p.namespace.to_owned(), labels: p.labels.clone(), spec: Some(p.spec) })
+                .map(|p| Peer {
+                    namespace: p.namespace.to_owned(),
+                    labels: p.labels.clone(),
+                    spec: Some(p.spec),
+                })
                 .collect(),
         };
         for src in &sources {
             for d in &dests {
-                let dst = Peer { namespace: d.namespace.to_owned(), labels: d.labels.clone(), spec: Some(d.spec) };
+                let dst =
+                    Peer { namespace: d.namespace.to_owned(), labels: d.labels.clone(), spec: Some(d.spec) };
                 for sp in &ports {
                     let Some(target) = resolve_target(&sp.target, d.spec) else { continue };
                     let named = sp.target.as_str().map(str::to_owned);
-                    let verdict = if !allowed(view, &policies, Direction::Egress, src, &dst, target, named.as_deref(), &sp.protocol) {
+                    let verdict = if !allowed(
+                        view,
+                        &policies,
+                        Direction::Egress,
+                        src,
+                        &dst,
+                        target,
+                        named.as_deref(),
+                        &sp.protocol,
+                    ) {
                         Some("egress from the source")
-                    } else if !allowed(view, &policies, Direction::Ingress, &dst, src, target, named.as_deref(), &sp.protocol) {
+                    } else if !allowed(
+                        view,
+                        &policies,
+                        Direction::Ingress,
+                        &dst,
+                        src,
+                        target,
+                        named.as_deref(),
+                        &sp.protocol,
+                    ) {
                         Some("ingress to the destination")
                     } else {
                         None
                     };
                     let Some(side) = verdict else { continue };
                     let from = match r.from {
-                        Some(ri) => format!("release `{}` ({}/{})", view.releases[ri].name, src.namespace, show_labels(&src.labels)),
-                        None => format!("the gateway ({}/{})", gateway.namespace, show_labels(&gateway.labels)),
+                        Some(ri) => format!(
+                            "the pods of release `{}` (namespace {})",
+                            view.releases[ri].name, src.namespace
+                        ),
+                        None => format!(
+                            "the gateway (namespace {}, {})",
+                            gateway.namespace,
+                            show_labels(&gateway.labels)
+                        ),
                     };
-                    if seen.insert((r.chart.clone(), r.namespace.clone(), r.service.clone(), target, from.clone())) {
+                    if seen.insert((
+                        r.chart.clone(),
+                        r.namespace.clone(),
+                        r.service.clone(),
+                        target,
+                        from.clone(),
+                    )) {
                         out.push(
                             Diagnostic::error(
                                 RULE_NETWORK_POLICY,
@@ -695,29 +764,34 @@ fn allowed(
         Direction::Egress => other.spec,
     };
     selecting.iter().any(|p| {
-        p.value.pointer(&format!("/spec/{rules_key}")).and_then(Value::as_array).into_iter().flatten().any(|rule| {
-            let peers_ok = match rule.get(peers_key).and_then(Value::as_array) {
-                None => true,
-                Some(peers) if peers.is_empty() => true,
-                Some(peers) => peers.iter().any(|peer| peer_matches(view, peer, namespace_of(p), other)),
-            };
-            let ports_ok = match rule.get("ports").and_then(Value::as_array) {
-                None => true,
-                Some(ports) if ports.is_empty() => true,
-                Some(ports) => ports.iter().any(|pp| port_matches(pp, port, port_name, protocol, port_owner)),
-            };
-            peers_ok && ports_ok
-        })
+        p.value.pointer(&format!("/spec/{rules_key}")).and_then(Value::as_array).into_iter().flatten().any(
+            |rule| {
+                let peers_ok = match rule.get(peers_key).and_then(Value::as_array) {
+                    None => true,
+                    Some(peers) if peers.is_empty() => true,
+                    Some(peers) => peers.iter().any(|peer| peer_matches(view, peer, namespace_of(p), other)),
+                };
+                let ports_ok = match rule.get("ports").and_then(Value::as_array) {
+                    None => true,
+                    Some(ports) if ports.is_empty() => true,
+                    Some(ports) => {
+                        ports.iter().any(|pp| port_matches(pp, port, port_name, protocol, port_owner))
+                    }
+                };
+                peers_ok && ports_ok
+            },
+        )
     })
 }
 
 fn has_type(policy: &Object, dir: Direction) -> bool {
     match policy.value.pointer("/spec/policyTypes").and_then(Value::as_array) {
         Some(types) => types.iter().any(|t| {
-            t.as_str() == Some(match dir {
-                Direction::Ingress => "Ingress",
-                Direction::Egress => "Egress",
-            })
+            t.as_str()
+                == Some(match dir {
+                    Direction::Ingress => "Ingress",
+                    Direction::Egress => "Egress",
+                })
         }),
         None => match dir {
             Direction::Ingress => true,
@@ -775,8 +849,13 @@ fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
         .all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str());
     let exprs_ok = sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten().all(|e| {
         let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-        let values: Vec<&str> =
-            e.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         let have = labels.get(key);
         match e.get("operator").and_then(Value::as_str).unwrap_or("") {
             "In" => have.is_some_and(|h| values.contains(&h.as_str())),
@@ -789,7 +868,13 @@ fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
     labels_ok && exprs_ok
 }
 
-fn port_matches(pp: &Value, port: u16, port_name: Option<&str>, protocol: &str, owner: Option<&Value>) -> bool {
+fn port_matches(
+    pp: &Value,
+    port: u16,
+    port_name: Option<&str>,
+    protocol: &str,
+    owner: Option<&Value>,
+) -> bool {
     let proto = pp.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
     if proto != protocol {
         return false;
@@ -830,7 +915,10 @@ fn resources(spec: &Value, kind: &str) -> (u64, u64) {
             .flatten()
             .map(|c| {
                 let get = |r: &str, f: fn(&str) -> Option<u64>| {
-                    c.pointer(&format!("/resources/{kind}/{r}")).and_then(quantity::text_of).and_then(|t| f(&t)).unwrap_or(0)
+                    c.pointer(&format!("/resources/{kind}/{r}"))
+                        .and_then(quantity::text_of)
+                        .and_then(|t| f(&t))
+                        .unwrap_or(0)
                 };
                 (get("cpu", quantity::cpu_millis), get("memory", quantity::bytes))
             })
@@ -909,7 +997,9 @@ pub fn budget(view: &View<'_>) -> (Vec<BudgetRow>, Vec<Diagnostic>) {
             || view.nodes.first().map(|n| n.at.clone()).unwrap_or_else(|| Location::file(view.stack)),
             |n| n.at.clone(),
         );
-        if row.requested_cpu_millis > row.allocatable_cpu_millis || row.requested_memory > row.allocatable_memory {
+        if row.requested_cpu_millis > row.allocatable_cpu_millis
+            || row.requested_memory > row.allocatable_memory
+        {
             out.push(
                 Diagnostic::error(
                     RULE_BUDGET,
@@ -962,7 +1052,9 @@ fn arch(view: &View<'_>) -> Vec<Diagnostic> {
         for c in containers(pod.spec) {
             let Some(image) = c.get("image").and_then(Value::as_str) else { continue };
             let key = image.split('@').next().unwrap_or(image);
-            let Some(platforms) = view.platforms.get(key).or_else(|| view.platforms.get(image)) else { continue };
+            let Some(platforms) = view.platforms.get(key).or_else(|| view.platforms.get(image)) else {
+                continue;
+            };
             for a in &archs {
                 let want = format!("linux/{a}");
                 if !platforms.iter().any(|p| p == &want || p.starts_with(&format!("{want}/")))
@@ -1040,7 +1132,13 @@ mod tests {
 
     impl Fixture {
         fn new(releases: Vec<Release>) -> Self {
-            Self { releases, nodes: Vec::new(), external: Vec::new(), gateway: None, platforms: BTreeMap::new() }
+            Self {
+                releases,
+                nodes: Vec::new(),
+                external: Vec::new(),
+                gateway: None,
+                platforms: BTreeMap::new(),
+            }
         }
         fn run(&self) -> Vec<Diagnostic> {
             let labels = BTreeMap::new();
@@ -1064,8 +1162,16 @@ mod tests {
 
     fn app_and_db(url: &str) -> Vec<Release> {
         vec![
-            release("app", "web", vec![deploy("web", "app", "app", 8080, vec![json!({"name": "DB", "value": url})])]),
-            release("db", "data", vec![deploy("data", "db", "db", 5432, vec![]), service("data", "db", "db", 5432)]),
+            release(
+                "app",
+                "web",
+                vec![deploy("web", "app", "app", 8080, vec![json!({"name": "DB", "value": url})])],
+            ),
+            release(
+                "db",
+                "data",
+                vec![deploy("data", "db", "db", 5432, vec![]), service("data", "db", "db", 5432)],
+            ),
         ]
     }
 
@@ -1089,7 +1195,12 @@ mod tests {
     fn an_external_service_resolves_a_reference() {
         let mut f = Fixture::new(app_and_db("ldap://dir.data.svc:389"));
         assert_eq!(rules(&f.run()), [(RULE_REFERENCE, "app")]);
-        f.external.push(External { kind: "Service".into(), namespace: Some("data".into()), name: "dir".into(), ports: vec![389] });
+        f.external.push(External {
+            kind: "Service".into(),
+            namespace: Some("data".into()),
+            name: "dir".into(),
+            ports: vec![389],
+        });
         assert!(f.run().is_empty());
     }
 
@@ -1118,20 +1229,25 @@ mod tests {
     }
 
     fn routed(policy_from: Value) -> Vec<Release> {
-        vec![release("app", "web", vec![
-            deploy("web", "app", "app", 8080, vec![]),
-            service("web", "app", "app", 80),
-            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "app", "namespace": "web"},
+        vec![release(
+            "app",
+            "web",
+            vec![
+                deploy("web", "app", "app", 8080, vec![]),
+                service("web", "app", "app", 80),
+                json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "app", "namespace": "web"},
               "spec": {"rules": [{"backendRefs": [{"name": "app", "port": 80}]}]}}),
-            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "app", "namespace": "web"},
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "app", "namespace": "web"},
               "spec": {"podSelector": {"matchLabels": {"app": "app"}}, "policyTypes": ["Ingress"],
                        "ingress": [{"from": policy_from, "ports": [{"port": "http"}]}]}}),
-        ])]
+            ],
+        )]
     }
 
     #[test]
     fn the_gateway_must_reach_every_routed_service() {
-        let kube_system = json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]);
+        let kube_system =
+            json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]);
         let mut f = Fixture::new(routed(kube_system.clone()));
         // No gateway named: any controller must be admitted.
         assert_eq!(rules(&f.run()), [(RULE_NETWORK_POLICY, "app")]);
@@ -1146,17 +1262,40 @@ mod tests {
 
     #[test]
     fn a_missing_secret_is_reported_unless_external_or_optional() {
-        let mut d = deploy("web", "app", "app", 8080, vec![json!({"name": "K", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "k"}}})]);
+        let mut d = deploy(
+            "web",
+            "app",
+            "app",
+            8080,
+            vec![json!({"name": "K", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "k"}}})],
+        );
         let mut f = Fixture::new(vec![release("app", "web", vec![d.clone()])]);
         assert_eq!(rules(&f.run()), [(RULE_SECRET_REF, "app")]);
-        f.external.push(External { kind: "Secret".into(), namespace: Some("web".into()), name: "keys".into(), ports: vec![] });
+        f.external.push(External {
+            kind: "Secret".into(),
+            namespace: Some("web".into()),
+            name: "keys".into(),
+            ports: vec![],
+        });
         assert!(f.run().is_empty());
-        d["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["optional"] = json!(true);
+        d["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["optional"] =
+            json!(true);
         assert!(Fixture::new(vec![release("app", "web", vec![d])]).run().is_empty());
         // Rendered by another release of the stack: found.
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "keys", "namespace": "web"}});
-        let user = deploy("web", "app", "app", 8080, vec![json!({"name": "K", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "k"}}})]);
-        assert!(Fixture::new(vec![release("app", "web", vec![user]), release("keys", "web", vec![secret])]).run().is_empty());
+        let secret =
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "keys", "namespace": "web"}});
+        let user = deploy(
+            "web",
+            "app",
+            "app",
+            8080,
+            vec![json!({"name": "K", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "k"}}})],
+        );
+        assert!(
+            Fixture::new(vec![release("app", "web", vec![user]), release("keys", "web", vec![secret])])
+                .run()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1204,14 +1343,21 @@ mod tests {
     #[test]
     fn two_releases_rendering_one_object_clash() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "namespace": "web"}});
-        let d = Fixture::new(vec![release("a", "web", vec![cm.clone()]), release("b", "web", vec![cm])]).run();
+        let d =
+            Fixture::new(vec![release("a", "web", vec![cm.clone()]), release("b", "web", vec![cm])]).run();
         assert_eq!(rules(&d), [(RULE_NAME_CLASH, "b")]);
     }
 
     #[test]
     fn an_image_without_the_nodes_arch_is_reported() {
         let mut f = Fixture::new(vec![release("app", "web", vec![deploy("web", "app", "app", 80, vec![])])]);
-        f.nodes = vec![Node { name: "pi".into(), arch: "arm64".into(), cpu_millis: 4000, memory: 8 << 30, at: Location::at("s", 1, 1) }];
+        f.nodes = vec![Node {
+            name: "pi".into(),
+            arch: "arm64".into(),
+            cpu_millis: 4000,
+            memory: 8 << 30,
+            at: Location::at("s", 1, 1),
+        }];
         f.platforms.insert("example/app:1".into(), vec!["linux/amd64".into()]);
         assert_eq!(rules(&f.run()), [(RULE_ARCH, "app")]);
         f.platforms.insert("example/app:1".into(), vec!["linux/amd64".into(), "linux/arm64/v8".into()]);
@@ -1221,7 +1367,8 @@ mod tests {
     #[test]
     fn hosts_are_read_from_urls_and_host_port_pairs() {
         let ns: BTreeSet<String> = ["nex".to_owned()].into();
-        let h = hosts_in("ldap://nex-yaldap.nex.svc.cluster.local:389/dc=x, http://a.nex:80 b.example.com", &ns);
+        let h =
+            hosts_in("ldap://nex-yaldap.nex.svc.cluster.local:389/dc=x, http://a.nex:80 b.example.com", &ns);
         assert_eq!(
             h.iter().map(|(s, n, p, _)| (s.as_str(), n.as_str(), *p)).collect::<Vec<_>>(),
             [("nex-yaldap", "nex", Some(389)), ("a", "nex", Some(80))]

@@ -131,8 +131,9 @@ struct RawRelease {
 
 /// Reads and judges a stack file. `Err` holds every located problem found.
 pub fn read(path: &Path) -> Result<Stack, Vec<Diagnostic>> {
-    let text = crate::files::read_text(path)
-        .map_err(|e| vec![Diagnostic::error(RULE_FILE, "", format!("cannot read the stack file: {e}")).in_file(path)])?;
+    let text = crate::files::read_text(path).map_err(|e| {
+        vec![Diagnostic::error(RULE_FILE, "", format!("cannot read the stack file: {e}")).in_file(path)]
+    })?;
     parse(path, &text)
 }
 
@@ -160,17 +161,26 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                     let key = unexpected.first().cloned().unwrap_or_default();
                     let at = format!("{pointer}/{}", crate::yaml::escape_token(&key));
-                    (at, format!("`{}` is not a stack file key here", crate::yaml::dotted(&format!("{pointer}/{key}"))))
+                    (
+                        at,
+                        format!(
+                            "`{}` is not a stack file key here",
+                            crate::yaml::dotted(&format!("{pointer}/{key}"))
+                        ),
+                    )
                 }
                 _ => (pointer.clone(), crate::yaml::prefixed(&pointer, &err.to_string())),
             };
             Diagnostic::error(RULE_FILE, "", message).at(locate(path, root, &at))
         })
         .collect();
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let raw: Raw = serde_json::from_value(json).map_err(|e| fail(1, 1, format!("stack file: {e}")))?;
+    // Problems the schema saw do not stop the rest: a chart or values file
+    // that does not exist is reported beside an unknown key.
+    let raw: Raw = match serde_json::from_value(json) {
+        Ok(raw) => raw,
+        Err(e) if problems.is_empty() => return Err(fail(1, 1, format!("stack file: {e}"))),
+        Err(_) => return Err(problems),
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
 
     let mut nodes = Vec::new();
@@ -183,21 +193,26 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
                 nodes.push(NodeSpec { name: n.name.clone(), arch: n.arch.clone(), cpu_millis, memory, at })
             }
             _ => problems.push(
-                Diagnostic::error(RULE_FILE, "", format!("node `{}`: cpu and memory must be Kubernetes quantities", n.name))
-                    .at(at),
+                Diagnostic::error(
+                    RULE_FILE,
+                    "",
+                    format!("node `{}`: cpu and memory must be Kubernetes quantities", n.name),
+                )
+                .at(at),
             ),
         }
     }
-    let reserve = |v: &Option<Value>, f: fn(&str) -> Option<u64>, key: &str, problems: &mut Vec<Diagnostic>| match v {
-        None => 0,
-        Some(v) => quantity::text_of(v).and_then(|t| f(&t)).unwrap_or_else(|| {
-            problems.push(
-                Diagnostic::error(RULE_FILE, "", format!("reserve.{key} must be a Kubernetes quantity"))
-                    .at(locate(path, root, &format!("/reserve/{key}"))),
-            );
-            0
-        }),
-    };
+    let reserve =
+        |v: &Option<Value>, f: fn(&str) -> Option<u64>, key: &str, problems: &mut Vec<Diagnostic>| match v {
+            None => 0,
+            Some(v) => quantity::text_of(v).and_then(|t| f(&t)).unwrap_or_else(|| {
+                problems.push(
+                    Diagnostic::error(RULE_FILE, "", format!("reserve.{key} must be a Kubernetes quantity"))
+                        .at(locate(path, root, &format!("/reserve/{key}"))),
+                );
+                0
+            }),
+        };
     let reserve_cpu_millis = reserve(&raw.reserve.cpu, quantity::cpu_millis, "cpu", &mut problems);
     let reserve_memory = reserve(&raw.reserve.memory, quantity::bytes, "memory", &mut problems);
     duplicates(path, root, "nodes", raw.nodes.iter().map(|n| n.name.as_str()), &mut problems);
@@ -209,8 +224,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
         let chart = dir.join(&r.chart);
         if !chart.join("Chart.yaml").is_file() {
             problems.push(
-                Diagnostic::error(RULE_FILE, "", format!("release `{}`: no chart at {}", r.name, chart.display()))
-                    .at(locate(path, root, &format!("/releases/{i}/chart"))),
+                Diagnostic::error(
+                    RULE_FILE,
+                    "",
+                    format!("release `{}`: no chart at {}", r.name, chart.display()),
+                )
+                .at(locate(path, root, &format!("/releases/{i}/chart"))),
             );
         }
         let mut values = Vec::new();
@@ -219,17 +238,26 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
             let vat = locate(path, root, &format!("/releases/{i}/values/{j}"));
             if !file.is_file() {
                 problems.push(
-                    Diagnostic::error(RULE_FILE, "", format!("release `{}`: values file {} does not exist", r.name, file.display()))
-                        .at(vat.clone()),
+                    Diagnostic::error(
+                        RULE_FILE,
+                        "",
+                        format!("release `{}`: values file {} does not exist", r.name, file.display()),
+                    )
+                    .at(vat.clone()),
                 );
             }
             values.push((file, vat));
         }
         if let Some(node) = &r.node {
-            if !nodes.iter().any(|n: &NodeSpec| &n.name == node) && !raw.nodes.iter().any(|n| &n.name == node) {
+            if !nodes.iter().any(|n: &NodeSpec| &n.name == node) && !raw.nodes.iter().any(|n| &n.name == node)
+            {
                 problems.push(
-                    Diagnostic::error(RULE_FILE, "", format!("release `{}`: node `{node}` is not among the stack's nodes", r.name))
-                        .at(locate(path, root, &format!("/releases/{i}/node"))),
+                    Diagnostic::error(
+                        RULE_FILE,
+                        "",
+                        format!("release `{}`: node `{node}` is not among the stack's nodes", r.name),
+                    )
+                    .at(locate(path, root, &format!("/releases/{i}/node"))),
                 );
             }
         }
@@ -273,8 +301,11 @@ fn duplicates<'a>(
     for (i, name) in names.enumerate() {
         if !seen.insert(name) {
             problems.push(
-                Diagnostic::error(RULE_FILE, "", format!("{list}: `{name}` is named twice"))
-                    .at(locate(path, root, &format!("/{list}/{i}/name"))),
+                Diagnostic::error(RULE_FILE, "", format!("{list}: `{name}` is named twice")).at(locate(
+                    path,
+                    root,
+                    &format!("/{list}/{i}/name"),
+                )),
             );
         }
     }
@@ -315,7 +346,9 @@ mod tests {
     #[test]
     fn an_unknown_key_is_located_at_the_key() {
         let p = problems("name: s\nreleases:\n  - name: a\n    chart: x\n    namespace: n\n    valuez: []\n");
-        assert_eq!(p.len(), 1, "{p:?}");
+        // The unknown key, and (still checked) the chart that is not there.
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[1].contains("no chart"), "{p:?}");
         assert!(p[0].starts_with("/nonexistent/stack.yaml:6:5 "), "{p:?}");
         assert!(p[0].contains("valuez"), "{p:?}");
     }

@@ -33,18 +33,6 @@ pub const STACKS_DIR: &str = "stacks";
 /// The images lock (issue: image contract), read for `stack/arch` when present.
 pub const IMAGES_LOCK: &str = "images.lock.yaml";
 
-/// Every rule id a stack run can report (besides the per-object `kube/*` and `pss/*`).
-pub const RULES: &[&str] = &[
-    file::RULE_FILE,
-    RULE_RENDER,
-    rules::RULE_REFERENCE,
-    rules::RULE_NETWORK_POLICY,
-    rules::RULE_SECRET_REF,
-    rules::RULE_BUDGET,
-    rules::RULE_ARCH,
-    rules::RULE_NAME_CLASH,
-];
-
 /// A rendered release: the objects and the values files it was rendered with.
 pub struct Rendered {
     pub release: rules::Release,
@@ -89,7 +77,8 @@ pub fn render(stack: &file::Stack, helm: &Helm, cache: &Cache) -> (Vec<Rendered>
 fn render_one(r: &file::Release, helm: &Helm, cache: &Cache, version: &str) -> Result<Rendered, Diagnostic> {
     let fail = |message: String| Diagnostic::error(RULE_RENDER, &r.name, message).at(r.at.clone());
     let chart = crate::catalog::load(&r.chart);
-    crate::deps::ensure(&chart, helm).map_err(|e| fail(format!("cannot vendor the chart's dependencies: {e}")))?;
+    crate::deps::ensure(&chart, helm)
+        .map_err(|e| fail(format!("cannot vendor the chart's dependencies: {e}")))?;
     let fingerprint = crate::cache::chart_fingerprint(&r.chart);
     let inputs = RenderInputs { chart_dir: &r.chart, fingerprint: &fingerprint, helm, cache };
     let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
@@ -198,7 +187,11 @@ pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|p| p.as_str().map(str::to_owned).or_else(|| p.get("platform").and_then(Value::as_str).map(str::to_owned)))
+            .filter_map(|p| {
+                p.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| p.get("platform").and_then(Value::as_str).map(str::to_owned))
+            })
             .collect();
         if !list.is_empty() {
             out.insert(reference.split('@').next().unwrap_or(reference).to_owned(), list);
@@ -218,12 +211,14 @@ pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
 
 /// `stack lint` of one stack file.
 pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Schemas) -> Report {
-    let name = path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name =
+        path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let stack = match file::read(path) {
         Ok(s) => s,
         Err(diagnostics) => return Report { stack: name, diagnostics, budget: Vec::new() },
     };
     let (rendered, mut diagnostics) = render(&stack, helm, cache);
+    diagnostics.extend(values_duplicates(&stack));
     let version = kube_version(&stack);
     let no_crds = CrdSet::new(Vec::new());
     for r in &rendered {
@@ -233,14 +228,28 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     let nodes: Vec<rules::Node> = stack
         .nodes
         .iter()
-        .map(|n| rules::Node { name: n.name.clone(), arch: n.arch.clone(), cpu_millis: n.cpu_millis, memory: n.memory, at: n.at.clone() })
+        .map(|n| rules::Node {
+            name: n.name.clone(),
+            arch: n.arch.clone(),
+            cpu_millis: n.cpu_millis,
+            memory: n.memory,
+            at: n.at.clone(),
+        })
         .collect();
     let external: Vec<rules::External> = stack
         .external
         .iter()
-        .map(|e| rules::External { kind: e.kind.clone(), namespace: e.namespace.clone(), name: e.name.clone(), ports: e.ports.clone() })
+        .map(|e| rules::External {
+            kind: e.kind.clone(),
+            namespace: e.namespace.clone(),
+            name: e.name.clone(),
+            ports: e.ports.clone(),
+        })
         .collect();
-    let gateway = stack.gateway.as_ref().map(|g| rules::Gateway { namespace: g.namespace.clone(), pod_labels: g.pod_labels.clone() });
+    let gateway = stack
+        .gateway
+        .as_ref()
+        .map(|g| rules::Gateway { namespace: g.namespace.clone(), pod_labels: g.pod_labels.clone() });
     let platforms = platforms(root);
     let stack_path = path.to_string_lossy().into_owned();
     let view = rules::View {
@@ -256,7 +265,12 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     };
     // A stack with a release that did not render is judged on what rendered;
     // references into the missing release would be noise, so they are dropped.
-    let incomplete: Vec<&str> = stack.releases.iter().map(|r| r.name.as_str()).filter(|n| !releases.iter().any(|r| &r.name == n)).collect();
+    let incomplete: Vec<&str> = stack
+        .releases
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|n| !releases.iter().any(|r| &r.name == n))
+        .collect();
     let mut found = rules::check(&view);
     if !incomplete.is_empty() {
         found.retain(|d| d.rule != rules::RULE_REFERENCE && d.rule != rules::RULE_NETWORK_POLICY);
@@ -266,26 +280,79 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     Report { stack: stack.name, diagnostics, budget }
 }
 
+/// A key given twice in a values file: Helm silently keeps the last one, so
+/// half of what the stack says is lost.
+fn values_duplicates(stack: &file::Stack) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in &stack.releases {
+        for (path, _) in &r.values {
+            let Ok(text) = crate::files::read_text(path) else { continue };
+            match crate::yaml::parse(&text) {
+                Ok(y) => out.extend(y.duplicates.iter().map(|d| {
+                    Diagnostic::error(
+                        file::RULE_FILE,
+                        &r.name,
+                        format!("`{}` is given twice in this values file; Helm keeps only the last", d.key),
+                    )
+                    .at(Location::at(
+                        path,
+                        d.second.start.line.max(1),
+                        d.second.start.column.max(1),
+                    ))
+                })),
+                Err(e) => out.push(
+                    Diagnostic::error(
+                        file::RULE_FILE,
+                        &r.name,
+                        format!("values file is not YAML: {}", e.message),
+                    )
+                    .at(Location::at(path, e.line.max(1), e.column.max(1))),
+                ),
+            }
+        }
+    }
+    out
+}
+
 /// The per-object checks on a release's objects: Kubernetes schemas and Pod
 /// Security "restricted", with the chart's declared exceptions honoured.
-fn per_object(release: &rules::Release, version: &str, schemas: &Schemas, crds: &CrdSet, cache: &Cache) -> Vec<Diagnostic> {
+fn per_object(
+    release: &rules::Release,
+    version: &str,
+    schemas: &Schemas,
+    crds: &CrdSet,
+    cache: &Cache,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for o in &release.objects {
         let at = |path: &str| {
-            format!("{} ({}){}", o.id(), o.source.as_deref().unwrap_or("?"), if path.is_empty() { String::new() } else { format!(" at {path}") })
+            format!(
+                "{} ({}){}",
+                o.id(),
+                o.source.as_deref().unwrap_or("?"),
+                if path.is_empty() { String::new() } else { format!(" at {path}") }
+            )
         };
         match schemas.validate(&o.value, version, crds, cache) {
             crate::kube::Outcome::Invalid(v) => {
                 for x in v {
                     out.push(
-                        Diagnostic::error(crate::checks::kube_schema::SCHEMA, &release.name, format!("{}: {}", at(&x.path), x.message))
-                            .at(release.at.clone()),
+                        Diagnostic::error(
+                            crate::checks::kube_schema::SCHEMA,
+                            &release.name,
+                            format!("{}: {}", at(&x.path), x.message),
+                        )
+                        .at(release.at.clone()),
                     );
                 }
             }
             crate::kube::Outcome::Unavailable(e) => out.push(
-                Diagnostic::error(crate::checks::kube_schema::UNAVAILABLE, &release.name, format!("Kubernetes {version} schemas: {e}"))
-                    .at(release.at.clone()),
+                Diagnostic::error(
+                    crate::checks::kube_schema::UNAVAILABLE,
+                    &release.name,
+                    format!("Kubernetes {version} schemas: {e}"),
+                )
+                .at(release.at.clone()),
             ),
             _ => {}
         }
@@ -293,7 +360,9 @@ fn per_object(release: &rules::Release, version: &str, schemas: &Schemas, crds: 
             continue;
         }
         for f in crate::checks::pss::findings(o) {
-            let mut d = Diagnostic::new(f.rule, f.severity, &release.name, format!("{}: {}", at(&f.path), f.message)).at(release.at.clone());
+            let mut d =
+                Diagnostic::new(f.rule, f.severity, &release.name, format!("{}: {}", at(&f.path), f.message))
+                    .at(release.at.clone());
             if let Some(h) = &f.hint {
                 d = d.hint(h.clone());
             }
@@ -321,7 +390,10 @@ pub fn apply_exceptions(diags: &mut [Diagnostic], stack: &file::Stack) {
         };
         for d in diags.iter_mut().filter(|d| d.chart == r.name && d.severity == Severity::Error) {
             if let Some(e) = list.iter().find(|e| {
-                e.rule == d.rule && e.objects.iter().any(|o| d.message.starts_with(&format!("{}/", o.split('/').next().unwrap_or(o))))
+                e.rule == d.rule
+                    && e.objects
+                        .iter()
+                        .any(|o| d.message.starts_with(&format!("{}/", o.split('/').next().unwrap_or(o))))
             }) {
                 d.allowed = Some(e.reason.clone());
             }
@@ -332,7 +404,9 @@ pub fn apply_exceptions(diags: &mut [Diagnostic], stack: &file::Stack) {
 /// The budget as a table for people (the report's headroom).
 pub fn budget_table(rows: &[rules::BudgetRow]) -> String {
     use crate::quantity::{show_bytes, show_cpu};
-    let mut out = String::from("| node | CPU requested / allocatable | memory requested / allocatable | memory limits | headroom (CPU, memory) |\n| --- | --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "| node | CPU requested / allocatable | memory requested / allocatable | memory limits | headroom (CPU, memory) |\n| --- | --- | --- | --- | --- |\n",
+    );
     for r in rows {
         out.push_str(&format!(
             "| {} | {} / {} | {} / {} | {} | {}, {} |\n",
@@ -342,8 +416,16 @@ pub fn budget_table(rows: &[rules::BudgetRow]) -> String {
             show_bytes(r.requested_memory),
             show_bytes(r.allocatable_memory),
             show_bytes(r.limited_memory),
-            if r.requested_cpu_millis > r.allocatable_cpu_millis { "over".to_owned() } else { show_cpu(r.allocatable_cpu_millis - r.requested_cpu_millis) },
-            if r.requested_memory > r.allocatable_memory { "over".to_owned() } else { show_bytes(r.allocatable_memory - r.requested_memory) },
+            if r.requested_cpu_millis > r.allocatable_cpu_millis {
+                "over".to_owned()
+            } else {
+                show_cpu(r.allocatable_cpu_millis - r.requested_cpu_millis)
+            },
+            if r.requested_memory > r.allocatable_memory {
+                "over".to_owned()
+            } else {
+                show_bytes(r.allocatable_memory - r.requested_memory)
+            },
         ));
     }
     out
@@ -357,8 +439,17 @@ pub fn select(root: &Path, named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     named
         .iter()
         .map(|n| {
-            let candidates = [n.clone(), n.join(file::FILE_NAME), root.join(STACKS_DIR).join(n).join(file::FILE_NAME)];
-            candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| format!("no stack file at {} (nor {}/{}/{})", n.display(), STACKS_DIR, n.display(), file::FILE_NAME))
+            let candidates =
+                [n.clone(), n.join(file::FILE_NAME), root.join(STACKS_DIR).join(n).join(file::FILE_NAME)];
+            candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+                format!(
+                    "no stack file at {} (nor {}/{}/{})",
+                    n.display(),
+                    STACKS_DIR,
+                    n.display(),
+                    file::FILE_NAME
+                )
+            })
         })
         .collect()
 }
