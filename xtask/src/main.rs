@@ -1,9 +1,9 @@
 //! `cargo xtask`: the command line over the harness. Errors end here (anyhow).
 
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
 use nex_harness::Exit;
 use nex_harness::helm::Major;
+use std::process::ExitCode;
 
 mod cmd;
 
@@ -39,6 +39,7 @@ enum Command {
     Publish(cmd::publish::Args),
     Ct(cmd::ct::Args),
     Hooks(cmd::hooks::Args),
+    Stack(cmd::stack::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => cmd::publish::run(args, cli.helm),
         Command::Ct(args) => cmd::ct::run(args, cli.helm),
         Command::Hooks(args) => cmd::hooks::run(args, cli.helm),
+        Command::Stack(args) => cmd::stack::run(args, cli.helm),
     };
     match result {
         Ok(exit) => exit.into(),

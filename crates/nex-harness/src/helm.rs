@@ -129,6 +129,27 @@ impl Helm {
         self.run(cmd)
     }
 
+    /// `helm template` of a named release in a namespace, with values files
+    /// merged in order (a stack's release).
+    pub fn template_release(
+        &self,
+        chart: &Path,
+        release: &str,
+        namespace: &str,
+        values: &[&Path],
+        kube_version: Option<&str>,
+    ) -> Result<Output, HelmError> {
+        let mut cmd = self.command();
+        cmd.arg("template").arg(release).arg(chart).arg("--namespace").arg(namespace);
+        for v in values {
+            cmd.arg("--values").arg(v);
+        }
+        if let Some(k) = kube_version {
+            cmd.arg("--kube-version").arg(k);
+        }
+        self.run(cmd)
+    }
+
     /// `helm template` with the fixed release name and namespace.
     pub fn template(
         &self,

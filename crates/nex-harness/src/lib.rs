@@ -24,6 +24,7 @@ pub mod load;
 pub mod manifest;
 pub mod process;
 pub mod provision;
+pub mod quantity;
 pub mod release;
 pub mod render;
 pub mod report;
@@ -31,6 +32,7 @@ pub mod robustness;
 pub mod scaffold;
 pub mod schema;
 pub mod snapshot;
+pub mod stack;
 pub mod values;
 pub mod yaml;
 

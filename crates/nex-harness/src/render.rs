@@ -178,6 +178,29 @@ pub fn template(
     Ok(keep(inputs.cache, &key, out))
 }
 
+/// `helm template` of a named release (a stack's), through the same cache.
+pub fn template_release(
+    inputs: &RenderInputs<'_>,
+    release: &str,
+    namespace: &str,
+    values: &[&Path],
+    kube_version: Option<&str>,
+) -> Result<ProcOutput, String> {
+    let mut k = key("template release", inputs, None).str(release).str(namespace).opt(kube_version);
+    for v in values {
+        k = k.str(&v.to_string_lossy()).file(v);
+    }
+    let key = k.finish();
+    if let Some(hit) = inputs.cache.get(&key) {
+        return Ok(hit);
+    }
+    let out = inputs
+        .helm
+        .template_release(inputs.chart_dir, release, namespace, values, kube_version)
+        .map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
+}
+
 /// `helm lint --strict`, through the same cache.
 pub fn lint(
     inputs: &RenderInputs<'_>,

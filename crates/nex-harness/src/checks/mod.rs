@@ -17,6 +17,7 @@ pub mod pss;
 pub mod render;
 pub mod secret_keep;
 pub mod sources;
+pub mod stack;
 pub mod upgrade;
 pub mod value_names;
 pub mod values_schema;
@@ -108,6 +109,14 @@ pub const RULES: &[&str] = &[
     crate::lintconf::RULE,
     crate::config::RULE_UNKNOWN_KEY,
     crate::config::RULE_CONFLICT,
+    crate::stack::file::RULE_FILE,
+    crate::stack::RULE_RENDER,
+    stack::RULE_REFERENCE,
+    stack::RULE_NETWORK_POLICY,
+    stack::RULE_SECRET_REF,
+    stack::RULE_BUDGET,
+    stack::RULE_ARCH,
+    stack::RULE_NAME_CLASH,
     RULE_PANIC,
 ];
 

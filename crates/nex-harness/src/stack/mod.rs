@@ -1,0 +1,465 @@
+//! Stacks: the releases of one deployment judged together.
+//!
+//! A stack file (`stacks/<name>/stack.yaml`, [`file`]) names the releases
+//! (chart folder, namespace, values files), the nodes and what the stack
+//! expects from outside. `stack lint` renders every release through the
+//! pinned helm and the render cache, validates each object against the
+//! Kubernetes schemas and the Pod Security "restricted" profile, then runs the
+//! stack rules ([`crate::checks::stack`]) on the union. `stack export` writes
+//! the GitOps objects that deploy it ([`export`]).
+
+pub mod export;
+pub mod file;
+
+use crate::cache::Cache;
+use crate::checks::stack as rules;
+use crate::diag::{Diagnostic, Location, Severity};
+use crate::helm::Helm;
+use crate::kube::Schemas;
+use crate::kube::crd::CrdSet;
+use crate::manifest::Object;
+use crate::render::RenderInputs;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A release's `helm template` failed, or rendered broken YAML.
+pub const RULE_RENDER: &str = "stack/render";
+
+/// Where the stacks live, under the repository root.
+pub const STACKS_DIR: &str = "stacks";
+
+/// The images lock (issue: image contract), read for `stack/arch` when present.
+pub const IMAGES_LOCK: &str = "images.lock.yaml";
+
+/// A rendered release: the objects and the values files it was rendered with.
+pub struct Rendered {
+    pub release: rules::Release,
+    /// helm's stdout (for `stack render`).
+    pub stream: String,
+}
+
+/// What `stack lint` found in one stack.
+pub struct Report {
+    pub stack: String,
+    pub diagnostics: Vec<Diagnostic>,
+    pub budget: Vec<rules::BudgetRow>,
+}
+
+/// The Kubernetes version a stack renders for: its own, else the newest the schemas know.
+pub fn kube_version(stack: &file::Stack) -> String {
+    match &stack.kube_version {
+        Some(v) => {
+            let v = v.trim_start_matches('v');
+            if v.matches('.').count() == 1 { format!("{v}.0") } else { v.to_owned() }
+        }
+        None => format!("1.{}.0", crate::kube::versions::NEWEST_MINOR),
+    }
+}
+
+/// Renders every release of a stack (in parallel, through the cache).
+pub fn render(stack: &file::Stack, helm: &Helm, cache: &Cache) -> (Vec<Rendered>, Vec<Diagnostic>) {
+    let version = kube_version(stack);
+    let results: Vec<Result<Rendered, Diagnostic>> =
+        stack.releases.par_iter().map(|r| render_one(r, helm, cache, &version)).collect();
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for r in results {
+        match r {
+            Ok(x) => ok.push(x),
+            Err(d) => failed.push(d),
+        }
+    }
+    (ok, failed)
+}
+
+fn render_one(r: &file::Release, helm: &Helm, cache: &Cache, version: &str) -> Result<Rendered, Diagnostic> {
+    let fail = |message: String| Diagnostic::error(RULE_RENDER, &r.name, message).at(r.at.clone());
+    let chart = crate::catalog::load(&r.chart);
+    crate::deps::ensure(&chart, helm)
+        .map_err(|e| fail(format!("cannot vendor the chart's dependencies: {e}")))?;
+    let fingerprint = crate::cache::chart_fingerprint(&r.chart);
+    let inputs = RenderInputs { chart_dir: &r.chart, fingerprint: &fingerprint, helm, cache };
+    let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
+    let out = crate::render::template_release(&inputs, &r.name, &r.namespace, &values, Some(version))
+        .map_err(|e| fail(format!("helm could not be run: {e}")))?;
+    if !out.success {
+        let message = first_error(&out.stderr);
+        return Err(fail(format!("helm template failed: {message}")));
+    }
+    let (objects, errors) = crate::manifest::split(&out.stdout);
+    if let Some(e) = errors.first() {
+        return Err(fail(format!(
+            "{} renders broken YAML (line {} of the stream): {}",
+            e.source.as_deref().unwrap_or("a template"),
+            e.line,
+            e.message
+        )));
+    }
+    let objects = flatten(objects).into_iter().map(|o| with_namespace(o, &r.namespace)).collect();
+    let values = r
+        .values
+        .iter()
+        .filter_map(|(p, _)| {
+            let text = crate::files::read_text(p).ok()?;
+            let root = crate::yaml::parse(&text).ok()?.docs.into_iter().next()?;
+            Some((p.clone(), root))
+        })
+        .collect();
+    Ok(Rendered {
+        release: rules::Release {
+            name: r.name.clone(),
+            namespace: r.namespace.clone(),
+            objects,
+            at: r.at.clone(),
+            node: r.node.clone(),
+            values,
+        },
+        stream: out.stdout,
+    })
+}
+
+/// helm's first error line, cut short (a crash dump is no message).
+fn first_error(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("Error:"))
+        .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("no message");
+    line.chars().take(400).collect()
+}
+
+/// `kind: List` (and `*List`) objects are flattened, as kubectl and helm do at install.
+fn flatten(objects: Vec<Object>) -> Vec<Object> {
+    let mut out = Vec::new();
+    for o in objects {
+        if o.kind().ends_with("List") {
+            if let Some(items) = o.value.get("items").and_then(Value::as_array) {
+                for item in items {
+                    out.push(Object { source: o.source.clone(), line: o.line, value: item.clone() });
+                }
+                continue;
+            }
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// Cluster-scoped kinds the charts may render; every other kind is namespaced.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+    "GatewayClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+];
+
+/// A namespaced object without `metadata.namespace` lands in the release's namespace.
+fn with_namespace(mut o: Object, namespace: &str) -> Object {
+    if !CLUSTER_SCOPED.contains(&o.kind()) && o.value.pointer("/metadata/namespace").is_none() {
+        if let Some(meta) = o.value.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("namespace".into(), Value::String(namespace.to_owned()));
+        }
+    }
+    o
+}
+
+/// Reads `images.lock.yaml` for the platforms of each image, when there is one.
+/// The lock maps image references to facts; only `platforms` is read here.
+pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Ok(text) = crate::files::read_text(&root.join(IMAGES_LOCK)) else { return out };
+    let Ok(yaml) = crate::yaml::parse(&text) else { return out };
+    let Some(doc) = yaml.root() else { return out };
+    let json = doc.to_json();
+    let images = json.get("images").unwrap_or(&json);
+    let mut add = |reference: &str, entry: &Value| {
+        let list: Vec<String> = entry
+            .get("platforms")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                p.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| p.get("platform").and_then(Value::as_str).map(str::to_owned))
+            })
+            .collect();
+        if !list.is_empty() {
+            out.insert(reference.split('@').next().unwrap_or(reference).to_owned(), list);
+        }
+    };
+    match images {
+        Value::Object(map) => map.iter().for_each(|(k, v)| add(k, v)),
+        Value::Array(list) => list.iter().for_each(|v| {
+            if let Some(r) = v.get("reference").or_else(|| v.get("image")).and_then(Value::as_str) {
+                add(r, v)
+            }
+        }),
+        _ => {}
+    }
+    out
+}
+
+/// `stack lint` of one stack file.
+pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Schemas) -> Report {
+    let name =
+        path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stack = match file::read(path) {
+        Ok(s) => s,
+        Err(diagnostics) => return Report { stack: name, diagnostics, budget: Vec::new() },
+    };
+    let (rendered, mut diagnostics) = render(&stack, helm, cache);
+    diagnostics.extend(values_duplicates(&stack));
+    let version = kube_version(&stack);
+    let no_crds = CrdSet::new(Vec::new());
+    for r in &rendered {
+        diagnostics.extend(per_object(&r.release, &version, schemas, &no_crds, cache));
+    }
+    let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
+    let nodes: Vec<rules::Node> = stack
+        .nodes
+        .iter()
+        .map(|n| rules::Node {
+            name: n.name.clone(),
+            arch: n.arch.clone(),
+            cpu_millis: n.cpu_millis,
+            memory: n.memory,
+            at: n.at.clone(),
+        })
+        .collect();
+    let external: Vec<rules::External> = stack
+        .external
+        .iter()
+        .map(|e| rules::External {
+            kind: e.kind.clone(),
+            namespace: e.namespace.clone(),
+            name: e.name.clone(),
+            ports: e.ports.clone(),
+        })
+        .collect();
+    let gateway = stack
+        .gateway
+        .as_ref()
+        .map(|g| rules::Gateway { namespace: g.namespace.clone(), pod_labels: g.pod_labels.clone() });
+    let platforms = platforms(root);
+    let stack_path = path.to_string_lossy().into_owned();
+    let view = rules::View {
+        stack: &stack_path,
+        releases: &releases,
+        nodes: &nodes,
+        reserve_cpu_millis: stack.reserve_cpu_millis,
+        reserve_memory: stack.reserve_memory,
+        external: &external,
+        gateway: gateway.as_ref(),
+        namespace_labels: &stack.namespaces,
+        platforms: &platforms,
+    };
+    // A stack with a release that did not render is judged on what rendered;
+    // references into the missing release would be noise, so they are dropped.
+    let incomplete: Vec<&str> = stack
+        .releases
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|n| !releases.iter().any(|r| &r.name == n))
+        .collect();
+    let mut found = rules::check(&view);
+    if !incomplete.is_empty() {
+        found.retain(|d| d.rule != rules::RULE_REFERENCE && d.rule != rules::RULE_NETWORK_POLICY);
+    }
+    diagnostics.extend(found);
+    let budget = rules::budget(&view).0;
+    Report { stack: stack.name, diagnostics, budget }
+}
+
+/// A key given twice in a values file: Helm silently keeps the last one, so
+/// half of what the stack says is lost.
+fn values_duplicates(stack: &file::Stack) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in &stack.releases {
+        for (path, _) in &r.values {
+            let Ok(text) = crate::files::read_text(path) else { continue };
+            match crate::yaml::parse(&text) {
+                Ok(y) => out.extend(y.duplicates.iter().map(|d| {
+                    Diagnostic::error(
+                        file::RULE_FILE,
+                        &r.name,
+                        format!("`{}` is given twice in this values file; Helm keeps only the last", d.key),
+                    )
+                    .at(Location::at(
+                        path,
+                        d.second.start.line.max(1),
+                        d.second.start.column.max(1),
+                    ))
+                })),
+                Err(e) => out.push(
+                    Diagnostic::error(
+                        file::RULE_FILE,
+                        &r.name,
+                        format!("values file is not YAML: {}", e.message),
+                    )
+                    .at(Location::at(path, e.line.max(1), e.column.max(1))),
+                ),
+            }
+        }
+    }
+    out
+}
+
+/// The per-object checks on a release's objects: Kubernetes schemas and Pod
+/// Security "restricted", with the chart's declared exceptions honoured.
+fn per_object(
+    release: &rules::Release,
+    version: &str,
+    schemas: &Schemas,
+    crds: &CrdSet,
+    cache: &Cache,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for o in &release.objects {
+        let at = |path: &str| {
+            format!(
+                "{} ({}){}",
+                o.id(),
+                o.source.as_deref().unwrap_or("?"),
+                if path.is_empty() { String::new() } else { format!(" at {path}") }
+            )
+        };
+        match schemas.validate(&o.value, version, crds, cache) {
+            crate::kube::Outcome::Invalid(v) => {
+                for x in v {
+                    out.push(
+                        Diagnostic::error(
+                            crate::checks::kube_schema::SCHEMA,
+                            &release.name,
+                            format!("{}: {}", at(&x.path), x.message),
+                        )
+                        .at(release.at.clone()),
+                    );
+                }
+            }
+            crate::kube::Outcome::Unavailable(e) => out.push(
+                Diagnostic::error(
+                    crate::checks::kube_schema::UNAVAILABLE,
+                    &release.name,
+                    format!("Kubernetes {version} schemas: {e}"),
+                )
+                .at(release.at.clone()),
+            ),
+            _ => {}
+        }
+        if o.value.pointer("/metadata/annotations/helm.sh~1hook").is_some() {
+            continue;
+        }
+        for f in crate::checks::pss::findings(o) {
+            let mut d =
+                Diagnostic::new(f.rule, f.severity, &release.name, format!("{}: {}", at(&f.path), f.message))
+                    .at(release.at.clone());
+            if let Some(h) = &f.hint {
+                d = d.hint(h.clone());
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The chart's declared exceptions allow a per-object finding of a stack
+/// release when rule and kind match (release names differ from the chart's
+/// scenarios, so object names and scenarios are not compared).
+pub fn apply_exceptions(diags: &mut [Diagnostic], stack: &file::Stack) {
+    for r in &stack.releases {
+        let Ok(text) = crate::files::read_text(&r.chart.join("Chart.yaml")) else { continue };
+        let Ok(yaml) = crate::yaml::parse(&text) else { continue };
+        let Some(list) = yaml
+            .root()
+            .and_then(|n| n.get("annotations"))
+            .and_then(|a| a.get(crate::exceptions::ANNOTATION))
+            .and_then(|n| n.as_str())
+            .and_then(|s| serde_saphyr::from_str::<Vec<crate::exceptions::Exception>>(s).ok())
+        else {
+            continue;
+        };
+        for d in diags.iter_mut().filter(|d| d.chart == r.name && d.severity == Severity::Error) {
+            if let Some(e) = list.iter().find(|e| {
+                e.rule == d.rule
+                    && e.objects
+                        .iter()
+                        .any(|o| d.message.starts_with(&format!("{}/", o.split('/').next().unwrap_or(o))))
+            }) {
+                d.allowed = Some(e.reason.clone());
+            }
+        }
+    }
+}
+
+/// The budget as a table for people (the report's headroom).
+pub fn budget_table(rows: &[rules::BudgetRow]) -> String {
+    use crate::quantity::{show_bytes, show_cpu};
+    let mut out = String::from(
+        "| node | CPU requested / allocatable | memory requested / allocatable | memory limits | headroom (CPU, memory) |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} / {} | {} / {} | {} | {}, {} |\n",
+            r.node,
+            show_cpu(r.requested_cpu_millis),
+            show_cpu(r.allocatable_cpu_millis),
+            show_bytes(r.requested_memory),
+            show_bytes(r.allocatable_memory),
+            show_bytes(r.limited_memory),
+            if r.requested_cpu_millis > r.allocatable_cpu_millis {
+                "over".to_owned()
+            } else {
+                show_cpu(r.allocatable_cpu_millis - r.requested_cpu_millis)
+            },
+            if r.requested_memory > r.allocatable_memory {
+                "over".to_owned()
+            } else {
+                show_bytes(r.allocatable_memory - r.requested_memory)
+            },
+        ));
+    }
+    out
+}
+
+/// The stack files a command names (folders or files), or every stack under `stacks/`.
+pub fn select(root: &Path, named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    if named.is_empty() {
+        return Ok(file::discover(&root.join(STACKS_DIR)));
+    }
+    named
+        .iter()
+        .map(|n| {
+            let candidates =
+                [n.clone(), n.join(file::FILE_NAME), root.join(STACKS_DIR).join(n).join(file::FILE_NAME)];
+            candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+                format!(
+                    "no stack file at {} (nor {}/{}/{})",
+                    n.display(),
+                    STACKS_DIR,
+                    n.display(),
+                    file::FILE_NAME
+                )
+            })
+        })
+        .collect()
+}
+
+/// A location's file relative to `root`, for reports.
+pub fn relative(mut d: Diagnostic, root: &Path) -> Diagnostic {
+    if let Some(Location { file, .. }) = d.location.as_mut() {
+        if let Ok(rel) = file.strip_prefix(root) {
+            *file = rel.to_path_buf();
+        }
+    }
+    d
+}

@@ -1,0 +1,150 @@
+//! `cargo xtask stack`: the homelab's releases judged, rendered and exported as one unit.
+
+use nex_harness::Exit;
+use nex_harness::diag::Diagnostic;
+use nex_harness::helm::Major;
+use nex_harness::kube::Schemas;
+use nex_harness::report::{self, Format, Summary};
+use nex_harness::stack::{self, export};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Stacks: several releases deployed together (stacks/<name>/stack.yaml)
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Render every release, check each object, then the stack rules (references,
+    /// network policies, secrets, node budget, architectures, name clashes)
+    Lint {
+        /// Stack folders, stack files or names under stacks/ (default: every stack)
+        stacks: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print what the stack's releases render (one stream, release by release)
+    Render {
+        /// Stack folder, stack file or name under stacks/
+        stack: PathBuf,
+    },
+    /// Write the GitOps objects that deploy the stack from the published chart repository
+    Export {
+        /// Stack folder, stack file or name under stacks/
+        stack: PathBuf,
+        /// Flux (HelmRepository + HelmReleases) or Argo CD (Applications)
+        #[arg(long, value_enum)]
+        format: export::Format,
+        /// Folder to write into (created if missing; files are replaced atomically)
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
+    let root = super::root()?;
+    match &args.command {
+        Command::Lint { stacks, format } => lint(&root, stacks, *format, major),
+        Command::Render { stack } => render(&root, stack, major),
+        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out),
+    }
+}
+
+fn one(root: &std::path::Path, named: &PathBuf) -> anyhow::Result<PathBuf> {
+    stack::select(root, std::slice::from_ref(named)).map_err(anyhow::Error::msg).map(|mut v| v.remove(0))
+}
+
+fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major) -> anyhow::Result<Exit> {
+    nex_harness::lint::init_thread_pool();
+    let files = stack::select(root, named).map_err(anyhow::Error::msg)?;
+    if files.is_empty() {
+        anyhow::bail!("no stack files under {}/ (stacks/<name>/stack.yaml)", stack::STACKS_DIR);
+    }
+    let helm = super::helm(major)?;
+    let cache_root = nex_harness::provision::cache_root();
+    let cache = nex_harness::cache::Cache::new(&cache_root);
+    let (schemas, _) = Schemas::from_env(&cache_root, Some(root.join("schemas/crds")));
+    let mut all: Vec<Diagnostic> = Vec::new();
+    let mut names = Vec::new();
+    let mut tables = Vec::new();
+    for f in &files {
+        let mut r = stack::lint(f, root, &helm, &cache, &schemas);
+        if let Ok(s) = stack::file::read(f) {
+            stack::apply_exceptions(&mut r.diagnostics, &s);
+        }
+        names.push(r.stack.clone());
+        if !r.budget.is_empty() {
+            tables.push((r.stack.clone(), stack::budget_table(&r.budget)));
+        }
+        all.extend(r.diagnostics.into_iter().map(|d| stack::relative(d, root)));
+    }
+    let diags = nex_harness::diag::normalize(all);
+    let color =
+        format == Format::Human && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = report::render(format, &diags, &names, color);
+    if format == Format::Human {
+        for (name, table) in tables {
+            out.push_str(&format!("\nbudget of stack {name}:\n{table}"));
+        }
+    }
+    print!("{out}");
+    if diags.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE) {
+        return Ok(Exit::Failure);
+    }
+    Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
+}
+
+fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
+    stack::file::read(path).map_err(|diags| {
+        let lines: Vec<String> = diags
+            .iter()
+            .map(|d| {
+                format!("{}: {}", d.location.as_ref().map(|l| l.to_string()).unwrap_or_default(), d.message)
+            })
+            .collect();
+        anyhow::anyhow!("the stack file has problems:\n{}", lines.join("\n"))
+    })
+}
+
+fn render(root: &std::path::Path, named: &PathBuf, major: Major) -> anyhow::Result<Exit> {
+    let path = one(root, named)?;
+    let s = read(&path)?;
+    let helm = super::helm(major)?;
+    let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
+    let (rendered, failed) = stack::render(&s, &helm, &cache);
+    let mut stdout = std::io::stdout().lock();
+    for r in &rendered {
+        writeln!(stdout, "# Release: {} (namespace {})", r.release.name, r.release.namespace)?;
+        stdout.write_all(r.stream.as_bytes())?;
+    }
+    for d in &failed {
+        eprintln!("error[{}]: {}: {}", d.rule, d.chart, d.message);
+    }
+    Ok(if failed.is_empty() { Exit::Clean } else { Exit::Findings })
+}
+
+fn export_stack(
+    root: &std::path::Path,
+    named: &PathBuf,
+    format: export::Format,
+    out: &PathBuf,
+) -> anyhow::Result<Exit> {
+    let path = one(root, named)?;
+    let s = read(&path)?;
+    let objects = export::objects(&s, format)?;
+    let written = export::write(&objects, out, &root.join(export::GITOPS_CRDS))?;
+    for w in &written {
+        println!("wrote {}", w.display());
+    }
+    println!(
+        "{} objects, {} file(s) written, validated against {}",
+        objects.len(),
+        written.len(),
+        export::GITOPS_CRDS
+    );
+    Ok(Exit::Clean)
+}

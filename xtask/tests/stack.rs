@@ -1,0 +1,212 @@
+//! `cargo xtask stack`: each stack rule fires on its fixture at the place that
+//! causes it, bad stack files get located errors, the owner's stack lints
+//! clean, its exports match their snapshots, and a warm run spawns no helm.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use support::xtask_in;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stacks").join(name)
+}
+
+/// Runs `stack lint` on a fixture: (exit code, JSON findings).
+fn lint(name: &str) -> (i32, Vec<serde_json::Value>) {
+    let target = if name == "nex-rpi" { PathBuf::from(name) } else { fixture(name) };
+    let out = xtask_in(&root())
+        .args(["stack", "lint", "--format", "json"])
+        .arg(target)
+        .output()
+        .expect("run xtask");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let findings = report["diagnostics"].as_array().cloned().unwrap_or_default();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+/// The findings of one rule: (release, file:line:col, message).
+fn of_rule(findings: &[serde_json::Value], rule: &str) -> Vec<(String, String, String)> {
+    findings
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            let l = &f["location"];
+            let at = format!(
+                "{}:{}:{}",
+                l["file"].as_str().unwrap_or(""),
+                l["line"].as_u64().unwrap_or(0),
+                l["column"].as_u64().unwrap_or(0)
+            );
+            (f["chart"].as_str().unwrap_or("").to_owned(), at, f["message"].as_str().unwrap_or("").to_owned())
+        })
+        .collect()
+}
+
+fn errors(findings: &[serde_json::Value]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| format!("{} {}", f["rule"], f["message"]))
+        .collect()
+}
+
+#[test]
+fn the_owners_stack_lints_clean() {
+    let (code, findings) = lint("nex-rpi");
+    assert_eq!(code, 0, "{:#?}", errors(&findings));
+}
+
+#[test]
+fn a_name_no_service_answers_is_a_reference_error_at_the_value() {
+    let (code, f) = lint("reference");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/reference");
+    assert_eq!(r.len(), 1, "{f:#?}");
+    assert_eq!(r[0].0, "glance");
+    assert!(r[0].1.ends_with("stacks/reference/values.yaml:7:17"), "{r:?}");
+    assert!(r[0].2.contains("no Service home/feeds"), "{r:?}");
+}
+
+#[test]
+fn a_policy_that_blocks_the_gateway_is_reported() {
+    let (code, f) = lint("gateway-blocked");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/network-policy");
+    assert_eq!(r.len(), 1, "{f:#?}");
+    assert!(r[0].2.contains("the gateway (namespace envoy-gateway-system"), "{r:?}");
+    assert!(r[0].2.contains("ingress to the destination"), "{r:?}");
+}
+
+#[test]
+fn a_secret_nobody_makes_is_reported_at_its_name() {
+    let (code, f) = lint("secret-ref");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/secret-ref");
+    assert_eq!(r.len(), 1, "{f:#?}");
+    assert!(r[0].1.ends_with("stacks/secret-ref/values.yaml:3:13"), "{r:?}");
+    assert!(r[0].2.contains("Secret home/glance-api-keys"), "{r:?}");
+}
+
+#[test]
+fn an_over_budget_node_is_reported_at_the_node() {
+    let (code, f) = lint("budget");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/budget");
+    assert_eq!(r.len(), 1, "{f:#?}");
+    assert!(r[0].1.ends_with("stacks/budget/stack.yaml:4:5"), "{r:?}");
+    assert!(r[0].2.contains("node tiny"), "{r:?}");
+}
+
+#[test]
+fn two_releases_making_one_object_clash() {
+    let (code, f) = lint("name-clash");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/name-clash");
+    assert!(!r.is_empty(), "{f:#?}");
+    assert!(r.iter().all(|(release, at, _)| release == "glance-b" && at.ends_with("stacks/name-clash/stack.yaml:8:5")), "{r:?}");
+    assert!(r.iter().any(|(_, _, m)| m.starts_with("Deployment home/glance")), "{r:?}");
+}
+
+#[test]
+fn a_bad_stack_file_gets_every_located_error() {
+    let (code, f) = lint("bad-file");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/file");
+    let at: Vec<&str> =
+        r.iter().map(|(_, at, _)| at.rsplit("stacks/bad-file/").next().unwrap_or("")).collect();
+    // Sorted by place: the missing values file, the unknown key, the missing chart.
+    assert_eq!(at, ["stack.yaml:7:14", "stack.yaml:8:5", "stack.yaml:10:5"], "{r:#?}");
+    assert!(r[0].2.contains("missing-values.yaml"), "{r:?}");
+    assert!(r[1].2.contains("replicas"), "{r:?}");
+    assert!(r[2].2.contains("no-such-chart"), "{r:?}");
+}
+
+#[test]
+fn a_missing_stack_is_a_usage_error() {
+    let out = xtask_in(&root()).args(["stack", "lint", "no-such-stack"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no stack file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn export(format: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let run = xtask_in(&root())
+        .args(["stack", "export", "nex-rpi", "--format", format, "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            format!(
+                "### {}\n{}",
+                f.file_name().unwrap().to_string_lossy(),
+                std::fs::read_to_string(f).unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn flux_export_matches_its_snapshot() {
+    insta::assert_snapshot!("nex-rpi-flux", export("flux"));
+}
+
+#[test]
+fn argocd_export_matches_its_snapshot() {
+    insta::assert_snapshot!("nex-rpi-argocd", export("argocd"));
+}
+
+#[test]
+fn an_export_that_breaks_its_crd_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack =
+        nex_harness::stack::file::read(&root().join("stacks/nex-rpi/stack.yaml")).expect("stack file");
+    let mut objects =
+        nex_harness::stack::export::objects(&stack, nex_harness::stack::export::Format::Flux).unwrap();
+    objects[1].object["spec"]["intervall"] = serde_json::json!("5m");
+    let crds = root().join(nex_harness::stack::export::GITOPS_CRDS);
+    let err = nex_harness::stack::export::write(&objects, dir.path(), &crds).unwrap_err().to_string();
+    assert!(err.contains("intervall"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_warm_stack_lint_spawns_no_helm() {
+    let cache = nex_harness::provision::cache_root();
+    let real =
+        nex_harness::provision::ensure(&nex_harness::provision::HELM_4, &cache).expect("pinned helm").path;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("calls.log");
+    let wrapper = tmp.path().join("helm");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\nexec '{}' \"$@\"\n", log.display(), real.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = || {
+        let out =
+            xtask_in(&root()).args(["stack", "lint", "nex-rpi"]).env("HELM_BIN", &wrapper).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    };
+    run();
+    let _ = std::fs::remove_file(&log);
+    run();
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(calls.is_empty(), "a warm stack lint ran helm:\n{calls}");
+}
