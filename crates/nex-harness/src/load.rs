@@ -222,10 +222,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     for r in &renderings {
         for o in &r.objects {
             if let Some(path) = o.source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
-                if !templates.contains_key(&path) {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    templates.insert(path, text);
-                }
+                templates
+                    .entry(path)
+                    .or_insert_with_key(|path| std::fs::read_to_string(path).unwrap_or_default());
             }
         }
     }

@@ -241,14 +241,14 @@ fn labels(obj: &Object, out: &mut Vec<Finding>) {
             .hint("use the common library's standard labels"),
         );
     }
-    if let Some(m) = labels {
-        if m.get("app.kubernetes.io/managed-by").and_then(Value::as_str).is_some_and(|v| v != "Helm") {
-            out.push(Finding::error(
-                "policy/recommended-labels",
-                "/metadata/labels/app.kubernetes.io~1managed-by",
-                "app.kubernetes.io/managed-by is not `Helm`",
-            ));
-        }
+    if let Some(m) = labels
+        && m.get("app.kubernetes.io/managed-by").and_then(Value::as_str).is_some_and(|v| v != "Helm")
+    {
+        out.push(Finding::error(
+            "policy/recommended-labels",
+            "/metadata/labels/app.kubernetes.io~1managed-by",
+            "app.kubernetes.io/managed-by is not `Helm`",
+        ));
     }
 }
 

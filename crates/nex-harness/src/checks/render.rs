@@ -90,10 +90,10 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
         // Not about a template (values against values.schema.json, a values file
         // helm cannot read): `helm lint` said it already, for every Kubernetes version.
         return None;
-    } else if let Some(values) = &r.scenario.values_file {
-        if message.contains(&*values.to_string_lossy()) {
-            d = d.in_file(values);
-        }
+    } else if let Some(values) = &r.scenario.values_file
+        && message.contains(&*values.to_string_lossy())
+    {
+        d = d.in_file(values);
     }
     Some(d)
 }
