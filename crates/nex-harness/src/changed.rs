@@ -6,7 +6,7 @@
 //! and untracked files.
 
 use crate::config::CtConfig;
-use crate::load::Previous;
+use crate::model::Previous;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -156,7 +156,7 @@ impl Baseline {
         self.touches(chart_dir)
             || crate::deps::local_dependencies(chart_dir)
                 .iter()
-                .any(|(_, dep)| self.touches(&crate::load::clean(dep)))
+                .any(|(_, dep)| self.touches(&crate::paths::clean(dep)))
     }
 
     /// For a changed chart, its `version` at the merge base (`version: None`

@@ -5,6 +5,7 @@ use crate::catalog::Chart;
 use crate::checks;
 use crate::diag::{self, Diagnostic};
 use crate::load::{self, LoadOptions};
+use crate::process::ProcOutput;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -92,7 +93,7 @@ fn findings_key(
 /// finished by itself (not missing, timed out or crashed) and the schemas were
 /// there. Anything else is reported but not cached.
 fn settled(loaded: &load::LoadedChart) -> bool {
-    let finished = |r: &Result<load::ProcOutput, String>| r.as_ref().is_ok_and(|o| o.signal.is_none());
+    let finished = |r: &Result<ProcOutput, String>| r.as_ref().is_ok_and(|o| o.signal.is_none());
     loaded.dependencies.is_ok()
         && loaded.helm_lint.iter().all(|r| finished(&r.result))
         && loaded.renderings.iter().all(|r| {

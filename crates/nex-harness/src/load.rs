@@ -8,47 +8,16 @@ use crate::files::{FileError, JsonFile, YamlFile};
 use crate::helm::Helm;
 use crate::kube::Schemas;
 use crate::kube::crd::{self, CrdSet};
+use crate::model::Previous;
+use crate::paths::clean;
+use crate::process::ProcOutput;
 use crate::render::{self, RenderInputs, Rendering};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A finished process, reduced to what checks read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcOutput {
-    pub success: bool,
-    pub stdout: String,
-    pub stderr: String,
-    /// The signal that killed the process (a crash), when one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<i32>,
-}
-
-impl From<std::process::Output> for ProcOutput {
-    fn from(o: std::process::Output) -> Self {
-        let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-        #[cfg(unix)]
-        let signal = std::os::unix::process::ExitStatusExt::signal(&o.status);
-        #[cfg(not(unix))]
-        let signal = None;
-        // A process killed by a signal (a crash) says nothing itself; say it for it.
-        if let Some(signal) = signal {
-            if !stderr.is_empty() && !stderr.ends_with('\n') {
-                stderr.push('\n');
-            }
-            stderr.push_str(&format!(
-                "Error: the process was killed by signal {signal} (it crashed or was stopped)\n"
-            ));
-        }
-        Self {
-            success: o.status.success(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr,
-            signal,
-        }
-    }
-}
+/// The file a library chart keeps its values-contract definitions in.
+pub const FRAGMENT: &str = "values.schema.fragment.json";
 
 /// One `helm lint` run: a chart in one scenario.
 #[derive(Debug, Clone)]
@@ -131,15 +100,6 @@ pub struct ChartFiles {
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
     pub contracts: Vec<(String, Source<JsonFile>)>,
-}
-
-/// Chart.yaml on the target branch (`--changed`, or charts named explicitly).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Previous {
-    /// What the chart was compared with (`origin/main`).
-    pub base: String,
-    /// `version` there; `None` when the chart is new on this branch.
-    pub version: Option<String>,
 }
 
 /// What the loader needs from the run's configuration.
@@ -269,22 +229,6 @@ pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str
     Some(chart.dir.join(rel))
 }
 
-/// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
-pub(crate) fn clean(path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn source<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Source<T> {
     let content = read(&path);
     Source { path, content }
@@ -320,7 +264,7 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         symlink_loops: crate::catalog::symlink_loops(dir),
         contracts: crate::deps::local_dependencies(dir)
             .into_iter()
-            .map(|(name, dep)| (name, dep.join(crate::checks::contract::FRAGMENT)))
+            .map(|(name, dep)| (name, dep.join(FRAGMENT)))
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),

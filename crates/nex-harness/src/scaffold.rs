@@ -41,7 +41,7 @@ const TEST: Image = Image {
 
 /// The library every new chart depends on, and its schema fragment (relative to the library).
 pub const LIBRARY: &str = "common";
-pub const FRAGMENT: &str = "values.schema.fragment.json";
+pub use crate::load::FRAGMENT;
 
 enum Body {
     Tera(&'static str),

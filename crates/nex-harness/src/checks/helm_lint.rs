@@ -142,7 +142,7 @@ fn yaml_error_line(msg: &str) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::catalog::Scenario;
-    use crate::load::ProcOutput;
+    use crate::process::ProcOutput;
     use std::path::Path;
 
     fn chart(dir: &Path) -> Chart {

@@ -2,14 +2,17 @@
 //! runs them together with the Pod Security controls and applies the chart's
 //! declared exceptions.
 
-use super::objects::{self, Finding, child};
+use super::objects::{self, Finding};
 use super::pss;
 use crate::diag::Diagnostic;
-use crate::exceptions::{self, Exceptions};
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::yaml::child;
+use exceptions::Exceptions;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+pub mod exceptions;
 
 pub const RULES: &[&str] = &[
     "policy/read-only-root-fs",

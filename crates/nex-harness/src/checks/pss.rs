@@ -1,8 +1,9 @@
 //! Pod Security Standards, "restricted" profile (which includes "baseline"):
 //! every control, on every pod a rendered object would run. Rule ids `pss/*`.
 
-use super::objects::{self, Container, Finding, child};
+use super::objects::{self, Container, Finding};
 use crate::manifest::Object;
+use crate::yaml::child;
 use serde_json::Value;
 
 pub const RULES: &[&str] = &[

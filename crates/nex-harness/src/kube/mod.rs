@@ -198,7 +198,7 @@ fn violations(e: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
         jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
             .iter()
             .map(|name| Violation {
-                path: crate::checks::objects::child(&path, name),
+                path: crate::yaml::child(&path, name),
                 message: format!("unknown field {name:?}"),
             })
             .collect(),
