@@ -28,7 +28,8 @@ fn documents(text: &str) -> Vec<Value> {
 
 fn render(helm: &Helm, chart: &str, release: &str, values: &Path) -> Vec<Value> {
     let dir = root().join("charts").join(chart);
-    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), helm).expect("vendor the library");
+    let meta = nex_harness::files::read_chart_meta(&dir);
+    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), &meta, helm).expect("vendor the library");
     let mut cmd = helm.command();
     cmd.args(["template", release]).arg(&dir).args(["--namespace", "sso", "--values"]).arg(values);
     let out = cmd.output().expect("run helm");

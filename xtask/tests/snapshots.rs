@@ -34,7 +34,8 @@ fn render_text(
     scenario: &Scenario,
     kube: &str,
 ) -> Result<String, String> {
-    nex_harness::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
+    let meta = nex_harness::files::read_chart_meta(&chart.dir);
+    nex_harness::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
     let values = scenario.values_file.as_deref();

@@ -13,6 +13,7 @@ use crate::catalog::{self, Chart};
 use crate::changed::{Baseline, GitError};
 use crate::helm::{Helm, NAMESPACE, RELEASE};
 use crate::manifest::{self, Object};
+use crate::model::ChartMeta;
 use crate::process::ProcOutput;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -87,16 +88,9 @@ impl Tree {
     pub fn load(&self, chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> BaseChart {
         let mut out = BaseChart { label: self.label.clone(), ..BaseChart::default() };
         let Some(old) = self.chart(chart) else { return out };
-        let meta: Value = std::fs::read_to_string(old.dir.join("Chart.yaml"))
-            .ok()
-            .and_then(|t| serde_saphyr::from_str(&t).ok())
-            .unwrap_or_default();
-        out.version = Some(match meta.get("version") {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        });
-        out.library = meta.get("type").and_then(Value::as_str) == Some("library");
+        let meta = crate::files::read_chart_meta(&old.dir);
+        out.version = Some(meta.version.clone().unwrap_or_default());
+        out.library = meta.is_library();
         out.values = crate::files::YamlFile::read(&old.dir.join("values.yaml"))
             .ok()
             .and_then(|f| f.root().map(|r| r.to_json()));
@@ -104,14 +98,20 @@ impl Tree {
             crate::files::JsonFile::read(&old.dir.join("values.schema.json")).ok().and_then(|f| f.value.ok());
         // No Kubernetes version: only the chart's files are wanted.
         if !out.library && !kube_version.is_empty() {
-            out.renderings = render(&old, helm, cache, kube_version);
+            out.renderings = render(&old, &meta, helm, cache, kube_version);
         }
         out
     }
 }
 
 /// Renders every scenario of a chart in the extracted tree.
-fn render(chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> Vec<BaseRendering> {
+fn render(
+    chart: &Chart,
+    meta: &ChartMeta,
+    helm: &Helm,
+    cache: &Cache,
+    kube_version: &str,
+) -> Vec<BaseRendering> {
     let fingerprint = source_fingerprint(&chart.dir);
     // Vendoring runs helm; a warm cache needs no vendored dependencies at all.
     let vendored = std::sync::OnceLock::new();
@@ -134,14 +134,16 @@ fn render(chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> Vec<
             let key = key.finish();
             let output: Result<ProcOutput, String> = match cache.get(&key) {
                 Some(hit) => Ok(hit),
-                None => vendored.get_or_init(|| crate::deps::ensure(chart, helm)).clone().and_then(|()| {
-                    let out: ProcOutput = helm
-                        .template(&chart.dir, s.values_file.as_deref(), Some(kube_version), &[])
-                        .map_err(|e| e.to_string())?
-                        .into();
-                    cache.put(&key, &out);
-                    Ok(out)
-                }),
+                None => {
+                    vendored.get_or_init(|| crate::deps::ensure(chart, meta, helm)).clone().and_then(|()| {
+                        let out: ProcOutput = helm
+                            .template(&chart.dir, s.values_file.as_deref(), Some(kube_version), &[])
+                            .map_err(|e| e.to_string())?
+                            .into();
+                        cache.put(&key, &out);
+                        Ok(out)
+                    })
+                }
             };
             let objects = output.and_then(|o| {
                 if o.success { Ok(manifest::split(&o.stdout).0) } else { Err(o.stderr.trim().to_owned()) }

@@ -8,7 +8,7 @@ use crate::files::{FileError, JsonFile, YamlFile};
 use crate::helm::Helm;
 use crate::kube::Schemas;
 use crate::kube::crd::{self, CrdSet};
-use crate::model::Previous;
+use crate::model::{CHART_YAML, ChartMeta, Previous};
 use crate::paths::clean;
 use crate::process::ProcOutput;
 use crate::render::{self, RenderInputs, Rendering};
@@ -41,9 +41,8 @@ pub struct LoadedChart {
     pub settings: Settings,
     /// The chart as it was on the target branch, when versions are compared.
     pub previous: Option<Previous>,
-    /// Chart.yaml as text and as data (`Value::Null` when unreadable).
-    pub chart_yaml: String,
-    pub chart_meta: serde_json::Value,
+    /// Chart.yaml, typed (built from `files.chart_yaml`'s parse).
+    pub meta: ChartMeta,
     /// The Kubernetes versions rendered for, or why none could be chosen.
     pub kube_versions: Result<Vec<String>, String>,
     /// Every scenario × Kubernetes version, rendered (empty when not asked for).
@@ -131,22 +130,13 @@ impl<'a> LoadOptions<'a> {
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
-    let dependencies = crate::deps::ensure(chart, opts.helm);
+    // Every source file is read and parsed once; the render-side views below derive from it.
+    let (files, meta) = read_files_and_meta(chart);
+    let dependencies = crate::deps::ensure(chart, &meta, opts.helm);
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs =
         RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
-    // Every source file is read and parsed once; the render-side views below derive from it.
-    let files = read_files(chart);
-    let chart_yaml = files.chart_yaml.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
-    let chart_meta: serde_json::Value = files
-        .chart_yaml
-        .content
-        .as_ref()
-        .ok()
-        .and_then(|f| f.root())
-        .map(|r| r.to_json())
-        .unwrap_or_default();
-    let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
+    let kube_versions = crate::kube::versions::matrix(meta.kube_version.as_deref());
     let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
     let chart_crds = CrdSet::new(crds);
 
@@ -163,7 +153,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         },
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
-            _ if chart_meta.get("type").and_then(|t| t.as_str()) == Some("library") => Vec::new(),
+            _ if meta.is_library() => Vec::new(),
             (Some(schemas), Ok(versions)) => {
                 render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
             }
@@ -177,7 +167,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     for (name, source) in &files.ci {
         values_texts.insert(name.clone(), text(source));
     }
-    let local_dependencies = crate::deps::local_dependencies(&chart.dir);
+    let local_dependencies = meta.local_dependencies(&chart.dir);
     let mut templates = BTreeMap::new();
     for r in &renderings {
         for o in &r.objects {
@@ -189,7 +179,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         }
     }
     let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
-    let docs = crate::docs::Loaded::load(chart);
+    let docs = crate::docs::Loaded::load(chart, &meta);
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
     let upgrade = match (opts.base, &kube_versions) {
         (Some(tree), Ok(versions)) => versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v)),
@@ -203,8 +193,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         previous,
         dependencies,
         helm_lint,
-        chart_yaml,
-        chart_meta,
+        meta,
         kube_versions,
         renderings,
         values_texts,
@@ -241,7 +230,17 @@ fn optional<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Option
 
 /// Reads every source file of a chart (no helm involved).
 pub fn read_files(chart: &Chart) -> ChartFiles {
+    read_files_and_meta(chart).0
+}
+
+/// [`read_files`], and Chart.yaml typed from the same parse.
+pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
     let dir = &chart.dir;
+    let chart_yaml = source(dir.join(CHART_YAML), YamlFile::read);
+    let meta = match &chart_yaml.content {
+        Ok(f) => ChartMeta::from_parsed(&chart_yaml.path, f.text.clone(), &f.parsed),
+        Err(e) => ChartMeta::unreadable(&chart_yaml.path, e),
+    };
     let ci = chart
         .scenarios
         .iter()
@@ -255,18 +254,20 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         .filter(|p| !crate::catalog::is_ci_values(p))
         .collect();
     ci_ignored.sort();
-    ChartFiles {
-        chart_yaml: source(dir.join("Chart.yaml"), YamlFile::read),
+    let files = ChartFiles {
+        chart_yaml,
         values: optional(dir.join("values.yaml"), YamlFile::read),
         ci,
         ci_ignored,
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
-        contracts: crate::deps::local_dependencies(dir)
+        contracts: meta
+            .local_dependencies(dir)
             .into_iter()
             .map(|(name, dep)| (name, dep.join(FRAGMENT)))
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),
-    }
+    };
+    (files, meta)
 }

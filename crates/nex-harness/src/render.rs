@@ -132,19 +132,11 @@ fn analyse(
 /// Anything unreadable or unknown counts as version-aware.
 pub fn version_blind(chart_dir: &Path) -> bool {
     fn blind(dir: &Path, depth: usize) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Meta {
-            #[serde(default)]
-            dependencies: Vec<Dep>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Dep {
-            #[serde(default)]
-            repository: String,
-        }
-        let Ok(text) = std::fs::read_to_string(dir.join("Chart.yaml")) else { return false };
-        let Ok(meta) = serde_saphyr::from_str::<Meta>(&text) else { return false };
-        if depth > 4 || meta.dependencies.iter().any(|d| !d.repository.starts_with("file://")) {
+        let meta = crate::files::read_chart_meta(dir);
+        if meta.error.is_some()
+            || depth > 4
+            || meta.dependencies.iter().any(|d| !d.repository.starts_with("file://"))
+        {
             return false;
         }
         let mentions = walkdir::WalkDir::new(dir)
@@ -159,7 +151,7 @@ pub fn version_blind(chart_dir: &Path) -> bool {
                 Ok(_) => false,
                 Err(_) => true,
             });
-        !mentions && crate::deps::local_dependencies(dir).iter().all(|(_, d)| blind(d, depth + 1))
+        !mentions && meta.local_dependencies(dir).iter().all(|(_, d)| blind(d, depth + 1))
     }
     blind(chart_dir, 0)
 }

@@ -71,10 +71,18 @@ fn crate_src() -> PathBuf {
 
 /// A Rust source with comments removed and string/char literals blanked
 /// (newlines kept, so byte offsets still give line numbers), plus the
-/// literals' contents with their lines.
+/// literals outside `#[cfg(test)]` items.
 struct Lexed {
     code: String,
-    strings: Vec<(usize, String)>,
+    strings: Vec<Literal>,
+}
+
+/// A string literal: its line, where it ends in the source (after the closing quote), its content.
+#[derive(Debug, PartialEq)]
+struct Literal {
+    line: usize,
+    end: usize,
+    text: String,
 }
 
 fn lex(text: &str) -> Lexed {
@@ -125,8 +133,8 @@ fn lex(text: &str) -> Lexed {
                 .windows(close.len())
                 .position(|w| w == close.as_slice())
                 .map_or(b.len(), |n| body + n);
-            strings.push((line, text[body..end].to_owned()));
             let stop = (end + close.len()).min(b.len());
+            strings.push(Literal { line, end: stop, text: text[body..end].to_owned() });
             line += b[i..stop].iter().filter(|&&c| c == b'\n').count();
             blank(&mut code, &b[i..stop]);
             i = stop;
@@ -136,8 +144,8 @@ fn lex(text: &str) -> Lexed {
                 j += if b[j] == b'\\' { 2 } else { 1 };
             }
             let end = j.min(b.len());
-            strings.push((line, text[i + 1..end].to_owned()));
             let stop = (end + 1).min(b.len());
+            strings.push(Literal { line, end: stop, text: text[i + 1..end].to_owned() });
             line += b[i..stop].iter().filter(|&&c| c == b'\n').count();
             blank(&mut code, &b[i..stop]);
             i = stop;
@@ -168,12 +176,15 @@ fn lex(text: &str) -> Lexed {
         }
     }
     let mut code = String::from_utf8(code).expect("blanking keeps UTF-8 boundaries");
-    blank_test_items(&mut code);
+    let tests = blank_test_items(&mut code);
+    strings.retain(|l| !tests.iter().any(|r| r.contains(&l.end)));
     Lexed { code, strings }
 }
 
-/// Blanks every `#[cfg(test)]` item (a `mod tests { … }`, a helper fn, a `use`).
-fn blank_test_items(code: &mut String) {
+/// Blanks every `#[cfg(test)]` item (a `mod tests { … }`, a helper fn, a `use`);
+/// returns their byte ranges.
+fn blank_test_items(code: &mut String) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
     while let Some(at) = code.find("#[cfg(test)]") {
         let rest = &code[at..];
         let brace = rest.find('{');
@@ -203,7 +214,9 @@ fn blank_test_items(code: &mut String) {
         let blanked: String =
             code[at..at + end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
         code.replace_range(at..at + end, &blanked);
+        ranges.push(at..at + end);
     }
+    ranges
 }
 
 /// The module path of a file (`checks/policy/exceptions.rs` → checks, policy, exceptions).
@@ -533,5 +546,99 @@ fn the_lexer_keeps_code_and_drops_comments_strings_and_chars() {
     );
     assert!(l.code.contains("crate::w") && l.code.contains("fn f<'a>()"), "{}", l.code);
     assert_eq!(l.code.lines().count(), 3);
-    assert_eq!(l.strings, [(2, "crate::y ".to_owned())]);
+    let strings: Vec<_> = l.strings.iter().map(|s| (s.line, s.text.as_str())).collect();
+    assert_eq!(strings, [(2, "crate::y ")]);
+}
+
+/// Files that may name Chart.yaml besides the model and its readers, and why.
+/// An entry that no longer names it fails the test, so the list stays short.
+const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
+    ("crates/nex-harness/src/model.rs", "the model: ChartMeta and the file's name"),
+    ("crates/nex-harness/src/files.rs", "files::read_chart_meta, for code that runs without the loader"),
+    ("crates/nex-harness/src/load.rs", "the loader reads it once with the chart's other files"),
+    (
+        "crates/nex-harness/src/changed.rs",
+        "the target branch's copy comes from `git show`; parsed by ChartMeta::parse",
+    ),
+    ("crates/nex-harness/src/release/archive.rs", "finds the packaged Chart.yaml inside helm's archive"),
+    (
+        "crates/nex-harness/src/release/package.rs",
+        "parses the packaged copy (helm's output) with ChartMeta::parse",
+    ),
+    ("crates/nex-harness/src/scaffold.rs", "writes a new chart's Chart.yaml"),
+    ("crates/nex-harness/src/catalog.rs", "discovery: the path of a chart folder's missing Chart.yaml"),
+    (
+        "crates/nex-harness/src/bench/baseline.rs",
+        "hands the file to yamale and yamllint, the ct pipeline measured",
+    ),
+    ("crates/nex-harness/src/bench/catalog.rs", "renames the copies of a generated catalog"),
+    ("crates/nex-harness/src/robustness.rs", "fuzzing builds a chart's files from text"),
+];
+
+/// Where a source names Chart.yaml as a path (`"Chart.yaml"`, `".../Chart.yaml"`,
+/// `CHART_YAML`) outside `#[cfg(test)]`; an existence test
+/// (`.join("Chart.yaml").is_file()`) reads nothing and is not counted.
+fn chart_yaml_mentions(text: &str) -> Vec<usize> {
+    let lexed = lex(text);
+    let mut lines: Vec<usize> = lexed
+        .strings
+        .iter()
+        .filter(|l| l.text == "Chart.yaml" || l.text.ends_with("/Chart.yaml"))
+        .filter(|l| !lexed.code[l.end..].starts_with(").is_file()"))
+        .map(|l| l.line)
+        .collect();
+    let code = &lexed.code;
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for (at, _) in code.match_indices("CHART_YAML") {
+        let before = code[..at].chars().next_back().is_some_and(ident);
+        let after = code[at + "CHART_YAML".len()..].chars().next().is_some_and(ident);
+        if !before && !after && !code[at..].starts_with("CHART_YAML).is_file()") {
+            lines.push(code[..at].matches('\n').count() + 1);
+        }
+    }
+    lines.sort();
+    lines
+}
+
+#[test]
+fn only_the_model_and_its_readers_open_chart_yaml() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut found: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for dir in ["crates/nex-harness/src", "xtask/src"] {
+        for f in sources(&workspace.join(dir)) {
+            let name = format!("{dir}/{}", f.rel.display());
+            let lines = chart_yaml_mentions(&f.text);
+            if !lines.is_empty() {
+                found.insert(name, lines);
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (file, lines) in &found {
+        if !CHART_YAML_ALLOWED.iter().any(|(f, _)| f == file) {
+            problems.push(format!(
+                "{file}:{} names Chart.yaml: take a ChartMeta (from the loader, or files::read_chart_meta) instead",
+                lines.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+            ));
+        }
+    }
+    for (file, why) in CHART_YAML_ALLOWED {
+        if !found.contains_key(*file) {
+            problems.push(format!(
+                "{file} no longer names Chart.yaml ({why}): remove it from CHART_YAML_ALLOWED"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "Chart.yaml is read outside the model:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn reads_of_chart_yaml_are_found_and_existence_tests_and_prose_are_not() {
+    let text = "fn a(d: &Path) { let _ = std::fs::read_to_string(d.join(\"Chart.yaml\")); }\n\
+        fn b(d: &Path) -> bool { d.join(\"Chart.yaml\").is_file() }\n\
+        fn c() -> &'static str { \"the chart has no Chart.yaml\" }\n\
+        fn d(d: &Path) { let _ = YamlFile::read(&d.join(CHART_YAML)); let _ = MY_CHART_YAML; }\n\
+        fn e() { let _ = \"x/Chart.yaml\"; }\n\
+        #[cfg(test)]\nmod tests { fn f() { std::fs::write(\"Chart.yaml\", \"\").unwrap(); } }\n";
+    assert_eq!(chart_yaml_mentions(text), [1, 4, 5]);
 }

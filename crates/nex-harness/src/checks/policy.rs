@@ -52,8 +52,8 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         Ok(e) => (e, Vec::new()),
         Err(d) => (Exceptions::default(), d),
     };
-    let chart_version = loaded.chart_meta.get("version").and_then(Value::as_str).unwrap_or("");
-    let app_version = loaded.chart_meta.get("appVersion").and_then(Value::as_str).unwrap_or("");
+    let chart_version = loaded.meta.version.as_deref().unwrap_or("");
+    let app_version = loaded.meta.app_version.as_deref().unwrap_or("");
     for r in loaded.renderings.iter() {
         let scenario = r.scenario.name.as_str();
         let mut values = vec![loaded.values_texts.get("default").map(String::as_str).unwrap_or("")];

@@ -18,7 +18,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         diags.push(
             Diagnostic::error(KUBE_VERSION, &chart.name, e.clone())
                 .hint("set kubeVersion to a constraint such as \">=1.25.0-0\"")
-                .in_file(&chart.dir.join("Chart.yaml")),
+                .in_file(&loaded.meta.path),
         );
     }
     // One finding per failure, naming the Kubernetes versions it occurs for.
