@@ -37,7 +37,7 @@ fn render_text(
     let meta = nex_harness::files::read_chart_meta(&chart.dir);
     nex_harness::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
+    let inputs = RenderInputs { chart_dir: &chart.dir, meta: &meta, fingerprint: &fingerprint, helm, cache };
     let values = scenario.values_file.as_deref();
     let out = render::template(&inputs, values, Some(kube))?;
     if !out.success {

@@ -134,8 +134,13 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let (files, meta) = read_files_and_meta(chart);
     let dependencies = crate::deps::ensure(chart, &meta, opts.helm);
     let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs =
-        RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
+    let inputs = RenderInputs {
+        chart_dir: &chart.dir,
+        meta: &meta,
+        fingerprint: &fingerprint,
+        helm: opts.helm,
+        cache: opts.cache,
+    };
     let kube_versions = crate::kube::versions::matrix(meta.kube_version.as_deref());
     let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
     let chart_crds = CrdSet::new(crds);

@@ -7,6 +7,7 @@ use nex_harness::diff::report::{self, ChartDiff, Format, Report, ScenarioDiff};
 use nex_harness::files::read_chart_meta;
 use nex_harness::helm::{Helm, Major};
 use nex_harness::manifest::Object;
+use nex_harness::model::ChartMeta;
 use nex_harness::render::RenderInputs;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -152,7 +153,7 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
     out.notes.push(format!("rendered for Kubernetes {kube}, release `nex` in namespace `nex`"));
     let mut ok = true;
     let new = match nex_harness::deps::ensure(chart, &meta, helm) {
-        Ok(()) => render_current(chart, helm, cache, &kube),
+        Ok(()) => render_current(chart, &meta, helm, cache, &kube),
         Err(e) => chart.scenarios.iter().map(|s| (s.name.clone(), Err(e.clone()))).collect(),
     };
     for (scenario, result) in &new {
@@ -205,12 +206,13 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
 /// This branch's renders, through lint's render path (and so its cache entries).
 fn render_current(
     chart: &Chart,
+    meta: &ChartMeta,
     helm: &Helm,
     cache: &Cache,
     kube: &str,
 ) -> Vec<(String, Result<Vec<Object>, String>)> {
     let fingerprint = nex_harness::cache::chart_fingerprint(&chart.dir);
-    let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
+    let inputs = RenderInputs { chart_dir: &chart.dir, meta, fingerprint: &fingerprint, helm, cache };
     chart
         .scenarios
         .par_iter()
