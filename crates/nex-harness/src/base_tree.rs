@@ -115,6 +115,7 @@ fn render(
     let fingerprint = source_fingerprint(&chart.dir);
     // Vendoring runs helm; a warm cache needs no vendored dependencies at all.
     let vendored = std::sync::OnceLock::new();
+    let vendor = || crate::deps::ensure(chart, meta, helm);
     chart
         .scenarios
         .par_iter()
@@ -134,16 +135,14 @@ fn render(
             let key = key.finish();
             let output: Result<ProcOutput, String> = match cache.get(&key) {
                 Some(hit) => Ok(hit),
-                None => {
-                    vendored.get_or_init(|| crate::deps::ensure(chart, meta, helm)).clone().and_then(|()| {
-                        let out: ProcOutput = helm
-                            .template(&chart.dir, s.values_file.as_deref(), Some(kube_version), &[])
-                            .map_err(|e| e.to_string())?
-                            .into();
-                        cache.put(&key, &out);
-                        Ok(out)
-                    })
-                }
+                None => vendored.get_or_init(vendor).clone().and_then(|()| {
+                    let out: ProcOutput = helm
+                        .template(&chart.dir, s.values_file.as_deref(), Some(kube_version), &[])
+                        .map_err(|e| e.to_string())?
+                        .into();
+                    cache.put(&key, &out);
+                    Ok(out)
+                }),
             };
             let objects = output.and_then(|o| {
                 if o.success { Ok(manifest::split(&o.stdout).0) } else { Err(o.stderr.trim().to_owned()) }
