@@ -20,7 +20,8 @@ fn helm() -> Helm {
 fn render(chart: &str, sets: &[&str]) -> Result<Vec<Value>, String> {
     let helm = helm();
     let dir = chart_dir(chart);
-    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), &helm).expect("vendor the library");
+    let meta = nex_harness::files::read_chart_meta(&dir);
+    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), &meta, &helm).expect("vendor the library");
     let mut cmd = helm.command();
     cmd.args(["template", "nex"]).arg(&dir).args(["--namespace", "nex"]);
     for s in sets {

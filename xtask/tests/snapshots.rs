@@ -34,9 +34,10 @@ fn render_text(
     scenario: &Scenario,
     kube: &str,
 ) -> Result<String, String> {
-    nex_harness::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
+    let meta = nex_harness::files::read_chart_meta(&chart.dir);
+    nex_harness::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
+    let inputs = RenderInputs { chart_dir: &chart.dir, meta: &meta, fingerprint: &fingerprint, helm, cache };
     let values = scenario.values_file.as_deref();
     let out = render::template(&inputs, values, Some(kube))?;
     if !out.success {
@@ -113,13 +114,13 @@ fn every_chart_and_scenario_matches_its_snapshot_under_helm_4_and_helm_3() {
         // A snapshot whose scenario is gone would otherwise rot silently.
         for entry in std::fs::read_dir(&snap_dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(stem) = name.strip_suffix(".snap") {
-                if !scenarios.contains(stem) || meta["type"] == "library" {
-                    failures.push(format!(
-                        "{}: snapshot {name} has no scenario (no ci/{stem}-values.yaml); delete it",
-                        chart.name
-                    ));
-                }
+            if let Some(stem) = name.strip_suffix(".snap")
+                && (!scenarios.contains(stem) || meta["type"] == "library")
+            {
+                failures.push(format!(
+                    "{}: snapshot {name} has no scenario (no ci/{stem}-values.yaml); delete it",
+                    chart.name
+                ));
             }
         }
         if meta["type"] == "library" {

@@ -157,15 +157,19 @@ fn chart(name: &str) -> Chart {
 }
 
 fn render(s: &Setup, chart: &Chart, values: Option<&Path>) -> Result<String, String> {
-    nex_harness::deps::ensure(chart, &s.helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
-    let meta: Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(chart.dir.join("Chart.yaml")).unwrap_or_default())
-            .unwrap_or_default();
-    let versions = nex_harness::kube::versions::matrix(meta["kubeVersion"].as_str()).unwrap_or_default();
+    let meta = nex_harness::files::read_chart_meta(&chart.dir);
+    nex_harness::deps::ensure(chart, &meta, &s.helm)
+        .map_err(|e| format!("cannot vendor dependencies: {e}"))?;
+    let versions = nex_harness::kube::versions::matrix(meta.kube_version.as_deref()).unwrap_or_default();
     let kube = versions.last().ok_or("kubeVersion allows no known Kubernetes version")?;
     let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs =
-        RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: &s.helm, cache: &s.cache };
+    let inputs = RenderInputs {
+        chart_dir: &chart.dir,
+        meta: &meta,
+        fingerprint: &fingerprint,
+        helm: &s.helm,
+        cache: &s.cache,
+    };
     let out = render::template(&inputs, values, Some(kube))?;
     if !out.success {
         return Err(format!("helm template failed:\n{}", out.stderr));

@@ -12,8 +12,9 @@ use crate::cache::{self, Cache, KeyBuilder};
 use crate::catalog::{self, Chart};
 use crate::changed::{Baseline, GitError};
 use crate::helm::{Helm, NAMESPACE, RELEASE};
-use crate::load::ProcOutput;
 use crate::manifest::{self, Object};
+use crate::model::ChartMeta;
+use crate::process::ProcOutput;
 use rayon::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -87,16 +88,9 @@ impl Tree {
     pub fn load(&self, chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> BaseChart {
         let mut out = BaseChart { label: self.label.clone(), ..BaseChart::default() };
         let Some(old) = self.chart(chart) else { return out };
-        let meta: Value = std::fs::read_to_string(old.dir.join("Chart.yaml"))
-            .ok()
-            .and_then(|t| serde_saphyr::from_str(&t).ok())
-            .unwrap_or_default();
-        out.version = Some(match meta.get("version") {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        });
-        out.library = meta.get("type").and_then(Value::as_str) == Some("library");
+        let meta = crate::files::read_chart_meta(&old.dir);
+        out.version = Some(meta.version.clone().unwrap_or_default());
+        out.library = meta.is_library();
         out.values = crate::files::YamlFile::read(&old.dir.join("values.yaml"))
             .ok()
             .and_then(|f| f.root().map(|r| r.to_json()));
@@ -104,17 +98,24 @@ impl Tree {
             crate::files::JsonFile::read(&old.dir.join("values.schema.json")).ok().and_then(|f| f.value.ok());
         // No Kubernetes version: only the chart's files are wanted.
         if !out.library && !kube_version.is_empty() {
-            out.renderings = render(&old, helm, cache, kube_version);
+            out.renderings = render(&old, &meta, helm, cache, kube_version);
         }
         out
     }
 }
 
 /// Renders every scenario of a chart in the extracted tree.
-fn render(chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> Vec<BaseRendering> {
+fn render(
+    chart: &Chart,
+    meta: &ChartMeta,
+    helm: &Helm,
+    cache: &Cache,
+    kube_version: &str,
+) -> Vec<BaseRendering> {
     let fingerprint = source_fingerprint(&chart.dir);
     // Vendoring runs helm; a warm cache needs no vendored dependencies at all.
     let vendored = std::sync::OnceLock::new();
+    let vendor = || crate::deps::ensure(chart, meta, helm);
     chart
         .scenarios
         .par_iter()
@@ -134,7 +135,7 @@ fn render(chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> Vec<
             let key = key.finish();
             let output: Result<ProcOutput, String> = match cache.get(&key) {
                 Some(hit) => Ok(hit),
-                None => vendored.get_or_init(|| crate::deps::ensure(chart, helm)).clone().and_then(|()| {
+                None => vendored.get_or_init(vendor).clone().and_then(|()| {
                     let out: ProcOutput = helm
                         .template(&chart.dir, s.values_file.as_deref(), Some(kube_version), &[])
                         .map_err(|e| e.to_string())?

@@ -6,7 +6,6 @@
 //! changing an input changes the key. Entries are written to a temp file and
 //! renamed, so a reader never sees half an entry, even with concurrent runs.
 
-use crate::provision::hex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -21,6 +20,11 @@ pub struct Cache {
     dir: PathBuf,
     /// `NEX_NO_CACHE=1` reads nothing (results are still written).
     read: bool,
+}
+
+/// Lower-case hex of bytes (digests).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A finished cache key (hex sha256).

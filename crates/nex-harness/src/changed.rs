@@ -6,7 +6,7 @@
 //! and untracked files.
 
 use crate::config::CtConfig;
-use crate::load::Previous;
+use crate::model::{CHART_YAML, ChartMeta, Previous};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -156,7 +156,7 @@ impl Baseline {
         self.touches(chart_dir)
             || crate::deps::local_dependencies(chart_dir)
                 .iter()
-                .any(|(_, dep)| self.touches(&crate::load::clean(dep)))
+                .any(|(_, dep)| self.touches(&crate::paths::clean(dep)))
     }
 
     /// For a changed chart, its `version` at the merge base (`version: None`
@@ -167,15 +167,12 @@ impl Baseline {
             return None;
         }
         let rel = chart_dir.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(chart_dir);
-        let spec = format!("{}:./{}", self.commit, rel.join("Chart.yaml").display());
-        let version = git(&["show", &spec]).ok().filter(|o| o.ok).and_then(|o| {
-            let y = crate::yaml::parse(&o.stdout).ok()?;
-            let v = y.root()?.get("version")?.to_json();
-            Some(match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            })
-        });
+        let path = rel.join(CHART_YAML);
+        let spec = format!("{}:./{}", self.commit, path.display());
+        let version = git(&["show", &spec])
+            .ok()
+            .filter(|o| o.ok)
+            .and_then(|o| ChartMeta::parse(&path, &o.stdout).version);
         Some(Previous { base: self.label.clone(), version })
     }
 }

@@ -4,41 +4,21 @@
 
 use crate::catalog::Chart;
 use crate::helm::Helm;
+use crate::model::ChartMeta;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-#[derive(Debug, serde::Deserialize)]
-struct ChartDeps {
-    #[serde(default)]
-    dependencies: Vec<Dependency>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Dependency {
-    name: String,
-    #[serde(default)]
-    repository: String,
-}
-
-/// The `file://` dependency folders a chart declares, resolved against the chart.
+/// The `file://` dependency folders of the chart in `chart_dir`, for callers
+/// without its [`ChartMeta`] (a dependency's own dependencies, the target branch).
 pub fn local_dependencies(chart_dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(text) = std::fs::read_to_string(chart_dir.join("Chart.yaml")) else {
-        return Vec::new();
-    };
-    let Ok(deps) = serde_saphyr::from_str::<ChartDeps>(&text) else {
-        return Vec::new();
-    };
-    deps.dependencies
-        .into_iter()
-        .filter_map(|d| d.repository.strip_prefix("file://").map(|p| (d.name, chart_dir.join(p))))
-        .collect()
+    crate::files::read_chart_meta(chart_dir).local_dependencies(chart_dir)
 }
 
 /// Vendors a chart's local dependencies when `charts/` is missing one or holds
 /// an archive older than the dependency's sources. Returns helm's complaint
 /// when it cannot; the caller turns that into a diagnostic.
-pub fn ensure(chart: &Chart, helm: &Helm) -> Result<(), String> {
-    let deps = local_dependencies(&chart.dir);
+pub fn ensure(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), String> {
+    let deps = meta.local_dependencies(&chart.dir);
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
     }

@@ -128,22 +128,21 @@ pub fn normalize(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     });
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     for d in diags {
-        if let Some(last) = out.last_mut() {
-            if last.chart == d.chart
+        if let Some(last) = out.last_mut()
+            && last.chart == d.chart
                 && last.location == d.location
                 && last.rule == d.rule
                 && last.message == d.message
                 && last.severity == d.severity
                 // An exception may hold in some scenarios only: keep those apart.
                 && last.allowed == d.allowed
-            {
-                for s in d.scenarios {
-                    if !last.scenarios.contains(&s) {
-                        last.scenarios.push(s);
-                    }
+        {
+            for s in d.scenarios {
+                if !last.scenarios.contains(&s) {
+                    last.scenarios.push(s);
                 }
-                continue;
             }
+            continue;
         }
         out.push(d);
     }

@@ -1,6 +1,7 @@
 //! A chart's source files (Chart.yaml, values, ci files, values.schema.json),
 //! read once with limits and parsed once, so checks never touch the disk.
 
+use crate::model::{CHART_YAML, ChartMeta};
 use crate::yaml::{self, Yaml, YamlError};
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,16 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
         let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         FileError::NotUtf8 { line, column }
     })
+}
+
+/// A chart's Chart.yaml, read and parsed (for code that runs without the
+/// loader: packaging, diffs, the target branch's tree, dependency folders).
+pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
+    let path = chart_dir.join(CHART_YAML);
+    match YamlFile::read(&path) {
+        Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed),
+        Err(e) => ChartMeta::unreadable(&path, e),
+    }
 }
 
 /// A YAML file: its text (for hygiene checks and code frames) and its parse.

@@ -2,6 +2,9 @@
 //!
 //! The binary (`cargo xtask`) is a thin CLI over these modules; tests and the
 //! benchmark use them directly.
+//!
+//! Modules are layered (base → adapters → load → checks → apps) with no import
+//! cycle; `tests/layering.rs` declares each module's layer and enforces both.
 
 pub mod base_tree;
 pub mod bench;
@@ -14,7 +17,6 @@ pub mod deps;
 pub mod diag;
 pub mod diff;
 pub mod docs;
-pub mod exceptions;
 pub mod files;
 pub mod helm;
 pub mod kube;
@@ -22,6 +24,8 @@ pub mod lint;
 pub mod lintconf;
 pub mod load;
 pub mod manifest;
+pub mod model;
+pub mod paths;
 pub mod process;
 pub mod provision;
 pub mod quantity;

@@ -5,6 +5,7 @@ use crate::catalog::Chart;
 use crate::checks;
 use crate::diag::{self, Diagnostic};
 use crate::load::{self, LoadOptions};
+use crate::process::ProcOutput;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,7 +66,8 @@ fn findings_key(
         return None;
     }
     // Vendoring first: the fingerprint then covers the dependency archives.
-    crate::deps::ensure(chart, opts.helm).ok()?;
+    let meta = crate::files::read_chart_meta(&chart.dir);
+    crate::deps::ensure(chart, &meta, opts.helm).ok()?;
     let mut k = KeyBuilder::new("chart findings")
         .str(crate::kube::harness_identity())
         .str(&chart.name)
@@ -78,7 +80,7 @@ fn findings_key(
         .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
         .opt(opts.render.map(|s| s.identity()).as_deref());
     // Findings quote the templates of local dependencies from their source folders.
-    for (name, dir) in crate::deps::local_dependencies(&chart.dir) {
+    for (name, dir) in meta.local_dependencies(&chart.dir) {
         let print = {
             let mut memo = sources.lock().unwrap_or_else(|p| p.into_inner());
             memo.entry(dir.clone()).or_insert_with(|| crate::cache::chart_fingerprint(&dir)).clone()
@@ -92,7 +94,7 @@ fn findings_key(
 /// finished by itself (not missing, timed out or crashed) and the schemas were
 /// there. Anything else is reported but not cached.
 fn settled(loaded: &load::LoadedChart) -> bool {
-    let finished = |r: &Result<load::ProcOutput, String>| r.as_ref().is_ok_and(|o| o.signal.is_none());
+    let finished = |r: &Result<ProcOutput, String>| r.as_ref().is_ok_and(|o| o.signal.is_none());
     loaded.dependencies.is_ok()
         && loaded.helm_lint.iter().all(|r| finished(&r.result))
         && loaded.renderings.iter().all(|r| {

@@ -8,47 +8,16 @@ use crate::files::{FileError, JsonFile, YamlFile};
 use crate::helm::Helm;
 use crate::kube::Schemas;
 use crate::kube::crd::{self, CrdSet};
+use crate::model::{CHART_YAML, ChartMeta, Previous};
+use crate::paths::clean;
+use crate::process::ProcOutput;
 use crate::render::{self, RenderInputs, Rendering};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A finished process, reduced to what checks read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcOutput {
-    pub success: bool,
-    pub stdout: String,
-    pub stderr: String,
-    /// The signal that killed the process (a crash), when one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<i32>,
-}
-
-impl From<std::process::Output> for ProcOutput {
-    fn from(o: std::process::Output) -> Self {
-        let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-        #[cfg(unix)]
-        let signal = std::os::unix::process::ExitStatusExt::signal(&o.status);
-        #[cfg(not(unix))]
-        let signal = None;
-        // A process killed by a signal (a crash) says nothing itself; say it for it.
-        if let Some(signal) = signal {
-            if !stderr.is_empty() && !stderr.ends_with('\n') {
-                stderr.push('\n');
-            }
-            stderr.push_str(&format!(
-                "Error: the process was killed by signal {signal} (it crashed or was stopped)\n"
-            ));
-        }
-        Self {
-            success: o.status.success(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr,
-            signal,
-        }
-    }
-}
+/// The file a library chart keeps its values-contract definitions in.
+pub const FRAGMENT: &str = "values.schema.fragment.json";
 
 /// One `helm lint` run: a chart in one scenario.
 #[derive(Debug, Clone)]
@@ -72,9 +41,8 @@ pub struct LoadedChart {
     pub settings: Settings,
     /// The chart as it was on the target branch, when versions are compared.
     pub previous: Option<Previous>,
-    /// Chart.yaml as text and as data (`Value::Null` when unreadable).
-    pub chart_yaml: String,
-    pub chart_meta: serde_json::Value,
+    /// Chart.yaml, typed (built from `files.chart_yaml`'s parse).
+    pub meta: ChartMeta,
     /// The Kubernetes versions rendered for, or why none could be chosen.
     pub kube_versions: Result<Vec<String>, String>,
     /// Every scenario × Kubernetes version, rendered (empty when not asked for).
@@ -133,15 +101,6 @@ pub struct ChartFiles {
     pub contracts: Vec<(String, Source<JsonFile>)>,
 }
 
-/// Chart.yaml on the target branch (`--changed`, or charts named explicitly).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Previous {
-    /// What the chart was compared with (`origin/main`).
-    pub base: String,
-    /// `version` there; `None` when the chart is new on this branch.
-    pub version: Option<String>,
-}
-
 /// What the loader needs from the run's configuration.
 pub struct LoadOptions<'a> {
     pub helm: &'a Helm,
@@ -171,22 +130,18 @@ impl<'a> LoadOptions<'a> {
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
-    let dependencies = crate::deps::ensure(chart, opts.helm);
-    let fingerprint = cache::chart_fingerprint(&chart.dir);
-    let inputs =
-        RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
     // Every source file is read and parsed once; the render-side views below derive from it.
-    let files = read_files(chart);
-    let chart_yaml = files.chart_yaml.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
-    let chart_meta: serde_json::Value = files
-        .chart_yaml
-        .content
-        .as_ref()
-        .ok()
-        .and_then(|f| f.root())
-        .map(|r| r.to_json())
-        .unwrap_or_default();
-    let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
+    let (files, meta) = read_files_and_meta(chart);
+    let dependencies = crate::deps::ensure(chart, &meta, opts.helm);
+    let fingerprint = cache::chart_fingerprint(&chart.dir);
+    let inputs = RenderInputs {
+        chart_dir: &chart.dir,
+        meta: &meta,
+        fingerprint: &fingerprint,
+        helm: opts.helm,
+        cache: opts.cache,
+    };
+    let kube_versions = crate::kube::versions::matrix(meta.kube_version.as_deref());
     let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
     let chart_crds = CrdSet::new(crds);
 
@@ -203,7 +158,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         },
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
-            _ if chart_meta.get("type").and_then(|t| t.as_str()) == Some("library") => Vec::new(),
+            _ if meta.is_library() => Vec::new(),
             (Some(schemas), Ok(versions)) => {
                 render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
             }
@@ -217,20 +172,19 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     for (name, source) in &files.ci {
         values_texts.insert(name.clone(), text(source));
     }
-    let local_dependencies = crate::deps::local_dependencies(&chart.dir);
+    let local_dependencies = meta.local_dependencies(&chart.dir);
     let mut templates = BTreeMap::new();
     for r in &renderings {
         for o in &r.objects {
             if let Some(path) = o.source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
-                if !templates.contains_key(&path) {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    templates.insert(path, text);
-                }
+                templates
+                    .entry(path)
+                    .or_insert_with_key(|path| std::fs::read_to_string(path).unwrap_or_default());
             }
         }
     }
     let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
-    let docs = crate::docs::Loaded::load(chart);
+    let docs = crate::docs::Loaded::load(chart, &meta);
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
     let upgrade = match (opts.base, &kube_versions) {
         (Some(tree), Ok(versions)) => versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v)),
@@ -244,8 +198,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         previous,
         dependencies,
         helm_lint,
-        chart_yaml,
-        chart_meta,
+        meta,
         kube_versions,
         renderings,
         values_texts,
@@ -270,22 +223,6 @@ pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str
     Some(chart.dir.join(rel))
 }
 
-/// Removes `..` lexically (`charts/a/../common` → `charts/common`), so paths read well.
-pub(crate) fn clean(path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn source<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Source<T> {
     let content = read(&path);
     Source { path, content }
@@ -298,7 +235,17 @@ fn optional<T>(path: PathBuf, read: fn(&Path) -> Result<T, FileError>) -> Option
 
 /// Reads every source file of a chart (no helm involved).
 pub fn read_files(chart: &Chart) -> ChartFiles {
+    read_files_and_meta(chart).0
+}
+
+/// [`read_files`], and Chart.yaml typed from the same parse.
+pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
     let dir = &chart.dir;
+    let chart_yaml = source(dir.join(CHART_YAML), YamlFile::read);
+    let meta = match &chart_yaml.content {
+        Ok(f) => ChartMeta::from_parsed(&chart_yaml.path, f.text.clone(), &f.parsed),
+        Err(e) => ChartMeta::unreadable(&chart_yaml.path, e),
+    };
     let ci = chart
         .scenarios
         .iter()
@@ -312,18 +259,20 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         .filter(|p| !crate::catalog::is_ci_values(p))
         .collect();
     ci_ignored.sort();
-    ChartFiles {
-        chart_yaml: source(dir.join("Chart.yaml"), YamlFile::read),
+    let files = ChartFiles {
+        chart_yaml,
         values: optional(dir.join("values.yaml"), YamlFile::read),
         ci,
         ci_ignored,
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
-        contracts: crate::deps::local_dependencies(dir)
+        contracts: meta
+            .local_dependencies(dir)
             .into_iter()
-            .map(|(name, dep)| (name, dep.join(crate::checks::contract::FRAGMENT)))
+            .map(|(name, dep)| (name, dep.join(FRAGMENT)))
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),
-    }
+    };
+    (files, meta)
 }

@@ -76,10 +76,10 @@ fn documents(stream: &str) -> Vec<Doc> {
             docs.push(std::mem::replace(&mut cur, Doc { source: None, line: i + 2, text: String::new() }));
             continue;
         }
-        if cur.source.is_none() {
-            if let Some(src) = line.strip_prefix("# Source: ") {
-                cur.source = Some(src.trim().to_owned());
-            }
+        if cur.source.is_none()
+            && let Some(src) = line.strip_prefix("# Source: ")
+        {
+            cur.source = Some(src.trim().to_owned());
         }
         cur.text.push_str(line);
         cur.text.push('\n');

@@ -1,10 +1,47 @@
 //! Running a child process with a deadline, so a hung tool (a helm waiting on a
 //! lock or a network) becomes an error instead of a hung harness.
 
+use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// A finished process, reduced to what checks read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+    /// The signal that killed the process (a crash), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+impl From<std::process::Output> for ProcOutput {
+    fn from(o: std::process::Output) -> Self {
+        let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        #[cfg(unix)]
+        let signal = std::os::unix::process::ExitStatusExt::signal(&o.status);
+        #[cfg(not(unix))]
+        let signal = None;
+        // A process killed by a signal (a crash) says nothing itself; say it for it.
+        if let Some(signal) = signal {
+            if !stderr.is_empty() && !stderr.ends_with('\n') {
+                stderr.push('\n');
+            }
+            stderr.push_str(&format!(
+                "Error: the process was killed by signal {signal} (it crashed or was stopped)\n"
+            ));
+        }
+        Self {
+            success: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr,
+            signal,
+        }
+    }
+}
 
 /// The deadline when `NEX_HELM_TIMEOUT` is unset: generous, a helm run takes well under a second.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);

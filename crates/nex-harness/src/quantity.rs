@@ -60,7 +60,7 @@ pub fn text_of(value: &serde_json::Value) -> Option<String> {
 
 /// Millicores for people: `1500m` → `1.5`.
 pub fn show_cpu(millis: u64) -> String {
-    if millis % 1000 == 0 { format!("{}", millis / 1000) } else { format!("{millis}m") }
+    if millis.is_multiple_of(1000) { format!("{}", millis / 1000) } else { format!("{millis}m") }
 }
 
 /// Bytes for people, in the largest binary unit that keeps one decimal.

@@ -7,8 +7,9 @@ use crate::catalog::Scenario;
 use crate::helm::{Helm, NAMESPACE, RELEASE};
 use crate::kube::crd::CrdSet;
 use crate::kube::{Outcome, Schemas};
-use crate::load::ProcOutput;
 use crate::manifest::{self, Object, ParseError};
+use crate::model::ChartMeta;
+use crate::process::ProcOutput;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -37,6 +38,8 @@ impl Rendering {
 /// What a chart's renders depend on besides its scenario and Kubernetes version.
 pub struct RenderInputs<'a> {
     pub chart_dir: &'a Path,
+    /// The chart's Chart.yaml (the loader's).
+    pub meta: &'a ChartMeta,
     /// [`crate::cache::chart_fingerprint`] of the chart folder.
     pub fingerprint: &'a str,
     pub helm: &'a Helm,
@@ -55,7 +58,8 @@ pub fn render_all(
     // Templates that cannot see the Kubernetes version render the same for every
     // version: one helm run per scenario then serves them all (each version is
     // still validated against its own schemas). A third of a cold run's helm runs.
-    let render_as = versions.last().filter(|_| versions.len() > 1 && version_blind(inputs.chart_dir));
+    let render_as =
+        versions.last().filter(|_| versions.len() > 1 && version_blind(inputs.meta, inputs.chart_dir));
     let shared: Vec<OnceLock<Result<ProcOutput, String>>> =
         scenarios.iter().map(|_| OnceLock::new()).collect();
     jobs.par_iter()
@@ -130,21 +134,12 @@ fn analyse(
 /// of the chart or of its local (`file://`) dependencies mentions `Capabilities`
 /// (templates, or values passed through `tpl`), and it has no other dependency.
 /// Anything unreadable or unknown counts as version-aware.
-pub fn version_blind(chart_dir: &Path) -> bool {
-    fn blind(dir: &Path, depth: usize) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Meta {
-            #[serde(default)]
-            dependencies: Vec<Dep>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Dep {
-            #[serde(default)]
-            repository: String,
-        }
-        let Ok(text) = std::fs::read_to_string(dir.join("Chart.yaml")) else { return false };
-        let Ok(meta) = serde_saphyr::from_str::<Meta>(&text) else { return false };
-        if depth > 4 || meta.dependencies.iter().any(|d| !d.repository.starts_with("file://")) {
+pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
+    fn blind(meta: &ChartMeta, dir: &Path, depth: usize) -> bool {
+        if meta.error.is_some()
+            || depth > 4
+            || meta.dependencies.iter().any(|d| !d.repository.starts_with("file://"))
+        {
             return false;
         }
         let mentions = walkdir::WalkDir::new(dir)
@@ -159,9 +154,13 @@ pub fn version_blind(chart_dir: &Path) -> bool {
                 Ok(_) => false,
                 Err(_) => true,
             });
-        !mentions && crate::deps::local_dependencies(dir).iter().all(|(_, d)| blind(d, depth + 1))
+        !mentions
+            && meta
+                .local_dependencies(dir)
+                .iter()
+                .all(|(_, d)| blind(&crate::files::read_chart_meta(d), d, depth + 1))
     }
-    blind(chart_dir, 0)
+    blind(meta, chart_dir, 0)
 }
 
 /// `helm template`, served from the cache when nothing it depends on changed.
@@ -257,27 +256,36 @@ mod tests {
             "apiVersion: v2\nname: app\ndependencies:\n  - name: common\n    repository: file://../common\n";
         std::fs::write(app.join("Chart.yaml"), chart).unwrap();
         std::fs::write(app.join("templates/a.yaml"), "a: {{ .Values.a }}\n").unwrap();
-        assert!(version_blind(&app));
+        assert!(version_blind(&crate::files::read_chart_meta(&app), &app));
         // The vendored archive is not read: its sources are.
         std::fs::create_dir_all(app.join("charts")).unwrap();
         std::fs::write(app.join("charts/x.yaml"), "{{ .Capabilities.KubeVersion }}").unwrap();
-        assert!(version_blind(&app));
+        assert!(version_blind(&crate::files::read_chart_meta(&app), &app));
         std::fs::write(
             lib.join("templates/_h.tpl"),
             "{{ if .Capabilities.APIVersions.Has \"x/v1\" }}{{ end }}",
         )
         .unwrap();
-        assert!(!version_blind(&app), "a dependency's template sees the version");
+        assert!(
+            !version_blind(&crate::files::read_chart_meta(&app), &app),
+            "a dependency's template sees the version"
+        );
         std::fs::remove_file(lib.join("templates/_h.tpl")).unwrap();
         std::fs::write(app.join("values.yaml"), "extra: \"{{ .Capabilities.KubeVersion.Minor }}\"\n")
             .unwrap();
-        assert!(!version_blind(&app), "values passed through tpl see it too");
+        assert!(
+            !version_blind(&crate::files::read_chart_meta(&app), &app),
+            "values passed through tpl see it too"
+        );
         std::fs::remove_file(app.join("values.yaml")).unwrap();
         std::fs::write(
             app.join("Chart.yaml"),
             format!("{chart}  - name: redis\n    repository: oci://example.org/c\n"),
         )
         .unwrap();
-        assert!(!version_blind(&app), "a remote dependency is not read");
+        assert!(
+            !version_blind(&crate::files::read_chart_meta(&app), &app),
+            "a remote dependency is not read"
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! it is today rather than as it was when the scaffold was written.
 
 use crate::docs::{self, DocsError};
+use crate::model::{CHART_YAML, ChartMeta};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -41,7 +42,7 @@ const TEST: Image = Image {
 
 /// The library every new chart depends on, and its schema fragment (relative to the library).
 pub const LIBRARY: &str = "common";
-pub const FRAGMENT: &str = "values.schema.fragment.json";
+pub use crate::load::FRAGMENT;
 
 enum Body {
     Tera(&'static str),
@@ -114,7 +115,7 @@ pub fn files(
     let text_of = |p: &str| out.iter().find(|(f, _)| f == Path::new(p)).map(|(_, t)| t.clone());
     let sources = docs::Sources {
         dir: PathBuf::new(),
-        chart_yaml: text_of("Chart.yaml").unwrap_or_default(),
+        meta: ChartMeta::parse(Path::new(CHART_YAML), &text_of(CHART_YAML).unwrap_or_default()),
         values_yaml: text_of("values.yaml"),
         schema_json: text_of("values.schema.json"),
         ci: out

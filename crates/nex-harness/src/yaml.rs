@@ -679,6 +679,11 @@ pub fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// JSON pointer of a key below a pointer.
+pub fn child(path: &str, key: &str) -> String {
+    format!("{path}/{}", escape_token(key))
+}
+
 /// A pointer as a dotted path for messages (`/image/tag` → `image.tag`, `/a/0` → `a[0]`).
 pub fn dotted(pointer: &str) -> String {
     let mut out = String::new();

@@ -4,8 +4,10 @@ use nex_harness::cache::Cache;
 use nex_harness::catalog::Chart;
 use nex_harness::changed::Baseline;
 use nex_harness::diff::report::{self, ChartDiff, Format, Report, ScenarioDiff};
+use nex_harness::files::read_chart_meta;
 use nex_harness::helm::{Helm, Major};
 use nex_harness::manifest::Object;
+use nex_harness::model::ChartMeta;
 use nex_harness::render::RenderInputs;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -94,11 +96,7 @@ fn plan(selected: &[Chart], catalog: &[Chart]) -> Vec<Planned> {
 }
 
 fn is_library(chart: &Chart) -> bool {
-    let meta: serde_json::Value = std::fs::read_to_string(chart.dir.join("Chart.yaml"))
-        .ok()
-        .and_then(|t| serde_saphyr::from_str(&t).ok())
-        .unwrap_or_default();
-    meta.get("type").and_then(|t| t.as_str()) == Some("library")
+    read_chart_meta(&chart.dir).is_library()
 }
 
 fn uses(user: &Chart, library: &Chart) -> bool {
@@ -123,35 +121,24 @@ fn library(chart: &Chart, users: &[String], tree: &Tree, helm: &Helm, cache: &Ca
     ChartDiff {
         chart: chart.name.clone(),
         old_version: base.version,
-        new_version: version_of(chart),
+        new_version: read_chart_meta(&chart.dir).version.unwrap_or_default(),
         notes: vec![note],
         scenarios: Vec::new(),
     }
 }
 
-fn version_of(chart: &Chart) -> String {
-    nex_harness::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
-        .ok()
-        .and_then(|f| f.root().and_then(|r| r.get("version")).map(|v| v.to_json()))
-        .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
-        .unwrap_or_default()
-}
-
 /// One chart: both sides rendered for the newest Kubernetes version of its
 /// matrix, scenario by scenario. The flag is false when a side could not be rendered.
 fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartDiff, bool) {
+    let meta = read_chart_meta(&chart.dir);
     let mut out = ChartDiff {
         chart: chart.name.clone(),
         old_version: None,
-        new_version: version_of(chart),
+        new_version: meta.version.clone().unwrap_or_default(),
         notes: Vec::new(),
         scenarios: Vec::new(),
     };
-    let meta: serde_json::Value = std::fs::read_to_string(chart.dir.join("Chart.yaml"))
-        .ok()
-        .and_then(|t| serde_saphyr::from_str(&t).ok())
-        .unwrap_or_default();
-    let kube = match nex_harness::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str())) {
+    let kube = match nex_harness::kube::versions::matrix(meta.kube_version.as_deref()) {
         Ok(v) => v.last().cloned().unwrap_or_default(),
         Err(e) => {
             out.notes.push(format!("cannot render: {e}"));
@@ -165,8 +152,8 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
     }
     out.notes.push(format!("rendered for Kubernetes {kube}, release `nex` in namespace `nex`"));
     let mut ok = true;
-    let new = match nex_harness::deps::ensure(chart, helm) {
-        Ok(()) => render_current(chart, helm, cache, &kube),
+    let new = match nex_harness::deps::ensure(chart, &meta, helm) {
+        Ok(()) => render_current(chart, &meta, helm, cache, &kube),
         Err(e) => chart.scenarios.iter().map(|s| (s.name.clone(), Err(e.clone()))).collect(),
     };
     for (scenario, result) in &new {
@@ -219,12 +206,13 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
 /// This branch's renders, through lint's render path (and so its cache entries).
 fn render_current(
     chart: &Chart,
+    meta: &ChartMeta,
     helm: &Helm,
     cache: &Cache,
     kube: &str,
 ) -> Vec<(String, Result<Vec<Object>, String>)> {
     let fingerprint = nex_harness::cache::chart_fingerprint(&chart.dir);
-    let inputs = RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm, cache };
+    let inputs = RenderInputs { chart_dir: &chart.dir, meta, fingerprint: &fingerprint, helm, cache };
     chart
         .scenarios
         .par_iter()

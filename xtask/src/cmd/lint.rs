@@ -140,10 +140,5 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
 
 /// `deprecated: true` in Chart.yaml (for ct's `exclude-deprecated`).
 fn is_deprecated(chart: &Chart) -> bool {
-    nex_harness::files::YamlFile::read(&chart.dir.join("Chart.yaml"))
-        .ok()
-        .and_then(|f| {
-            f.root().and_then(|r| r.get("deprecated")).map(|d| d.to_json() == serde_json::Value::Bool(true))
-        })
-        .unwrap_or(false)
+    nex_harness::files::read_chart_meta(&chart.dir).deprecated
 }

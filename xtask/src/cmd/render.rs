@@ -27,7 +27,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let all = nex_harness::catalog::discover(&root, &config).unwrap_or_default();
     let chart = nex_harness::catalog::select(all, std::slice::from_ref(&args.chart))?.remove(0);
     let helm = super::helm(major)?;
-    nex_harness::deps::ensure(&chart, &helm)
+    let meta = nex_harness::files::read_chart_meta(&chart.dir);
+    nex_harness::deps::ensure(&chart, &meta, &helm)
         .map_err(|e| anyhow::anyhow!("{}: cannot vendor dependencies: {e}", chart.dir.display()))?;
     let out = helm.template(&chart.dir, args.values.as_deref(), args.kube_version.as_deref(), &[])?;
     std::io::stdout().write_all(&out.stdout)?;

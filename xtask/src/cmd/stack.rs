@@ -131,7 +131,7 @@ fn export_stack(
     root: &std::path::Path,
     named: &PathBuf,
     format: export::Format,
-    out: &PathBuf,
+    out: &std::path::Path,
 ) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
     let s = read(&path)?;

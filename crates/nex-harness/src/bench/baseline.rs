@@ -133,10 +133,8 @@ pub fn chart(
         helm_run(&mut t, cmd, None)?;
     }
     if render {
-        let text = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap_or_default();
-        let meta: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_default();
-        let versions = crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str()))
-            .unwrap_or_default();
+        let meta = crate::files::read_chart_meta(dir);
+        let versions = crate::kube::versions::matrix(meta.kube_version.as_deref()).unwrap_or_default();
         let tmp = tempfile::tempdir().map_err(|e| BenchError::Setup(e.to_string()))?;
         for s in &chart.scenarios {
             for v in &versions {

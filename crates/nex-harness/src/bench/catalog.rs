@@ -39,10 +39,7 @@ impl Generated {
 
 /// Whether a chart is a library (`type: library`): linted, never rendered.
 pub fn is_library(dir: &Path) -> bool {
-    crate::files::YamlFile::read(&dir.join("Chart.yaml"))
-        .ok()
-        .and_then(|f| f.root().and_then(|r| r.get("type")).and_then(|t| t.as_str().map(str::to_owned)))
-        .is_some_and(|t| t == "library")
+    crate::files::read_chart_meta(dir).is_library()
 }
 
 /// `count` = None: the real catalog as it is; `Some(n)`: n application charts

@@ -109,11 +109,8 @@ pub fn run(opts: &Options<'_>) -> Result<Vec<CatalogResult>, BenchError> {
 fn seed_schemas(opts: &Options<'_>) -> Result<(), BenchError> {
     let root = crate::kube::provision::SchemaRoot::from_env(&opts.cache_root);
     for c in &opts.real_charts {
-        let text = std::fs::read_to_string(c.dir.join("Chart.yaml")).unwrap_or_default();
-        let meta: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_default();
-        for v in crate::kube::versions::matrix(meta.get("kubeVersion").and_then(|v| v.as_str()))
-            .unwrap_or_default()
-        {
+        let meta = crate::files::read_chart_meta(&c.dir);
+        for v in crate::kube::versions::matrix(meta.kube_version.as_deref()).unwrap_or_default() {
             root.ensure(&v).map_err(|e| BenchError::Setup(e.to_string()))?;
         }
     }

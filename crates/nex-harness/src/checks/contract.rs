@@ -8,12 +8,10 @@
 
 use crate::diag::{Diagnostic, Location};
 use crate::files::JsonFile;
-use crate::load::LoadedChart;
+use crate::load::{FRAGMENT, LoadedChart};
 use serde_json::Value;
 
 pub const RULE: &str = "values/contract";
-/// The file a library chart keeps its values-contract definitions in.
-pub const FRAGMENT: &str = "values.schema.fragment.json";
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let Some(schema) = loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok()) else {

@@ -92,11 +92,11 @@ fn parse(stdout: &str) -> Vec<Record> {
         } else if let Some(r) = line.strip_prefix("[INFO] ") {
             (Level::Info, r)
         } else {
-            if line.starts_with(' ') {
-                if let Some(last) = records.last_mut() {
-                    last.message.push(' ');
-                    last.message.push_str(line.trim());
-                }
+            if line.starts_with(' ')
+                && let Some(last) = records.last_mut()
+            {
+                last.message.push(' ');
+                last.message.push_str(line.trim());
             }
             continue;
         };
@@ -142,7 +142,7 @@ fn yaml_error_line(msg: &str) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::catalog::Scenario;
-    use crate::load::ProcOutput;
+    use crate::process::ProcOutput;
     use std::path::Path;
 
     fn chart(dir: &Path) -> Chart {

@@ -164,8 +164,3 @@ fn document_of<'t>(loaded: &LoadedChart, obj: &Object, text: &'t str) -> &'t str
         _ => text,
     }
 }
-
-/// JSON pointer of a key below a pointer.
-pub fn child(path: &str, key: &str) -> String {
-    format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
-}

@@ -2,14 +2,17 @@
 //! runs them together with the Pod Security controls and applies the chart's
 //! declared exceptions.
 
-use super::objects::{self, Finding, child};
+use super::objects::{self, Finding};
 use super::pss;
 use crate::diag::Diagnostic;
-use crate::exceptions::{self, Exceptions};
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::yaml::child;
+use exceptions::Exceptions;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+pub mod exceptions;
 
 pub const RULES: &[&str] = &[
     "policy/read-only-root-fs",
@@ -50,8 +53,8 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         Ok(e) => (e, Vec::new()),
         Err(d) => (Exceptions::default(), d),
     };
-    let chart_version = loaded.chart_meta.get("version").and_then(Value::as_str).unwrap_or("");
-    let app_version = loaded.chart_meta.get("appVersion").and_then(Value::as_str).unwrap_or("");
+    let chart_version = loaded.meta.version.as_deref().unwrap_or("");
+    let app_version = loaded.meta.app_version.as_deref().unwrap_or("");
     for r in loaded.renderings.iter() {
         let scenario = r.scenario.name.as_str();
         let mut values = vec![loaded.values_texts.get("default").map(String::as_str).unwrap_or("")];
@@ -252,14 +255,14 @@ fn labels(obj: &Object, out: &mut Vec<Finding>) {
             .hint("use the common library's standard labels"),
         );
     }
-    if let Some(m) = labels {
-        if m.get("app.kubernetes.io/managed-by").and_then(Value::as_str).is_some_and(|v| v != "Helm") {
-            out.push(Finding::error(
-                "policy/recommended-labels",
-                "/metadata/labels/app.kubernetes.io~1managed-by",
-                "app.kubernetes.io/managed-by is not `Helm`",
-            ));
-        }
+    if let Some(m) = labels
+        && m.get("app.kubernetes.io/managed-by").and_then(Value::as_str).is_some_and(|v| v != "Helm")
+    {
+        out.push(Finding::error(
+            "policy/recommended-labels",
+            "/metadata/labels/app.kubernetes.io~1managed-by",
+            "app.kubernetes.io/managed-by is not `Helm`",
+        ));
     }
 }
 

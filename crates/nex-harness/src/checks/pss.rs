@@ -1,8 +1,9 @@
 //! Pod Security Standards, "restricted" profile (which includes "baseline"):
 //! every control, on every pod a rendered object would run. Rule ids `pss/*`.
 
-use super::objects::{self, Container, Finding, child};
+use super::objects::{self, Container, Finding};
 use crate::manifest::Object;
+use crate::yaml::child;
 use serde_json::Value;
 
 pub const RULES: &[&str] = &[
@@ -227,26 +228,27 @@ fn container_findings(
         ),
     }
 
-    if let Some(pm) = sc.get("procMount").and_then(Value::as_str) {
-        if pm != "Default" {
-            out.push(Finding::error(
-                "pss/proc-mount",
-                child(&scp, "procMount"),
-                format!("{who} sets procMount {pm}"),
-            ));
-        }
+    if let Some(pm) = sc.get("procMount").and_then(Value::as_str)
+        && pm != "Default"
+    {
+        out.push(Finding::error(
+            "pss/proc-mount",
+            child(&scp, "procMount"),
+            format!("{who} sets procMount {pm}"),
+        ));
     }
 }
 
 fn check_seccomp_value(t: Option<&str>, path: &str, who: &str, out: &mut Vec<Finding>) {
-    if let Some(t) = t {
-        if t != "RuntimeDefault" && t != "Localhost" {
-            out.push(Finding::error(
-                "pss/seccomp",
-                format!("{path}/type"),
-                format!("{who} uses seccomp profile {t}"),
-            ));
-        }
+    if let Some(t) = t
+        && t != "RuntimeDefault"
+        && t != "Localhost"
+    {
+        out.push(Finding::error(
+            "pss/seccomp",
+            format!("{path}/type"),
+            format!("{who} uses seccomp profile {t}"),
+        ));
     }
 }
 
@@ -263,14 +265,11 @@ fn check_user(sc: &Value, path: &str, who: &str, out: &mut Vec<Finding>) {
 fn check_selinux(sc: &Value, path: &str, who: &str, out: &mut Vec<Finding>) {
     let Some(se) = sc.get("seLinuxOptions") else { return };
     let sp = child(path, "seLinuxOptions");
-    if let Some(t) = se.get("type").and_then(Value::as_str) {
-        if !t.is_empty() && !SELINUX_TYPES.contains(&t) {
-            out.push(Finding::error(
-                "pss/selinux",
-                child(&sp, "type"),
-                format!("{who} sets SELinux type {t}"),
-            ));
-        }
+    if let Some(t) = se.get("type").and_then(Value::as_str)
+        && !t.is_empty()
+        && !SELINUX_TYPES.contains(&t)
+    {
+        out.push(Finding::error("pss/selinux", child(&sp, "type"), format!("{who} sets SELinux type {t}")));
     }
     for f in ["user", "role"] {
         if se.get(f).and_then(Value::as_str).is_some_and(|v| !v.is_empty()) {
@@ -284,14 +283,15 @@ fn check_selinux(sc: &Value, path: &str, who: &str, out: &mut Vec<Finding>) {
 }
 
 fn check_apparmor_profile(sc: &Value, path: &str, who: &str, out: &mut Vec<Finding>) {
-    if let Some(t) = sc.pointer("/appArmorProfile/type").and_then(Value::as_str) {
-        if t != "RuntimeDefault" && t != "Localhost" {
-            out.push(Finding::error(
-                "pss/apparmor",
-                format!("{path}/appArmorProfile/type"),
-                format!("{who} uses AppArmor profile {t}"),
-            ));
-        }
+    if let Some(t) = sc.pointer("/appArmorProfile/type").and_then(Value::as_str)
+        && t != "RuntimeDefault"
+        && t != "Localhost"
+    {
+        out.push(Finding::error(
+            "pss/apparmor",
+            format!("{path}/appArmorProfile/type"),
+            format!("{who} uses AppArmor profile {t}"),
+        ));
     }
 }
 

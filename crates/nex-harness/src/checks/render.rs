@@ -18,7 +18,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         diags.push(
             Diagnostic::error(KUBE_VERSION, &chart.name, e.clone())
                 .hint("set kubeVersion to a constraint such as \">=1.25.0-0\"")
-                .in_file(&chart.dir.join("Chart.yaml")),
+                .in_file(&loaded.meta.path),
         );
     }
     // One finding per failure, naming the Kubernetes versions it occurs for.
@@ -90,10 +90,10 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
         // Not about a template (values against values.schema.json, a values file
         // helm cannot read): `helm lint` said it already, for every Kubernetes version.
         return None;
-    } else if let Some(values) = &r.scenario.values_file {
-        if message.contains(&*values.to_string_lossy()) {
-            d = d.in_file(values);
-        }
+    } else if let Some(values) = &r.scenario.values_file
+        && message.contains(&*values.to_string_lossy())
+    {
+        d = d.in_file(values);
     }
     Some(d)
 }

@@ -11,6 +11,10 @@ use crate::quantity;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A stack file or one of its values files is broken (reported by `crate::stack::file`).
+pub const RULE_FILE: &str = "stack/file";
+/// A release's `helm template` failed (reported by `crate::stack`).
+pub const RULE_RENDER: &str = "stack/render";
 pub const RULE_REFERENCE: &str = "stack/reference";
 pub const RULE_NETWORK_POLICY: &str = "stack/network-policy";
 pub const RULE_SECRET_REF: &str = "stack/secret-ref";
@@ -273,7 +277,7 @@ fn secret_refs(view: &View<'_>) -> Vec<Diagnostic> {
                     ),
                 )
                 .at(place(release, &name))
-                .hint(format!("create it (and list it under `external:` in the stack file), or fix the name")),
+                .hint("create it (and list it under `external:` in the stack file), or fix the name"),
             );
         }
     }

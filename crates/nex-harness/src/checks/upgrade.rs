@@ -40,7 +40,7 @@ const WORKLOADS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "ReplicaS
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let Some(base) = &loaded.upgrade else { return Vec::new() };
     let Some(old_version) = base.version.as_deref() else { return Vec::new() };
-    let new_version = loaded.chart_meta.get("version").and_then(Value::as_str).unwrap_or("");
+    let new_version = loaded.meta.version.as_deref().unwrap_or("");
     if major_bumped(old_version, new_version) {
         return Vec::new();
     }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod readme;
 pub mod values_table;
 
+use crate::model::ChartMeta;
 use std::path::{Path, PathBuf};
 
 /// Where the catalog is published. The GitHub owner is not known to the repository
@@ -62,7 +63,7 @@ pub struct CiFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sources {
     pub dir: PathBuf,
-    pub chart_yaml: String,
+    pub meta: ChartMeta,
     pub values_yaml: Option<String>,
     pub schema_json: Option<String>,
     pub ci: Vec<CiFile>,
@@ -71,8 +72,12 @@ pub struct Sources {
 impl Sources {
     /// Reads a chart's Chart.yaml, values, schema and scenario files.
     pub fn read(chart: &crate::catalog::Chart) -> Result<Self, DocsError> {
+        Self::read_with(chart, crate::files::read_chart_meta(&chart.dir))
+    }
+
+    /// [`Sources::read`] with Chart.yaml already parsed (the loader's).
+    pub fn read_with(chart: &crate::catalog::Chart, meta: ChartMeta) -> Result<Self, DocsError> {
         let dir = &chart.dir;
-        let chart_yaml = read(&dir.join("Chart.yaml"))?;
         let values_yaml = read_optional(&dir.join("values.yaml"))?;
         let schema_json = read_optional(&dir.join("values.schema.json"))?;
         let mut ci = Vec::new();
@@ -81,7 +86,7 @@ impl Sources {
             let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             ci.push(CiFile { scenario: scenario.name.clone(), file_name, text: read(file)? });
         }
-        Ok(Self { dir: dir.clone(), chart_yaml, values_yaml, schema_json, ci })
+        Ok(Self { dir: dir.clone(), meta, values_yaml, schema_json, ci })
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -116,9 +121,9 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn load(chart: &crate::catalog::Chart) -> Self {
+    pub fn load(chart: &crate::catalog::Chart, meta: &ChartMeta) -> Self {
         let readme = read_readme(&chart.dir.join(README));
-        match (Sources::read(chart), readme) {
+        match (Sources::read_with(chart, meta.clone()), readme) {
             (Ok(sources), Ok(readme)) => Self { sources: Ok(sources), readme },
             (Err(e), _) | (_, Err(e)) => Self { sources: Err(e.to_string()), readme: None },
         }

@@ -79,14 +79,17 @@ pub const EXCEPTIONS: &str = "nex-charts/policy-exceptions";
 
 impl ChartDoc {
     pub fn from_sources(src: &Sources) -> Result<Self, DocsError> {
-        let chart_file = src.file("Chart.yaml");
-        let chart = super::parse_yaml(&src.chart_yaml, &chart_file)?;
+        let chart_file = src.meta.path.clone();
         let invalid = |message: String| DocsError::Invalid { file: chart_file.clone(), message };
+        if let Some(e) = &src.meta.error {
+            return Err(invalid(e.clone()));
+        }
+        let chart = &src.meta.value;
         if !chart.is_object() {
             return Err(invalid("Chart.yaml is not a mapping".into()));
         }
-        let name = text(&chart, "name").ok_or_else(|| invalid("`name` is missing".into()))?;
-        let version = text(&chart, "version").ok_or_else(|| invalid("`version` is missing".into()))?;
+        let name = text(chart, "name").ok_or_else(|| invalid("`name` is missing".into()))?;
+        let version = text(chart, "version").ok_or_else(|| invalid("`version` is missing".into()))?;
         let annotations = chart.get("annotations").cloned().unwrap_or(Value::Null);
         let embedded = |key: &str| -> Result<Value, DocsError> {
             match annotations.get(key).and_then(Value::as_str) {
@@ -123,11 +126,11 @@ impl ChartDoc {
         Ok(Self {
             name,
             version,
-            app_version: text(&chart, "appVersion"),
-            description: text(&chart, "description").unwrap_or_default(),
-            chart_type: text(&chart, "type").unwrap_or_else(|| "application".into()),
-            kube_version: text(&chart, "kubeVersion"),
-            home: text(&chart, "home"),
+            app_version: text(chart, "appVersion"),
+            description: text(chart, "description").unwrap_or_default(),
+            chart_type: text(chart, "type").unwrap_or_else(|| "application".into()),
+            kube_version: text(chart, "kubeVersion"),
+            home: text(chart, "home"),
             sources: list(chart.get("sources")).iter().filter_map(scalar).collect(),
             maintainers: list(chart.get("maintainers")).iter().filter_map(maintainer).collect(),
             license: annotations.get(LICENSE).and_then(scalar),

@@ -148,10 +148,8 @@ fn convert(s: &Value) -> Value {
         out.insert("anyOf".into(), json!([{"type": "integer"}, {"type": "string"}]));
     }
     let nullable = obj.get("nullable").and_then(Value::as_bool) == Some(true);
-    if nullable {
-        if let Some(t) = out.get("type").and_then(Value::as_str).map(str::to_owned) {
-            out.insert("type".into(), json!([t, "null"]));
-        }
+    if nullable && let Some(t) = out.get("type").and_then(Value::as_str).map(str::to_owned) {
+        out.insert("type".into(), json!([t, "null"]));
     }
     let is_object =
         out.get("type").and_then(Value::as_str) == Some("object") || out.contains_key("properties");
@@ -160,13 +158,13 @@ fn convert(s: &Value) -> Value {
         && !out.contains_key("additionalProperties")
         && !preserves_unknown(s)
     {
-        if obj.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true) {
-            if let Some(Value::Object(props)) = out.get_mut("properties") {
-                for f in ["apiVersion", "kind"] {
-                    props.entry(f).or_insert_with(|| json!({"type": "string"}));
-                }
-                props.entry("metadata").or_insert_with(|| json!({"type": "object"}));
+        if obj.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true)
+            && let Some(Value::Object(props)) = out.get_mut("properties")
+        {
+            for f in ["apiVersion", "kind"] {
+                props.entry(f).or_insert_with(|| json!({"type": "string"}));
             }
+            props.entry("metadata").or_insert_with(|| json!({"type": "object"}));
         }
         out.insert("additionalProperties".into(), json!(false));
     }
@@ -177,10 +175,10 @@ fn convert(s: &Value) -> Value {
 /// constraints to fields the parent declares: they must not close the object.
 fn convert_partial(s: &Value) -> Value {
     let mut v = convert(s);
-    if let Some(o) = v.as_object_mut() {
-        if s.get("additionalProperties").is_none() {
-            o.remove("additionalProperties");
-        }
+    if let Some(o) = v.as_object_mut()
+        && s.get("additionalProperties").is_none()
+    {
+        o.remove("additionalProperties");
     }
     v
 }

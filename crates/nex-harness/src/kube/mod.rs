@@ -35,15 +35,16 @@ pub struct Violation {
 }
 
 type Compiled = Result<Arc<jsonschema::Validator>, String>;
+/// One slot per key, filled once by whichever thread asks first.
+type Slots<K, V> = Mutex<HashMap<K, Arc<OnceLock<V>>>>;
 
 /// The schema store of one run.
 pub struct Schemas {
     root: SchemaRoot,
     /// CRDs configured for the catalog (`schemas/crds/`).
     catalog_crds: CrdSet,
-    registries:
-        Mutex<HashMap<String, Arc<OnceLock<Result<Arc<jsonschema::Registry<'static>>, SchemaError>>>>>,
-    compiled: Mutex<HashMap<(String, String, String), Arc<OnceLock<Option<Compiled>>>>>,
+    registries: Slots<String, Result<Arc<jsonschema::Registry<'static>>, SchemaError>>,
+    compiled: Slots<(String, String, String), Option<Compiled>>,
 }
 
 impl Schemas {
@@ -197,7 +198,7 @@ fn violations(e: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
         jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
             .iter()
             .map(|name| Violation {
-                path: crate::checks::objects::child(&path, name),
+                path: crate::yaml::child(&path, name),
                 message: format!("unknown field {name:?}"),
             })
             .collect(),

@@ -95,7 +95,7 @@ pub fn chart_yaml(tgz: &[u8]) -> Result<String, ArchiveError> {
 
 /// Lower-case hex sha256, the form `index.yaml` digests take.
 pub fn sha256(bytes: &[u8]) -> String {
-    crate::provision::hex(&Sha256::digest(bytes))
+    crate::cache::hex(&Sha256::digest(bytes))
 }
 
 /// Writes bytes to `path` through a temp file in the same folder and a rename,

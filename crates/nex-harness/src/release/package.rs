@@ -7,6 +7,7 @@ use super::archive;
 use super::index::{Conflict, Index, Packaged};
 use crate::catalog::Chart;
 use crate::helm::Helm;
+use crate::model::{CHART_YAML, ChartMeta};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -49,17 +50,9 @@ pub enum Outcome {
 
 /// Whether Chart.yaml opts the chart out of publishing (`nex-charts/publish: "false"`).
 pub fn is_published(chart_dir: &Path) -> bool {
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default)]
-    struct Meta {
-        annotations: std::collections::BTreeMap<String, Value>,
-    }
     // An unreadable Chart.yaml counts as published: packaging then reports it.
-    let meta = std::fs::read_to_string(chart_dir.join("Chart.yaml"))
-        .ok()
-        .and_then(|t| serde_saphyr::from_str::<Meta>(&t).ok())
-        .unwrap_or_default();
-    match meta.annotations.get(PUBLISH_ANNOTATION) {
+    let meta = crate::files::read_chart_meta(chart_dir);
+    match meta.value.get("annotations").and_then(|a| a.get(PUBLISH_ANNOTATION)) {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.trim() != "false",
         _ => true,
@@ -124,7 +117,8 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
 /// Vendors the chart's library dependencies, `helm package`s it into `dest`
 /// and rewrites the archive reproducibly. Errors are helm's words, for the user.
 fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, String> {
-    crate::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
+    let meta = crate::files::read_chart_meta(&chart.dir);
+    crate::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let mut cmd = helm.command();
     cmd.arg("package").arg(&chart.dir).arg("--destination").arg(dest);
     let out = helm.run(cmd).map_err(|e| e.to_string())?;
@@ -151,10 +145,13 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, Stri
 
 fn chart_metadata(tgz: &[u8]) -> Result<Map<String, Value>, String> {
     let text = archive::chart_yaml(tgz).map_err(|e| e.to_string())?;
-    match serde_saphyr::from_str::<Value>(&text) {
-        Ok(Value::Object(m)) if m.get("name").is_some_and(Value::is_string) => Ok(m),
-        Ok(_) => Err("the packaged Chart.yaml has no name".into()),
-        Err(e) => Err(format!("the packaged Chart.yaml does not parse: {e}")),
+    let meta = ChartMeta::parse(Path::new(CHART_YAML), &text);
+    match meta.value {
+        _ if meta.error.is_some() => {
+            Err(format!("the packaged Chart.yaml does not parse: {}", meta.error.unwrap_or_default()))
+        }
+        Value::Object(m) if m.get("name").is_some_and(Value::is_string) => Ok(m),
+        _ => Err("the packaged Chart.yaml has no name".into()),
     }
 }
 

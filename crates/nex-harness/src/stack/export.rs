@@ -73,21 +73,18 @@ fn values_of(release: &super::file::Release) -> Result<Value, ExportError> {
 
 fn chart_meta(release: &super::file::Release) -> Result<(String, String), ExportError> {
     let fail = |message: String| ExportError::Release { release: release.name.clone(), message };
-    let path = release.chart.join("Chart.yaml");
-    let text = crate::files::read_text(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    let yaml = crate::yaml::parse(&text).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    let root = yaml.root().ok_or_else(|| fail(format!("{} is empty", path.display())))?;
-    let name =
-        root.get("name").and_then(|n| n.as_str()).ok_or_else(|| fail("Chart.yaml has no name".into()))?;
+    let meta = crate::files::read_chart_meta(&release.chart);
+    if let Some(e) = &meta.error {
+        return Err(fail(format!("{}: {e}", meta.path.display())));
+    }
+    let name = meta.name.clone().ok_or_else(|| fail(format!("{} has no name", meta.path.display())))?;
     let version = match &release.version {
         Some(v) => v.clone(),
-        None => root
-            .get("version")
-            .and_then(|n| n.as_str())
-            .ok_or_else(|| fail("Chart.yaml has no version".into()))?
-            .to_owned(),
+        None => {
+            meta.version.clone().ok_or_else(|| fail(format!("{} has no version", meta.path.display())))?
+        }
     };
-    Ok((name.to_owned(), version))
+    Ok((name, version))
 }
 
 /// The objects of a stack for a format (not yet validated).

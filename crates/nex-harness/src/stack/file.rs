@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub const RULE_FILE: &str = "stack/file";
+pub use crate::checks::stack::RULE_FILE;
 
 const SCHEMA: &str = include_str!("../../../../schemas/stack.schema.json");
 
@@ -248,8 +248,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
             }
             values.push((file, vat));
         }
-        if let Some(node) = &r.node {
-            if !nodes.iter().any(|n: &NodeSpec| &n.name == node) && !raw.nodes.iter().any(|n| &n.name == node)
+        if let Some(node) = &r.node
+            && !nodes.iter().any(|n: &NodeSpec| &n.name == node)
+            && !raw.nodes.iter().any(|n| &n.name == node)
+        {
             {
                 problems.push(
                     Diagnostic::error(

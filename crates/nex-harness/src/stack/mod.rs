@@ -12,6 +12,7 @@ pub mod export;
 pub mod file;
 
 use crate::cache::Cache;
+use crate::checks::policy::exceptions::{ANNOTATION, Exception};
 use crate::checks::stack as rules;
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::helm::Helm;
@@ -24,8 +25,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A release's `helm template` failed, or rendered broken YAML.
-pub const RULE_RENDER: &str = "stack/render";
+pub use crate::checks::stack::RULE_RENDER;
 
 /// Where the stacks live, under the repository root.
 pub const STACKS_DIR: &str = "stacks";
@@ -61,26 +61,32 @@ pub fn kube_version(stack: &file::Stack) -> String {
 /// Renders every release of a stack (in parallel, through the cache).
 pub fn render(stack: &file::Stack, helm: &Helm, cache: &Cache) -> (Vec<Rendered>, Vec<Diagnostic>) {
     let version = kube_version(stack);
-    let results: Vec<Result<Rendered, Diagnostic>> =
+    let results: Vec<Result<Rendered, Box<Diagnostic>>> =
         stack.releases.par_iter().map(|r| render_one(r, helm, cache, &version)).collect();
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for r in results {
         match r {
             Ok(x) => ok.push(x),
-            Err(d) => failed.push(d),
+            Err(d) => failed.push(*d),
         }
     }
     (ok, failed)
 }
 
-fn render_one(r: &file::Release, helm: &Helm, cache: &Cache, version: &str) -> Result<Rendered, Diagnostic> {
-    let fail = |message: String| Diagnostic::error(RULE_RENDER, &r.name, message).at(r.at.clone());
+fn render_one(
+    r: &file::Release,
+    helm: &Helm,
+    cache: &Cache,
+    version: &str,
+) -> Result<Rendered, Box<Diagnostic>> {
+    let fail = |message: String| Box::new(Diagnostic::error(RULE_RENDER, &r.name, message).at(r.at.clone()));
     let chart = crate::catalog::load(&r.chart);
-    crate::deps::ensure(&chart, helm)
+    let meta = crate::files::read_chart_meta(&r.chart);
+    crate::deps::ensure(&chart, &meta, helm)
         .map_err(|e| fail(format!("cannot vendor the chart's dependencies: {e}")))?;
     let fingerprint = crate::cache::chart_fingerprint(&r.chart);
-    let inputs = RenderInputs { chart_dir: &r.chart, fingerprint: &fingerprint, helm, cache };
+    let inputs = RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
     let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
     let out = crate::render::template_release(&inputs, &r.name, &r.namespace, &values, Some(version))
         .map_err(|e| fail(format!("helm could not be run: {e}")))?;
@@ -134,13 +140,13 @@ fn first_error(stderr: &str) -> String {
 fn flatten(objects: Vec<Object>) -> Vec<Object> {
     let mut out = Vec::new();
     for o in objects {
-        if o.kind().ends_with("List") {
-            if let Some(items) = o.value.get("items").and_then(Value::as_array) {
-                for item in items {
-                    out.push(Object { source: o.source.clone(), line: o.line, value: item.clone() });
-                }
-                continue;
+        if o.kind().ends_with("List")
+            && let Some(items) = o.value.get("items").and_then(Value::as_array)
+        {
+            for item in items {
+                out.push(Object { source: o.source.clone(), line: o.line, value: item.clone() });
             }
+            continue;
         }
         out.push(o);
     }
@@ -164,10 +170,11 @@ const CLUSTER_SCOPED: &[&str] = &[
 
 /// A namespaced object without `metadata.namespace` lands in the release's namespace.
 fn with_namespace(mut o: Object, namespace: &str) -> Object {
-    if !CLUSTER_SCOPED.contains(&o.kind()) && o.value.pointer("/metadata/namespace").is_none() {
-        if let Some(meta) = o.value.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("namespace".into(), Value::String(namespace.to_owned()));
-        }
+    if !CLUSTER_SCOPED.contains(&o.kind())
+        && o.value.pointer("/metadata/namespace").is_none()
+        && let Some(meta) = o.value.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        meta.insert("namespace".into(), Value::String(namespace.to_owned()));
     }
     o
 }
@@ -377,14 +384,13 @@ fn per_object(
 /// scenarios, so object names and scenarios are not compared).
 pub fn apply_exceptions(diags: &mut [Diagnostic], stack: &file::Stack) {
     for r in &stack.releases {
-        let Ok(text) = crate::files::read_text(&r.chart.join("Chart.yaml")) else { continue };
-        let Ok(yaml) = crate::yaml::parse(&text) else { continue };
-        let Some(list) = yaml
-            .root()
-            .and_then(|n| n.get("annotations"))
-            .and_then(|a| a.get(crate::exceptions::ANNOTATION))
-            .and_then(|n| n.as_str())
-            .and_then(|s| serde_saphyr::from_str::<Vec<crate::exceptions::Exception>>(s).ok())
+        let meta = crate::files::read_chart_meta(&r.chart);
+        let Some(list) = meta
+            .annotations
+            .iter()
+            .find(|a| a.key == ANNOTATION)
+            .and_then(|a| a.value.as_deref())
+            .and_then(|v| serde_saphyr::from_str::<Vec<Exception>>(v).ok())
         else {
             continue;
         };
@@ -456,10 +462,10 @@ pub fn select(root: &Path, named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// A location's file relative to `root`, for reports.
 pub fn relative(mut d: Diagnostic, root: &Path) -> Diagnostic {
-    if let Some(Location { file, .. }) = d.location.as_mut() {
-        if let Ok(rel) = file.strip_prefix(root) {
-            *file = rel.to_path_buf();
-        }
+    if let Some(Location { file, .. }) = d.location.as_mut()
+        && let Ok(rel) = file.strip_prefix(root)
+    {
+        *file = rel.to_path_buf();
     }
     d
 }

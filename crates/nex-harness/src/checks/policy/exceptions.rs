@@ -92,20 +92,16 @@ fn matches_object(pattern: &str, obj: &Object) -> bool {
 }
 
 fn annotation_location(loaded: &LoadedChart) -> Location {
-    let file = loaded.chart.dir.join("Chart.yaml");
-    match loaded.chart_yaml.lines().position(|l| l.contains(ANNOTATION)) {
-        Some(i) => {
-            let col =
-                loaded.chart_yaml.lines().nth(i).map(|l| l.len() - l.trim_start().len() + 1).unwrap_or(1);
-            Location::at(file, i + 1, col)
-        }
+    let file = &loaded.meta.path;
+    match loaded.meta.annotation(ANNOTATION) {
+        Some(a) => Location::at(file, a.pos.line, a.pos.column),
         None => Location::file(file),
     }
 }
 
 /// The chart's exceptions; malformed ones are errors (never silently ignored).
 pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
-    let Some(raw) = loaded.chart_meta.pointer("/annotations").and_then(|a| a.get(ANNOTATION)) else {
+    let Some(raw) = loaded.meta.value.get("annotations").and_then(|a| a.get(ANNOTATION)) else {
         return Ok(Exceptions::default());
     };
     let err = |msg: String| {
