@@ -16,8 +16,9 @@ Takes root.
 {{- $np := .Values.networkPolicy -}}
 {{- if and $np $np.enabled -}}
 {{- $ctx := . -}}
+{{- $enabled := include "nex-charts.common.service.enabledPorts" . | fromYaml -}}
 {{- $ports := list -}}
-{{- range $name, $p := .Values.service.ports -}}
+{{- range $name, $p := $enabled -}}
 {{- $ports = append $ports (dict "port" $name "protocol" (default "TCP" (get $p "protocol"))) -}}
 {{- end -}}
 {{- $egress := default (dict) $np.egress -}}
@@ -33,11 +34,14 @@ Takes root.
 {{- end -}}
 {{- $servedPorts := list -}}
 {{- range $name := uniq $served -}}
-{{- $p := get $ctx.Values.service.ports (toString $name) -}}
+{{- $p := get $enabled (toString $name) -}}
 {{- if not $p -}}
+{{- if not (hasKey $ctx.Values.service.ports (toString $name)) -}}
 {{- fail (printf "networkPolicy: served port %q is not in service.ports" (toString $name)) -}}
 {{- end -}}
+{{- else -}}
 {{- $servedPorts = append $servedPorts (dict "port" (toString $name) "protocol" (default "TCP" (get $p "protocol"))) -}}
+{{- end -}}
 {{- end -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
