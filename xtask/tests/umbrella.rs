@@ -110,10 +110,10 @@ fn defined_names(text: &str) -> Vec<String> {
     while let Some(at) = rest.find("define \"") {
         let after = &rest[at + "define \"".len()..];
         let before = rest[..at].trim_end();
-        if before.ends_with("{{") || before.ends_with("{{-") {
-            if let Some(end) = after.find('"') {
-                names.push(after[..end].to_owned());
-            }
+        if (before.ends_with("{{") || before.ends_with("{{-"))
+            && let Some(end) = after.find('"')
+        {
+            names.push(after[..end].to_owned());
         }
         rest = after;
     }
