@@ -225,7 +225,12 @@ fn homepage_renders_only_files_and_keys_it_reads_and_its_probes_pass_the_host_ch
                 .flatten()
                 .find(|h| h["name"] == "Host")
                 .and_then(|h| h["value"].as_str());
-            assert_eq!(host, Some(format!("localhost:{port}").as_str()), "{what} {probe}");
+            let host = host.unwrap_or_else(|| panic!("{what} {probe}: no Host header"));
+            let allowed = env(&objects, "HOMEPAGE_ALLOWED_HOSTS").unwrap_or_default();
+            assert!(
+                host == format!("localhost:{port}") || allowed.split(',').any(|h| h == host),
+                "{what} {probe}: Host {host} is refused by the middleware (PORT {port}, allowed {allowed})"
+            );
         }
         let Some(cm) = objects.iter().find(|o| o["kind"] == "ConfigMap") else { continue };
         for file in cm["data"].as_object().into_iter().flat_map(|d| d.keys()) {
@@ -236,6 +241,26 @@ fn homepage_renders_only_files_and_keys_it_reads_and_its_probes_pass_the_host_ch
             assert!(["cluster", "default", "disabled"].contains(&k["mode"].as_str().unwrap_or("")), "{what}");
         }
     }
+}
+
+#[test]
+fn homepage_probes_pass_the_host_check_on_another_container_port() {
+    let helm = Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm");
+    let dir = root().join("charts/homepage");
+    nex_harness::deps::ensure(&nex_harness::catalog::load(&dir), &helm).expect("vendor the library");
+    let out = helm
+        .command()
+        .args(["template", "nex"])
+        .arg(&dir)
+        .args(["--set", "service.ports.http.containerPort=8080"])
+        .output()
+        .expect("run helm");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let objects = documents(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(env(&objects, "PORT").as_deref(), Some("8080"));
+    // The probes still send `Host: localhost:3000` (values); the middleware must admit it.
+    let allowed = env(&objects, "HOMEPAGE_ALLOWED_HOSTS").unwrap_or_default();
+    assert!(allowed.split(',').any(|h| h == "localhost:3000"), "{allowed}");
 }
 
 #[test]
