@@ -1,9 +1,13 @@
 {{/*
 nex-charts.common.networkPolicy: on by default. It selects the app's pods and allows:
-- in: from `networkPolicy.gateway` (a NetworkPolicyPeer: the ingress
-  controller / Gateway pods) to every Service port; from the release's helm
-  test pod; from `networkPolicy.monitoring` to the ServiceMonitor port when
-  `serviceMonitor.enabled`; plus `networkPolicy.extraIngress` rules;
+- in: to the *served* ports (`networkPolicy.servedPorts`; by default the
+  Service ports `ingress.servicePort` and `route.servicePort` name) from
+  `networkPolicy.gateway` — from any source while it is empty, so every
+  ingress controller and Gateway implementation (wherever it runs) reaches
+  them; a NetworkPolicyPeer narrows it. From the release's helm test pod to
+  every Service port; from `networkPolicy.monitoring` to the ServiceMonitor
+  port when `serviceMonitor.enabled`; plus `networkPolicy.extraIngress`.
+  Every other port stays closed;
 - out: DNS (port 53, UDP and TCP) when `networkPolicy.egress.dns`, plus
   `networkPolicy.egress.rules`. No rules at all denies all egress.
 Takes root.
@@ -12,11 +16,33 @@ Takes root.
 {{- $np := .Values.networkPolicy -}}
 {{- if and $np $np.enabled -}}
 {{- $ctx := . -}}
+{{- $enabled := include "nex-charts.common.service.enabledPorts" . | fromYaml -}}
 {{- $ports := list -}}
-{{- range $name, $p := .Values.service.ports -}}
+{{- range $name, $p := $enabled -}}
 {{- $ports = append $ports (dict "port" $name "protocol" (default "TCP" (get $p "protocol"))) -}}
 {{- end -}}
 {{- $egress := default (dict) $np.egress -}}
+{{- $served := list -}}
+{{- if kindIs "slice" (get $np "servedPorts") -}}
+{{- $served = get $np "servedPorts" -}}
+{{- else -}}
+{{- range $block := list (get .Values "ingress") (get .Values "route") -}}
+{{- if and (kindIs "map" $block) (get $block "servicePort") -}}
+{{- $served = append $served (get $block "servicePort") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $servedPorts := list -}}
+{{- range $name := uniq $served -}}
+{{- $p := get $enabled (toString $name) -}}
+{{- if not $p -}}
+{{- if not (hasKey $ctx.Values.service.ports (toString $name)) -}}
+{{- fail (printf "networkPolicy: served port %q is not in service.ports" (toString $name)) -}}
+{{- end -}}
+{{- else -}}
+{{- $servedPorts = append $servedPorts (dict "port" (toString $name) "protocol" (default "TCP" (get $p "protocol"))) -}}
+{{- end -}}
+{{- end -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -30,16 +56,21 @@ spec:
     - Egress
   {{- $testsOn := and .Values.tests .Values.tests.enabled }}
   {{- $scraped := and .Values.serviceMonitor .Values.serviceMonitor.enabled $np.monitoring }}
-  {{- if not (or $np.gateway $testsOn $scraped $np.extraIngress) }}
+  {{- if not (or $servedPorts $testsOn $scraped $np.extraIngress) }}
   # No ingress rule: nothing may connect.
   ingress: []
   {{- else }}
   ingress:
-    {{- with $np.gateway }}
+    {{- if $servedPorts }}
+    {{- if $np.gateway }}
     - from:
-        - {{ toYaml . | nindent 10 | trim }}
+        - {{ toYaml $np.gateway | nindent 10 | trim }}
       ports:
-        {{- toYaml $ports | nindent 8 }}
+    {{- else }}
+    # The served ports, from any source: networkPolicy.gateway names none.
+    - ports:
+    {{- end }}
+        {{- toYaml $servedPorts | nindent 8 }}
     {{- end }}
     {{- if and .Values.tests .Values.tests.enabled }}
     - from:

@@ -110,7 +110,7 @@ command:
 args:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with $v.service.ports }}
+{{- with include "nex-charts.common.service.enabledPorts" $ctx | fromYaml }}
 ports:
   {{- range $name, $p := . }}
   - name: {{ $name }}

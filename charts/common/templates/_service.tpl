@@ -1,7 +1,9 @@
 {{/*
 nex-charts.common.service: the Service in front of the app. `service.ports` is a map
-name → {port, containerPort, protocol, appProtocol, nodePort}; the container
-ports carry the same names, so the Service targets them by name.
+name → {enabled, port, containerPort, protocol, appProtocol, nodePort}; the
+container ports carry the same names, so the Service targets them by name. A
+port set `enabled: false` (an opt-in port a chart lists off) is left out
+everywhere: Service, container and NetworkPolicy.
 Takes root.
 */}}
 {{- define "nex-charts.common.service" -}}
@@ -22,7 +24,7 @@ spec:
   loadBalancerClass: {{ . }}
   {{- end }}
   ports:
-    {{- range $name, $p := $s.ports }}
+    {{- range $name, $p := include "nex-charts.common.service.enabledPorts" . | fromYaml }}
     - name: {{ $name }}
       port: {{ $p.port }}
       targetPort: {{ $name }}
@@ -38,10 +40,21 @@ spec:
     {{- include "nex-charts.common.labels.selector" . | nindent 4 }}
 {{- end -}}
 
+{{/* nex-charts.common.service.enabledPorts: `service.ports` without the entries set `enabled: false`, as YAML for fromYaml. Takes root. */}}
+{{- define "nex-charts.common.service.enabledPorts" -}}
+{{- $out := dict -}}
+{{- range $name, $p := .Values.service.ports -}}
+{{- if ne (toString (get $p "enabled")) "false" -}}
+{{- $_ := set $out $name (omit $p "enabled") -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
 {{/* nex-charts.common.service.port: the Service port number of a named port. Takes (dict "context" $ "name" "http"). */}}
 {{- define "nex-charts.common.service.port" -}}
-{{- $p := get .context.Values.service.ports .name -}}
-{{- if not $p }}{{ fail (printf "service.ports has no port named %q" .name) }}{{ end -}}
+{{- $p := get (include "nex-charts.common.service.enabledPorts" .context | fromYaml) .name -}}
+{{- if not $p }}{{ fail (printf "service.ports has no enabled port named %q" .name) }}{{ end -}}
 {{- $p.port -}}
 {{- end -}}
 

@@ -22,7 +22,9 @@ mode: disabled
 {{/*
 homepage.allowedHosts: HOMEPAGE_ALLOWED_HOSTS — the ingress hosts, route
 hostnames, the Service's cluster names (with and without its port) and
-`allowedHosts`, comma-separated. Homepage compares the Host header verbatim.
+`allowedHosts`, comma-separated. Homepage compares the Host header verbatim and
+admits `localhost:<PORT>` itself (src/middleware.js); a probe's own Host header
+is added too, so probes keep passing when the container port changes.
 */}}
 {{- define "nex-charts.homepage.allowedHosts" -}}
 {{- $hosts := list -}}
@@ -40,6 +42,15 @@ hostnames, the Service's cluster names (with and without its port) and
 {{- $hosts = append $hosts (printf "%s:%v" . $port) -}}
 {{- end -}}
 {{- range .Values.allowedHosts }}{{ $hosts = append $hosts . }}{{ end -}}
+{{- range $name, $probe := .Values.probes -}}
+{{- if and (kindIs "map" $probe) $probe.enabled $probe.httpGet -}}
+{{- range $h := default (list) $probe.httpGet.httpHeaders -}}
+{{- if and (eq (lower (toString $h.name)) "host") (ne (printf "localhost:%v" $.Values.service.ports.http.containerPort) (toString $h.value)) -}}
+{{- $hosts = append $hosts (toString $h.value) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- join "," (uniq $hosts) -}}
 {{- end -}}
 

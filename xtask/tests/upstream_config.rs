@@ -1,0 +1,288 @@
+//! What the charts render against what each upstream application reads.
+//!
+//! None of these apps publishes a schema for its configuration, and their YAML
+//! loaders ignore unknown keys silently (a typo does nothing), so every
+//! scenario's rendered configuration is checked against the keys of the
+//! upstream config structs, and the container's command, port and probes
+//! against the upstream image. The key lists are read from the upstream
+//! sources named beside each (fetched repositories, at the tag noted); the
+//! chart READMEs' "Upstream facts" tables carry the same sources.
+//! adguard-home has its own file (`adguard_home.rs`).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+use nex_harness::helm::{Helm, Major};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    text.split("\n---")
+        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
+        .filter(|v| v.is_object())
+        .collect()
+}
+
+/// Every scenario of `chart` (defaults, then each ci file), rendered.
+fn scenarios(chart: &str) -> Vec<(String, Vec<Value>)> {
+    let helm = Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm");
+    let dir = root().join("charts").join(chart);
+    nex_harness::deps::ensure(
+        &nex_harness::catalog::load(&dir),
+        &nex_harness::files::read_chart_meta(&dir),
+        &helm,
+    )
+    .expect("vendor the library");
+    let mut files: Vec<Option<PathBuf>> = vec![None];
+    let mut ci: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("ci")).unwrap().map(|e| e.unwrap().path()).collect();
+    ci.sort();
+    files.extend(ci.into_iter().map(Some));
+    files
+        .into_iter()
+        .map(|file| {
+            let mut cmd = helm.command();
+            cmd.args(["template", "nex"]).arg(&dir).args(["--namespace", "nex"]);
+            if let Some(f) = &file {
+                cmd.arg("--values").arg(f);
+            }
+            let out = cmd.output().expect("run helm");
+            assert!(out.status.success(), "{chart} {file:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let name = file
+                .map(|f| f.file_name().unwrap().to_string_lossy().trim_end_matches("-values.yaml").to_owned())
+                .unwrap_or_else(|| "default".into());
+            (name, documents(&String::from_utf8_lossy(&out.stdout)))
+        })
+        .collect()
+}
+
+fn workload(objects: &[Value]) -> &Value {
+    objects.iter().find(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet").expect("a workload")
+}
+
+fn container(objects: &[Value]) -> &Value {
+    &workload(objects)["spec"]["template"]["spec"]["containers"][0]
+}
+
+/// The chart's own ConfigMap's `key`, parsed; None when the scenario uses an existing ConfigMap.
+fn config(objects: &[Value], key: &str) -> Option<Value> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "ConfigMap")
+        .find_map(|cm| cm["data"][key].as_str())
+        .map(|text| serde_saphyr::from_str(text).expect("the rendered config is YAML"))
+}
+
+fn keys_within(value: &Value, allowed: &[&str], what: &str) {
+    for key in value.as_object().into_iter().flat_map(|o| o.keys()) {
+        assert!(
+            allowed.contains(&key.as_str()),
+            "{what}: key {key:?} is not read upstream (allowed: {allowed:?})"
+        );
+    }
+}
+
+fn container_port(objects: &[Value], name: &str) -> i64 {
+    container(objects)["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["containerPort"].as_i64())
+        .unwrap_or_else(|| panic!("no container port {name}"))
+}
+
+fn probe_paths(objects: &[Value]) -> Vec<String> {
+    let c = container(objects);
+    ["startupProbe", "readinessProbe", "livenessProbe"]
+        .iter()
+        .filter_map(|p| c[*p]["httpGet"]["path"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn env(objects: &[Value], name: &str) -> Option<String> {
+    container(objects)["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str().map(str::to_owned))
+}
+
+// glanceapp/glance v0.8.5 (91324e8d), internal/glance/config.go `type config struct`.
+const GLANCE_TOP: &[&str] = &["server", "auth", "document", "theme", "branding", "pages"];
+const GLANCE_SERVER: &[&str] = &["host", "port", "proxied", "assets-path", "base-url"];
+
+#[test]
+fn glance_renders_only_keys_its_loader_reads_and_runs_the_binary_once() {
+    let mut checked = 0;
+    for (scenario, objects) in scenarios("glance") {
+        let what = format!("glance {scenario}");
+        // Dockerfile: ENTRYPOINT ["/app/glance", "--config", "/app/config/glance.yml"] (exec form).
+        assert_eq!(container(&objects)["command"], serde_json::json!(["/app/glance"]), "{what}");
+        assert_eq!(
+            container(&objects)["args"],
+            serde_json::json!(["--config", "/app/config/glance.yml"]),
+            "{what}"
+        );
+        // internal/glance/glance.go: GET /api/healthz answers 200.
+        assert!(probe_paths(&objects).iter().all(|p| p == "/api/healthz"), "{what}");
+        let Some(cfg) = config(&objects, "glance.yml") else { continue };
+        keys_within(&cfg, GLANCE_TOP, &what);
+        keys_within(&cfg["server"], GLANCE_SERVER, &what);
+        // config.go defaults server.port to 8080; the chart sets it to the container port.
+        assert_eq!(cfg["server"]["port"].as_i64(), Some(container_port(&objects, "http")), "{what}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} glance configs checked");
+}
+
+// TwiN/gatus v5.36.0 (ed1107b4): config/config.go `type Config struct`,
+// config/web/web.go `type Config struct`, storage/config.go `type Config struct`.
+const GATUS_TOP: &[&str] = &[
+    "debug",
+    "metrics",
+    "skip-invalid-config-update",
+    "disable-monitoring-lock",
+    "concurrency",
+    "security",
+    "alerting",
+    "endpoints",
+    "external-endpoints",
+    "suites",
+    "storage",
+    "web",
+    "ui",
+    "maintenance",
+    "remote",
+    "connectivity",
+    "tunneling",
+];
+const GATUS_WEB: &[&str] = &["address", "port", "read-buffer-size", "tls"];
+const GATUS_STORAGE: &[&str] =
+    &["path", "type", "caching", "maximum-number-of-results", "maximum-number-of-events"];
+
+#[test]
+fn gatus_renders_only_keys_its_loader_reads() {
+    let mut checked = 0;
+    for (scenario, objects) in scenarios("gatus") {
+        let what = format!("gatus {scenario}");
+        // Dockerfile: ENTRYPOINT ["/gatus"], no CMD; the chart passes neither.
+        assert!(
+            container(&objects).get("command").is_none() && container(&objects).get("args").is_none(),
+            "{what}"
+        );
+        // api/api.go: GET /health.
+        assert!(probe_paths(&objects).iter().all(|p| p == "/health"), "{what}");
+        // main.go reads GATUS_CONFIG_PATH; the chart mounts the ConfigMap there.
+        assert_eq!(env(&objects, "GATUS_CONFIG_PATH").as_deref(), Some("/config/config.yaml"), "{what}");
+        let Some(cfg) = config(&objects, "config.yaml") else { continue };
+        keys_within(&cfg, GATUS_TOP, &what);
+        keys_within(&cfg["web"], GATUS_WEB, &what);
+        keys_within(&cfg["storage"], GATUS_STORAGE, &what);
+        assert_eq!(cfg["web"]["port"].as_i64(), Some(container_port(&objects, "http")), "{what}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} gatus configs checked");
+}
+
+// gethomepage/homepage v1.12.3 (d6e7e7e7): the files src/utils/config/config.js
+// copies from src/skeleton/ (what Homepage reads from /app/config), and the keys
+// src/utils/config/kubernetes.js and src/utils/kubernetes/*-list.js read.
+const HOMEPAGE_FILES: &[&str] = &[
+    "bookmarks.yaml",
+    "custom.css",
+    "custom.js",
+    "docker.yaml",
+    "kubernetes.yaml",
+    "proxmox.yaml",
+    "services.yaml",
+    "settings.yaml",
+    "widgets.yaml",
+];
+const HOMEPAGE_KUBERNETES: &[&str] = &["mode", "ingress", "traefik", "gateway"];
+
+#[test]
+fn homepage_renders_only_files_and_keys_it_reads_and_its_probes_pass_the_host_check() {
+    for (scenario, objects) in scenarios("homepage") {
+        let what = format!("homepage {scenario}");
+        // Dockerfile: ENTRYPOINT ["docker-entrypoint.sh"], CMD ["node", "server.js"]; the chart keeps both.
+        assert!(
+            container(&objects).get("command").is_none() && container(&objects).get("args").is_none(),
+            "{what}"
+        );
+        let port = container_port(&objects, "http");
+        assert_eq!(env(&objects, "PORT"), Some(port.to_string()), "{what}");
+        // src/middleware.js: /api/* needs Host in HOMEPAGE_ALLOWED_HOSTS or localhost:<PORT>;
+        // the kubelet would send the pod IP, so the probes name localhost:<PORT>.
+        let c = container(&objects);
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            let get = &c[probe]["httpGet"];
+            if get.is_null() {
+                continue;
+            }
+            assert_eq!(get["path"], "/api/healthcheck", "{what} {probe}");
+            let host = get["httpHeaders"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|h| h["name"] == "Host")
+                .and_then(|h| h["value"].as_str());
+            let host = host.unwrap_or_else(|| panic!("{what} {probe}: no Host header"));
+            let allowed = env(&objects, "HOMEPAGE_ALLOWED_HOSTS").unwrap_or_default();
+            assert!(
+                host == format!("localhost:{port}") || allowed.split(',').any(|h| h == host),
+                "{what} {probe}: Host {host} is refused by the middleware (PORT {port}, allowed {allowed})"
+            );
+        }
+        let Some(cm) = objects.iter().find(|o| o["kind"] == "ConfigMap") else { continue };
+        for file in cm["data"].as_object().into_iter().flat_map(|d| d.keys()) {
+            assert!(HOMEPAGE_FILES.contains(&file.as_str()), "{what}: Homepage reads no {file}");
+        }
+        if let Some(k) = config(&objects, "kubernetes.yaml") {
+            keys_within(&k, HOMEPAGE_KUBERNETES, &what);
+            assert!(["cluster", "default", "disabled"].contains(&k["mode"].as_str().unwrap_or("")), "{what}");
+        }
+    }
+}
+
+#[test]
+fn homepage_probes_pass_the_host_check_on_another_container_port() {
+    let helm = Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm");
+    let dir = root().join("charts/homepage");
+    nex_harness::deps::ensure(
+        &nex_harness::catalog::load(&dir),
+        &nex_harness::files::read_chart_meta(&dir),
+        &helm,
+    )
+    .expect("vendor the library");
+    let out = helm
+        .command()
+        .args(["template", "nex"])
+        .arg(&dir)
+        .args(["--set", "service.ports.http.containerPort=8080"])
+        .output()
+        .expect("run helm");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let objects = documents(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(env(&objects, "PORT").as_deref(), Some("8080"));
+    // The probes still send `Host: localhost:3000` (values); the middleware must admit it.
+    let allowed = env(&objects, "HOMEPAGE_ALLOWED_HOSTS").unwrap_or_default();
+    assert!(allowed.split(',').any(|h| h == "localhost:3000"), "{allowed}");
+}
+
+#[test]
+fn common_test_runs_whoami_as_upstream_builds_it() {
+    for (scenario, objects) in scenarios("common-test") {
+        let what = format!("common-test {scenario}");
+        // traefik/whoami v1.11.0 (7e571907): Dockerfile ENTRYPOINT ["/whoami"] (exec form);
+        // app.go: `--port` (default 80 or WHOAMI_PORT_NUMBER), GET /health answers 200.
+        let c = container(&objects);
+        assert!(c.get("command").is_none(), "{what}");
+        let port = container_port(&objects, "http");
+        assert_eq!(c["args"], serde_json::json!([format!("--port={port}")]), "{what}");
+        assert!(probe_paths(&objects).iter().all(|p| p == "/health"), "{what}");
+    }
+}
