@@ -1,14 +1,20 @@
 //! `ct.yaml`: the one configuration shared by chart-testing and the harness.
 
 use crate::diag::{Diagnostic, Location};
+use crate::rule::{EVERY, Rule};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "ct.yaml";
 
 /// `ct/unknown-key`: a key chart-testing does not know (ct ignores typos silently).
-pub const RULE_UNKNOWN_KEY: &str = "ct/unknown-key";
+pub const RULE_UNKNOWN_KEY: Rule = Rule::error(
+    "ct/unknown-key",
+    EVERY,
+    "ct.yaml has a key chart-testing does not know (ct ignores typos silently)",
+);
 /// `ct/conflict`: keys ct refuses to combine (`all` with `charts`).
-pub const RULE_CONFLICT: &str = "ct/conflict";
+pub const RULE_CONFLICT: Rule = Rule::error("ct/conflict", EVERY, "ct.yaml sets both `all` and `charts`");
+pub const RULES: &[Rule] = &[RULE_UNKNOWN_KEY, RULE_CONFLICT];
 
 /// Every configuration key of chart-testing (ct v3), so a typo is caught.
 /// The harness acts on some (see [`CtConfig`]); the rest belong to `ct install`

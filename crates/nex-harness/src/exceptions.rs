@@ -13,17 +13,23 @@
 //! A matched finding is kept and shown as allowed; an exception that matches
 //! nothing is itself a warning, so stale exceptions do not pile up.
 
-use crate::checks::{policy, pss};
 use crate::diag::{Diagnostic, Location};
 use crate::helm::RELEASE;
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::rule::{CATALOG, Rule};
 use serde::Deserialize;
 use std::cell::RefCell;
 
 pub const ANNOTATION: &str = "nex-charts/policy-exceptions";
-pub const UNUSED: &str = "policy/unused-exception";
-pub const INVALID: &str = "policy/invalid-exception";
+pub const UNUSED: Rule =
+    Rule::warning("policy/unused-exception", CATALOG, "a declared policy exception that matches no finding");
+pub const INVALID: Rule = Rule::error(
+    "policy/invalid-exception",
+    CATALOG,
+    "a malformed policy exception (unknown rule, no objects, no reason, unknown scenario)",
+);
+pub const RULES: &[Rule] = &[UNUSED, INVALID];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,7 +130,7 @@ pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
         .map_err(|e| err(format!("{ANNOTATION}: {}", e.to_string().lines().next().unwrap_or_default())))?;
     let mut problems = Vec::new();
     for e in &list {
-        if !pss::RULES.contains(&e.rule.as_str()) && !policy::RULES.contains(&e.rule.as_str()) {
+        if !crate::checks::rule(&e.rule).is_some_and(|r| r.exceptable) {
             problems
                 .push(format!("unknown rule {:?}: only pss/* and policy/* rules can be excepted", e.rule));
         }

@@ -28,6 +28,7 @@ pub mod release;
 pub mod render;
 pub mod report;
 pub mod robustness;
+pub mod rule;
 pub mod scaffold;
 pub mod schema;
 pub mod snapshot;

@@ -4,13 +4,29 @@
 //! Everything here is pure: schemas come in as `serde_json::Value`, problems
 //! go out as data with the JSON pointer of the place they concern.
 
+use crate::rule::{CATALOG, EVERY, Rule};
 use serde_json::Value;
 
-pub const RULE_INVALID: &str = "schema/invalid";
-pub const RULE_REF: &str = "schema/ref";
-pub const RULE_DESCRIPTION: &str = "schema/description";
-pub const RULE_ADDITIONAL: &str = "schema/additional-properties";
-pub const RULE_CAMEL: &str = "values/camel-case";
+pub const RULE_INVALID: Rule = Rule::error(
+    "schema/invalid",
+    EVERY,
+    "values.schema.json is not a valid draft-07 / 2020-12 schema, or declares no or another `$schema`",
+);
+pub const RULE_REF: Rule =
+    Rule::error("schema/ref", EVERY, "a `$ref` is not local (`#/...`) or does not resolve");
+pub const RULE_DESCRIPTION: Rule =
+    Rule::error("schema/description", CATALOG, "a schema property has no `description`");
+pub const RULE_ADDITIONAL: Rule = Rule::error(
+    "schema/additional-properties",
+    CATALOG,
+    "the schema's top level does not set `\"additionalProperties\": false`",
+);
+pub const RULE_CAMEL: Rule = Rule::error(
+    "values/camel-case",
+    CATALOG,
+    "a value name (in values files, or a schema property) is not camelCase; objects marked `\"x-nex-user-keys\": true` (names users choose) are exempt",
+);
+pub const RULES: &[Rule] = &[RULE_INVALID, RULE_REF, RULE_DESCRIPTION, RULE_ADDITIONAL, RULE_CAMEL];
 
 /// The annotation marking an object whose keys the user chooses (env var
 /// names, labels, named ports): its keys are exempt from the camelCase rule.
@@ -50,8 +66,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(rule: &'static str, pointer: &str, message: impl Into<String>) -> Self {
-        Self { rule, pointer: pointer.to_owned(), message: message.into() }
+    fn new(rule: Rule, pointer: &str, message: impl Into<String>) -> Self {
+        Self { rule: rule.id, pointer: pointer.to_owned(), message: message.into() }
     }
 }
 
@@ -360,7 +376,7 @@ mod tests {
         s["properties"]["gone"] = json!({"$ref": "#/definitions/nothing", "description": "x"});
         let p = problems(&s);
         let find =
-            |rule: &str| p.iter().filter(|x| x.rule == rule).map(|x| x.pointer.as_str()).collect::<Vec<_>>();
+            |rule: Rule| p.iter().filter(|x| x.rule == rule).map(|x| x.pointer.as_str()).collect::<Vec<_>>();
         assert_eq!(find(RULE_ADDITIONAL), ["/additionalProperties"]);
         assert_eq!(find(RULE_DESCRIPTION), ["/properties/bad_name"]);
         assert_eq!(find(RULE_CAMEL), ["/properties/bad_name"]);

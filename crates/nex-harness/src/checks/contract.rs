@@ -9,9 +9,15 @@
 use crate::diag::{Diagnostic, Location};
 use crate::files::JsonFile;
 use crate::load::LoadedChart;
+use crate::rule::{CATALOG, Rule};
 use serde_json::Value;
 
-pub const RULE: &str = "values/contract";
+pub const RULE: Rule = Rule::error(
+    "values/contract",
+    CATALOG,
+    "a chart's copy of a values-contract definition differs from its library's `values.schema.fragment.json` (charts copy the `common` definitions so helm gets a self-contained schema; a drifted copy validates values the library renders differently)",
+);
+pub const RULES: &[Rule] = &[RULE];
 /// The file a library chart keeps its values-contract definitions in.
 pub const FRAGMENT: &str = "values.schema.fragment.json";
 

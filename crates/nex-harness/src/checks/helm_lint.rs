@@ -4,9 +4,15 @@
 use crate::catalog::Chart;
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::load::{LintRun, LoadedChart};
+use crate::rule::{EVERY, Rule};
 use std::path::PathBuf;
 
-pub const RULE: &str = "helm/lint";
+pub const RULE: Rule = Rule::error(
+    "helm/lint",
+    EVERY,
+    "`helm lint --strict` with the chart's values and each `ci/*-values.yaml`; template errors point at `file:line:col`",
+);
+pub const RULES: &[Rule] = &[RULE];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     loaded.helm_lint.iter().flat_map(|run| run_diagnostics(&loaded.chart, run)).collect()

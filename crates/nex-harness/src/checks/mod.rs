@@ -5,6 +5,7 @@
 
 use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
+use crate::rule::{EVERY, Rule};
 
 pub mod chart_yaml;
 pub mod contract;
@@ -43,7 +44,11 @@ pub const ALL: &[(&str, Check)] = &[
 
 /// `harness/panic`: a check crashed on this chart (a bug in the harness, reported
 /// as a finding so the other checks and charts still run).
-pub const RULE_PANIC: &str = "harness/panic";
+pub const RULE_PANIC: Rule = Rule::error(
+    "harness/panic",
+    EVERY,
+    "a check crashed on a chart (a harness bug); the other checks and charts still run",
+);
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
     ALL.iter()
@@ -59,69 +64,58 @@ pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Every rule id `cargo xtask lint` reports (each documented in README.md).
-pub const RULES: &[&str] = &[
-    helm_lint::RULE,
-    contract::RULE,
-    chart_yaml::RULE_SCHEMA,
-    chart_yaml::RULE_NAME,
-    chart_yaml::RULE_VERSION,
-    chart_yaml::RULE_APP_VERSION,
-    chart_yaml::RULE_KUBE_VERSION,
-    chart_yaml::RULE_CHANGES,
-    chart_yaml::RULE_IMAGES,
-    chart_yaml::RULE_LICENSE,
-    chart_yaml::RULE_DEPENDENCY,
-    chart_yaml::RULE_INCREMENT,
-    crate::catalog::RULE_MISSING,
-    crate::catalog::RULE_SYMLINK_LOOP,
-    values_schema::RULE_VALUES,
-    values_schema::RULE_MISSING,
-    crate::schema::RULE_CAMEL,
-    crate::schema::RULE_INVALID,
-    crate::schema::RULE_REF,
-    crate::schema::RULE_ADDITIONAL,
-    crate::schema::RULE_DESCRIPTION,
-    sources::RULE_NOT_JSON,
-    sources::RULE_SYNTAX,
-    sources::RULE_DUPLICATE,
-    sources::RULE_EMPTY,
-    sources::RULE_ENCODING,
-    sources::RULE_TOO_LARGE,
-    sources::RULE_READ,
-    sources::RULE_CI_NAME,
-    yaml_hygiene::RULE_TABS,
-    yaml_hygiene::RULE_TRAILING,
-    yaml_hygiene::RULE_FINAL_NEWLINE,
-    yaml_hygiene::RULE_NEW_LINES,
-    yaml_hygiene::RULE_EMPTY_LINES,
-    yaml_hygiene::RULE_INDENTATION,
-    yaml_hygiene::RULE_COMMENTS,
-    yaml_hygiene::RULE_COLONS,
-    yaml_hygiene::RULE_COMMAS,
-    yaml_hygiene::RULE_TRUTHY,
-    yaml_hygiene::RULE_BRACES,
-    yaml_hygiene::RULE_BRACKETS,
-    yaml_hygiene::RULE_HYPHENS,
-    yaml_hygiene::RULE_LINE_LENGTH,
-    crate::lintconf::RULE,
-    crate::config::RULE_UNKNOWN_KEY,
-    crate::config::RULE_CONFLICT,
-    RULE_PANIC,
+pub const RULES: &[Rule] = &[RULE_PANIC];
+
+/// The rule registry: every module's `RULES`, each rule declared once beside
+/// its check (see [`crate::rule`] for how to add one). `--list-rules`,
+/// `docs/rules.md`, `harness.yaml` and exception validation all read it.
+pub const REGISTRY: &[&[Rule]] = &[
+    helm_lint::RULES,
+    chart_yaml::RULES,
+    crate::catalog::RULES,
+    values_schema::RULES,
+    contract::RULES,
+    crate::schema::RULES,
+    sources::RULES,
+    yaml_hygiene::RULES,
+    crate::config::RULES,
+    crate::lintconf::RULES,
+    RULES,
+    render::RULES,
+    kube_schema::RULES,
+    pss::RULES,
+    policy::RULES,
+    crate::exceptions::RULES,
+    docs::RULES,
+    upgrade::RULES,
 ];
+
+/// Every registered rule, in registry order.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    REGISTRY.iter().flat_map(|m| m.iter())
+}
+
+/// The registered rule with this id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    rules().find(|r| r.id == id)
+}
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn every_rule_is_documented_in_the_readme_and_well_formed() {
-        let readme = include_str!("../../../../README.md");
-        for rule in super::RULES {
-            assert!(readme.contains(&format!("| `{rule}` |")), "README.md does not document {rule}");
-            let (area, name) = rule.split_once('/').unwrap();
-            let ok = |s: &str| {
-                !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            };
-            assert!(ok(area) && ok(name), "{rule}");
+    fn every_rule_is_well_formed_and_registered_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in rules() {
+            assert!(crate::rule::well_formed(r.id), "{}", r.id);
+            assert!(seen.insert(r.id), "{} is registered twice", r.id);
+            assert!(!r.summary.trim().is_empty() && !r.summary.contains('\n'), "{}: one-line summary", r.id);
+            assert!(
+                r.in_profile(crate::rule::Profile::Catalog),
+                "{}: the catalog profile holds every rule",
+                r.id
+            );
         }
     }
 }

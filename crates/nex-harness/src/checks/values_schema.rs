@@ -6,14 +6,21 @@
 use crate::diag::{Diagnostic, Location};
 use crate::files::JsonFile;
 use crate::load::{ChartFiles, LoadedChart};
+use crate::rule::{CATALOG, EVERY, Rule};
 use crate::schema::{self, Problem};
 use crate::values::{Merged, coalesce};
 use crate::yaml::{Node, Span, Style, Value};
 use jsonschema::error::ValidationErrorKind;
 use std::path::Path;
 
-pub const RULE_VALUES: &str = "values/schema";
-pub const RULE_MISSING: &str = "values/schema-missing";
+pub const RULE_VALUES: Rule = Rule::error(
+    "values/schema",
+    EVERY,
+    "values.yaml, and each ci file coalesced over it as Helm does (maps merge, `null` deletes), fail values.schema.json; points at the file and place that set the value",
+);
+pub const RULE_MISSING: Rule =
+    Rule::error("values/schema-missing", CATALOG, "an application chart has no values.schema.json");
+pub const RULES: &[Rule] = &[RULE_VALUES, RULE_MISSING];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     check_files(&loaded.chart.name, &loaded.chart.dir, &loaded.files)
