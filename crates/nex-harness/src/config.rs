@@ -78,6 +78,8 @@ pub struct CtConfig {
     pub validate_yaml: bool,
     pub helm_lint_extra_args: String,
     pub helm_extra_args: String,
+    /// ct's yamale schema for Chart.yaml (replaces ct's default one).
+    pub chart_yaml_schema: String,
     pub charts: Vec<PathBuf>,
     pub all: bool,
     pub exclude_deprecated: bool,
@@ -98,6 +100,7 @@ impl Default for CtConfig {
             validate_yaml: true,
             helm_lint_extra_args: String::new(),
             helm_extra_args: String::new(),
+            chart_yaml_schema: String::new(),
             charts: Vec::new(),
             all: false,
             exclude_deprecated: false,
@@ -108,10 +111,16 @@ impl Default for CtConfig {
 impl CtConfig {
     /// Reads `ct.yaml` in `root`; a missing file means ct's defaults.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
-        let path = root.join(FILE_NAME);
+        Self::load_file(&root.join(FILE_NAME), false)
+    }
+
+    /// Reads a ct configuration file (`--config`); a missing file means ct's
+    /// defaults unless `required`.
+    pub fn load_file(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let path = path.to_owned();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Self::default()),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
@@ -120,9 +129,13 @@ impl CtConfig {
     /// What is wrong with `ct.yaml` beyond what stops it from loading:
     /// unknown keys (with their line and column) and combinations ct refuses.
     pub fn findings(&self, root: &Path) -> Vec<Diagnostic> {
-        let path = root.join(FILE_NAME);
-        let shown = PathBuf::from(FILE_NAME);
-        let Ok(text) = std::fs::read_to_string(&path) else { return Vec::new() };
+        self.findings_in(&root.join(FILE_NAME), Path::new(FILE_NAME))
+    }
+
+    /// [`CtConfig::findings`] of the file at `path`, placed at `shown`.
+    pub fn findings_in(&self, path: &Path, shown: &Path) -> Vec<Diagnostic> {
+        let shown = shown.to_owned();
+        let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
         let mut out = Vec::new();
         let Some(doc) = crate::yaml::parse(&text).ok().and_then(|y| y.docs.into_iter().next()) else {
             return out;
@@ -171,7 +184,8 @@ fn suggestion(key: &str) -> Option<&'static str> {
     KNOWN_KEYS.iter().map(|k| (distance(key, k), *k)).filter(|(d, _)| *d <= 3).min().map(|(_, k)| k)
 }
 
-fn distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance (for "did you mean" hints).
+pub fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

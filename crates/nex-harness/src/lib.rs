@@ -31,6 +31,7 @@ pub mod robustness;
 pub mod rule;
 pub mod scaffold;
 pub mod schema;
+pub mod settings;
 pub mod snapshot;
 pub mod values;
 pub mod yaml;

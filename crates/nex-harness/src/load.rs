@@ -56,6 +56,9 @@ pub struct LintRun {
     pub scenario: Scenario,
     /// `Err` when helm could not be run at all.
     pub result: Result<ProcOutput, String>,
+    /// Run with `--strict` (ct.yaml's `helm-lint-extra-args` asks for it):
+    /// helm's warnings then fail the lint, so they are errors.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +201,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
                 .map(|scenario| LintRun {
                     scenario: scenario.clone(),
                     result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
+                    strict: opts.lint_extra_args.iter().any(|a| a == "--strict"),
                 })
                 .collect()
         },

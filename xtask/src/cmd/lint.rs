@@ -7,6 +7,8 @@ use nex_harness::kube::Schemas;
 use nex_harness::lintconf::LintConf;
 use nex_harness::load::{LoadOptions, Settings};
 use nex_harness::report::{self, Format, Summary};
+use nex_harness::rule::Profile;
+use nex_harness::settings::{Flags, RunSettings};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -29,7 +31,7 @@ const CATALOG_CRDS: &str = "schemas/crds";
 /// ci/*-values.yaml coalesced over it. helm runs are cached by content under
 /// target/nex-cache, so an unchanged chart is not rendered again.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Rule ids (stable) are listed in README.md under \"Checks\". \
+#[command(after_help = "Rule ids (stable): `--list-rules`, or docs/rules.md. \
 Version increments are checked (check-version-increment) with --changed and for charts named \
 on the command line, against `git merge-base <remote>/<target-branch> HEAD`.")]
 pub struct Args {
@@ -43,14 +45,43 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Print every rule (id, severity, profiles, exceptable, summary) and exit; `--format json` too
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// chart-testing's configuration file (ct's own flag; default: ct.yaml at the root)
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The harness settings file (default: harness.yaml at the root, when there is one)
+    #[arg(long, value_name = "PATH")]
+    pub harness_config: Option<PathBuf>,
+
+    /// Rule profile, overriding harness.yaml's (`ct` without a harness.yaml)
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
+    if args.list_rules {
+        let rules = nex_harness::docs::rules::text();
+        print!("{}", if args.format == Format::Json { nex_harness::docs::rules::json() } else { rules });
+        return Ok(Exit::Clean);
+    }
     nex_harness::lint::init_thread_pool();
     let root = super::root()?;
-    let config = super::config(&root)?;
-    let mut findings: Vec<Diagnostic> = config.findings(&root);
-    let discovery = nex_harness::catalog::discover_all(&root, &config)?;
+    let flags = Flags {
+        config: args.config.clone(),
+        harness_config: args.harness_config.clone(),
+        profile: args.profile,
+    };
+    // ct.yaml + harness.yaml + flags, resolved once; below reads only `settings`.
+    let settings = RunSettings::resolve(&root, &flags)?;
+    let config = &settings.ct;
+    let shown_ct = settings.ct_path.strip_prefix(&root).unwrap_or(&settings.ct_path);
+    let mut findings: Vec<Diagnostic> = config.findings_in(&settings.ct_path, shown_ct);
+    let discovery = nex_harness::catalog::discover_all(&root, config)?;
     let named = !args.charts.is_empty();
     // Findings about chart folders belong to runs over the whole catalog.
     let whole = !named && !args.changed;
@@ -61,7 +92,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let mut charts: Vec<Chart> = if named {
         nex_harness::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
-        let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
+        let base = Baseline::resolve(config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
         let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
         baseline = Some(base);
         touched
@@ -71,7 +102,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         discovery.charts
     };
     if check_versions && baseline.is_none() {
-        match Baseline::resolve(&config) {
+        match Baseline::resolve(config) {
             Ok(b) => baseline = Some(b),
             Err(e) => findings.push(
                 Diagnostic::warning(
@@ -91,7 +122,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
-    let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
+    let mut opts = LoadOptions::new(&helm, &cache, settings.lint_extra_args.clone());
     opts.render = Some(&schemas);
     let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
     findings.extend(lint_conf_findings);
@@ -121,18 +152,19 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     if whole && config.charts.is_empty() {
         // The table lists every chart `docs` sees (deprecated ones too). Charts whose
         // docs cannot be built have their own findings; the table is not judged then.
-        let all = nex_harness::catalog::discover(&root, &config)?;
+        let all = nex_harness::catalog::discover(&root, config)?;
         let top = nex_harness::docs::catalog_readme(&root, &all).ok().flatten();
         findings.extend(nex_harness::checks::docs::catalog(&root.join(nex_harness::docs::README), top));
     }
-    let diags = nex_harness::diag::normalize(findings);
+    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
+    let unavailable = findings.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE);
+    let diags = nex_harness::diag::normalize(settings.apply(findings));
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
-    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
-    if diags.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE) {
+    if unavailable {
         return Ok(Exit::Failure);
     }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })

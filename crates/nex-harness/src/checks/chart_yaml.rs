@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 pub const RULE_SCHEMA: Rule = Rule::error(
     "chart/schema",
     EVERY,
-    "Chart.yaml against [`schemas/chart.schema.json`](schemas/chart.schema.json) (Helm's v2 fields plus the catalog policy); off with `validate-chart-schema: false`",
+    "Chart.yaml against `schemas/chart.schema.json` (Helm's v2 fields plus the catalog policy); off with `validate-chart-schema: false`",
 );
 pub const RULE_NAME: Rule = Rule::error("chart/name", EVERY, "`name` differs from the chart's folder name");
 pub const RULE_VERSION: Rule = Rule::error("chart/version", EVERY, "`version` is not SemVer 2");

@@ -118,4 +118,103 @@ mod tests {
             );
         }
     }
+
+    /// Literals that look like rule ids but are not (annotations, API groups).
+    const NOT_RULES: &[&str] = &["nex-charts/publish", "nex-charts/policy-exceptions", "schemas/crds"];
+
+    /// Every string literal in `text` that follows one of `openers` (after white space).
+    fn literals_after<'a>(text: &'a str, openers: &[&str]) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        for opener in openers {
+            for (at, _) in text.match_indices(opener) {
+                let rest = text[at + opener.len()..].trim_start();
+                if let Some(lit) = rest.strip_prefix('"').and_then(|r| r.split_once('"')).map(|(l, _)| l) {
+                    out.push(lit);
+                }
+            }
+        }
+        out
+    }
+
+    /// The rule ids a source file can emit or declare: literals given to a
+    /// diagnostic or finding, declared as a `Rule`, or held by a `&str` constant.
+    fn emitted(code: &str) -> Vec<String> {
+        let mut ids: Vec<String> = literals_after(
+            code,
+            &[
+                "Diagnostic::error(",
+                "Diagnostic::warning(",
+                "Diagnostic::new(",
+                "Finding::error(",
+                "Finding::warning(",
+                "Rule::error(",
+                "Rule::warning(",
+                "id:",
+                ": &str =",
+                ": &'static str =",
+            ],
+        )
+        .into_iter()
+        .filter(|l| crate::rule::well_formed(l) && !NOT_RULES.contains(l))
+        .map(str::to_owned)
+        .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn code_emits_no_rule_id_the_registry_lacks() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack = vec![root.join("src"), root.join("../../xtask/src")];
+        let mut files = 0;
+        let mut missing = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Unit tests may name made-up rules.
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                    let code: String = code
+                        .lines()
+                        .filter(|l| !l.trim_start().starts_with("//"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    for id in emitted(&code) {
+                        if rule(&id).is_none() {
+                            missing.push(format!("{}: {id}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(files > 50, "the sources were not found ({files} files)");
+        assert!(
+            missing.is_empty(),
+            "rule ids no registry holds (declare each as a `Rule` and list it in its module's RULES, \
+             see crate::rule; or add a non-rule literal to NOT_RULES):\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_scan_finds_unregistered_ids_in_each_form() {
+        let code = r#"
+            pub const A: &str = "kube/not-registered-a";
+            pub const B: Rule = Rule::error("kube/not-registered-b", EVERY, "x");
+            out.push(Finding::warning(
+                "kube/not-registered-c", path, "m"));
+            let d = Diagnostic::error("helm/lint", chart, "m");
+            let v = "policy/v1beta1";
+        "#;
+        assert_eq!(
+            emitted(code),
+            ["helm/lint", "kube/not-registered-a", "kube/not-registered-b", "kube/not-registered-c"]
+        );
+        assert!(rule("helm/lint").is_some() && rule("kube/not-registered-a").is_none());
+    }
 }
