@@ -103,11 +103,21 @@ pub struct Settings {
     pub validate_yaml: bool,
     /// The yamllint settings of `lint-conf` (ct's defaults without one).
     pub yamllint: std::sync::Arc<crate::lintconf::LintConf>,
+    /// The release name objects are rendered under (exceptions may leave its prefix out).
+    pub release: String,
+    /// harness.yaml's `kube-versions`: rendered for instead of the chart's matrix.
+    pub kube_versions: Option<Vec<String>>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { validate_chart_schema: true, validate_yaml: true, yamllint: Default::default() }
+        Self {
+            validate_chart_schema: true,
+            validate_yaml: true,
+            yamllint: Default::default(),
+            release: crate::helm::RELEASE.into(),
+            kube_versions: None,
+        }
     }
 }
 
@@ -189,7 +199,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         .and_then(|f| f.root())
         .map(|r| r.to_json())
         .unwrap_or_default();
-    let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
+    let kube_versions = match &opts.settings.kube_versions {
+        Some(fixed) => Ok(fixed.clone()),
+        None => crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str())),
+    };
     let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
     let chart_crds = CrdSet::new(crds);
 

@@ -118,7 +118,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         charts.retain(|c| !is_deprecated(c));
     }
 
-    let helm = super::helm(major)?;
+    let helm = super::helm(major)?.with_release(&settings.release, &settings.namespace);
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
@@ -130,6 +130,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         validate_chart_schema: config.validate_chart_schema,
         validate_yaml: config.validate_yaml,
         yamllint: std::sync::Arc::new(yamllint),
+        release: settings.release.clone(),
+        kube_versions: settings.kube_versions.clone(),
     };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
     // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).

@@ -5,7 +5,7 @@
 use super::objects::{self, Finding, child};
 use super::pss;
 use crate::diag::Diagnostic;
-use crate::exceptions::{self, Exceptions};
+use crate::exceptions;
 use crate::load::LoadedChart;
 use crate::manifest::Object;
 use crate::rule::{CATALOG, Rule};
@@ -69,10 +69,7 @@ pub struct Context<'a> {
 
 /// The `pss` and `policy` check: every rendering's objects, exceptions applied.
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
-    let (exceptions, mut diags) = match exceptions::parse(loaded) {
-        Ok(e) => (e, Vec::new()),
-        Err(d) => (Exceptions::default(), d),
-    };
+    let (exceptions, mut diags) = exceptions::parse(loaded);
     let chart_version = loaded.chart_meta.get("version").and_then(Value::as_str).unwrap_or("");
     let app_version = loaded.chart_meta.get("appVersion").and_then(Value::as_str).unwrap_or("");
     for r in loaded.renderings.iter() {
@@ -103,7 +100,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             found.extend(findings(obj, &ctx));
             for f in found {
                 let mut d = objects::diagnostic(loaded, obj, scenario, &f);
-                d.allowed = exceptions.allow(f.rule, obj, scenario);
+                d.allowed = exceptions.allow_in(f.rule, obj, scenario, &loaded.settings.release);
                 diags.push(d);
             }
         }
