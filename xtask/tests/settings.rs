@@ -181,3 +181,47 @@ fn list_rules_lists_every_registered_rule() {
         assert!(text.lines().any(|l| l.starts_with(&format!("{id} "))), "{id}");
     }
 }
+
+#[test]
+fn a_bad_exception_is_its_own_finding_and_the_valid_ones_still_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("charts/excepted");
+    copy_dir(&render_fixture("excepted"), &chart);
+    std::fs::write(tmp.path().join("ct.yaml"), "chart-dirs: [charts]\ncheck-version-increment: false\n")
+        .unwrap();
+    std::fs::write(tmp.path().join("harness.yaml"), "profile: catalog\n").unwrap();
+    let path = chart.join("Chart.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let head = &text[..text.find("  nex-charts/policy-exceptions: |\n").unwrap()];
+    let exceptions = "  nex-charts/policy-exceptions: |\n\
+                      \x20   - rule: pss/privileged\n\
+                      \x20     objects: [Deployment/excepted]\n\
+                      \x20     reason: The fixture needs a privileged container.\n\
+                      \x20   - rule: kube/schema\n\
+                      \x20     objects: [Deployment]\n\
+                      \x20     reason: Not a rule an exception may allow.\n\
+                      \x20   - rule: pss/no-such-rule\n\
+                      \x20     objects: [Deployment]\n\
+                      \x20     reason: Unknown.\n\
+                      \x20   - rul: pss/privileged\n\
+                      \x20     objects: [Deployment]\n\
+                      \x20     reason: Misspelt field.\n";
+    std::fs::write(&path, format!("{head}{exceptions}")).unwrap();
+    let (code, json, err) = lint(tmp.path(), &[]);
+    let diags = json["diagnostics"].as_array().unwrap_or_else(|| panic!("{err}"));
+    let privileged: Vec<&Value> = diags.iter().filter(|d| d["rule"] == "pss/privileged").collect();
+    assert!(!privileged.is_empty() && privileged.iter().all(|d| d["allowed"].is_string()), "{privileged:?}");
+    let invalid: Vec<(u64, String)> = diags
+        .iter()
+        .filter(|d| d["rule"] == "policy/invalid-exception")
+        .map(|d| (d["location"]["line"].as_u64().unwrap(), d["message"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(invalid.len(), 3, "{invalid:?}");
+    assert_eq!(invalid[0].0, 26);
+    assert!(invalid[0].1.contains("kube/schema cannot be excepted"), "{invalid:?}");
+    assert_eq!(invalid[1].0, 29);
+    assert!(invalid[1].1.contains("unknown rule \"pss/no-such-rule\""), "{invalid:?}");
+    assert_eq!(invalid[2].0, 32);
+    assert!(invalid[2].1.contains("rul"), "{invalid:?}");
+    assert_eq!(code, Some(1), "the bad entries are errors");
+}
