@@ -225,3 +225,54 @@ fn a_bad_exception_is_its_own_finding_and_the_valid_ones_still_apply() {
     assert!(invalid[2].1.contains("rul"), "{invalid:?}");
     assert_eq!(code, Some(1), "the bad entries are errors");
 }
+
+#[test]
+fn chart_yaml_schema_of_ct_yaml_replaces_the_catalog_schema() {
+    let tmp = catalog("charts");
+    let chart_yaml = tmp.path().join("charts/privileged/Chart.yaml");
+    // A field the catalog's own schema rejects but this yamale schema allows.
+    let text = std::fs::read_to_string(&chart_yaml).unwrap().replace("icon:", "x-team: core\nicon:");
+    std::fs::write(&chart_yaml, text).unwrap();
+    let keys = ["apiVersion", "description", "appVersion", "kubeVersion", "home", "icon", "x-team"];
+    let mut schema: String = keys.iter().map(|k| format!("{k}: str(required=False)\n")).collect();
+    schema.push_str(
+        "name: str()\nversion: str()\nowner: str()\nsources: list(str(), required=False)\n\
+         maintainers: list(include('maintainer'), required=False)\n\
+         annotations: map(str(), key=str(), required=False)\n---\nmaintainer:\n  name: str()\n  email: str(required=False)\n",
+    );
+    std::fs::write(tmp.path().join("chart_schema.yaml"), schema).unwrap();
+    let ct = "chart-dirs: [charts]\ncheck-version-increment: false\n";
+    let schema_findings = |json: &Value| -> Vec<String> {
+        json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == "chart/schema")
+            .map(|d| format!("{}:{} {}", d["location"]["line"], d["location"]["column"], d["message"]))
+            .collect()
+    };
+    // Without it: the catalog's schema, which rejects the unknown field.
+    std::fs::write(tmp.path().join("ct.yaml"), ct).unwrap();
+    let (_, json, _) = lint(tmp.path(), &[]);
+    let before = schema_findings(&json);
+    assert!(before.iter().any(|m| m.contains("x-team")), "{before:?}");
+    // With it: that schema alone (profile ct), which asks for an owner.
+    std::fs::write(tmp.path().join("ct.yaml"), format!("{ct}chart-yaml-schema: chart_schema.yaml\n"))
+        .unwrap();
+    let (code, json, err) = lint(tmp.path(), &[]);
+    let after = schema_findings(&json);
+    assert_eq!(after, ["1:1 \"`owner` is required\""], "{err}");
+    assert_eq!(code, Some(1));
+    // Under the catalog profile the catalog's schema applies on top.
+    let (_, json, _) = lint(tmp.path(), &["--profile", "catalog"]);
+    let both = schema_findings(&json);
+    assert!(
+        both.iter().any(|m| m.contains("x-team")) && both.iter().any(|m| m.contains("owner")),
+        "{both:?}"
+    );
+    // A schema the harness cannot read stops the run at its place.
+    std::fs::write(tmp.path().join("chart_schema.yaml"), "name: str()\nversion: strng()\n").unwrap();
+    let (code, _, err) = lint(tmp.path(), &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("chart_schema.yaml:2:10: `version`: unknown validator `strng()`"), "{err}");
+}

@@ -34,6 +34,7 @@ pub mod schema;
 pub mod settings;
 pub mod snapshot;
 pub mod values;
+pub mod yamale;
 pub mod yaml;
 
 /// Exit codes shared by every command.

@@ -107,7 +107,21 @@ pub struct Settings {
     pub release: String,
     /// harness.yaml's `kube-versions`: rendered for instead of the chart's matrix.
     pub kube_versions: Option<Vec<String>>,
+    /// ct.yaml's `chart-yaml-schema` (yamale), when it names one.
+    pub chart_yaml_schema: Option<std::sync::Arc<ChartYamlSchema>>,
+    /// Whether Chart.yaml is also held to `schemas/chart.schema.json`.
+    pub chart_policy: bool,
 }
+
+/// A yamale schema for Chart.yaml and the path it is shown by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartYamlSchema {
+    pub shown: PathBuf,
+    pub schema: crate::yamale::Schema,
+}
+
+// Its numbers come from digits only (never NaN), so equality is total.
+impl Eq for ChartYamlSchema {}
 
 impl Default for Settings {
     fn default() -> Self {
@@ -117,6 +131,8 @@ impl Default for Settings {
             yamllint: Default::default(),
             release: crate::helm::RELEASE.into(),
             kube_versions: None,
+            chart_yaml_schema: None,
+            chart_policy: true,
         }
     }
 }

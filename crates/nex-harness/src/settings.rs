@@ -169,6 +169,24 @@ impl HarnessFile {
     }
 }
 
+/// ct.yaml's `chart-yaml-schema`, read from the root (as ct reads it from the
+/// working directory) and parsed; a bad schema stops the run at its place.
+fn chart_yaml_schema(
+    root: &Path,
+    ct: &CtConfig,
+) -> Result<Option<std::sync::Arc<crate::load::ChartYamlSchema>>, SettingsError> {
+    let name = ct.chart_yaml_schema.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let path = root.join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| SettingsError::Read { path: path.clone(), source })?;
+    let schema = crate::yamale::Schema::parse(&text)
+        .map_err(|e| SettingsError::Invalid(vec![format!("{name}:{e} (ct.yaml's chart-yaml-schema)")]))?;
+    Ok(Some(std::sync::Arc::new(crate::load::ChartYamlSchema { shown: PathBuf::from(name), schema })))
+}
+
 /// `1.30` or `1.30.2` → `1.30.0` / `1.30.2` (what helm's `--kube-version` takes).
 fn kube_version(s: &str) -> Option<String> {
     let parts: Vec<&str> = s.trim_start_matches('v').split('.').collect();
@@ -223,8 +241,8 @@ pub struct RunSettings {
     pub kube_versions: Option<Vec<String>>,
     /// ct's `helm-lint-extra-args`, split.
     pub lint_extra_args: Vec<String>,
-    /// ct's `chart-yaml-schema`, resolved against the root.
-    pub chart_yaml_schema: Option<PathBuf>,
+    /// ct's `chart-yaml-schema`, read and parsed.
+    pub chart_yaml_schema: Option<std::sync::Arc<crate::load::ChartYamlSchema>>,
 }
 
 impl RunSettings {
@@ -252,7 +270,9 @@ impl RunSettings {
             }
             None => HarnessFile::default(),
         };
-        Ok(Self::from_parts(root, ct, ct_path, harness_path, file, flags))
+        let mut settings = Self::from_parts(root, ct, ct_path, harness_path, file, flags);
+        settings.chart_yaml_schema = chart_yaml_schema(root, &settings.ct)?;
+        Ok(settings)
     }
 
     /// The resolution itself, from what was read.
@@ -264,10 +284,6 @@ impl RunSettings {
         file: HarnessFile,
         flags: &Flags,
     ) -> Self {
-        let chart_yaml_schema = Some(ct.chart_yaml_schema.trim()).filter(|s| !s.is_empty()).map(|s| {
-            // ct resolves it against the working directory; so does the harness (the root).
-            root.join(s)
-        });
         Self {
             root: root.to_owned(),
             lint_extra_args: ct.lint_extra_args(),
@@ -280,7 +296,7 @@ impl RunSettings {
             release: file.release.unwrap_or_else(|| DEFAULT_RELEASE.into()),
             namespace: file.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
             kube_versions: file.kube_versions,
-            chart_yaml_schema,
+            chart_yaml_schema: None,
         }
     }
 
@@ -309,6 +325,12 @@ impl RunSettings {
                 Some(d)
             })
             .collect()
+    }
+
+    /// Whether Chart.yaml is held to the catalog's `schemas/chart.schema.json`:
+    /// always without a `chart-yaml-schema`; on top of it under the catalog profile.
+    pub fn chart_policy(&self) -> bool {
+        self.chart_yaml_schema.is_none() || self.profile == Profile::Catalog
     }
 
     /// Whether helm lint runs with `--strict` (only when ct.yaml asks, as ct does).

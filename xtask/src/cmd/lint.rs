@@ -132,6 +132,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         yamllint: std::sync::Arc::new(yamllint),
         release: settings.release.clone(),
         kube_versions: settings.kube_versions.clone(),
+        chart_yaml_schema: settings.chart_yaml_schema.clone(),
+        chart_policy: settings.chart_policy(),
     };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
     // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).

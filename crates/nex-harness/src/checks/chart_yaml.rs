@@ -78,7 +78,20 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let at = |node: &Node| Location::at(path, node.span.start.line, node.span.start.column);
 
     if loaded.settings.validate_chart_schema {
-        schema_errors(&mut out, chart, path, root);
+        // ct.yaml's `chart-yaml-schema` replaces the catalog's schema, which
+        // still applies on top under the catalog profile (a house rule there).
+        if let Some(ct) = &loaded.settings.chart_yaml_schema {
+            for v in ct.schema.validate(root) {
+                out.push(
+                    Diagnostic::error(RULE_SCHEMA, chart, v.message)
+                        .at(Location::at(path, v.span.start.line.max(1), v.span.start.column.max(1)))
+                        .hint(format!("the chart-yaml-schema of ct.yaml: {}", ct.shown.display())),
+                );
+            }
+        }
+        if loaded.settings.chart_policy {
+            schema_errors(&mut out, chart, path, root);
+        }
     }
     if let Some(name) = root.get("name")
         && name.as_str() != Some(chart)
