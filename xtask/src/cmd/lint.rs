@@ -18,18 +18,20 @@ const CATALOG_CRDS: &str = "schemas/crds";
 /// Check charts: Chart.yaml, values and schemas, YAML, helm lint, renders, Kubernetes schemas, policy
 ///
 /// Checks Chart.yaml policy, values against values.schema.json, YAML hygiene and
-/// helm lint --strict, then renders every scenario for each Kubernetes version of the
+/// helm lint, then renders every scenario for each Kubernetes version of the
 /// chart's matrix, validates every object against the Kubernetes JSON schemas (strict)
 /// and applies the Pod Security "restricted" and catalog policies.
 ///
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
 /// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
 /// `charts`, `all`, `exclude-deprecated`, `validate-chart-schema`,
-/// `validate-yaml`, `lint-conf`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
+/// `validate-yaml`, `lint-conf`, `helm-lint-extra-args`, `chart-yaml-schema`, `remote`, `target-branch`, `since`
 /// and `check-version-increment` mean what they mean to ct; an unknown key is
 /// an error. Each chart is checked with its values.yaml and with every
 /// ci/*-values.yaml coalesced over it. helm runs are cached by content under
-/// target/nex-cache, so an unchanged chart is not rendered again.
+/// target/nex-cache, so an unchanged chart is not rendered again. harness.yaml (or
+/// --harness-config) picks the rule profile (`catalog` or `ct`, the default without
+/// one), per-rule levels, the release, namespace and Kubernetes versions of the renders.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Rule ids (stable): `--list-rules`, or docs/rules.md. \
 Version increments are checked (check-version-increment) with --changed and for charts named \
