@@ -276,3 +276,28 @@ fn chart_yaml_schema_of_ct_yaml_replaces_the_catalog_schema() {
     assert_eq!(code, Some(2));
     assert!(err.contains("chart_schema.yaml:2:10: `version`: unknown validator `strng()`"), "{err}");
 }
+
+#[test]
+fn harness_yaml_sets_the_release_namespace_and_kubernetes_versions_of_the_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&render_fixture("invalid-field"), &tmp.path().join("charts/invalid-field"));
+    std::fs::write(tmp.path().join("ct.yaml"), "chart-dirs: [charts]\ncheck-version-increment: false\n")
+        .unwrap();
+    let schema_message = |harness: &str| {
+        std::fs::write(tmp.path().join("harness.yaml"), harness).unwrap();
+        let (_, json, err) = lint(tmp.path(), &[]);
+        let d = json["diagnostics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|d| d["rule"] == "kube/schema").cloned());
+        d.unwrap_or_else(|| panic!("no kube/schema finding: {json} {err}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let default = schema_message("profile: ct\n");
+    assert!(default.starts_with("Deployment/nex-invalid-field"), "{default}");
+    assert!(default.contains("(Kubernetes 1.25.0, 1.37.0)"), "{default}");
+    let set = schema_message("profile: ct\nrelease: web\nnamespace: apps\nkube-versions: [\"1.30\"]\n");
+    assert!(set.starts_with("Deployment/web-invalid-field"), "{set}");
+    assert!(set.contains("(Kubernetes 1.30.0)"), "{set}");
+}
