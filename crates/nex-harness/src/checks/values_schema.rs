@@ -45,7 +45,12 @@ pub fn check_files(chart: &str, dir: &Path, files: &ChartFiles) -> Vec<Diagnosti
     let Ok(schema_value) = &file.value else { return out };
 
     let problems = schema::problems(schema_value);
-    let blocking = problems.iter().any(|p| p.rule == schema::RULE_INVALID || p.rule == schema::RULE_REF);
+    // A schema the harness cannot compile (invalid, or with refs it does not
+    // follow) is reported once, by those rules; its values go unvalidated here
+    // (helm lint still validates them).
+    let blocking = problems.iter().any(|p| {
+        p.rule == schema::RULE_INVALID || p.rule == schema::RULE_REF || p.rule == schema::RULE_LOCAL_REF
+    });
     out.extend(problems.iter().map(|p| problem(chart, file, p)));
     let validator = match schema::compile(schema_value) {
         Ok(v) => v,
