@@ -163,6 +163,14 @@ fn helm_lint_is_strict_only_where_ct_yaml_asks() {
     let base = "chart-dirs: [charts]\ncheck-version-increment: false\n";
     assert!(helm_lint(base).iter().all(|s| s == "warning"));
     assert!(helm_lint(&format!("{base}helm-lint-extra-args: --strict\n")).iter().all(|s| s == "error"));
+    // ct's flag overrides the file, both ways.
+    let (_, json, _) = lint(tmp.path(), &["--helm-lint-extra-args="]);
+    assert!(findings(&json).iter().filter(|(r, _)| r == "helm/lint").all(|(_, s)| s == "warning"));
+    std::fs::write(tmp.path().join("ct.yaml"), base).unwrap();
+    let (_, json, _) = lint(tmp.path(), &["--helm-lint-extra-args", "--strict"]);
+    let strict: Vec<(String, String)> =
+        findings(&json).into_iter().filter(|(r, _)| r == "helm/lint").collect();
+    assert!(!strict.is_empty() && strict.iter().all(|(_, s)| s == "error"), "{strict:?}");
 }
 
 #[test]

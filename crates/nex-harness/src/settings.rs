@@ -220,6 +220,11 @@ pub struct Flags {
     pub harness_config: Option<PathBuf>,
     /// `--profile`: overrides harness.yaml's.
     pub profile: Option<Profile>,
+    /// ct's own flags, overriding ct.yaml's keys of the same names (as ct does):
+    /// `--lint-conf`, `--chart-yaml-schema`, `--helm-lint-extra-args`.
+    pub lint_conf: Option<String>,
+    pub chart_yaml_schema: Option<String>,
+    pub helm_lint_extra_args: Option<String>,
 }
 
 /// Everything a run needs to know about its configuration, resolved once.
@@ -252,12 +257,17 @@ impl RunSettings {
             Some(p) => root.join(p),
             None => root.join(crate::config::FILE_NAME),
         };
-        let ct = if flags.config.is_some() {
-            // A file named on the command line must exist.
-            CtConfig::load_file(&ct_path, true)?
-        } else {
-            CtConfig::load_file(&ct_path, false)?
-        };
+        // A file named on the command line must exist.
+        let mut ct = CtConfig::load_file(&ct_path, flags.config.is_some())?;
+        if let Some(v) = &flags.lint_conf {
+            ct.lint_conf = v.clone();
+        }
+        if let Some(v) = &flags.chart_yaml_schema {
+            ct.chart_yaml_schema = v.clone();
+        }
+        if let Some(v) = &flags.helm_lint_extra_args {
+            ct.helm_lint_extra_args = v.clone();
+        }
         let harness_path = match &flags.harness_config {
             Some(p) => Some(root.join(p)),
             None => Some(root.join(FILE_NAME)).filter(|p| p.exists()),

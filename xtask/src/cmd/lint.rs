@@ -63,6 +63,18 @@ pub struct Args {
     /// Rule profile, overriding harness.yaml's (`ct` without a harness.yaml)
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
+
+    /// yamllint configuration, overriding ct.yaml's `lint-conf` (ct's flag)
+    #[arg(long, value_name = "PATH")]
+    pub lint_conf: Option<String>,
+
+    /// Yamale schema for Chart.yaml, overriding ct.yaml's `chart-yaml-schema` (ct's flag)
+    #[arg(long, value_name = "PATH")]
+    pub chart_yaml_schema: Option<String>,
+
+    /// Extra `helm lint` arguments, overriding ct.yaml's `helm-lint-extra-args` (ct's flag)
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub helm_lint_extra_args: Option<String>,
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
@@ -77,6 +89,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         config: args.config.clone(),
         harness_config: args.harness_config.clone(),
         profile: args.profile,
+        lint_conf: args.lint_conf.clone(),
+        chart_yaml_schema: args.chart_yaml_schema.clone(),
+        helm_lint_extra_args: args.helm_lint_extra_args.clone(),
     };
     // ct.yaml + harness.yaml + flags, resolved once; below reads only `settings`.
     let settings = RunSettings::resolve(&root, &flags)?;

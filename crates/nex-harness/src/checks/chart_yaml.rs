@@ -20,7 +20,7 @@ pub const RULE_SCHEMA: Rule = Rule::error(
 pub const RULE_NAME: Rule = Rule::error("chart/name", EVERY, "`name` differs from the chart's folder name");
 pub const RULE_VERSION: Rule = Rule::error("chart/version", EVERY, "`version` is not SemVer 2");
 pub const RULE_APP_VERSION: Rule =
-    Rule::error("chart/app-version", EVERY, "`appVersion` is not a quoted string");
+    Rule::error("chart/app-version", CATALOG, "`appVersion` is not a quoted string");
 pub const RULE_KUBE_VERSION: Rule =
     Rule::error("chart/kube-version", EVERY, "`kubeVersion` is not a valid constraint (`\">=1.25.0-0\"`)");
 pub const RULE_CHANGES: Rule = Rule::error(
