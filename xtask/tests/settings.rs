@@ -259,7 +259,7 @@ fn chart_yaml_schema_of_ct_yaml_replaces_the_catalog_schema() {
             .map(|d| format!("{}:{} {}", d["location"]["line"], d["location"]["column"], d["message"]))
             .collect()
     };
-    // Without it: the catalog's schema, which rejects the unknown field.
+    // Without it: the built-in ct shape (profile ct), which rejects the unknown field.
     std::fs::write(tmp.path().join("ct.yaml"), ct).unwrap();
     let (_, json, _) = lint(tmp.path(), &[]);
     let before = schema_findings(&json);

@@ -187,6 +187,18 @@ fn chart_yaml_schema(
     Ok(Some(std::sync::Arc::new(crate::load::ChartYamlSchema { shown: PathBuf::from(name), schema })))
 }
 
+/// Under profile ct without a `chart-yaml-schema`: every field Helm reads, typed.
+const CT_SHAPE: &str = include_str!("../../../schemas/chart.ct.yaml");
+
+fn builtin_ct_shape() -> std::sync::Arc<crate::load::ChartYamlSchema> {
+    // A test parses the file; an error here is a harness bug, shown as no schema.
+    let schema = crate::yamale::Schema::parse(CT_SHAPE).unwrap_or_default();
+    std::sync::Arc::new(crate::load::ChartYamlSchema {
+        shown: PathBuf::from("schemas/chart.ct.yaml"),
+        schema,
+    })
+}
+
 /// `1.30` or `1.30.2` → `1.30.0` / `1.30.2` (what helm's `--kube-version` takes).
 fn kube_version(s: &str) -> Option<String> {
     let parts: Vec<&str> = s.trim_start_matches('v').split('.').collect();
@@ -281,7 +293,12 @@ impl RunSettings {
             None => HarnessFile::default(),
         };
         let mut settings = Self::from_parts(root, ct, ct_path, harness_path, file, flags);
-        settings.chart_yaml_schema = chart_yaml_schema(root, &settings.ct)?;
+        settings.chart_yaml_schema = match chart_yaml_schema(root, &settings.ct)? {
+            Some(s) => Some(s),
+            // ct checks Chart.yaml against its default shape; so does profile ct.
+            None if settings.profile == Profile::Ct => Some(builtin_ct_shape()),
+            None => None,
+        };
         Ok(settings)
     }
 
@@ -337,10 +354,10 @@ impl RunSettings {
             .collect()
     }
 
-    /// Whether Chart.yaml is held to the catalog's `schemas/chart.schema.json`:
-    /// always without a `chart-yaml-schema`; on top of it under the catalog profile.
+    /// Whether Chart.yaml is held to the catalog's `schemas/chart.schema.json`
+    /// (a house rule: the catalog profile only; ct's schema applies otherwise).
     pub fn chart_policy(&self) -> bool {
-        self.chart_yaml_schema.is_none() || self.profile == Profile::Catalog
+        self.profile == Profile::Catalog
     }
 
     /// Whether helm lint runs with `--strict` (only when ct.yaml asks, as ct does).
@@ -376,6 +393,21 @@ mod tests {
         let validator = jsonschema::validator_for(&schema).unwrap();
         assert!(validator.is_valid(&doc));
         assert!(!validator.is_valid(&serde_json::json!({"profle": "ct"})));
+    }
+
+    #[test]
+    fn the_built_in_ct_shape_parses_and_passes_a_plain_helm_chart() {
+        let schema = crate::yamale::Schema::parse(CT_SHAPE).unwrap();
+        let chart = "apiVersion: v1\nname: a\nversion: 1.0.0\nappVersion: 1.2\nengine: gotpl\n\
+                     dependencies:\n  - name: b\n    condition: b.enabled\n    import-values: [x, {child: c, parent: p}]\n";
+        let doc = crate::yaml::parse(chart).unwrap();
+        assert_eq!(schema.validate(&doc.docs[0]), []);
+        let doc = crate::yaml::parse("name: a\nversion: 1\nfoo: 1\n").unwrap();
+        assert_eq!(
+            schema.validate(&doc.docs[0]).len(),
+            3,
+            "apiVersion missing, version a number, foo unknown"
+        );
     }
 
     #[test]

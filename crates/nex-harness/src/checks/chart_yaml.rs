@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 pub const RULE_SCHEMA: Rule = Rule::error(
     "chart/schema",
     EVERY,
-    "Chart.yaml against `schemas/chart.schema.json` (Helm's v2 fields plus the catalog policy); off with `validate-chart-schema: false`",
+    "Chart.yaml against ct.yaml's `chart-yaml-schema` (yamale; `schemas/chart.ct.yaml` under profile ct without one) and, under profile catalog, `schemas/chart.schema.json` (the catalog policy); off with `validate-chart-schema: false`",
 );
 pub const RULE_NAME: Rule = Rule::error("chart/name", EVERY, "`name` differs from the chart's folder name");
 pub const RULE_VERSION: Rule = Rule::error("chart/version", EVERY, "`version` is not SemVer 2");
@@ -78,14 +78,14 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let at = |node: &Node| Location::at(path, node.span.start.line, node.span.start.column);
 
     if loaded.settings.validate_chart_schema {
-        // ct.yaml's `chart-yaml-schema` replaces the catalog's schema, which
-        // still applies on top under the catalog profile (a house rule there).
+        // ct's schema (ct.yaml's `chart-yaml-schema`, or the built-in shape under
+        // profile ct) and, under profile catalog, the catalog's policy schema.
         if let Some(ct) = &loaded.settings.chart_yaml_schema {
             for v in ct.schema.validate(root) {
                 out.push(
                     Diagnostic::error(RULE_SCHEMA, chart, v.message)
                         .at(Location::at(path, v.span.start.line.max(1), v.span.start.column.max(1)))
-                        .hint(format!("the chart-yaml-schema of ct.yaml: {}", ct.shown.display())),
+                        .hint(format!("the Chart.yaml schema in force: {}", ct.shown.display())),
                 );
             }
         }
