@@ -1,7 +1,8 @@
 //! Checks: pure functions from a loaded chart to diagnostics.
 //!
 //! Adding a check means writing `fn(&LoadedChart) -> Vec<Diagnostic>` in its own
-//! module and listing it in [`ALL`]; the pipeline runs every listed check.
+//! module and listing it in [`ALL`]; the pipeline runs every listed check. Its
+//! rules are declared beside it and listed in [`REGISTRY`] (see [`crate::rule`]).
 
 use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
