@@ -42,6 +42,7 @@ fn private_cache() -> tempfile::TempDir {
 fn one_chart(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(corpus().join("ct.yaml"), tmp.path().join("ct.yaml")).unwrap();
+    std::fs::copy(corpus().join("harness.yaml"), tmp.path().join("harness.yaml")).unwrap();
     let dir = tmp.path().join("charts").join(name);
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/charts/ok"), &dir);
     let chart = dir.join("Chart.yaml");

@@ -16,6 +16,7 @@ fn ok_chart() -> PathBuf {
 fn write_catalog(dir: &Path, target_branch: &str) {
     std::fs::write(dir.join("ct.yaml"), format!("chart-dirs:\n  - charts\ntarget-branch: {target_branch}\n"))
         .unwrap();
+    std::fs::write(dir.join("harness.yaml"), "profile: catalog\n").unwrap();
     for name in ["a", "b"] {
         let chart = dir.join("charts").join(name);
         copy_dir(&ok_chart(), &chart);

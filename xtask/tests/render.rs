@@ -170,6 +170,7 @@ fn an_unchanged_second_run_spawns_no_helm_and_a_changed_chart_alone_is_rerendere
         copy_dir(&fixtures().join("charts").join(c), &catalog.join("charts").join(c));
     }
     std::fs::write(catalog.join("ct.yaml"), "chart-dirs: [charts]\n").unwrap();
+    std::fs::write(catalog.join("harness.yaml"), "profile: catalog\n").unwrap();
     let log = tmp.path().join("helm.log");
     let helm = counting_helm(tmp.path(), &log);
     // The shared schema folders (extracted once), so this test fetches nothing.

@@ -11,7 +11,7 @@
 use crate::cache::{self, Cache, KeyBuilder};
 use crate::catalog::{self, Chart};
 use crate::changed::{Baseline, GitError};
-use crate::helm::{Helm, NAMESPACE, RELEASE};
+use crate::helm::Helm;
 use crate::manifest::{self, Object};
 use crate::model::ChartMeta;
 use crate::process::ProcOutput;
@@ -125,8 +125,8 @@ fn render(
                 .str(&fingerprint)
                 .str(&chart.name)
                 .str(&helm.version)
-                .str(RELEASE)
-                .str(NAMESPACE)
+                .str(&helm.release)
+                .str(&helm.namespace)
                 .str(kube_version);
             key = match (rel, &s.values_file) {
                 (Some(rel), Some(file)) => key.str(&rel.to_string_lossy()).file(file),

@@ -2,12 +2,22 @@
 
 use crate::config::CtConfig;
 use crate::diag::Diagnostic;
+use crate::rule::{CATALOG, EVERY, Rule};
 use std::path::{Path, PathBuf};
 
 /// `catalog/symlink-loop`: a symbolic link that leads back into its own folder.
-pub const RULE_SYMLINK_LOOP: &str = "catalog/symlink-loop";
+pub const RULE_SYMLINK_LOOP: Rule = Rule::error(
+    "catalog/symlink-loop",
+    EVERY,
+    "a symbolic link under a chart dir leads back into its own folder",
+);
 /// `chart/missing`: a folder that looks like a chart (values.yaml, templates/) without a Chart.yaml.
-pub const RULE_MISSING: &str = "chart/missing";
+pub const RULE_MISSING: Rule = Rule::error(
+    "chart/missing",
+    CATALOG,
+    "a folder under a chart dir looks like a chart (values.yaml, templates/) but has no Chart.yaml",
+);
+pub const RULES: &[Rule] = &[RULE_SYMLINK_LOOP, RULE_MISSING];
 
 /// A chart folder found under one of the `chart-dirs`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,14 +1,20 @@
 //! `ct.yaml`: the one configuration shared by chart-testing and the harness.
 
 use crate::diag::{Diagnostic, Location};
+use crate::rule::{EVERY, Rule};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "ct.yaml";
 
 /// `ct/unknown-key`: a key chart-testing does not know (ct ignores typos silently).
-pub const RULE_UNKNOWN_KEY: &str = "ct/unknown-key";
+pub const RULE_UNKNOWN_KEY: Rule = Rule::error(
+    "ct/unknown-key",
+    EVERY,
+    "ct.yaml has a key chart-testing does not know (ct ignores typos silently)",
+);
 /// `ct/conflict`: keys ct refuses to combine (`all` with `charts`).
-pub const RULE_CONFLICT: &str = "ct/conflict";
+pub const RULE_CONFLICT: Rule = Rule::error("ct/conflict", EVERY, "ct.yaml sets both `all` and `charts`");
+pub const RULES: &[Rule] = &[RULE_UNKNOWN_KEY, RULE_CONFLICT];
 
 /// Every configuration key of chart-testing (ct v3), so a typo is caught.
 /// The harness acts on some (see [`CtConfig`]); the rest belong to `ct install`
@@ -72,6 +78,8 @@ pub struct CtConfig {
     pub validate_yaml: bool,
     pub helm_lint_extra_args: String,
     pub helm_extra_args: String,
+    /// ct's yamale schema for Chart.yaml (replaces ct's default one).
+    pub chart_yaml_schema: String,
     pub charts: Vec<PathBuf>,
     pub all: bool,
     pub exclude_deprecated: bool,
@@ -92,6 +100,7 @@ impl Default for CtConfig {
             validate_yaml: true,
             helm_lint_extra_args: String::new(),
             helm_extra_args: String::new(),
+            chart_yaml_schema: String::new(),
             charts: Vec::new(),
             all: false,
             exclude_deprecated: false,
@@ -102,10 +111,16 @@ impl Default for CtConfig {
 impl CtConfig {
     /// Reads `ct.yaml` in `root`; a missing file means ct's defaults.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
-        let path = root.join(FILE_NAME);
+        Self::load_file(&root.join(FILE_NAME), false)
+    }
+
+    /// Reads a ct configuration file (`--config`); a missing file means ct's
+    /// defaults unless `required`.
+    pub fn load_file(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let path = path.to_owned();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Self::default()),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
@@ -114,9 +129,13 @@ impl CtConfig {
     /// What is wrong with `ct.yaml` beyond what stops it from loading:
     /// unknown keys (with their line and column) and combinations ct refuses.
     pub fn findings(&self, root: &Path) -> Vec<Diagnostic> {
-        let path = root.join(FILE_NAME);
-        let shown = PathBuf::from(FILE_NAME);
-        let Ok(text) = std::fs::read_to_string(&path) else { return Vec::new() };
+        self.findings_in(&root.join(FILE_NAME), Path::new(FILE_NAME))
+    }
+
+    /// [`CtConfig::findings`] of the file at `path`, placed at `shown`.
+    pub fn findings_in(&self, path: &Path, shown: &Path) -> Vec<Diagnostic> {
+        let shown = shown.to_owned();
+        let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
         let mut out = Vec::new();
         let Some(doc) = crate::yaml::parse(&text).ok().and_then(|y| y.docs.into_iter().next()) else {
             return out;
@@ -165,7 +184,8 @@ fn suggestion(key: &str) -> Option<&'static str> {
     KNOWN_KEYS.iter().map(|k| (distance(key, k), *k)).filter(|(d, _)| *d <= 3).min().map(|(_, k)| k)
 }
 
-fn distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance (for "did you mean" hints).
+pub fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

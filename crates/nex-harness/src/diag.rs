@@ -68,9 +68,10 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(rule: &str, severity: Severity, chart: &str, message: impl Into<String>) -> Self {
+    /// `rule` is a [`crate::rule::Rule`] (or its id).
+    pub fn new(rule: impl AsRef<str>, severity: Severity, chart: &str, message: impl Into<String>) -> Self {
         Self {
-            rule: rule.to_owned(),
+            rule: rule.as_ref().to_owned(),
             severity,
             chart: chart.to_owned(),
             location: None,
@@ -81,11 +82,11 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(rule: &str, chart: &str, message: impl Into<String>) -> Self {
+    pub fn error(rule: impl AsRef<str>, chart: &str, message: impl Into<String>) -> Self {
         Self::new(rule, Severity::Error, chart, message)
     }
 
-    pub fn warning(rule: &str, chart: &str, message: impl Into<String>) -> Self {
+    pub fn warning(rule: impl AsRef<str>, chart: &str, message: impl Into<String>) -> Self {
         Self::new(rule, Severity::Warning, chart, message)
     }
 

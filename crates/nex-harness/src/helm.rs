@@ -68,6 +68,9 @@ pub struct Helm {
     home: PathBuf,
     /// How long one helm run may take before it is killed (`NEX_HELM_TIMEOUT`).
     pub timeout: Duration,
+    /// Release name and namespace of `helm template` (harness.yaml; default `nex`).
+    pub release: String,
+    pub namespace: String,
 }
 
 impl Helm {
@@ -81,7 +84,15 @@ impl Helm {
                 return Err(HelmError::BadHelmBin(bin));
             }
             let version = cached_version(&bin, cache, timeout)?;
-            return Ok(Self { bin, version, origin: Origin::Env, home, timeout });
+            return Ok(Self {
+                bin,
+                version,
+                origin: Origin::Env,
+                home,
+                timeout,
+                release: RELEASE.into(),
+                namespace: NAMESPACE.into(),
+            });
         }
         let pin = major.pin();
         let Provisioned { path, source, replaced_corrupt } = provision::ensure(pin, cache)?;
@@ -91,7 +102,16 @@ impl Helm {
             origin: Origin::Pinned { source, replaced_corrupt },
             home,
             timeout,
+            release: RELEASE.into(),
+            namespace: NAMESPACE.into(),
         })
+    }
+
+    /// The same helm, rendering under another release name and namespace.
+    pub fn with_release(mut self, release: &str, namespace: &str) -> Self {
+        self.release = release.to_owned();
+        self.namespace = namespace.to_owned();
+        self
     }
 
     /// The major version in use (from the version string, so HELM_BIN counts too).
@@ -118,10 +138,11 @@ impl Helm {
         })
     }
 
-    /// `helm lint --strict` of one chart with one optional values file.
+    /// `helm lint` of one chart with one optional values file; `extra` is ct.yaml's
+    /// `helm-lint-extra-args` (`--strict` only when it says so, as with ct).
     pub fn lint(&self, chart: &Path, values: Option<&Path>, extra: &[String]) -> Result<Output, HelmError> {
         let mut cmd = self.command();
-        cmd.arg("lint").arg("--strict").arg(chart);
+        cmd.arg("lint").arg(chart);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }
@@ -150,7 +171,7 @@ impl Helm {
         self.run(cmd)
     }
 
-    /// `helm template` with the fixed release name and namespace.
+    /// `helm template` with the run's release name and namespace.
     pub fn template(
         &self,
         chart: &Path,
@@ -159,7 +180,7 @@ impl Helm {
         extra: &[String],
     ) -> Result<Output, HelmError> {
         let mut cmd = self.command();
-        cmd.arg("template").arg(RELEASE).arg(chart).arg("--namespace").arg(NAMESPACE);
+        cmd.arg("template").arg(&self.release).arg(chart).arg("--namespace").arg(&self.namespace);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }

@@ -33,11 +33,14 @@ pub mod release;
 pub mod render;
 pub mod report;
 pub mod robustness;
+pub mod rule;
 pub mod scaffold;
 pub mod schema;
+pub mod settings;
 pub mod snapshot;
 pub mod stack;
 pub mod values;
+pub mod yamale;
 pub mod yaml;
 
 /// Exit codes shared by every command.

@@ -7,11 +7,17 @@
 //! always on (duplicate keys are an error: Helm's parsers disagree on them).
 
 use crate::diag::{Diagnostic, Location, Severity};
+use crate::rule::{self as registry, EVERY};
 use crate::yaml::{Node, Value};
 use std::path::Path;
 
 /// `ct/lint-conf`: the yamllint configuration is unreadable or has a bad setting.
-pub const RULE: &str = "ct/lint-conf";
+pub const RULE: registry::Rule = registry::Rule::error(
+    "ct/lint-conf",
+    EVERY,
+    "the yamllint file named by `lint-conf` is unreadable, names an unknown rule or has a bad setting",
+);
+pub const RULES: &[registry::Rule] = &[RULE];
 
 /// A rule's switch and level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

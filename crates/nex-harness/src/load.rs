@@ -25,6 +25,9 @@ pub struct LintRun {
     pub scenario: Scenario,
     /// `Err` when helm could not be run at all.
     pub result: Result<ProcOutput, String>,
+    /// Run with `--strict` (ct.yaml's `helm-lint-extra-args` asks for it):
+    /// helm's warnings then fail the lint, so they are errors.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -68,11 +71,37 @@ pub struct Settings {
     pub validate_yaml: bool,
     /// The yamllint settings of `lint-conf` (ct's defaults without one).
     pub yamllint: std::sync::Arc<crate::lintconf::LintConf>,
+    /// The release name objects are rendered under (exceptions may leave its prefix out).
+    pub release: String,
+    /// harness.yaml's `kube-versions`: rendered for instead of the chart's matrix.
+    pub kube_versions: Option<Vec<String>>,
+    /// ct.yaml's `chart-yaml-schema` (yamale), when it names one.
+    pub chart_yaml_schema: Option<std::sync::Arc<ChartYamlSchema>>,
+    /// Whether Chart.yaml is also held to `schemas/chart.schema.json`.
+    pub chart_policy: bool,
 }
+
+/// A yamale schema for Chart.yaml and the path it is shown by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartYamlSchema {
+    pub shown: PathBuf,
+    pub schema: crate::yamale::Schema,
+}
+
+// Its numbers come from digits only (never NaN), so equality is total.
+impl Eq for ChartYamlSchema {}
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { validate_chart_schema: true, validate_yaml: true, yamllint: Default::default() }
+        Self {
+            validate_chart_schema: true,
+            validate_yaml: true,
+            yamllint: Default::default(),
+            release: crate::helm::RELEASE.into(),
+            kube_versions: None,
+            chart_yaml_schema: None,
+            chart_policy: true,
+        }
     }
 }
 
@@ -141,7 +170,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         helm: opts.helm,
         cache: opts.cache,
     };
-    let kube_versions = crate::kube::versions::matrix(meta.kube_version.as_deref());
+    let kube_versions = match &opts.settings.kube_versions {
+        Some(fixed) => Ok(fixed.clone()),
+        None => crate::kube::versions::matrix(meta.kube_version.as_deref()),
+    };
     let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
     let chart_crds = CrdSet::new(crds);
 
@@ -153,6 +185,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
                 .map(|scenario| LintRun {
                     scenario: scenario.clone(),
                     result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
+                    strict: opts.lint_extra_args.iter().any(|a| a == "--strict"),
                 })
                 .collect()
         },

@@ -4,7 +4,7 @@
 
 use crate::cache::{Cache, KeyBuilder};
 use crate::catalog::Scenario;
-use crate::helm::{Helm, NAMESPACE, RELEASE};
+use crate::helm::Helm;
 use crate::kube::crd::CrdSet;
 use crate::kube::{Outcome, Schemas};
 use crate::manifest::{self, Object, ParseError};
@@ -225,7 +225,7 @@ fn keep(cache: &Cache, key: &crate::cache::Key, out: std::process::Output) -> Pr
 }
 
 fn template_key(inputs: &RenderInputs<'_>, values: Option<&Path>, kube_version: Option<&str>) -> KeyBuilder {
-    key("template", inputs, values).str(RELEASE).str(NAMESPACE).opt(kube_version)
+    key("template", inputs, values).str(&inputs.helm.release).str(&inputs.helm.namespace).opt(kube_version)
 }
 
 fn key(command: &str, inputs: &RenderInputs<'_>, values: Option<&Path>) -> KeyBuilder {

@@ -4,13 +4,37 @@
 //! Everything here is pure: schemas come in as `serde_json::Value`, problems
 //! go out as data with the JSON pointer of the place they concern.
 
+use crate::rule::{CATALOG, EVERY, Rule};
 use serde_json::Value;
 
-pub const RULE_INVALID: &str = "schema/invalid";
-pub const RULE_REF: &str = "schema/ref";
-pub const RULE_DESCRIPTION: &str = "schema/description";
-pub const RULE_ADDITIONAL: &str = "schema/additional-properties";
-pub const RULE_CAMEL: &str = "values/camel-case";
+pub const RULE_INVALID: Rule =
+    Rule::error("schema/invalid", EVERY, "values.schema.json is not a valid JSON Schema for its draft");
+pub const RULE_DRAFT: Rule = Rule::error(
+    "schema/draft",
+    CATALOG,
+    "values.schema.json declares no `$schema`, or one other than draft-07 / 2020-12 (the catalog's drafts)",
+);
+pub const RULE_REF: Rule =
+    Rule::error("schema/ref", EVERY, "a local `$ref` (`#/...`, `#anchor`) that resolves to nothing");
+pub const RULE_LOCAL_REF: Rule = Rule::error(
+    "schema/local-ref",
+    CATALOG,
+    "a `$ref` into another file or URL: the catalog keeps each schema self-contained (`#/...` only)",
+);
+pub const RULE_DESCRIPTION: Rule =
+    Rule::error("schema/description", CATALOG, "a schema property has no `description`");
+pub const RULE_ADDITIONAL: Rule = Rule::error(
+    "schema/additional-properties",
+    CATALOG,
+    "the schema's top level does not set `\"additionalProperties\": false`",
+);
+pub const RULE_CAMEL: Rule = Rule::error(
+    "values/camel-case",
+    CATALOG,
+    "a value name (in values files, or a schema property) is not camelCase; objects marked `\"x-nex-user-keys\": true` (names users choose) are exempt",
+);
+pub const RULES: &[Rule] =
+    &[RULE_INVALID, RULE_DRAFT, RULE_REF, RULE_LOCAL_REF, RULE_DESCRIPTION, RULE_ADDITIONAL, RULE_CAMEL];
 
 /// The annotation marking an object whose keys the user chooses (env var
 /// names, labels, named ports): its keys are exempt from the camelCase rule.
@@ -50,8 +74,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(rule: &'static str, pointer: &str, message: impl Into<String>) -> Self {
-        Self { rule, pointer: pointer.to_owned(), message: message.into() }
+    fn new(rule: Rule, pointer: &str, message: impl Into<String>) -> Self {
+        Self { rule: rule.id, pointer: pointer.to_owned(), message: message.into() }
     }
 }
 
@@ -59,11 +83,11 @@ impl Problem {
 pub fn declared_draft(schema: &Value) -> Result<Draft, Problem> {
     match schema.get("$schema") {
         None => {
-            Err(Problem::new(RULE_INVALID, "", "the schema does not declare `$schema` (draft-07 or 2020-12)"))
+            Err(Problem::new(RULE_DRAFT, "", "the schema does not declare `$schema` (draft-07 or 2020-12)"))
         }
         Some(Value::String(uri)) => Draft::of(uri).ok_or_else(|| {
             Problem::new(
-                RULE_INVALID,
+                RULE_DRAFT,
                 "/$schema",
                 format!("`$schema` is {uri:?}; the catalog accepts draft-07 or 2020-12"),
             )
@@ -129,7 +153,12 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
     if let Some(r) = obj.get("$ref") {
         match r.as_str() {
             Some(r) => {
-                if let Some(message) = dangling(root, r) {
+                if !r.starts_with('#') {
+                    let message = format!(
+                        "`$ref` {r:?} is not local; only refs into this file (\"#/...\") are allowed"
+                    );
+                    out.push(Problem::new(RULE_LOCAL_REF, &format!("{ptr}/$ref"), message));
+                } else if let Some(message) = dangling(root, r) {
                     out.push(Problem::new(RULE_REF, &format!("{ptr}/$ref"), message));
                 }
             }
@@ -360,11 +389,12 @@ mod tests {
         s["properties"]["gone"] = json!({"$ref": "#/definitions/nothing", "description": "x"});
         let p = problems(&s);
         let find =
-            |rule: &str| p.iter().filter(|x| x.rule == rule).map(|x| x.pointer.as_str()).collect::<Vec<_>>();
+            |rule: Rule| p.iter().filter(|x| x.rule == rule).map(|x| x.pointer.as_str()).collect::<Vec<_>>();
         assert_eq!(find(RULE_ADDITIONAL), ["/additionalProperties"]);
         assert_eq!(find(RULE_DESCRIPTION), ["/properties/bad_name"]);
         assert_eq!(find(RULE_CAMEL), ["/properties/bad_name"]);
-        assert_eq!(find(RULE_REF), ["/properties/ext/$ref", "/properties/gone/$ref"]);
+        assert_eq!(find(RULE_LOCAL_REF), ["/properties/ext/$ref"]);
+        assert_eq!(find(RULE_REF), ["/properties/gone/$ref"]);
     }
 
     #[test]
@@ -383,7 +413,7 @@ mod tests {
                 .any(|x| x.rule == RULE_INVALID && x.pointer == "/properties/env/x-nex-user-keys")
         );
         s["$schema"] = json!("http://json-schema.org/draft-04/schema#");
-        assert!(problems(&s).iter().any(|x| x.rule == RULE_INVALID && x.pointer == "/$schema"));
+        assert!(problems(&s).iter().any(|x| x.rule == RULE_DRAFT && x.pointer == "/$schema"));
     }
 
     #[test]

@@ -37,9 +37,10 @@ pub struct Args {
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
-    let config = super::config(&root)?;
-    let discovery = nex_harness::catalog::discover_all(&root, &config)?;
-    let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
+    let settings = super::settings(&root)?;
+    let config = &settings.ct;
+    let discovery = nex_harness::catalog::discover_all(&root, config)?;
+    let base = Baseline::resolve(config).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
     let selected: Vec<Chart> = if args.charts.is_empty() {
         discovery.charts.iter().filter(|c| base.touches(&c.dir)).cloned().collect()
     } else {
@@ -47,7 +48,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     };
     let plan = plan(&selected, &discovery.charts);
     let tree = Tree::extract(&base, &config.chart_dirs).map_err(|e| anyhow::anyhow!("diff: {e}"))?;
-    let helm = super::helm(major)?;
+    let helm = super::helm(major)?.with_release(&settings.release, &settings.namespace);
     let cache = Cache::new(&nex_harness::provision::cache_root());
 
     let results: Vec<(ChartDiff, bool)> = plan

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// A chart README is built from Chart.yaml, values.schema.json, values.yaml and
 /// ci/*-values.yaml; the text between `<!-- nex-charts:manual:start -->` and
 /// `<!-- nex-charts:manual:end -->` is kept as it is. The top-level README's table
-/// goes between `<!-- nex-charts:catalog:start -->` and `<!-- nex-charts:catalog:end -->`.
+/// goes between `<!-- nex-charts:catalog:start -->` and `<!-- nex-charts:catalog:end -->`;
+/// an existing `docs/rules.md` is regenerated from the rule registry.
 /// Files are replaced atomically and only when their content changes.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,6 +61,18 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
                 eprintln!("error: {}", relative_message(&e.to_string(), &root));
             }
         }
+    }
+
+    // The rule reference is generated from the registry, not from the charts; it
+    // belongs to the harness's own repository, so only a copy already there is kept
+    // current (a library test fails when this repository's copy drifts).
+    let rules_file = root.join(nex_harness::docs::rules::FILE);
+    if whole_catalog && let Ok(have) = std::fs::read_to_string(&rules_file) {
+        targets.push(Target {
+            file: rules_file,
+            have: Some(have),
+            want: nex_harness::docs::rules::markdown(),
+        });
     }
 
     let mut changed = 0usize;

@@ -7,6 +7,8 @@ use nex_harness::kube::Schemas;
 use nex_harness::lintconf::LintConf;
 use nex_harness::load::{LoadOptions, Settings};
 use nex_harness::report::{self, Format, Summary};
+use nex_harness::rule::Profile;
+use nex_harness::settings::{Flags, RunSettings};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -16,20 +18,22 @@ const CATALOG_CRDS: &str = "schemas/crds";
 /// Check charts: Chart.yaml, values and schemas, YAML, helm lint, renders, Kubernetes schemas, policy
 ///
 /// Checks Chart.yaml policy, values against values.schema.json, YAML hygiene and
-/// helm lint --strict, then renders every scenario for each Kubernetes version of the
+/// helm lint, then renders every scenario for each Kubernetes version of the
 /// chart's matrix, validates every object against the Kubernetes JSON schemas (strict)
 /// and applies the Pod Security "restricted" and catalog policies.
 ///
 /// Charts are found under the `chart-dirs` of ct.yaml (nested folders too);
 /// every chart is checked even when another fails. ct.yaml's `excluded-charts`,
 /// `charts`, `all`, `exclude-deprecated`, `validate-chart-schema`,
-/// `validate-yaml`, `lint-conf`, `helm-lint-extra-args`, `remote`, `target-branch`, `since`
+/// `validate-yaml`, `lint-conf`, `helm-lint-extra-args`, `chart-yaml-schema`, `remote`, `target-branch`, `since`
 /// and `check-version-increment` mean what they mean to ct; an unknown key is
 /// an error. Each chart is checked with its values.yaml and with every
 /// ci/*-values.yaml coalesced over it. helm runs are cached by content under
-/// target/nex-cache, so an unchanged chart is not rendered again.
+/// target/nex-cache, so an unchanged chart is not rendered again. harness.yaml (or
+/// --harness-config) picks the rule profile (`catalog` or `ct`, the default without
+/// one), per-rule levels, the release, namespace and Kubernetes versions of the renders.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Rule ids (stable) are listed in README.md under \"Checks\". \
+#[command(after_help = "Rule ids (stable): `--list-rules`, or docs/rules.md. \
 Version increments are checked (check-version-increment) with --changed and for charts named \
 on the command line, against `git merge-base <remote>/<target-branch> HEAD`.")]
 pub struct Args {
@@ -43,14 +47,58 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Print every rule (id, severity, profiles, exceptable, summary) and exit; `--format json` too
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// chart-testing's configuration file (ct's own flag; default: ct.yaml at the root)
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The harness settings file (default: harness.yaml at the root, when there is one)
+    #[arg(long, value_name = "PATH")]
+    pub harness_config: Option<PathBuf>,
+
+    /// Rule profile, overriding harness.yaml's (`ct` without a harness.yaml)
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+
+    /// yamllint configuration, overriding ct.yaml's `lint-conf` (ct's flag)
+    #[arg(long, value_name = "PATH")]
+    pub lint_conf: Option<String>,
+
+    /// Yamale schema for Chart.yaml, overriding ct.yaml's `chart-yaml-schema` (ct's flag)
+    #[arg(long, value_name = "PATH")]
+    pub chart_yaml_schema: Option<String>,
+
+    /// Extra `helm lint` arguments, overriding ct.yaml's `helm-lint-extra-args` (ct's flag)
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub helm_lint_extra_args: Option<String>,
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
+    if args.list_rules {
+        let rules = nex_harness::docs::rules::text();
+        print!("{}", if args.format == Format::Json { nex_harness::docs::rules::json() } else { rules });
+        return Ok(Exit::Clean);
+    }
     nex_harness::lint::init_thread_pool();
     let root = super::root()?;
-    let config = super::config(&root)?;
-    let mut findings: Vec<Diagnostic> = config.findings(&root);
-    let discovery = nex_harness::catalog::discover_all(&root, &config)?;
+    let flags = Flags {
+        config: args.config.clone(),
+        harness_config: args.harness_config.clone(),
+        profile: args.profile,
+        lint_conf: args.lint_conf.clone(),
+        chart_yaml_schema: args.chart_yaml_schema.clone(),
+        helm_lint_extra_args: args.helm_lint_extra_args.clone(),
+    };
+    // ct.yaml + harness.yaml + flags, resolved once; below reads only `settings`.
+    let settings = RunSettings::resolve(&root, &flags)?;
+    let config = &settings.ct;
+    let shown_ct = settings.ct_path.strip_prefix(&root).unwrap_or(&settings.ct_path);
+    let mut findings: Vec<Diagnostic> = config.findings_in(&settings.ct_path, shown_ct);
+    let discovery = nex_harness::catalog::discover_all(&root, config)?;
     let named = !args.charts.is_empty();
     // Findings about chart folders belong to runs over the whole catalog.
     let whole = !named && !args.changed;
@@ -61,7 +109,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let mut charts: Vec<Chart> = if named {
         nex_harness::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
-        let base = Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
+        let base = Baseline::resolve(config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
         let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
         baseline = Some(base);
         touched
@@ -71,7 +119,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         discovery.charts
     };
     if check_versions && baseline.is_none() {
-        match Baseline::resolve(&config) {
+        match Baseline::resolve(config) {
             Ok(b) => baseline = Some(b),
             Err(e) => findings.push(
                 Diagnostic::warning(
@@ -87,11 +135,11 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         charts.retain(|c| !is_deprecated(c));
     }
 
-    let helm = super::helm(major)?;
+    let helm = super::helm(major)?.with_release(&settings.release, &settings.namespace);
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
-    let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
+    let mut opts = LoadOptions::new(&helm, &cache, settings.lint_extra_args.clone());
     opts.render = Some(&schemas);
     let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
     findings.extend(lint_conf_findings);
@@ -99,6 +147,10 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         validate_chart_schema: config.validate_chart_schema,
         validate_yaml: config.validate_yaml,
         yamllint: std::sync::Arc::new(yamllint),
+        release: settings.release.clone(),
+        kube_versions: settings.kube_versions.clone(),
+        chart_yaml_schema: settings.chart_yaml_schema.clone(),
+        chart_policy: settings.chart_policy(),
     };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
     // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).
@@ -121,18 +173,19 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     if whole && config.charts.is_empty() {
         // The table lists every chart `docs` sees (deprecated ones too). Charts whose
         // docs cannot be built have their own findings; the table is not judged then.
-        let all = nex_harness::catalog::discover(&root, &config)?;
+        let all = nex_harness::catalog::discover(&root, config)?;
         let top = nex_harness::docs::catalog_readme(&root, &all).ok().flatten();
         findings.extend(nex_harness::checks::docs::catalog(&root.join(nex_harness::docs::README), top));
     }
-    let diags = nex_harness::diag::normalize(findings);
+    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
+    let unavailable = findings.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE);
+    let diags = nex_harness::diag::normalize(settings.apply(findings));
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
-    // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
-    if diags.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE) {
+    if unavailable {
         return Ok(Exit::Failure);
     }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })

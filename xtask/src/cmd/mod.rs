@@ -27,6 +27,11 @@ pub fn config(root: &std::path::Path) -> anyhow::Result<CtConfig> {
     Ok(CtConfig::load(root)?)
 }
 
+/// The settings of a command without flags of its own: ct.yaml and harness.yaml at the root.
+pub fn settings(root: &std::path::Path) -> anyhow::Result<nex_harness::settings::RunSettings> {
+    Ok(nex_harness::settings::RunSettings::resolve(root, &Default::default())?)
+}
+
 pub fn helm(major: Major) -> anyhow::Result<Helm> {
     Ok(Helm::locate(major, &nex_harness::provision::cache_root())?)
 }

@@ -1,13 +1,14 @@
 use anyhow::bail;
 use nex_harness::Exit;
-use nex_harness::helm::{Major, NAMESPACE, RELEASE};
+use nex_harness::helm::Major;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Print what `helm template` renders for a chart, with the fixed release name
-/// and namespace the checks use.
+/// Print what `helm template` renders for a chart, with the release name and
+/// namespace the checks use.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "The release is named `nex` in namespace `nex`, as in every check.")]
+#[command(after_help = "The release is named `nex` in namespace `nex` (harness.yaml's `release` and \
+`namespace` when set), as in every check.")]
 pub struct Args {
     /// Chart folder or chart name
     pub chart: PathBuf,
@@ -23,10 +24,10 @@ pub struct Args {
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
-    let config = super::config(&root)?;
-    let all = nex_harness::catalog::discover(&root, &config).unwrap_or_default();
+    let settings = super::settings(&root)?;
+    let all = nex_harness::catalog::discover(&root, &settings.ct).unwrap_or_default();
     let chart = nex_harness::catalog::select(all, std::slice::from_ref(&args.chart))?.remove(0);
-    let helm = super::helm(major)?;
+    let helm = super::helm(major)?.with_release(&settings.release, &settings.namespace);
     let meta = nex_harness::files::read_chart_meta(&chart.dir);
     nex_harness::deps::ensure(&chart, &meta, &helm)
         .map_err(|e| anyhow::anyhow!("{}: cannot vendor dependencies: {e}", chart.dir.display()))?;
@@ -34,7 +35,12 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     std::io::stdout().write_all(&out.stdout)?;
     if !out.status.success() {
         std::io::stderr().write_all(&out.stderr)?;
-        bail!("helm template of {} (release {RELEASE}, namespace {NAMESPACE}) failed", chart.dir.display());
+        bail!(
+            "helm template of {} (release {}, namespace {}) failed",
+            chart.dir.display(),
+            helm.release,
+            helm.namespace
+        );
     }
     Ok(Exit::Clean)
 }

@@ -6,21 +6,57 @@
 
 use crate::diag::{Diagnostic, Location};
 use crate::load::LoadedChart;
+use crate::rule::{CATALOG, EVERY, Rule};
 use crate::values::coalesce;
 use crate::yaml::{Node, Style, Value};
 use std::path::Path;
 use std::sync::OnceLock;
 
-pub const RULE_SCHEMA: &str = "chart/schema";
-pub const RULE_NAME: &str = "chart/name";
-pub const RULE_VERSION: &str = "chart/version";
-pub const RULE_APP_VERSION: &str = "chart/app-version";
-pub const RULE_KUBE_VERSION: &str = "chart/kube-version";
-pub const RULE_CHANGES: &str = "chart/changes";
-pub const RULE_IMAGES: &str = "chart/images";
-pub const RULE_LICENSE: &str = "chart/license";
-pub const RULE_DEPENDENCY: &str = "chart/dependency";
-pub const RULE_INCREMENT: &str = "chart/version-increment";
+pub const RULE_SCHEMA: Rule = Rule::error(
+    "chart/schema",
+    EVERY,
+    "Chart.yaml against ct.yaml's `chart-yaml-schema` (yamale; `schemas/chart.ct.yaml` under profile ct without one) and, under profile catalog, `schemas/chart.schema.json` (the catalog policy); off with `validate-chart-schema: false`",
+);
+pub const RULE_NAME: Rule = Rule::error("chart/name", EVERY, "`name` differs from the chart's folder name");
+pub const RULE_VERSION: Rule = Rule::error("chart/version", EVERY, "`version` is not SemVer 2");
+pub const RULE_APP_VERSION: Rule =
+    Rule::error("chart/app-version", CATALOG, "`appVersion` is not a quoted string");
+pub const RULE_KUBE_VERSION: Rule =
+    Rule::error("chart/kube-version", EVERY, "`kubeVersion` is not a valid constraint (`\">=1.25.0-0\"`)");
+pub const RULE_CHANGES: Rule = Rule::error(
+    "chart/changes",
+    CATALOG,
+    "`artifacthub.io/changes` is not a YAML list of `kind`/`description` with an Artifact Hub kind",
+);
+pub const RULE_IMAGES: Rule = Rule::error(
+    "chart/images",
+    CATALOG,
+    "`artifacthub.io/images` is not a YAML list of `name`/`image`, or an image has no tag or digest",
+);
+pub const RULE_LICENSE: Rule =
+    Rule::error("chart/license", CATALOG, "`artifacthub.io/license` is not an SPDX expression");
+pub const RULE_DEPENDENCY: Rule = Rule::error(
+    "chart/dependency",
+    CATALOG,
+    "a dependency version is not a `~`/`^` range (the `file://` library chart excepted)",
+);
+pub const RULE_INCREMENT: Rule = Rule::error(
+    "chart/version-increment",
+    EVERY,
+    "a changed chart's version is not greater than on the target branch (`--changed`, or charts named on the command line; `check-version-increment`)",
+);
+pub const RULES: &[Rule] = &[
+    RULE_SCHEMA,
+    RULE_NAME,
+    RULE_VERSION,
+    RULE_APP_VERSION,
+    RULE_KUBE_VERSION,
+    RULE_CHANGES,
+    RULE_IMAGES,
+    RULE_LICENSE,
+    RULE_DEPENDENCY,
+    RULE_INCREMENT,
+];
 
 /// The policy schema, compiled once per run.
 const POLICY: &str = include_str!("../../../../schemas/chart.schema.json");
@@ -42,7 +78,20 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let at = |node: &Node| Location::at(path, node.span.start.line, node.span.start.column);
 
     if loaded.settings.validate_chart_schema {
-        schema_errors(&mut out, chart, path, root);
+        // ct's schema (ct.yaml's `chart-yaml-schema`, or the built-in shape under
+        // profile ct) and, under profile catalog, the catalog's policy schema.
+        if let Some(ct) = &loaded.settings.chart_yaml_schema {
+            for v in ct.schema.validate(root) {
+                out.push(
+                    Diagnostic::error(RULE_SCHEMA, chart, v.message)
+                        .at(Location::at(path, v.span.start.line.max(1), v.span.start.column.max(1)))
+                        .hint(format!("the Chart.yaml schema in force: {}", ct.shown.display())),
+                );
+            }
+        }
+        if loaded.settings.chart_policy {
+            schema_errors(&mut out, chart, path, root);
+        }
     }
     if let Some(name) = root.get("name")
         && name.as_str() != Some(chart)

@@ -9,9 +9,15 @@
 use crate::diag::{Diagnostic, Location};
 use crate::files::JsonFile;
 use crate::load::{FRAGMENT, LoadedChart};
+use crate::rule::{CATALOG, Rule};
 use serde_json::Value;
 
-pub const RULE: &str = "values/contract";
+pub const RULE: Rule = Rule::error(
+    "values/contract",
+    CATALOG,
+    "a chart's copy of a values-contract definition differs from its library's `values.schema.fragment.json` (charts copy the `common` definitions so helm gets a self-contained schema; a drifted copy validates values the library renders differently)",
+);
+pub const RULES: &[Rule] = &[RULE];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let Some(schema) = loaded.files.values_schema.as_ref().and_then(|s| s.content.as_ref().ok()) else {

@@ -4,9 +4,15 @@
 use crate::diag::{Diagnostic, Location};
 use crate::docs;
 use crate::load::LoadedChart;
+use crate::rule::{CATALOG, Rule};
 use std::path::Path;
 
-pub const RULE: &str = "docs/stale";
+pub const RULE: Rule = Rule::error(
+    "docs/stale",
+    CATALOG,
+    "a chart's `README.md`, or this README's chart table (whole-catalog runs only), differs from what `cargo xtask docs` generates; points at the first changed line, the hint shows the diff",
+);
+pub const RULES: &[Rule] = &[RULE];
 /// A diff longer than this is cut in the hint; `cargo xtask docs --check` prints all of it.
 const MAX_DIFF_LINES: usize = 40;
 

@@ -1,12 +1,18 @@
-//! `helm/lint`: helm's own linter (`helm lint --strict`), its messages turned
+//! `helm/lint`: helm's own linter (`helm lint`, `--strict` when ct.yaml says so), its messages turned
 //! into diagnostics that point at the file (and line) helm names.
 
 use crate::catalog::Chart;
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::load::{LintRun, LoadedChart};
+use crate::rule::{EVERY, Rule};
 use std::path::PathBuf;
 
-pub const RULE: &str = "helm/lint";
+pub const RULE: Rule = Rule::error(
+    "helm/lint",
+    EVERY,
+    "`helm lint` (plus ct.yaml's `helm-lint-extra-args`, e.g. `--strict`) with the chart's values and each `ci/*-values.yaml`; template errors point at `file:line:col`",
+);
+pub const RULES: &[Rule] = &[RULE];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     loaded.helm_lint.iter().flat_map(|run| run_diagnostics(&loaded.chart, run)).collect()
@@ -28,8 +34,10 @@ fn run_diagnostics(chart: &Chart, run: &LintRun) -> Vec<Diagnostic> {
         .filter(|r| r.level != Level::Info)
         .map(|r| {
             let location = locate(chart, &r.path, &r.message);
-            // --strict fails on warnings, so they are errors here as they are for helm.
-            let d = Diagnostic::new(RULE, Severity::Error, &chart.name, r.message).scenario(scenario);
+            // --strict fails on warnings, so they are errors then, as they are for helm.
+            let severity =
+                if r.level == Level::Warning && !run.strict { Severity::Warning } else { Severity::Error };
+            let d = Diagnostic::new(RULE, severity, &chart.name, r.message).scenario(scenario);
             match location {
                 Some(l) => d.at(l),
                 None => d,
@@ -160,6 +168,7 @@ mod tests {
         LintRun {
             scenario: Scenario { name: "default".into(), values_file: None },
             result: Ok(ProcOutput { success, stdout: stdout.into(), stderr: stderr.into(), signal: None }),
+            strict: true,
         }
     }
 
@@ -190,6 +199,11 @@ mod tests {
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].severity, Severity::Error);
         assert_eq!(diags[0].location.as_ref().unwrap().file, c.dir.join("Chart.yaml"));
+        // Without --strict (ct.yaml does not ask for it) helm passes warnings: so does the harness.
+        let lax = LintRun { strict: false, ..run(out, "", true) };
+        let diags = run_diagnostics(&c, &lax);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].severity, Severity::Warning);
     }
 
     #[test]

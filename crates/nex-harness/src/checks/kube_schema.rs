@@ -8,12 +8,24 @@ use crate::diag::{Diagnostic, Severity};
 use crate::kube::Outcome;
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::rule::{EVERY, Rule};
 use std::collections::BTreeMap;
 
-pub const SCHEMA: &str = "kube/schema";
-pub const UNKNOWN_KIND: &str = "kube/unknown-kind";
-pub const UNAVAILABLE: &str = "kube/schemas-unavailable";
-pub const CRD: &str = "kube/crd";
+pub const SCHEMA: Rule = Rule::error(
+    "kube/schema",
+    EVERY,
+    "an object breaks the Kubernetes JSON schema of its apiVersion and kind (strict: unknown fields are errors), for each version of the chart's matrix; names the object, the JSON path and the versions",
+);
+pub const UNKNOWN_KIND: Rule = Rule::warning(
+    "kube/unknown-kind",
+    EVERY,
+    "no schema knows the object's apiVersion/kind: add its CRD to the chart's `crds/` or to `schemas/crds/`",
+);
+pub const UNAVAILABLE: Rule =
+    Rule::error("kube/schemas-unavailable", EVERY, "the Kubernetes schemas could not be provisioned");
+pub const CRD: Rule =
+    Rule::error("kube/crd", EVERY, "a CRD file in a chart's `crds/` or in `schemas/crds/` cannot be read");
+pub const RULES: &[Rule] = &[SCHEMA, UNKNOWN_KIND, UNAVAILABLE, CRD];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart.name;
@@ -39,16 +51,16 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 Outcome::Valid => {}
                 Outcome::Invalid(vs) => {
                     for v in vs {
-                        add(SCHEMA, v.path.clone(), v.message.clone(), Severity::Error);
+                        add(SCHEMA.id, v.path.clone(), v.message.clone(), Severity::Error);
                     }
                 }
                 Outcome::NoSchema => add(
-                    UNKNOWN_KIND,
+                    UNKNOWN_KIND.id,
                     "/kind".into(),
                     format!("no schema for {} {}, so it was not validated", obj.api_version(), obj.kind()),
                     Severity::Warning,
                 ),
-                Outcome::Unavailable(e) => add(UNAVAILABLE, String::new(), e.clone(), Severity::Error),
+                Outcome::Unavailable(e) => add(UNAVAILABLE.id, String::new(), e.clone(), Severity::Error),
             }
         }
     }
@@ -60,7 +72,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             path: path.clone(),
             message: format!("{message}{at} (Kubernetes {})", versions.join(", ")),
             hint: match rule {
-                UNKNOWN_KIND => Some(
+                _ if rule == UNKNOWN_KIND.id => Some(
                     "add its CRD to the chart's crds/ or the catalog's schemas/crds/, or fix apiVersion/kind"
                         .into(),
                 ),

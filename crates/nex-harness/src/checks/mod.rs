@@ -1,10 +1,12 @@
 //! Checks: pure functions from a loaded chart to diagnostics.
 //!
 //! Adding a check means writing `fn(&LoadedChart) -> Vec<Diagnostic>` in its own
-//! module and listing it in [`ALL`]; the pipeline runs every listed check.
+//! module and listing it in [`ALL`]; the pipeline runs every listed check. Its
+//! rules are declared beside it and listed in [`REGISTRY`] (see [`crate::rule`]).
 
 use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
+use crate::rule::{EVERY, Rule};
 
 pub mod chart_yaml;
 pub mod contract;
@@ -45,7 +47,11 @@ pub const ALL: &[(&str, Check)] = &[
 
 /// `harness/panic`: a check crashed on this chart (a bug in the harness, reported
 /// as a finding so the other checks and charts still run).
-pub const RULE_PANIC: &str = "harness/panic";
+pub const RULE_PANIC: Rule = Rule::error(
+    "harness/panic",
+    EVERY,
+    "a check crashed on a chart (a harness bug); the other checks and charts still run",
+);
 
 pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
     ALL.iter()
@@ -61,77 +67,159 @@ pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Every rule id `cargo xtask lint` reports (each documented in README.md).
-pub const RULES: &[&str] = &[
-    helm_lint::RULE,
-    contract::RULE,
-    chart_yaml::RULE_SCHEMA,
-    chart_yaml::RULE_NAME,
-    chart_yaml::RULE_VERSION,
-    chart_yaml::RULE_APP_VERSION,
-    chart_yaml::RULE_KUBE_VERSION,
-    chart_yaml::RULE_CHANGES,
-    chart_yaml::RULE_IMAGES,
-    chart_yaml::RULE_LICENSE,
-    chart_yaml::RULE_DEPENDENCY,
-    chart_yaml::RULE_INCREMENT,
-    crate::catalog::RULE_MISSING,
-    crate::catalog::RULE_SYMLINK_LOOP,
-    values_schema::RULE_VALUES,
-    values_schema::RULE_MISSING,
-    crate::schema::RULE_CAMEL,
-    crate::schema::RULE_INVALID,
-    crate::schema::RULE_REF,
-    crate::schema::RULE_ADDITIONAL,
-    crate::schema::RULE_DESCRIPTION,
-    sources::RULE_NOT_JSON,
-    sources::RULE_SYNTAX,
-    sources::RULE_DUPLICATE,
-    sources::RULE_EMPTY,
-    sources::RULE_ENCODING,
-    sources::RULE_TOO_LARGE,
-    sources::RULE_READ,
-    sources::RULE_CI_NAME,
-    yaml_hygiene::RULE_TABS,
-    yaml_hygiene::RULE_TRAILING,
-    yaml_hygiene::RULE_FINAL_NEWLINE,
-    yaml_hygiene::RULE_NEW_LINES,
-    yaml_hygiene::RULE_EMPTY_LINES,
-    yaml_hygiene::RULE_INDENTATION,
-    yaml_hygiene::RULE_COMMENTS,
-    yaml_hygiene::RULE_COLONS,
-    yaml_hygiene::RULE_COMMAS,
-    yaml_hygiene::RULE_TRUTHY,
-    yaml_hygiene::RULE_BRACES,
-    yaml_hygiene::RULE_BRACKETS,
-    yaml_hygiene::RULE_HYPHENS,
-    yaml_hygiene::RULE_LINE_LENGTH,
-    crate::lintconf::RULE,
-    crate::config::RULE_UNKNOWN_KEY,
-    crate::config::RULE_CONFLICT,
-    stack::RULE_FILE,
-    stack::RULE_RENDER,
-    stack::RULE_REFERENCE,
-    stack::RULE_NETWORK_POLICY,
-    stack::RULE_SECRET_REF,
-    stack::RULE_BUDGET,
-    stack::RULE_ARCH,
-    stack::RULE_NAME_CLASH,
-    RULE_PANIC,
+pub const RULES: &[Rule] = &[RULE_PANIC];
+
+/// The rule registry: every module's `RULES`, each rule declared once beside
+/// its check (see [`crate::rule`] for how to add one). `--list-rules`,
+/// `docs/rules.md`, `harness.yaml` and exception validation all read it.
+pub const REGISTRY: &[&[Rule]] = &[
+    helm_lint::RULES,
+    chart_yaml::RULES,
+    crate::catalog::RULES,
+    values_schema::RULES,
+    contract::RULES,
+    crate::schema::RULES,
+    sources::RULES,
+    yaml_hygiene::RULES,
+    crate::config::RULES,
+    crate::lintconf::RULES,
+    RULES,
+    render::RULES,
+    kube_schema::RULES,
+    pss::RULES,
+    policy::RULES,
+    policy::exceptions::RULES,
+    stack::RULES,
+    docs::RULES,
+    upgrade::RULES,
 ];
+
+/// Every registered rule, in registry order.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    REGISTRY.iter().flat_map(|m| m.iter())
+}
+
+/// The registered rule with this id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    rules().find(|r| r.id == id)
+}
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn every_rule_is_documented_in_the_readme_and_well_formed() {
-        let readme = include_str!("../../../../README.md");
-        for rule in super::RULES {
-            assert!(readme.contains(&format!("| `{rule}` |")), "README.md does not document {rule}");
-            let (area, name) = rule.split_once('/').unwrap();
-            let ok = |s: &str| {
-                !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            };
-            assert!(ok(area) && ok(name), "{rule}");
+    fn every_rule_is_well_formed_and_registered_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in rules() {
+            assert!(crate::rule::well_formed(r.id), "{}", r.id);
+            assert!(seen.insert(r.id), "{} is registered twice", r.id);
+            assert!(!r.summary.trim().is_empty() && !r.summary.contains('\n'), "{}: one-line summary", r.id);
+            assert!(
+                r.in_profile(crate::rule::Profile::Catalog),
+                "{}: the catalog profile holds every rule",
+                r.id
+            );
         }
+    }
+
+    /// Literals that look like rule ids but are not (annotations, API groups).
+    const NOT_RULES: &[&str] =
+        &["nex-charts/publish", "nex-charts/policy-exceptions", "schemas/crds", "schemas/gitops"];
+
+    /// Every string literal in `text` that follows one of `openers` (after white space).
+    fn literals_after<'a>(text: &'a str, openers: &[&str]) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        for opener in openers {
+            for (at, _) in text.match_indices(opener) {
+                let rest = text[at + opener.len()..].trim_start();
+                if let Some(lit) = rest.strip_prefix('"').and_then(|r| r.split_once('"')).map(|(l, _)| l) {
+                    out.push(lit);
+                }
+            }
+        }
+        out
+    }
+
+    /// The rule ids a source file can emit or declare: literals given to a
+    /// diagnostic or finding, declared as a `Rule`, or held by a `&str` constant.
+    fn emitted(code: &str) -> Vec<String> {
+        let mut ids: Vec<String> = literals_after(
+            code,
+            &[
+                "Diagnostic::error(",
+                "Diagnostic::warning(",
+                "Diagnostic::new(",
+                "Finding::error(",
+                "Finding::warning(",
+                "Rule::error(",
+                "Rule::warning(",
+                "id:",
+                ": &str =",
+                ": &'static str =",
+            ],
+        )
+        .into_iter()
+        .filter(|l| crate::rule::well_formed(l) && !NOT_RULES.contains(l))
+        .map(str::to_owned)
+        .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn code_emits_no_rule_id_the_registry_lacks() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack = vec![root.join("src"), root.join("../../xtask/src")];
+        let mut files = 0;
+        let mut missing = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Unit tests may name made-up rules.
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                    let code: String = code
+                        .lines()
+                        .filter(|l| !l.trim_start().starts_with("//"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    for id in emitted(&code) {
+                        if rule(&id).is_none() {
+                            missing.push(format!("{}: {id}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(files > 50, "the sources were not found ({files} files)");
+        assert!(
+            missing.is_empty(),
+            "rule ids no registry holds (declare each as a `Rule` and list it in its module's RULES, \
+             see crate::rule; or add a non-rule literal to NOT_RULES):\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_scan_finds_unregistered_ids_in_each_form() {
+        let code = r#"
+            pub const A: &str = "kube/not-registered-a";
+            pub const B: Rule = Rule::error("kube/not-registered-b", EVERY, "x");
+            out.push(Finding::warning(
+                "kube/not-registered-c", path, "m"));
+            let d = Diagnostic::error("helm/lint", chart, "m");
+            let v = "policy/v1beta1";
+        "#;
+        assert_eq!(
+            emitted(code),
+            ["helm/lint", "kube/not-registered-a", "kube/not-registered-b", "kube/not-registered-c"]
+        );
+        assert!(rule("helm/lint").is_some() && rule("kube/not-registered-a").is_none());
     }
 }

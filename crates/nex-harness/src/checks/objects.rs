@@ -19,11 +19,21 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(rule: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { rule, severity: Severity::Error, path: path.into(), message: message.into(), hint: None }
+    pub fn error(rule: impl Into<&'static str>, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            rule: rule.into(),
+            severity: Severity::Error,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
     }
 
-    pub fn warning(rule: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn warning(
+        rule: impl Into<&'static str>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self { severity: Severity::Warning, ..Self::error(rule, path, message) }
     }
 

@@ -7,23 +7,46 @@ use super::pss;
 use crate::diag::Diagnostic;
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::rule::{CATALOG, Rule};
 use crate::yaml::child;
-use exceptions::Exceptions;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod exceptions;
 
-pub const RULES: &[&str] = &[
-    "policy/read-only-root-fs",
+pub const RULE_READ_ONLY_ROOT_FS: Rule =
+    Rule::error("policy/read-only-root-fs", CATALOG, "a container without `readOnlyRootFilesystem: true`")
+        .exceptable();
+pub const RULE_RESOURCES: Rule = Rule::error(
     "policy/resources",
-    "policy/probes",
-    "policy/image-tag",
-    "policy/image-digest",
-    "policy/service-account-token",
-    "policy/selector-labels",
-    "policy/recommended-labels",
+    CATALOG,
+    "a container without a CPU request, a memory request and a memory limit",
+)
+.exceptable();
+pub const RULE_PROBES: Rule = Rule::error("policy/probes", CATALOG, "a long-running container (not init, not in a Job, CronJob or bare Pod) without `readinessProbe` and `livenessProbe`").exceptable();
+pub const RULE_IMAGE_TAG: Rule =
+    Rule::error("policy/image-tag", CATALOG, "an image without a tag, or tagged `latest`").exceptable();
+pub const RULE_IMAGE_DIGEST: Rule =
+    Rule::warning("policy/image-digest", CATALOG, "an image not pinned by digest").exceptable();
+pub const RULE_SERVICE_ACCOUNT_TOKEN: Rule = Rule::error("policy/service-account-token", CATALOG, "a pod that mounts a service account token (neither it nor its ServiceAccount sets `automountServiceAccountToken: false`) though the chart binds no Role").exceptable();
+pub const RULE_SELECTOR_LABELS: Rule = Rule::error("policy/selector-labels", CATALOG, "a selector (workload, Service, PodDisruptionBudget, NetworkPolicy) holding a version label or value; selectors are immutable").exceptable();
+pub const RULE_RECOMMENDED_LABELS: Rule = Rule::error("policy/recommended-labels", CATALOG, "an object without `app.kubernetes.io/name`, `/instance`, `/version` and `/managed-by: Helm`, or a pod template without name and instance").exceptable();
+pub const RULE_HARDCODED_IMAGE: Rule = Rule::error(
     "policy/hardcoded-image",
+    CATALOG,
+    "a container image whose repository is not in the chart's values (written into a template)",
+)
+.exceptable();
+pub const RULES: &[Rule] = &[
+    RULE_READ_ONLY_ROOT_FS,
+    RULE_RESOURCES,
+    RULE_PROBES,
+    RULE_IMAGE_TAG,
+    RULE_IMAGE_DIGEST,
+    RULE_SERVICE_ACCOUNT_TOKEN,
+    RULE_SELECTOR_LABELS,
+    RULE_RECOMMENDED_LABELS,
+    RULE_HARDCODED_IMAGE,
     super::secret_keep::RULE,
 ];
 
@@ -49,10 +72,7 @@ pub struct Context<'a> {
 
 /// The `pss` and `policy` check: every rendering's objects, exceptions applied.
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
-    let (exceptions, mut diags) = match exceptions::parse(loaded) {
-        Ok(e) => (e, Vec::new()),
-        Err(d) => (Exceptions::default(), d),
-    };
+    let (exceptions, mut diags) = exceptions::parse(loaded);
     let chart_version = loaded.meta.version.as_deref().unwrap_or("");
     let app_version = loaded.meta.app_version.as_deref().unwrap_or("");
     for r in loaded.renderings.iter() {
@@ -93,7 +113,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             found.extend(findings(obj, &ctx));
             for f in found {
                 let mut d = objects::diagnostic(loaded, obj, scenario, &f);
-                d.allowed = exceptions.allow(f.rule, obj, scenario);
+                d.allowed = exceptions.allow_in(f.rule, obj, scenario, &loaded.settings.release);
                 diags.push(d);
             }
         }
@@ -118,7 +138,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
         if token == Some(true) || !sa_off {
             out.push(
                 Finding::error(
-                    "policy/service-account-token",
+                    RULE_SERVICE_ACCOUNT_TOKEN,
                     child(sp, "automountServiceAccountToken"),
                     "mounts a service account token but the chart grants no RBAC",
                 )
@@ -132,7 +152,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
     for l in ["app.kubernetes.io/name", "app.kubernetes.io/instance"] {
         if !pod_labels.is_some_and(|m| m.contains_key(l)) {
             out.push(Finding::error(
-                "policy/recommended-labels",
+                RULE_RECOMMENDED_LABELS,
                 child(meta_path, "labels"),
                 format!("the pod template has no {l} label"),
             ));
@@ -148,7 +168,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
         if sc.get("readOnlyRootFilesystem").and_then(Value::as_bool) != Some(true) {
             out.push(
                 Finding::error(
-                    "policy/read-only-root-fs",
+                    RULE_READ_ONLY_ROOT_FS,
                     format!("{}/securityContext/readOnlyRootFilesystem", c.path),
                     format!("{who} has a writable root filesystem"),
                 )
@@ -168,7 +188,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
         }
         if !missing.is_empty() {
             out.push(Finding::error(
-                "policy/resources",
+                RULE_RESOURCES,
                 child(&c.path, "resources"),
                 format!("{who} has no {}", missing.join(", no ")),
             ));
@@ -177,7 +197,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
             for probe in ["readinessProbe", "livenessProbe"] {
                 if c.value.get(probe).is_none_or(Value::is_null) {
                     out.push(Finding::error(
-                        "policy/probes",
+                        RULE_PROBES,
                         child(&c.path, probe),
                         format!("{who} has no {probe}"),
                     ));
@@ -192,7 +212,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
 fn image(container: &Value, path: &str, who: &str, ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let ip = child(path, "image");
     let Some(image) = container.get("image").and_then(Value::as_str) else {
-        out.push(Finding::error("policy/image-tag", ip, format!("{who} has no image")));
+        out.push(Finding::error(RULE_IMAGE_TAG, ip, format!("{who} has no image")));
         return;
     };
     let (name, digest) = match image.split_once('@') {
@@ -206,12 +226,12 @@ fn image(container: &Value, path: &str, who: &str, ctx: &Context<'_>, out: &mut 
     };
     match (tag, digest) {
         (Some("latest"), _) => out.push(
-            Finding::error("policy/image-tag", ip.clone(), format!("{who} uses the `latest` tag ({image})"))
+            Finding::error(RULE_IMAGE_TAG, ip.clone(), format!("{who} uses the `latest` tag ({image})"))
                 .hint("pin a version tag (and a digest)"),
         ),
         (None, None) => out.push(
             Finding::error(
-                "policy/image-tag",
+                RULE_IMAGE_TAG,
                 ip.clone(),
                 format!("{who} has no image tag ({image}), so `latest`"),
             )
@@ -222,7 +242,7 @@ fn image(container: &Value, path: &str, who: &str, ctx: &Context<'_>, out: &mut 
     if digest.is_none() {
         out.push(
             Finding::warning(
-                "policy/image-digest",
+                RULE_IMAGE_DIGEST,
                 ip.clone(),
                 format!("{who} image {image} is not pinned by digest"),
             )
@@ -232,7 +252,7 @@ fn image(container: &Value, path: &str, who: &str, ctx: &Context<'_>, out: &mut 
     if !repo_last.is_empty() && !ctx.values.iter().any(|v| v.contains(repo_last)) {
         out.push(
             Finding::error(
-                "policy/hardcoded-image",
+                RULE_HARDCODED_IMAGE,
                 ip,
                 format!("{who} image {image} does not come from values"),
             )
@@ -248,7 +268,7 @@ fn labels(obj: &Object, out: &mut Vec<Finding>) {
     if !missing.is_empty() {
         out.push(
             Finding::error(
-                "policy/recommended-labels",
+                RULE_RECOMMENDED_LABELS,
                 "/metadata/labels",
                 format!("lacks {}", missing.join(", ")),
             )
@@ -259,7 +279,7 @@ fn labels(obj: &Object, out: &mut Vec<Finding>) {
         && m.get("app.kubernetes.io/managed-by").and_then(Value::as_str).is_some_and(|v| v != "Helm")
     {
         out.push(Finding::error(
-            "policy/recommended-labels",
+            RULE_RECOMMENDED_LABELS,
             "/metadata/labels/app.kubernetes.io~1managed-by",
             "app.kubernetes.io/managed-by is not `Helm`",
         ));
@@ -288,7 +308,7 @@ fn selector_labels(obj: &Object, ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .any(|ver| !ver.is_empty() && (v == *ver || v.ends_with(&format!("-{ver}"))));
             if versioned_key || versioned_value {
                 out.push(
-                    Finding::error("policy/selector-labels", child(p, k), format!("selector label {k}={v} changes with versions"))
+                    Finding::error(RULE_SELECTOR_LABELS, child(p, k), format!("selector label {k}={v} changes with versions"))
                         .hint("selectors are immutable: use only app.kubernetes.io/name and app.kubernetes.io/instance"),
                 );
             }

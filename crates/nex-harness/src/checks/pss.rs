@@ -3,24 +3,67 @@
 
 use super::objects::{self, Container, Finding};
 use crate::manifest::Object;
+use crate::rule::{CATALOG, Rule};
 use crate::yaml::child;
 use serde_json::Value;
 
-pub const RULES: &[&str] = &[
-    "pss/privileged",
-    "pss/host-namespaces",
-    "pss/host-path",
-    "pss/host-ports",
+pub const RULE_PRIVILEGED: Rule =
+    Rule::error("pss/privileged", CATALOG, "Pod Security \"restricted\": a privileged container")
+        .exceptable();
+pub const RULE_HOST_NAMESPACES: Rule =
+    Rule::error("pss/host-namespaces", CATALOG, "`hostNetwork`, `hostPID` or `hostIPC`").exceptable();
+pub const RULE_HOST_PATH: Rule = Rule::error("pss/host-path", CATALOG, "a `hostPath` volume").exceptable();
+pub const RULE_HOST_PORTS: Rule =
+    Rule::error("pss/host-ports", CATALOG, "a container `hostPort`").exceptable();
+pub const RULE_CAPABILITIES: Rule = Rule::error(
     "pss/capabilities",
+    CATALOG,
+    "capabilities not dropping `ALL`, or adding anything but `NET_BIND_SERVICE`",
+)
+.exceptable();
+pub const RULE_RUN_AS_NON_ROOT: Rule = Rule::error(
     "pss/run-as-non-root",
-    "pss/run-as-user",
-    "pss/privilege-escalation",
+    CATALOG,
+    "neither the pod nor the container sets `runAsNonRoot: true`, or a container sets it false",
+)
+.exceptable();
+pub const RULE_RUN_AS_USER: Rule = Rule::error("pss/run-as-user", CATALOG, "`runAsUser: 0`").exceptable();
+pub const RULE_PRIVILEGE_ESCALATION: Rule =
+    Rule::error("pss/privilege-escalation", CATALOG, "a container without `allowPrivilegeEscalation: false`")
+        .exceptable();
+pub const RULE_SECCOMP: Rule = Rule::error(
     "pss/seccomp",
-    "pss/volume-types",
-    "pss/sysctls",
-    "pss/proc-mount",
+    CATALOG,
+    "no seccomp profile (pod or container), or one other than `RuntimeDefault`/`Localhost`",
+)
+.exceptable();
+pub const RULE_VOLUME_TYPES: Rule = Rule::error("pss/volume-types", CATALOG, "a volume other than configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret").exceptable();
+pub const RULE_SYSCTLS: Rule =
+    Rule::error("pss/sysctls", CATALOG, "a sysctl outside the safe set").exceptable();
+pub const RULE_PROC_MOUNT: Rule =
+    Rule::error("pss/proc-mount", CATALOG, "`procMount` other than `Default`").exceptable();
+pub const RULE_APPARMOR: Rule = Rule::error(
     "pss/apparmor",
-    "pss/selinux",
+    CATALOG,
+    "an AppArmor profile (field or annotation) other than runtime default or localhost",
+)
+.exceptable();
+pub const RULE_SELINUX: Rule = Rule::error("pss/selinux", CATALOG, "a custom SELinux user or role, or a type outside `container_t`, `container_init_t`, `container_kvm_t`, `container_engine_t`").exceptable();
+pub const RULES: &[Rule] = &[
+    RULE_PRIVILEGED,
+    RULE_HOST_NAMESPACES,
+    RULE_HOST_PATH,
+    RULE_HOST_PORTS,
+    RULE_CAPABILITIES,
+    RULE_RUN_AS_NON_ROOT,
+    RULE_RUN_AS_USER,
+    RULE_PRIVILEGE_ESCALATION,
+    RULE_SECCOMP,
+    RULE_VOLUME_TYPES,
+    RULE_SYSCTLS,
+    RULE_PROC_MOUNT,
+    RULE_APPARMOR,
+    RULE_SELINUX,
 ];
 
 /// Sysctls the baseline profile allows (the union over the versions it lists).
@@ -63,7 +106,7 @@ pub fn findings(obj: &Object) -> Vec<Finding> {
     for field in ["hostNetwork", "hostPID", "hostIPC"] {
         if spec.get(field).and_then(Value::as_bool) == Some(true) {
             out.push(
-                Finding::error("pss/host-namespaces", child(sp, field), format!("{field} is true"))
+                Finding::error(RULE_HOST_NAMESPACES, child(sp, field), format!("{field} is true"))
                     .hint("pods must not share the host's network, PID or IPC namespace"),
             );
         }
@@ -76,14 +119,14 @@ pub fn findings(obj: &Object) -> Vec<Finding> {
         for source in obj.keys().filter(|k| k.as_str() != "name") {
             if source == "hostPath" {
                 out.push(Finding::error(
-                    "pss/host-path",
+                    RULE_HOST_PATH,
                     child(&vp, source),
                     format!("volume \"{name}\" mounts a hostPath"),
                 ));
             } else if !ALLOWED_VOLUMES.contains(&source.as_str()) {
                 out.push(
                     Finding::error(
-                        "pss/volume-types",
+                        RULE_VOLUME_TYPES,
                         child(&vp, source),
                         format!("volume \"{name}\" is of type {source}"),
                     )
@@ -97,7 +140,7 @@ pub fn findings(obj: &Object) -> Vec<Finding> {
         let name = s.get("name").and_then(Value::as_str).unwrap_or("");
         if !SAFE_SYSCTLS.contains(&name) {
             out.push(Finding::error(
-                "pss/sysctls",
+                RULE_SYSCTLS,
                 format!("{psc_path}/sysctls/{i}/name"),
                 format!("sysctl {name} is not in the safe set"),
             ));
@@ -118,7 +161,7 @@ pub fn findings(obj: &Object) -> Vec<Finding> {
                 let v = v.as_str().unwrap_or("");
                 if v != "runtime/default" && !v.starts_with("localhost/") {
                     out.push(Finding::error(
-                        "pss/apparmor",
+                        RULE_APPARMOR,
                         child(&child(meta_path, "annotations"), k),
                         format!("AppArmor annotation {k} is {v:?}"),
                     ));
@@ -144,12 +187,12 @@ fn container_findings(
     let who = c.label.as_str();
 
     if sc.get("privileged").and_then(Value::as_bool) == Some(true) {
-        out.push(Finding::error("pss/privileged", child(&scp, "privileged"), format!("{who} is privileged")));
+        out.push(Finding::error(RULE_PRIVILEGED, child(&scp, "privileged"), format!("{who} is privileged")));
     }
     for (i, p) in c.value.get("ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
         if p.get("hostPort").and_then(Value::as_i64).is_some_and(|h| h != 0) {
             out.push(Finding::error(
-                "pss/host-ports",
+                RULE_HOST_PORTS,
                 format!("{}/ports/{i}/hostPort", c.path),
                 format!("{who} binds a hostPort"),
             ));
@@ -164,7 +207,7 @@ fn container_findings(
     if !drops_all {
         out.push(
             Finding::error(
-                "pss/capabilities",
+                RULE_CAPABILITIES,
                 child(&scp, "capabilities"),
                 format!("{who} does not drop ALL capabilities"),
             )
@@ -176,7 +219,7 @@ fn container_findings(
         if name != "NET_BIND_SERVICE" {
             out.push(
                 Finding::error(
-                    "pss/capabilities",
+                    RULE_CAPABILITIES,
                     format!("{scp}/capabilities/add/{i}"),
                     format!("{who} adds capability {name}"),
                 )
@@ -187,7 +230,7 @@ fn container_findings(
 
     if sc.get("allowPrivilegeEscalation").and_then(Value::as_bool) != Some(false) {
         out.push(Finding::error(
-            "pss/privilege-escalation",
+            RULE_PRIVILEGE_ESCALATION,
             child(&scp, "allowPrivilegeEscalation"),
             format!("{who} does not set allowPrivilegeEscalation: false"),
         ));
@@ -195,7 +238,7 @@ fn container_findings(
 
     match sc.get("runAsNonRoot").and_then(Value::as_bool) {
         Some(false) => out.push(Finding::error(
-            "pss/run-as-non-root",
+            RULE_RUN_AS_NON_ROOT,
             child(&scp, "runAsNonRoot"),
             format!("{who} sets runAsNonRoot: false"),
         )),
@@ -203,7 +246,7 @@ fn container_findings(
         None if pod_non_root == Some(true) => {}
         None => out.push(
             Finding::error(
-                "pss/run-as-non-root",
+                RULE_RUN_AS_NON_ROOT,
                 child(&scp, "runAsNonRoot"),
                 format!("{who} may run as root"),
             )
@@ -220,7 +263,7 @@ fn container_findings(
         None if pod_seccomp.is_some() => {}
         None => out.push(
             Finding::error(
-                "pss/seccomp",
+                RULE_SECCOMP,
                 child(&scp, "seccompProfile"),
                 format!("{who} has no seccomp profile"),
             )
@@ -232,7 +275,7 @@ fn container_findings(
         && pm != "Default"
     {
         out.push(Finding::error(
-            "pss/proc-mount",
+            RULE_PROC_MOUNT,
             child(&scp, "procMount"),
             format!("{who} sets procMount {pm}"),
         ));
@@ -245,7 +288,7 @@ fn check_seccomp_value(t: Option<&str>, path: &str, who: &str, out: &mut Vec<Fin
         && t != "Localhost"
     {
         out.push(Finding::error(
-            "pss/seccomp",
+            RULE_SECCOMP,
             format!("{path}/type"),
             format!("{who} uses seccomp profile {t}"),
         ));
@@ -255,7 +298,7 @@ fn check_seccomp_value(t: Option<&str>, path: &str, who: &str, out: &mut Vec<Fin
 fn check_user(sc: &Value, path: &str, who: &str, out: &mut Vec<Finding>) {
     if sc.get("runAsUser").and_then(Value::as_i64) == Some(0) {
         out.push(Finding::error(
-            "pss/run-as-user",
+            RULE_RUN_AS_USER,
             child(path, "runAsUser"),
             format!("{who} sets runAsUser: 0"),
         ));
@@ -269,15 +312,11 @@ fn check_selinux(sc: &Value, path: &str, who: &str, out: &mut Vec<Finding>) {
         && !t.is_empty()
         && !SELINUX_TYPES.contains(&t)
     {
-        out.push(Finding::error("pss/selinux", child(&sp, "type"), format!("{who} sets SELinux type {t}")));
+        out.push(Finding::error(RULE_SELINUX, child(&sp, "type"), format!("{who} sets SELinux type {t}")));
     }
     for f in ["user", "role"] {
         if se.get(f).and_then(Value::as_str).is_some_and(|v| !v.is_empty()) {
-            out.push(Finding::error(
-                "pss/selinux",
-                child(&sp, f),
-                format!("{who} sets a custom SELinux {f}"),
-            ));
+            out.push(Finding::error(RULE_SELINUX, child(&sp, f), format!("{who} sets a custom SELinux {f}")));
         }
     }
 }
@@ -288,7 +327,7 @@ fn check_apparmor_profile(sc: &Value, path: &str, who: &str, out: &mut Vec<Findi
         && t != "Localhost"
     {
         out.push(Finding::error(
-            "pss/apparmor",
+            RULE_APPARMOR,
             format!("{path}/appArmorProfile/type"),
             format!("{who} uses AppArmor profile {t}"),
         ));
@@ -352,7 +391,7 @@ mod tests {
             "securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]},
             "volumes": [{"name": "h", "hostPath": {"path": "/"}}, {"name": "n", "nfs": {"server": "s", "path": "/"}}]});
         assert_eq!(rules(pod), {
-            let mut all = RULES.to_vec();
+            let mut all: Vec<&str> = RULES.iter().map(|r| r.id).collect();
             all.sort();
             all
         });

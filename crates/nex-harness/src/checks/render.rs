@@ -6,10 +6,20 @@ use crate::catalog::Chart;
 use crate::diag::{Diagnostic, Location};
 use crate::load::{self, LoadedChart};
 use crate::render::Rendering;
+use crate::rule::{EVERY, Rule};
 
-pub const TEMPLATE: &str = "render/template";
-pub const YAML: &str = "render/yaml";
-pub const KUBE_VERSION: &str = "render/kube-version";
+pub const TEMPLATE: Rule = Rule::error(
+    "render/template",
+    EVERY,
+    "`helm template` fails for a scenario × Kubernetes version (a template error `helm lint` did not already report, e.g. one that only breaks on the oldest Kubernetes the chart claims); points at the template `file:line:col` helm names",
+);
+pub const YAML: Rule = Rule::error("render/yaml", EVERY, "a template renders text that is not YAML");
+pub const KUBE_VERSION: Rule = Rule::error(
+    "render/kube-version",
+    EVERY,
+    "Chart.yaml's `kubeVersion` cannot be read, or allows no Kubernetes version from 1.25 to 1.37",
+);
+pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart;

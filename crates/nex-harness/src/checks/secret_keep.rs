@@ -7,9 +7,15 @@
 
 use super::objects::{self, Finding};
 use crate::manifest::Object;
+use crate::rule::{EVERY, Rule};
 use serde_json::Value;
 
-pub const RULE: &str = "policy/generated-secret-keep";
+pub const RULE: Rule = Rule::error(
+    "policy/generated-secret-keep",
+    EVERY,
+    "a Secret whose data a template generates at render time (`rand*`, `gen*`, `bcrypt`, `lookup`) without `helm.sh/resource-policy: keep`, while the rendering keeps state beyond the release (a kept or foreign claim, a StatefulSet's claim templates)",
+)
+.exceptable();
 
 /// Sprig/Helm functions whose result differs from one install to the next, or
 /// that read the live cluster (`lookup` sees nothing under `helm template`).

@@ -5,16 +5,32 @@
 use crate::diag::{Diagnostic, Location};
 use crate::files::{FileError, YamlFile};
 use crate::load::{LoadedChart, Source};
+use crate::rule::{EVERY, Rule};
 use std::path::Path;
 
-pub const RULE_TOO_LARGE: &str = "file/too-large";
-pub const RULE_ENCODING: &str = "file/encoding";
-pub const RULE_EMPTY: &str = "file/empty";
-pub const RULE_READ: &str = "file/read";
-pub const RULE_SYNTAX: &str = "yaml/syntax";
-pub const RULE_DUPLICATE: &str = "yaml/duplicate-key";
-pub const RULE_NOT_JSON: &str = "schema/not-json";
-pub const RULE_CI_NAME: &str = "ct/values-file-name";
+pub const RULE_TOO_LARGE: Rule = Rule::error("file/too-large", EVERY, "a chart file is over 1 MiB");
+pub const RULE_ENCODING: Rule =
+    Rule::error("file/encoding", EVERY, "a file is not UTF-8 (placed at the first bad byte)");
+pub const RULE_EMPTY: Rule =
+    Rule::error("file/empty", EVERY, "Chart.yaml, a ci file or values.schema.json holds nothing");
+pub const RULE_READ: Rule = Rule::error("file/read", EVERY, "a file cannot be read");
+pub const RULE_SYNTAX: Rule =
+    Rule::error("yaml/syntax", EVERY, "YAML syntax error (line and column of the parser's stop)");
+pub const RULE_DUPLICATE: Rule =
+    Rule::error("yaml/duplicate-key", EVERY, "a key repeats in one mapping (parsers disagree on which wins)");
+pub const RULE_NOT_JSON: Rule = Rule::error("schema/not-json", EVERY, "values.schema.json is not JSON");
+pub const RULE_CI_NAME: Rule =
+    Rule::warning("ct/values-file-name", EVERY, "a file under `ci/` that ct skips (not `*-values.yaml`)");
+pub const RULES: &[Rule] = &[
+    RULE_TOO_LARGE,
+    RULE_ENCODING,
+    RULE_EMPTY,
+    RULE_READ,
+    RULE_SYNTAX,
+    RULE_DUPLICATE,
+    RULE_NOT_JSON,
+    RULE_CI_NAME,
+];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = loaded.chart.name.as_str();

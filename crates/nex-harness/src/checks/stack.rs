@@ -8,19 +8,59 @@
 use crate::diag::{Diagnostic, Location};
 use crate::manifest::Object;
 use crate::quantity;
+use crate::rule::{EVERY, Rule};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A stack file or one of its values files is broken (reported by `crate::stack::file`).
-pub const RULE_FILE: &str = "stack/file";
+pub const RULE_FILE: Rule = Rule::error(
+    "stack/file",
+    EVERY,
+    "(`stack lint`) a stack file or one of its values files is broken: an unknown key, a wrong type, a chart folder or values file that does not exist, a node or release named twice, a key given twice in a values file",
+);
 /// A release's `helm template` failed (reported by `crate::stack`).
-pub const RULE_RENDER: &str = "stack/render";
-pub const RULE_REFERENCE: &str = "stack/reference";
-pub const RULE_NETWORK_POLICY: &str = "stack/network-policy";
-pub const RULE_SECRET_REF: &str = "stack/secret-ref";
-pub const RULE_BUDGET: &str = "stack/budget";
-pub const RULE_ARCH: &str = "stack/arch";
-pub const RULE_NAME_CLASH: &str = "stack/name-clash";
+pub const RULE_RENDER: Rule =
+    Rule::error("stack/render", EVERY, "(`stack lint`) a release of the stack cannot be rendered");
+pub const RULE_REFERENCE: Rule = Rule::error(
+    "stack/reference",
+    EVERY,
+    "(`stack lint`) a Service address a release writes (`svc.ns[.svc[.cluster.local]][:port]` in config, env, args, a Middleware; an HTTPRoute backendRef; an Ingress backend) that no Service of the stack, nor its `external:` list, answers on that port",
+);
+pub const RULE_NETWORK_POLICY: Rule = Rule::error(
+    "stack/network-policy",
+    EVERY,
+    "(`stack lint`) a flow the stack needs (each reference, and gateway → each routed Service) that the NetworkPolicies of the source (egress) or the destination (ingress) deny, evaluated as Kubernetes does",
+);
+pub const RULE_SECRET_REF: Rule = Rule::error(
+    "stack/secret-ref",
+    EVERY,
+    "(`stack lint`) a Secret or ConfigMap a pod reads (volume, env, envFrom, imagePullSecrets) that no release renders and `external:` does not declare",
+);
+pub const RULE_BUDGET: Rule = Rule::error(
+    "stack/budget",
+    EVERY,
+    "(`stack lint`) a node whose pods' requests exceed what it offers after the reserve; a warning when memory limits overcommit it",
+);
+pub const RULE_ARCH: Rule = Rule::error(
+    "stack/arch",
+    EVERY,
+    "(`stack lint`) an image without a build for the architecture of the node(s) it runs on (from `images.lock.yaml`)",
+);
+pub const RULE_NAME_CLASH: Rule = Rule::error(
+    "stack/name-clash",
+    EVERY,
+    "(`stack lint`) two releases render the same kind, namespace and name",
+);
+pub const RULES: &[Rule] = &[
+    RULE_FILE,
+    RULE_REFERENCE,
+    RULE_NETWORK_POLICY,
+    RULE_SECRET_REF,
+    RULE_BUDGET,
+    RULE_ARCH,
+    RULE_NAME_CLASH,
+    RULE_RENDER,
+];
 
 /// Namespace a routed request comes from when the stack names no gateway: a
 /// namespace no policy can know, so only "from anywhere" admits it.
@@ -1188,17 +1228,17 @@ mod tests {
     #[test]
     fn a_reference_to_no_service_or_port_is_reported_on_its_release() {
         let d = Fixture::new(app_and_db("postgres://dbx.data.svc:5432/x")).run();
-        assert_eq!(rules(&d), [(RULE_REFERENCE, "app")], "{d:?}");
+        assert_eq!(rules(&d), [(RULE_REFERENCE.id, "app")], "{d:?}");
         assert!(d[0].message.contains("no Service data/dbx"), "{}", d[0].message);
         let d = Fixture::new(app_and_db("db.data.svc:5433")).run();
-        assert_eq!(rules(&d), [(RULE_REFERENCE, "app")], "{d:?}");
+        assert_eq!(rules(&d), [(RULE_REFERENCE.id, "app")], "{d:?}");
         assert!(d[0].message.contains("has no port 5433"), "{}", d[0].message);
     }
 
     #[test]
     fn an_external_service_resolves_a_reference() {
         let mut f = Fixture::new(app_and_db("ldap://dir.data.svc:389"));
-        assert_eq!(rules(&f.run()), [(RULE_REFERENCE, "app")]);
+        assert_eq!(rules(&f.run()), [(RULE_REFERENCE.id, "app")]);
         f.external.push(External {
             kind: "Service".into(),
             namespace: Some("data".into()),
@@ -1213,7 +1253,7 @@ mod tests {
         let mut rel = app_and_db("db.data.svc:5432");
         rel[1].objects.push(obj(deny_all_but("data", "db", None)));
         let d = Fixture::new(rel).run();
-        assert_eq!(rules(&d), [(RULE_NETWORK_POLICY, "app")], "{d:?}");
+        assert_eq!(rules(&d), [(RULE_NETWORK_POLICY.id, "app")], "{d:?}");
         assert!(d[0].message.contains("ingress to the destination"), "{}", d[0].message);
 
         let mut rel = app_and_db("db.data.svc:5432");
@@ -1228,7 +1268,7 @@ mod tests {
             "metadata": {"name": "app", "namespace": "web"},
             "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]}]}})));
         let d = Fixture::new(rel).run();
-        assert_eq!(rules(&d), [(RULE_NETWORK_POLICY, "app")], "{d:?}");
+        assert_eq!(rules(&d), [(RULE_NETWORK_POLICY.id, "app")], "{d:?}");
         assert!(d[0].message.contains("egress from the source"), "{}", d[0].message);
     }
 
@@ -1254,9 +1294,9 @@ mod tests {
             json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]);
         let mut f = Fixture::new(routed(kube_system.clone()));
         // No gateway named: any controller must be admitted.
-        assert_eq!(rules(&f.run()), [(RULE_NETWORK_POLICY, "app")]);
+        assert_eq!(rules(&f.run()), [(RULE_NETWORK_POLICY.id, "app")]);
         f.gateway = Some(Gateway { namespace: "envoy".into(), pod_labels: BTreeMap::new() });
-        assert_eq!(rules(&f.run()), [(RULE_NETWORK_POLICY, "app")]);
+        assert_eq!(rules(&f.run()), [(RULE_NETWORK_POLICY.id, "app")]);
         f.gateway = Some(Gateway { namespace: "kube-system".into(), pod_labels: BTreeMap::new() });
         assert!(f.run().is_empty());
         // "From anywhere" admits the unnamed controller too.
@@ -1274,7 +1314,7 @@ mod tests {
             vec![json!({"name": "K", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "k"}}})],
         );
         let mut f = Fixture::new(vec![release("app", "web", vec![d.clone()])]);
-        assert_eq!(rules(&f.run()), [(RULE_SECRET_REF, "app")]);
+        assert_eq!(rules(&f.run()), [(RULE_SECRET_REF.id, "app")]);
         f.external.push(External {
             kind: "Secret".into(),
             namespace: Some("web".into()),
@@ -1335,7 +1375,7 @@ mod tests {
         // 1.25 GiB node, 1 GiB reserve: 512 Mi requested does not fit.
         f.nodes = vec![node(1280 * 1024 * 1024)];
         let d = f.run();
-        assert_eq!(rules(&d), [(RULE_BUDGET, "")], "{d:?}");
+        assert_eq!(rules(&d), [(RULE_BUDGET.id, "")], "{d:?}");
         assert_eq!(d[0].location, Some(Location::at("stack.yaml", 3, 5)));
         // Fits requests, but limits overcommit: a warning.
         f.nodes = vec![node(1024 * 1024 * 1024 + 600 * 1024 * 1024)];
@@ -1349,7 +1389,7 @@ mod tests {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "namespace": "web"}});
         let d =
             Fixture::new(vec![release("a", "web", vec![cm.clone()]), release("b", "web", vec![cm])]).run();
-        assert_eq!(rules(&d), [(RULE_NAME_CLASH, "b")]);
+        assert_eq!(rules(&d), [(RULE_NAME_CLASH.id, "b")]);
     }
 
     #[test]
@@ -1363,7 +1403,7 @@ mod tests {
             at: Location::at("s", 1, 1),
         }];
         f.platforms.insert("example/app:1".into(), vec!["linux/amd64".into()]);
-        assert_eq!(rules(&f.run()), [(RULE_ARCH, "app")]);
+        assert_eq!(rules(&f.run()), [(RULE_ARCH.id, "app")]);
         f.platforms.insert("example/app:1".into(), vec!["linux/amd64".into(), "linux/arm64/v8".into()]);
         assert!(f.run().is_empty());
     }

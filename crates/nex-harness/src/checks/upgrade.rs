@@ -13,16 +13,38 @@ use crate::diff::report::one_line;
 use crate::diff::{self, ObjectKey};
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::rule::{EVERY, Rule};
 use crate::schema::deref;
 use crate::yaml::escape_token;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-pub const IMMUTABLE_FIELD: &str = "upgrade/immutable-field";
-pub const RENAMED_WORKLOAD: &str = "upgrade/renamed-workload";
-pub const RENAMED_PVC: &str = "upgrade/renamed-pvc";
-pub const REMOVED_VALUE: &str = "upgrade/removed-value";
-pub const NARROWED_TYPE: &str = "upgrade/narrowed-type";
+pub const IMMUTABLE_FIELD: Rule = Rule::error(
+    "upgrade/immutable-field",
+    EVERY,
+    "(`--changed`) a field Kubernetes refuses to change in place differs from the target branch: a workload's `spec.selector`, a StatefulSet's `volumeClaimTemplates` or `serviceName`, a Service's `clusterIP`, a Job's `spec.template` (hook Jobs are recreated, so exempt), a PVC's `storageClassName` or `accessModes`",
+);
+pub const RENAMED_WORKLOAD: Rule = Rule::error(
+    "upgrade/renamed-workload",
+    EVERY,
+    "(`--changed`) a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob gone from a scenario with another of its kind in its place: pods restart, a StatefulSet's volumes are left behind",
+);
+pub const RENAMED_PVC: Rule = Rule::error(
+    "upgrade/renamed-pvc",
+    EVERY,
+    "(`--changed`) a PersistentVolumeClaim renamed, or no longer rendered without `helm.sh/resource-policy: keep`: helm deletes the claim and its data",
+);
+pub const REMOVED_VALUE: Rule = Rule::error(
+    "upgrade/removed-value",
+    EVERY,
+    "(`--changed`) a value of the target branch's `values.yaml` or `values.schema.json` that this branch's schema rejects (removed or renamed), so `helm upgrade` with the users' old values fails; a rename is guessed",
+);
+pub const NARROWED_TYPE: Rule = Rule::error(
+    "upgrade/narrowed-type",
+    EVERY,
+    "(`--changed`) a value whose schema accepts fewer types (`integer` still covers what `number` did not need) or fewer `enum` choices than on the target branch",
+);
+pub const RULES: &[Rule] = &[IMMUTABLE_FIELD, RENAMED_WORKLOAD, RENAMED_PVC, REMOVED_VALUE, NARROWED_TYPE];
 
 /// Fields Kubernetes refuses to change on an existing object.
 const IMMUTABLE: &[(&[&str], &str)] = &[
@@ -82,7 +104,7 @@ impl Ctx<'_> {
         )
     }
 
-    fn error(&self, rule: &str, message: String) -> Diagnostic {
+    fn error(&self, rule: impl AsRef<str>, message: String) -> Diagnostic {
         Diagnostic::error(rule, self.chart, message)
     }
 }

@@ -6,14 +6,21 @@
 use crate::diag::{Diagnostic, Location};
 use crate::files::JsonFile;
 use crate::load::{ChartFiles, LoadedChart};
+use crate::rule::{CATALOG, EVERY, Rule};
 use crate::schema::{self, Problem};
 use crate::values::{Merged, coalesce};
 use crate::yaml::{Node, Span, Style, Value};
 use jsonschema::error::ValidationErrorKind;
 use std::path::Path;
 
-pub const RULE_VALUES: &str = "values/schema";
-pub const RULE_MISSING: &str = "values/schema-missing";
+pub const RULE_VALUES: Rule = Rule::error(
+    "values/schema",
+    EVERY,
+    "values.yaml, and each ci file coalesced over it as Helm does (maps merge, `null` deletes), fail values.schema.json; points at the file and place that set the value",
+);
+pub const RULE_MISSING: Rule =
+    Rule::error("values/schema-missing", CATALOG, "an application chart has no values.schema.json");
+pub const RULES: &[Rule] = &[RULE_VALUES, RULE_MISSING];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     check_files(&loaded.chart.name, &loaded.chart.dir, &loaded.files)
@@ -38,7 +45,12 @@ pub fn check_files(chart: &str, dir: &Path, files: &ChartFiles) -> Vec<Diagnosti
     let Ok(schema_value) = &file.value else { return out };
 
     let problems = schema::problems(schema_value);
-    let blocking = problems.iter().any(|p| p.rule == schema::RULE_INVALID || p.rule == schema::RULE_REF);
+    // A schema the harness cannot compile (invalid, or with refs it does not
+    // follow) is reported once, by those rules; its values go unvalidated here
+    // (helm lint still validates them).
+    let blocking = problems.iter().any(|p| {
+        p.rule == schema::RULE_INVALID || p.rule == schema::RULE_REF || p.rule == schema::RULE_LOCAL_REF
+    });
     out.extend(problems.iter().map(|p| problem(chart, file, p)));
     let validator = match schema::compile(schema_value) {
         Ok(v) => v,

@@ -12,24 +12,78 @@ use crate::diag::{Diagnostic, Location, Severity};
 use crate::files::YamlFile;
 use crate::lintconf::{IndentSequences, Inside, LintConf, Rule, Spaces};
 use crate::load::LoadedChart;
+use crate::rule::{self as registry, EVERY};
 use crate::yaml::{Entry, Node, Span, Style, Value};
 
-pub const RULE_TABS: &str = "yaml/tabs";
-pub const RULE_TRAILING: &str = "yaml/trailing-spaces";
-pub const RULE_FINAL_NEWLINE: &str = "yaml/final-newline";
-pub const RULE_NEW_LINES: &str = "yaml/new-lines";
-pub const RULE_EMPTY_LINES: &str = "yaml/empty-lines";
-pub const RULE_INDENTATION: &str = "yaml/indentation";
-pub const RULE_COMMENTS: &str = "yaml/comments";
-pub const RULE_COLONS: &str = "yaml/colons";
-pub const RULE_COMMAS: &str = "yaml/commas";
-pub const RULE_TRUTHY: &str = "yaml/truthy";
-pub const RULE_BRACES: &str = "yaml/braces";
-pub const RULE_BRACKETS: &str = "yaml/brackets";
-pub const RULE_HYPHENS: &str = "yaml/hyphens";
-pub const RULE_LINE_LENGTH: &str = "yaml/line-length";
+pub const RULE_TABS: registry::Rule =
+    registry::Rule::error("yaml/tabs", EVERY, "a tab character outside strings");
+pub const RULE_TRAILING: registry::Rule =
+    registry::Rule::error("yaml/trailing-spaces", EVERY, "spaces at the end of a line");
+pub const RULE_FINAL_NEWLINE: registry::Rule =
+    registry::Rule::error("yaml/final-newline", EVERY, "no new line at the end of the file");
+pub const RULE_NEW_LINES: registry::Rule = registry::Rule::error(
+    "yaml/new-lines",
+    EVERY,
+    "CR LF line ends; a lone CR (a line break to YAML, not to editors) is always an error",
+);
+pub const RULE_EMPTY_LINES: registry::Rule = registry::Rule::error(
+    "yaml/empty-lines",
+    EVERY,
+    "more than two blank lines in a row, or blank lines at the start or end",
+);
+pub const RULE_INDENTATION: registry::Rule = registry::Rule::error(
+    "yaml/indentation",
+    EVERY,
+    "nesting indented unlike the rest of the file (or than `indentation.spaces`), or sequences indented against `indent-sequences`",
+);
+pub const RULE_COMMENTS: registry::Rule = registry::Rule::error(
+    "yaml/comments",
+    EVERY,
+    "`#comment` without a space, or an inline comment less than two spaces after content",
+);
+pub const RULE_COLONS: registry::Rule =
+    registry::Rule::error("yaml/colons", EVERY, "a space before `:`, or more than one after");
+pub const RULE_COMMAS: registry::Rule =
+    registry::Rule::error("yaml/commas", EVERY, "a space before `,`, or not exactly one after");
+pub const RULE_TRUTHY: registry::Rule = registry::Rule::warning(
+    "yaml/truthy",
+    EVERY,
+    "YAML 1.1 booleans (`yes`, `no`, `on`, `off`…) that YAML 1.2 reads as strings",
+);
+pub const RULE_BRACES: registry::Rule =
+    registry::Rule::error("yaml/braces", EVERY, "spaces inside `{ }` outside the configured range");
+pub const RULE_BRACKETS: registry::Rule =
+    registry::Rule::error("yaml/brackets", EVERY, "spaces inside `[ ]` outside the configured range");
+pub const RULE_HYPHENS: registry::Rule =
+    registry::Rule::error("yaml/hyphens", EVERY, "more than one space after a sequence's `-`");
+pub const RULE_LINE_LENGTH: registry::Rule = registry::Rule::error(
+    "yaml/line-length",
+    EVERY,
+    "a line longer than `line-length.max` (off unless `lint-conf` turns it on; a single long word may overflow)",
+);
 /// `yaml/documents`: more than one YAML document where helm reads only the first.
-pub const RULE_DOCUMENTS: &str = "yaml/documents";
+pub const RULE_DOCUMENTS: registry::Rule = registry::Rule::error(
+    "yaml/documents",
+    EVERY,
+    "Chart.yaml or a values file holds a second YAML document (helm reads only the first)",
+);
+pub const RULES: &[registry::Rule] = &[
+    RULE_TABS,
+    RULE_TRAILING,
+    RULE_FINAL_NEWLINE,
+    RULE_NEW_LINES,
+    RULE_EMPTY_LINES,
+    RULE_INDENTATION,
+    RULE_COMMENTS,
+    RULE_COLONS,
+    RULE_COMMAS,
+    RULE_TRUTHY,
+    RULE_BRACES,
+    RULE_BRACKETS,
+    RULE_HYPHENS,
+    RULE_LINE_LENGTH,
+    RULE_DOCUMENTS,
+];
 
 /// Tabs are not a yamllint rule (YAML forbids them in indentation); always an error.
 const TABS: Rule = Rule { enabled: true, level: Severity::Error };
@@ -170,7 +224,14 @@ struct Findings<'a> {
 }
 
 impl Findings<'_> {
-    fn push(&mut self, rule: &str, switch: Rule, line: usize, column: usize, message: impl Into<String>) {
+    fn push(
+        &mut self,
+        rule: registry::Rule,
+        switch: Rule,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) {
         if !switch.enabled {
             return;
         }
@@ -412,7 +473,7 @@ fn inside(
     lines: &[Vec<char>],
     open: char,
     conf: Inside,
-    rule: &str,
+    rule: registry::Rule,
     what: &str,
 ) {
     let (s, e) = (node.span.start, node.span.end);
@@ -545,7 +606,8 @@ mod tests {
     #[test]
     fn each_text_rule_is_placed() {
         let f = findings("a: 1 \nb:  2\nc : 3\n#bad\nd: 4 # one space\ne: [1 ,2]\nf: yes\n\n\n\ng: 5");
-        let has = |rule: &str, line: usize, col: usize| f.contains(&(rule.to_string(), line, col));
+        let has =
+            |rule: registry::Rule, line: usize, col: usize| f.contains(&(rule.id.to_string(), line, col));
         assert!(has(RULE_TRAILING, 1, 5), "{f:?}");
         assert!(has(RULE_COLONS, 2, 4), "{f:?}");
         assert!(has(RULE_COLONS, 3, 2), "{f:?}");
@@ -564,7 +626,8 @@ mod tests {
     #[test]
     fn braces_brackets_hyphens_and_line_length() {
         let f = findings("a: { b: 1}\nc: [ 1, 2 ]\nd: {}\ne: [ ]\nl:\n  -   x\n  - y\n");
-        let has = |rule: &str, line: usize, col: usize| f.contains(&(rule.to_string(), line, col));
+        let has =
+            |rule: registry::Rule, line: usize, col: usize| f.contains(&(rule.id.to_string(), line, col));
         assert!(has(RULE_BRACES, 1, 5), "{f:?}");
         assert!(has(RULE_BRACKETS, 2, 5), "{f:?}");
         assert!(has(RULE_BRACKETS, 2, 10), "{f:?}");

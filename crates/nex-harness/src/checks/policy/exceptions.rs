@@ -13,17 +13,24 @@
 //! A matched finding is kept and shown as allowed; an exception that matches
 //! nothing is itself a warning, so stale exceptions do not pile up.
 
-use crate::checks::{policy, pss};
 use crate::diag::{Diagnostic, Location};
 use crate::helm::RELEASE;
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::rule::{CATALOG, Rule};
+use crate::yaml::{Style, Value};
 use serde::Deserialize;
 use std::cell::RefCell;
 
 pub const ANNOTATION: &str = "nex-charts/policy-exceptions";
-pub const UNUSED: &str = "policy/unused-exception";
-pub const INVALID: &str = "policy/invalid-exception";
+pub const UNUSED: Rule =
+    Rule::warning("policy/unused-exception", CATALOG, "a declared policy exception that matches no finding");
+pub const INVALID: Rule = Rule::error(
+    "policy/invalid-exception",
+    CATALOG,
+    "a malformed policy exception (unknown rule, no objects, no reason, unknown scenario)",
+);
+pub const RULES: &[Rule] = &[UNUSED, INVALID];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,10 +56,15 @@ impl Exceptions {
 
     /// The reason of the first exception that allows `rule` for this object in this scenario.
     pub fn allow(&self, rule: &str, obj: &Object, scenario: &str) -> Option<String> {
+        self.allow_in(rule, obj, scenario, RELEASE)
+    }
+
+    /// [`Exceptions::allow`] for objects rendered under `release`.
+    pub fn allow_in(&self, rule: &str, obj: &Object, scenario: &str, release: &str) -> Option<String> {
         let i = self.list.iter().position(|e| {
             e.rule == rule
                 && (e.scenarios.is_empty() || e.scenarios.iter().any(|s| s == scenario))
-                && e.objects.iter().any(|o| matches_object(o, obj))
+                && e.objects.iter().any(|o| matches_object(o, obj, release))
         })?;
         self.used.borrow_mut()[i] = true;
         Some(self.list[i].reason.clone())
@@ -80,13 +92,13 @@ impl Exceptions {
 
 /// `Kind` matches every object of that kind; `Kind/name` matches the rendered
 /// name, with or without the release prefix (`nex-`).
-fn matches_object(pattern: &str, obj: &Object) -> bool {
+fn matches_object(pattern: &str, obj: &Object, release: &str) -> bool {
     match pattern.split_once('/') {
         None => pattern == obj.kind(),
         Some((kind, name)) => {
             let rendered = obj.name();
             kind == obj.kind()
-                && (name == rendered || rendered.strip_prefix(&format!("{RELEASE}-")) == Some(name))
+                && (name == rendered || rendered.strip_prefix(&format!("{release}-")) == Some(name))
         }
     }
 }
@@ -99,30 +111,76 @@ fn annotation_location(loaded: &LoadedChart) -> Location {
     }
 }
 
-/// The chart's exceptions; malformed ones are errors (never silently ignored).
-pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
-    let Some(raw) = loaded.meta.value.get("annotations").and_then(|a| a.get(ANNOTATION)) else {
-        return Ok(Exceptions::default());
+/// The chart's exceptions, and an error for each malformed entry (never
+/// silently ignored). A bad entry is left out on its own: the valid entries
+/// beside it still apply.
+pub fn parse(loaded: &LoadedChart) -> (Exceptions, Vec<Diagnostic>) {
+    let Some(raw) = loaded.meta.value.pointer("/annotations").and_then(|a| a.get(ANNOTATION)) else {
+        return (Exceptions::default(), Vec::new());
     };
-    let err = |msg: String| {
-        vec![
-            Diagnostic::error(INVALID, &loaded.chart.name, msg)
-                .hint(format!(
-                    "{ANNOTATION} is a YAML string holding a list of rule/objects/scenarios/reason"
-                ))
-                .at(annotation_location(loaded)),
-        ]
+    // The annotation's node in Chart.yaml, to place findings on the entry's own line.
+    let node = loaded
+        .files
+        .chart_yaml
+        .content
+        .as_ref()
+        .ok()
+        .and_then(|f| f.root())
+        .and_then(|r| r.get("annotations"))
+        .and_then(|a| a.get(ANNOTATION));
+    let place = |line: usize, column: usize| match node {
+        Some(n) if matches!(n.style, Style::BlockScalar) => Location::at(
+            loaded.chart.dir.join("Chart.yaml"),
+            n.span.start.line + line.max(1) - 1,
+            n.span.start.column + column.max(1) - 1,
+        ),
+        _ => annotation_location(loaded),
+    };
+    let err = |msg: String, at: Location| {
+        Diagnostic::error(INVALID, &loaded.chart.name, msg)
+            .hint(format!("{ANNOTATION} is a YAML string holding a list of rule/objects/scenarios/reason"))
+            .at(at)
     };
     let Some(text) = raw.as_str() else {
-        return Err(err(format!("{ANNOTATION} must be a string (annotations are strings)")));
+        let d = err(
+            format!("{ANNOTATION} must be a string (annotations are strings)"),
+            annotation_location(loaded),
+        );
+        return (Exceptions::default(), vec![d]);
     };
-    let list: Vec<Exception> = serde_saphyr::from_str(text)
-        .map_err(|e| err(format!("{ANNOTATION}: {}", e.to_string().lines().next().unwrap_or_default())))?;
-    let mut problems = Vec::new();
-    for e in &list {
-        if !pss::RULES.contains(&e.rule.as_str()) && !policy::RULES.contains(&e.rule.as_str()) {
-            problems
-                .push(format!("unknown rule {:?}: only pss/* and policy/* rules can be excepted", e.rule));
+    let items = match crate::yaml::parse(text) {
+        Err(e) => {
+            let d = err(format!("{ANNOTATION} is not valid YAML: {}", e.message), place(e.line, e.column));
+            return (Exceptions::default(), vec![d]);
+        }
+        Ok(y) => match y.docs.into_iter().next().map(|n| n.value) {
+            Some(Value::Seq(items)) => items,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                let d = err(format!("{ANNOTATION} must hold a YAML list"), place(1, 1));
+                return (Exceptions::default(), vec![d]);
+            }
+        },
+    };
+    let mut list = Vec::new();
+    let mut diags = Vec::new();
+    for item in &items {
+        let at = place(item.span.start.line, item.span.start.column);
+        let e: Exception = match serde_json::from_value(item.to_json()) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(err(format!("a malformed exception: {e}"), at));
+                continue;
+            }
+        };
+        let mut problems = Vec::new();
+        match crate::checks::rule(&e.rule) {
+            None => problems.push(format!("unknown rule {:?} (docs/rules.md lists the rules)", e.rule)),
+            Some(r) if !r.exceptable => problems.push(format!(
+                "{} cannot be excepted (docs/rules.md marks the rules an exception may allow)",
+                e.rule
+            )),
+            Some(_) => {}
         }
         if e.objects.is_empty() {
             problems.push(format!("the exception for {} names no objects", e.rule));
@@ -138,11 +196,13 @@ pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
                 ));
             }
         }
+        if problems.is_empty() {
+            list.push(e);
+        } else {
+            diags.extend(problems.into_iter().map(|p| err(p, at.clone())));
+        }
     }
-    if !problems.is_empty() {
-        return Err(problems.into_iter().flat_map(err).collect());
-    }
-    Ok(Exceptions::new(list))
+    (Exceptions::new(list), diags)
 }
 
 #[cfg(test)]
@@ -154,14 +214,18 @@ mod tests {
         Object { source: None, line: 1, value: json!({"kind": kind, "metadata": {"name": name}}) }
     }
 
+    fn matches_object_nex(pattern: &str, obj: &Object) -> bool {
+        matches_object(pattern, obj, RELEASE)
+    }
+
     #[test]
     fn objects_match_by_kind_or_name_with_or_without_the_release_prefix() {
         let d = obj("Deployment", "nex-adguard-home");
-        assert!(matches_object("Deployment", &d));
-        assert!(matches_object("Deployment/adguard-home", &d));
-        assert!(matches_object("Deployment/nex-adguard-home", &d));
-        assert!(!matches_object("Deployment/other", &d));
-        assert!(!matches_object("StatefulSet", &d));
+        assert!(matches_object_nex("Deployment", &d));
+        assert!(matches_object_nex("Deployment/adguard-home", &d));
+        assert!(matches_object_nex("Deployment/nex-adguard-home", &d));
+        assert!(!matches_object_nex("Deployment/other", &d));
+        assert!(!matches_object_nex("StatefulSet", &d));
     }
 
     #[test]
