@@ -182,7 +182,13 @@ pub fn load(dir: &Path) -> Chart {
     ci.sort();
     for file in ci {
         let stem = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name = stem.trim_end_matches(".yaml").trim_end_matches("-values").to_owned();
+        let stem = stem.trim_end_matches(".yaml");
+        // `ci/default-values.yaml` (kept by ct users) is a scenario of its own,
+        // never the built-in defaults: it keeps its full stem.
+        let name = match stem.trim_end_matches("-values") {
+            Scenario::DEFAULT => stem.to_owned(),
+            short => short.to_owned(),
+        };
         scenarios.push(Scenario { name, values_file: Some(file) });
     }
     Chart { name, dir: dir.to_path_buf(), scenarios }
@@ -217,6 +223,15 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         let scen: Vec<_> = found[0].scenarios.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(scen, ["default", "tls"]);
+    }
+
+    #[test]
+    fn a_ci_file_named_default_does_not_replace_the_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &["default-values.yaml", "tls-values.yaml"]);
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let scen: Vec<_> = found[0].scenarios.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(scen, ["default", "default-values", "tls"]);
     }
 
     #[test]
