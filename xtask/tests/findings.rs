@@ -55,3 +55,78 @@ fn a_ci_default_values_file_is_its_own_scenario() {
     // Its values once replaced the defaults' own: every image looked hard-coded.
     assert_eq!(rules("ci-default"), Vec::<String>::new());
 }
+
+fn rule_count(chart: &str, rule: &str) -> usize {
+    findings(chart).iter().filter(|d| d["rule"] == rule).count()
+}
+
+#[test]
+fn an_unreachable_dependency_is_said_once_and_blames_nothing_else() {
+    let found = findings("remote-dep");
+    assert_eq!(found.len(), 1, "{:#?}", rules("remote-dep"));
+    let d = found[0];
+    assert_eq!(d["rule"], "deps/unavailable");
+    let message = d["message"].as_str().unwrap();
+    assert!(message.contains("redis ~1.2.0 (http://127.0.0.1:1/charts)"), "{message}");
+    assert!(message.contains("connection refused") || message.contains("127.0.0.1:1"), "{message}");
+}
+
+/// A chart repository on 127.0.0.1 serving `redis` 1.2.3 (a chart with one helper).
+fn chart_repository(dir: &Path) -> support::StaticServer {
+    let src = dir.join("src/redis");
+    std::fs::create_dir_all(src.join("templates")).unwrap();
+    std::fs::write(src.join("Chart.yaml"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n").unwrap();
+    std::fs::write(
+        src.join("templates/_helpers.tpl"),
+        "{{- define \"redis.fullname\" -}}{{ .Release.Name }}-redis-from-repo{{- end -}}\n",
+    )
+    .unwrap();
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let helm =
+        nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
+            .expect("pinned helm");
+    for args in [
+        vec!["package", src.to_str().unwrap(), "-d", repo.to_str().unwrap()],
+        vec!["repo", "index", repo.to_str().unwrap()],
+    ] {
+        let mut cmd = helm.command();
+        cmd.args(&args);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    support::StaticServer::start(repo)
+}
+
+#[test]
+fn a_reachable_dependency_is_built_rendered_and_kept_in_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), tmp.path());
+    let server = chart_repository(tmp.path());
+    let chart_yaml = tmp.path().join("charts/remote-dep/Chart.yaml");
+    let text =
+        std::fs::read_to_string(&chart_yaml).unwrap().replace("http://127.0.0.1:1/charts", &server.url());
+    std::fs::write(&chart_yaml, text).unwrap();
+    let lint = || {
+        let o = xtask(tmp.path()).args(["lint", "remote-dep", "--format", "json"]).output().unwrap();
+        let json: Value = serde_json::from_slice(&o.stdout).expect("json report");
+        json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{} {}", d["rule"], d["message"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lint(), Vec::<String>::new());
+    let archive = tmp.path().join("charts/remote-dep/charts/redis-1.2.3.tgz");
+    assert!(archive.is_file(), "helm dependency build vendored the dependency");
+    // The dependency's helper was rendered (helm lint and renders ran with it).
+    let o = xtask(tmp.path()).args(["render", "remote-dep"]).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("address: \"nex-redis-from-repo\""), "{out}");
+    // Served from the harness cache once built: the repository is gone.
+    drop(server);
+    std::fs::remove_file(&archive).unwrap();
+    assert_eq!(lint(), Vec::<String>::new());
+    assert!(archive.is_file());
+}

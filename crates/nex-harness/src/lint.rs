@@ -65,7 +65,10 @@ fn findings_key(
         return None;
     }
     // Vendoring first: the fingerprint then covers the dependency archives.
-    crate::deps::ensure(chart, opts.helm).ok()?;
+    match opts.deps {
+        Some(deps) => deps.ensure(chart, opts.helm).ok()?,
+        None => crate::deps::ensure(chart, opts.helm).ok()?,
+    }
     let mut k = KeyBuilder::new("chart findings")
         .str(crate::kube::harness_identity())
         .str(&chart.name)

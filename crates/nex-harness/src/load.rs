@@ -61,8 +61,10 @@ pub struct LintRun {
 #[derive(Debug, Clone)]
 pub struct LoadedChart {
     pub chart: Chart,
-    /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
-    pub dependencies: Result<(), String>,
+    /// Whether the dependencies could be vendored, and why not. When remote
+    /// ones are unavailable, helm is not run at all (its errors would only
+    /// repeat that, blaming templates that need the dependency).
+    pub dependencies: Result<(), crate::deps::DepsError>,
     pub helm_lint: Vec<LintRun>,
     /// The README and the files it is generated from.
     pub docs: crate::docs::Loaded,
@@ -154,6 +156,8 @@ pub struct LoadOptions<'a> {
     pub render: Option<&'a Schemas>,
     /// The charts at the merge base, for the upgrade checks.
     pub base: Option<&'a crate::base_tree::Tree>,
+    /// Chart repositories and the cache for remote dependencies (none: no `chart-repos`, no cache).
+    pub deps: Option<&'a crate::deps::Deps>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -166,12 +170,18 @@ impl<'a> LoadOptions<'a> {
             cache,
             render: None,
             base: None,
+            deps: None,
         }
     }
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
-    let dependencies = crate::deps::ensure(chart, opts.helm);
+    let dependencies = match opts.deps {
+        Some(deps) => deps.ensure(chart, opts.helm),
+        None => crate::deps::Deps::default().ensure(chart, opts.helm),
+    };
+    // Without its dependencies helm can only fail; that is said once, as `deps/unavailable`.
+    let helm_runs = !matches!(dependencies, Err(crate::deps::DepsError::Unavailable { .. }));
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs =
         RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
@@ -195,6 +205,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             chart
                 .scenarios
                 .par_iter()
+                .filter(|_| helm_runs)
                 .map(|scenario| LintRun {
                     scenario: scenario.clone(),
                     result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
@@ -204,6 +215,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
             _ if chart_meta.get("type").and_then(|t| t.as_str()) == Some("library") => Vec::new(),
+            _ if !helm_runs => Vec::new(),
             (Some(schemas), Ok(versions)) => {
                 render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
             }
@@ -233,7 +245,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let docs = crate::docs::Loaded::load(chart);
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
     let upgrade = match (opts.base, &kube_versions) {
-        (Some(tree), Ok(versions)) => versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v)),
+        (Some(tree), Ok(versions)) if helm_runs => {
+            versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v))
+        }
         _ => None,
     };
     LoadedChart {

@@ -91,7 +91,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
+    let deps = nex_harness::deps::Deps::new(config.chart_repos.clone(), &cache_root);
     let mut opts = LoadOptions::new(&helm, &cache, config.lint_extra_args());
+    opts.deps = Some(&deps);
     opts.render = Some(&schemas);
     let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
     findings.extend(lint_conf_findings);

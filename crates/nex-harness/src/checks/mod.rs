@@ -8,6 +8,7 @@ use crate::load::LoadedChart;
 
 pub mod chart_yaml;
 pub mod contract;
+pub mod deps;
 pub mod docs;
 pub mod helm_lint;
 pub mod kube_schema;
@@ -25,6 +26,7 @@ pub type Check = fn(&LoadedChart) -> Vec<Diagnostic>;
 
 /// Every check, with the name it is known by.
 pub const ALL: &[(&str, Check)] = &[
+    ("deps", deps::check),
     ("helm-lint", helm_lint::check),
     ("sources", sources::check),
     ("chart-yaml", chart_yaml::check),
@@ -62,6 +64,7 @@ pub fn run_all(chart: &LoadedChart) -> Vec<Diagnostic> {
 /// Every rule id `cargo xtask lint` reports (each documented in README.md).
 pub const RULES: &[&str] = &[
     helm_lint::RULE,
+    deps::RULE_UNAVAILABLE,
     contract::RULE,
     chart_yaml::RULE_SCHEMA,
     chart_yaml::RULE_NAME,
