@@ -130,3 +130,38 @@ fn a_reachable_dependency_is_built_rendered_and_kept_in_the_cache() {
     assert_eq!(lint(), Vec::<String>::new());
     assert!(archive.is_file());
 }
+
+#[test]
+fn hidden_folders_hold_no_charts() {
+    // charts/.github/fixtures/broken is a broken chart a CI setup keeps for itself.
+    let charts: Vec<&str> = run().json["charts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(!charts.is_empty(), "the report lists the charts: {}", run().json);
+    assert!(!charts.iter().any(|c| c.contains("broken") || c.contains("wrong-name")), "{charts:?}");
+    let all = run().json["diagnostics"].to_string();
+    assert!(!all.contains("wrong-name") && !all.contains(".github"), "{all}");
+}
+
+#[test]
+fn a_chart_name_two_folders_share_is_ambiguous() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), tmp.path());
+    for group in ["one", "two"] {
+        copy_dir(
+            &fixture().join("charts/ci-default"),
+            &tmp.path().join("charts").join(group).join("ci-default"),
+        );
+    }
+    let o = xtask(tmp.path()).args(["lint", "ci-default"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for path in ["charts/ci-default", "charts/one/ci-default", "charts/two/ci-default"] {
+        assert!(err.contains(path), "{err}");
+    }
+    assert!(err.contains("ambiguous"), "{err}");
+    // By its folder, each is its own chart.
+    let o = xtask(tmp.path()).args(["lint", "charts/two/ci-default"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+}
