@@ -165,3 +165,28 @@ fn a_chart_name_two_folders_share_is_ambiguous() {
     let o = xtask(tmp.path()).args(["lint", "charts/two/ci-default"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+#[test]
+fn removed_apis_are_errors_naming_the_release_and_the_replacement() {
+    let removed: Vec<String> = findings("removed-api")
+        .iter()
+        .filter(|d| d["rule"] == "kube/removed-api")
+        .map(|d| {
+            assert_eq!(d["severity"], "error");
+            d["message"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for expected in [
+        "policy/v1beta1 PodDisruptionBudget is not served since Kubernetes 1.25; use policy/v1",
+        "autoscaling/v2beta2 HorizontalPodAutoscaler is not served since Kubernetes 1.26; use autoscaling/v2",
+        "extensions/v1beta1 Ingress is not served since Kubernetes 1.22; use networking.k8s.io/v1",
+    ] {
+        assert!(removed.iter().any(|m| m.contains(expected)), "{expected} in {removed:#?}");
+    }
+    // autoscaling/v2beta2 is still served by 1.25, the oldest of the matrix.
+    assert!(
+        removed.iter().any(|m| m.contains("v2beta2") && m.ends_with("(Kubernetes 1.37.0)")),
+        "{removed:#?}"
+    );
+    assert_eq!(rule_count("removed-api", "kube/unknown-kind"), 0);
+}

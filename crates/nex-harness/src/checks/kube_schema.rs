@@ -14,6 +14,8 @@ pub const SCHEMA: &str = "kube/schema";
 pub const UNKNOWN_KIND: &str = "kube/unknown-kind";
 pub const UNAVAILABLE: &str = "kube/schemas-unavailable";
 pub const CRD: &str = "kube/crd";
+/// `kube/removed-api`: an apiVersion Kubernetes no longer serves (the object cannot be applied).
+pub const REMOVED_API: &str = "kube/removed-api";
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart.name;
@@ -42,12 +44,35 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                         add(SCHEMA, v.path.clone(), v.message.clone(), Severity::Error);
                     }
                 }
-                Outcome::NoSchema => add(
-                    UNKNOWN_KIND,
-                    "/kind".into(),
-                    format!("no schema for {} {}, so it was not validated", obj.api_version(), obj.kind()),
-                    Severity::Warning,
-                ),
+                Outcome::NoSchema => {
+                    match crate::kube::removed::removed(obj.api_version(), obj.kind(), &r.kube_version) {
+                        Some(gone) => add(
+                            REMOVED_API,
+                            "/apiVersion".into(),
+                            format!(
+                                "{} {} is not served since Kubernetes 1.{}; {}",
+                                gone.api_version,
+                                gone.kind,
+                                gone.removed_in,
+                                match gone.replacement {
+                                    Some(to) => format!("use {to}"),
+                                    None => "the kind was removed (no replacement)".into(),
+                                }
+                            ),
+                            Severity::Error,
+                        ),
+                        None => add(
+                            UNKNOWN_KIND,
+                            "/kind".into(),
+                            format!(
+                                "no schema for {} {}, so it was not validated",
+                                obj.api_version(),
+                                obj.kind()
+                            ),
+                            Severity::Warning,
+                        ),
+                    }
+                }
                 Outcome::Unavailable(e) => add(UNAVAILABLE, String::new(), e.clone(), Severity::Error),
             }
         }

@@ -111,6 +111,7 @@ pub const RULES: &[&str] = &[
     crate::config::RULE_UNKNOWN_KEY,
     crate::config::RULE_CONFLICT,
     RULE_PANIC,
+    kube_schema::REMOVED_API,
 ];
 
 #[cfg(test)]

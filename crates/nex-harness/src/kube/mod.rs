@@ -5,6 +5,7 @@
 
 pub mod crd;
 pub mod provision;
+pub mod removed;
 pub mod versions;
 
 use crate::cache::{Cache, KeyBuilder};
