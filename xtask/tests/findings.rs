@@ -190,3 +190,14 @@ fn removed_apis_are_errors_naming_the_release_and_the_replacement() {
     );
     assert_eq!(rule_count("removed-api", "kube/unknown-kind"), 0);
 }
+
+#[test]
+fn other_repositories_conventions_are_not_findings() {
+    // Plain-string changes, an empty ci file, an in-tree subchart without a
+    // repository or a range, its values, and Alertmanager's and Kubernetes'
+    // own names in values passed through. Only the catalog's own rule that
+    // charts ship a values schema applies.
+    let rules: Vec<String> =
+        findings("other-repo").iter().map(|d| d["rule"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(rules, ["values/schema-missing"], "{:#?}", self::rules("other-repo"));
+}

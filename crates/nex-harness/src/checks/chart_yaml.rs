@@ -99,7 +99,9 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         let Some(v) = dep.get("version") else { continue };
         let text = v.as_str().unwrap_or_default();
         let ranged = text.starts_with('~') || text.starts_with('^');
-        if !(ranged || repo.starts_with("file://")) {
+        // In-tree subcharts (no repository: `charts/<name>/`) and `file://` ones
+        // come with the chart; only fetched ones need a range.
+        if !(ranged || repo.is_empty() || repo.starts_with("file://")) {
             out.push(
                 Diagnostic::error(
                     RULE_DEPENDENCY,
@@ -206,7 +208,13 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
                     Diagnostic::error(
                         rule,
                         chart,
-                        format!("{key} must hold a YAML list of {{{}}}", fields.join(", ")),
+                        match rule {
+                            RULE_CHANGES => format!(
+                                "{key} must hold a YAML list of {{{}}} or of strings",
+                                fields.join(", ")
+                            ),
+                            _ => format!("{key} must hold a YAML list of {{{}}}", fields.join(", ")),
+                        },
                     )
                     .at(place(1, 1)),
                 );
@@ -215,6 +223,10 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
         };
         for item in &list {
             let here = place(item.span.start.line, item.span.start.column);
+            // Artifact Hub also documents changes as a plain list of strings.
+            if rule == RULE_CHANGES && item.as_str().is_some_and(|s| !s.trim().is_empty()) {
+                continue;
+            }
             for f in fields {
                 match item.get(f).and_then(Node::as_str) {
                     Some(v) if !v.trim().is_empty() => {

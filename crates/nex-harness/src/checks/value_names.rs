@@ -5,7 +5,16 @@
 //! whose schema lists `properties` and is not marked `"x-nex-user-keys": true`
 //! (names the user chooses: env vars, labels…). Keys inside objects the schema
 //! leaves open (Kubernetes objects passed through, label selectors) are not the
-//! chart's names and are not judged. Without a schema every key is judged.
+//! chart's names and are not judged.
+//!
+//! Two kinds of keys are never the chart's names, with or without a schema:
+//! a top-level key that is a dependency's name or alias (it and everything
+//! below it belong to the dependency), and keys below a value that is passed
+//! through to an application or to Kubernetes as is. Without a schema the
+//! latter is read from the parent's name: a key ending in `config`, `configs`,
+//! `configuration`, `conf`, `files`, `annotations`, `labels`, `selector` or
+//! `env` (case-insensitive) holds other programs' names (Alertmanager's
+//! `group_wait`, a label `app.kubernetes.io/name`, a file `rules.yml`).
 
 use crate::diag::{Diagnostic, Location};
 use crate::load::LoadedChart;
@@ -23,12 +32,21 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let sources = files.values.iter().chain(files.ci.iter().map(|(_, s)| s));
     for source in sources {
         let Some(root) = source.content.as_ref().ok().and_then(|f| f.root()) else { continue };
+        let dependencies = dependency_keys(&loaded.chart_meta);
         root.walk(&mut |pointer, _node, entry| {
             let Some(entry) = entry else { return };
             if schema::is_camel(&entry.key) {
                 return;
             }
+            let tokens = crate::yaml::pointer_tokens(pointer).unwrap_or_default();
+            if tokens.first().is_some_and(|first| dependencies.contains(first)) {
+                return;
+            }
             let parent = &pointer[..pointer.rfind('/').unwrap_or(0)];
+            let ancestors = &tokens[..tokens.len().saturating_sub(1)];
+            if schema.is_none() && ancestors.iter().any(|a| passes_through(a)) {
+                return;
+            }
             if !names_chosen_by_chart(schema, parent) {
                 return;
             }
@@ -48,6 +66,25 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     out
 }
 
+/// The names and aliases of the chart's dependencies: their values sit under these top-level keys.
+fn dependency_keys(chart_meta: &serde_json::Value) -> Vec<String> {
+    chart_meta
+        .get("dependencies")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+        .flat_map(|d| ["name", "alias"].into_iter().filter_map(|k| d.get(k)?.as_str().map(str::to_owned)))
+        .collect()
+}
+
+/// Whether a value named `key` is, by its name, handed to another program as is.
+fn passes_through(key: &str) -> bool {
+    const SUFFIXES: &[&str] =
+        &["config", "configs", "configuration", "conf", "files", "annotations", "labels", "selector", "env"];
+    let key = key.to_ascii_lowercase();
+    SUFFIXES.iter().any(|s| key.ends_with(s))
+}
+
 /// Whether the keys of the object at `parent` are names the chart chose.
 fn names_chosen_by_chart(schema: Option<&serde_json::Value>, parent: &str) -> bool {
     let Some(schema) = schema else { return true };
@@ -55,4 +92,37 @@ fn names_chosen_by_chart(schema: Option<&serde_json::Value>, parent: &str) -> bo
         return false;
     };
     sub.get(USER_KEYS) != Some(&serde_json::Value::Bool(true)) && sub.get("properties").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passthrough_parents_are_read_from_their_names() {
+        for key in [
+            "config",
+            "alertmanagerConfig",
+            "serverFiles",
+            "podAnnotations",
+            "commonLabels",
+            "nodeSelector",
+            "extraEnv",
+            "env",
+        ] {
+            assert!(passes_through(key), "{key}");
+        }
+        for key in ["image", "service", "persistence", "environment"] {
+            assert!(!passes_through(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn dependency_names_and_aliases() {
+        let meta = serde_json::json!({"dependencies": [
+            {"name": "kube-state-metrics", "repository": "https://example.org"},
+            {"name": "grafana", "alias": "grafana_ui"}
+        ]});
+        assert_eq!(dependency_keys(&meta), ["kube-state-metrics", "grafana", "grafana_ui"]);
+    }
 }
