@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod changed;
 pub mod checks;
 pub mod config;
+pub mod constraint;
 pub mod deps;
 pub mod diag;
 pub mod diff;
