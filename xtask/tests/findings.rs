@@ -201,3 +201,21 @@ fn other_repositories_conventions_are_not_findings() {
         findings("other-repo").iter().map(|d| d["rule"].as_str().unwrap().to_owned()).collect();
     assert_eq!(rules, ["values/schema-missing"], "{:#?}", self::rules("other-repo"));
 }
+
+#[test]
+fn reports_name_files_relative_to_the_repository() {
+    // A chart named by its absolute path, outside the chart dirs: helm quotes
+    // the path it was given, the harness must not.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), tmp.path());
+    copy_dir(&fixture().join("charts/removed-api"), &tmp.path().join("elsewhere/removed-api"));
+    let chart = tmp.path().join("elsewhere/removed-api");
+    for format in ["github", "json", "human"] {
+        let o =
+            xtask(tmp.path()).args(["lint", chart.to_str().unwrap(), "--format", format]).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("elsewhere/removed-api/templates/old.yaml"), "{format}: {out}");
+        let root = tmp.path().to_string_lossy();
+        assert!(!out.contains(root.as_ref()), "{format} names an absolute path: {out}");
+    }
+}

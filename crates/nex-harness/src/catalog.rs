@@ -173,7 +173,7 @@ pub fn select(charts: Vec<Chart>, wanted: &[PathBuf]) -> Result<Vec<Chart>, Cata
         match found {
             Some(c) if !out.contains(c) => out.push(c.clone()),
             Some(_) => {}
-            None if w.join("Chart.yaml").is_file() => out.push(load(w)),
+            None if w.join("Chart.yaml").is_file() => out.push(load(&rel(w))),
             None => return Err(CatalogError::NotAChart(w.clone())),
         }
     }

@@ -127,7 +127,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         let top = nex_harness::docs::catalog_readme(&root, &all).ok().flatten();
         findings.extend(nex_harness::checks::docs::catalog(&root.join(nex_harness::docs::README), top));
     }
-    let diags = nex_harness::diag::normalize(findings);
+    let diags = nex_harness::diag::normalize(nex_harness::diag::relative_to(findings, &root));
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
