@@ -112,6 +112,7 @@ pub const RULES: &[&str] = &[
     crate::config::RULE_CONFLICT,
     RULE_PANIC,
     kube_schema::REMOVED_API,
+    upgrade::BASE_UNRENDERED,
 ];
 
 #[cfg(test)]
