@@ -219,3 +219,19 @@ fn reports_name_files_relative_to_the_repository() {
         assert!(!out.contains(root.as_ref()), "{format} names an absolute path: {out}");
     }
 }
+
+#[test]
+fn gateway_api_prometheus_operator_and_traefik_kinds_are_validated() {
+    // HTTPRoute, IngressRoute, PrometheusRule and ServiceMonitor, with the
+    // CRDs built into the harness: no unknown kinds, and the one wrong field is found.
+    let found: Vec<String> = findings("crd-kinds")
+        .iter()
+        .map(|d| format!("{} {}", d["rule"].as_str().unwrap(), d["message"]))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].starts_with("kube/schema"), "{found:#?}");
+    assert!(
+        found[0].contains("unknown field \\\"scrapeEvery\\\" at /spec/endpoints/0/scrapeEvery"),
+        "{found:#?}"
+    );
+}

@@ -197,7 +197,23 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         .map(|r| r.to_json())
         .unwrap_or_default();
     let kube_versions = crate::kube::versions::matrix(chart_meta.get("kubeVersion").and_then(|v| v.as_str()));
-    let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
+    // helm installs the CRDs of the chart's `crds/` and of its subcharts' (`charts/<dep>/crds/`).
+    let (mut crds, mut crd_errors) = crd::load_dir(&chart.dir.join("crds"));
+    let mut subcharts: Vec<PathBuf> = std::fs::read_dir(chart.dir.join("charts"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("crds"))
+        .filter(|d| d.is_dir())
+        .collect();
+    subcharts.sort();
+    for dir in subcharts {
+        let (mut found, mut errors) = crd::load_dir(&dir);
+        // The chart's own definitions win over its subcharts'.
+        found.append(&mut crds);
+        crds = found;
+        crd_errors.append(&mut errors);
+    }
     let chart_crds = CrdSet::new(crds);
 
     let (helm_lint, renderings) = rayon::join(

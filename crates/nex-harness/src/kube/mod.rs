@@ -54,7 +54,20 @@ impl Schemas {
 
     /// The run's schemas: `KUBE_SCHEMA_DIR` or the cache, and the catalog's CRD folder.
     pub fn from_env(cache_root: &std::path::Path, crd_dir: Option<PathBuf>) -> (Self, Vec<String>) {
-        let (list, errors) = crd_dir.map(|d| crd::load_dir(&d)).unwrap_or_default();
+        Self::with_crd_dirs(cache_root, crd_dir.as_slice())
+    }
+
+    /// The run's schemas: `KUBE_SCHEMA_DIR` or the cache; the CRDs built into
+    /// the harness, then those of each folder of `crd_dirs` (a later
+    /// definition of a kind replaces an earlier one). Unreadable files are returned.
+    pub fn with_crd_dirs(cache_root: &std::path::Path, crd_dirs: &[PathBuf]) -> (Self, Vec<String>) {
+        let mut list: Vec<crd::CrdSchema> = crd::bundled().to_vec();
+        let mut errors = Vec::new();
+        for dir in crd_dirs {
+            let (mut found, mut errs) = crd::load_dir(dir);
+            list.append(&mut found);
+            errors.append(&mut errs);
+        }
         (Self::new(SchemaRoot::from_env(cache_root), CrdSet::new(list)), errors)
     }
 
