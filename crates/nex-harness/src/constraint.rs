@@ -328,7 +328,7 @@ impl Term {
     /// Masterminds v3.3.0 (helm 3): each term admits a prerelease only when it
     /// names one itself, except an exact `!=`, which admits any.
     fn check_v3_3(&self, v: &Version) -> bool {
-        let gated = !(self.op == Op::Ne && !self.dirty);
+        let gated = self.op != Op::Ne || self.dirty;
         if gated && !v.pre.is_empty() && self.con.pre.is_empty() {
             return false;
         }

@@ -108,10 +108,10 @@ impl Deps {
         };
         let key = build_key(&chart.dir, helm);
         let kept = self.cache_dir.as_ref().map(|d| d.join(&key.0));
-        if let Some(kept) = kept.as_ref().filter(|k| k.join(COMPLETE).is_file()) {
-            if restore(kept, &chart.dir.join("charts")).is_ok() {
-                return Ok(());
-            }
+        if let Some(kept) = kept.as_ref().filter(|k| k.join(COMPLETE).is_file())
+            && restore(kept, &chart.dir.join("charts")).is_ok()
+        {
+            return Ok(());
         }
         self.add_repos(helm);
         let mut cmd = helm.command();
@@ -129,10 +129,10 @@ impl Deps {
             keep(&chart.dir.join("charts"), &declared, &kept);
             // The build may have written Chart.lock: the next run's key reads it.
             let after = build_key(&chart.dir, helm);
-            if after != key {
-                if let Some(dir) = &self.cache_dir {
-                    keep(&chart.dir.join("charts"), &declared, &dir.join(&after.0));
-                }
+            if after != key
+                && let Some(dir) = &self.cache_dir
+            {
+                keep(&chart.dir.join("charts"), &declared, &dir.join(&after.0));
             }
         }
         Ok(())
@@ -173,10 +173,10 @@ fn keep(charts: &Path, declared: &[Dependency], kept: &Path) {
     let Ok(()) = std::fs::create_dir_all(kept) else { return };
     for archive in archives(charts) {
         let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if declared.iter().any(|d| name.starts_with(&format!("{}-", d.name))) {
-            if std::fs::copy(&archive, kept.join(name)).is_err() {
-                return;
-            }
+        if declared.iter().any(|d| name.starts_with(&format!("{}-", d.name)))
+            && std::fs::copy(&archive, kept.join(name)).is_err()
+        {
+            return;
         }
     }
     let _ = std::fs::write(kept.join(COMPLETE), "");

@@ -121,10 +121,10 @@ impl Diagnostic {
 /// so reports and GitHub annotations name files as the repository does.
 pub fn relative_to(mut diags: Vec<Diagnostic>, root: &std::path::Path) -> Vec<Diagnostic> {
     let mut roots = vec![root.to_path_buf()];
-    if let Ok(canonical) = root.canonicalize() {
-        if canonical != root {
-            roots.push(canonical);
-        }
+    if let Ok(canonical) = root.canonicalize()
+        && canonical != root
+    {
+        roots.push(canonical);
     }
     let prefixes: Vec<String> = roots.iter().map(|r| format!("{}/", r.display())).collect();
     let strip = |text: &mut String| {
@@ -135,10 +135,10 @@ pub fn relative_to(mut diags: Vec<Diagnostic>, root: &std::path::Path) -> Vec<Di
         }
     };
     for d in &mut diags {
-        if let Some(loc) = d.location.as_mut() {
-            if let Some(rel) = roots.iter().find_map(|r| loc.file.strip_prefix(r).ok()) {
-                loc.file = rel.to_path_buf();
-            }
+        if let Some(loc) = d.location.as_mut()
+            && let Some(rel) = roots.iter().find_map(|r| loc.file.strip_prefix(r).ok())
+        {
+            loc.file = rel.to_path_buf();
         }
         strip(&mut d.message);
         if let Some(h) = d.hint.as_mut() {
