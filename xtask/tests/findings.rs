@@ -62,23 +62,28 @@ fn an_unreachable_dependency_is_said_once_and_blames_nothing_else() {
     assert!(message.contains("connection refused") || message.contains("127.0.0.1:1"), "{message}");
 }
 
-/// A chart repository on 127.0.0.1 serving `redis` 1.2.3 (a chart with one helper).
+/// A chart repository on 127.0.0.1 serving `redis` 1.2.3 (a chart with one
+/// helper) and `memcached` 2.3.4.
 fn chart_repository(dir: &Path) -> support::StaticServer {
-    let src = dir.join("src/redis");
-    std::fs::create_dir_all(src.join("templates")).unwrap();
-    std::fs::write(src.join("Chart.yaml"), "apiVersion: v2\nname: redis\nversion: 1.2.3\n").unwrap();
-    std::fs::write(
-        src.join("templates/_helpers.tpl"),
-        "{{- define \"redis.fullname\" -}}{{ .Release.Name }}-redis-from-repo{{- end -}}\n",
-    )
-    .unwrap();
+    for (name, version) in [("redis", "1.2.3"), ("memcached", "2.3.4")] {
+        let src = dir.join("src").join(name);
+        std::fs::create_dir_all(src.join("templates")).unwrap();
+        std::fs::write(src.join("Chart.yaml"), format!("apiVersion: v2\nname: {name}\nversion: {version}\n"))
+            .unwrap();
+        std::fs::write(
+            src.join("templates/_helpers.tpl"),
+            format!("{{{{- define \"{name}.fullname\" -}}}}{{{{ .Release.Name }}}}-{name}-from-repo{{{{- end -}}}}\n"),
+        )
+        .unwrap();
+    }
     let repo = dir.join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     let helm =
         nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
             .expect("pinned helm");
+    let (redis, memcached) = (dir.join("src/redis"), dir.join("src/memcached"));
     for args in [
-        vec!["package", src.to_str().unwrap(), "-d", repo.to_str().unwrap()],
+        vec!["package", redis.to_str().unwrap(), memcached.to_str().unwrap(), "-d", repo.to_str().unwrap()],
         vec!["repo", "index", repo.to_str().unwrap()],
     ] {
         let mut cmd = helm.command();
@@ -225,4 +230,11 @@ fn gateway_api_prometheus_operator_and_traefik_kinds_are_validated() {
         found[0].contains("unknown field \\\"scrapeEvery\\\" at /spec/endpoints/0/scrapeEvery"),
         "{found:#?}"
     );
+}
+
+#[test]
+fn keys_a_schema_leaves_open_are_not_the_charts_names() {
+    // The schema documents upstream configuration (Prometheus' `global`,
+    // Alertmanager's `route`) and alert names in objects it leaves open.
+    assert_eq!(rules("open-schema"), Vec::<String>::new());
 }

@@ -66,7 +66,8 @@ pub struct Deps {
     pub chart_repos: Vec<String>,
     /// Built archives by key (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
-    repos_added: OnceLock<()>,
+    /// What `helm repo add` said for each `chart-repos` entry it could not add.
+    repos_added: OnceLock<Vec<String>>,
     done: Mutex<HashMap<PathBuf, Result<(), DepsError>>>,
 }
 
@@ -113,7 +114,7 @@ impl Deps {
         {
             return Ok(());
         }
-        self.add_repos(helm);
+        let repo_failures = self.add_repos(helm);
         let mut cmd = helm.command();
         cmd.args(["dependency", "build"]).arg(&chart.dir);
         let out = helm
@@ -122,7 +123,11 @@ impl Deps {
         if !out.status.success() {
             let said =
                 format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            let reason = first_complaint(&said);
+            // helm then only says it has no definition for the repository: say why.
+            let mut reason = first_complaint(&said);
+            if !repo_failures.is_empty() && reason.contains("no repository definition") {
+                reason = repo_failures.join("; ");
+            }
             return Err(DepsError::Unavailable { missing: describe(), reason });
         }
         if let Some(kept) = kept {
@@ -138,17 +143,24 @@ impl Deps {
         Ok(())
     }
 
-    /// `helm repo add` for each `chart-repos` entry, once per run; a failure
-    /// shows in the build that needed the repository.
-    fn add_repos(&self, helm: &Helm) {
+    /// `helm repo add` for each `chart-repos` entry, once per run; returns
+    /// what failed, for the build that needed the repository to say.
+    fn add_repos(&self, helm: &Helm) -> &[String] {
         self.repos_added.get_or_init(|| {
+            let mut failed = Vec::new();
             for entry in &self.chart_repos {
                 let Some((name, url)) = entry.split_once('=') else { continue };
                 let mut cmd = helm.command();
                 cmd.args(["repo", "add", "--force-update", name.trim(), url.trim()]);
-                let _ = helm.run(cmd);
+                let why = match helm.run(cmd) {
+                    Ok(out) if out.status.success() => continue,
+                    Ok(out) => first_complaint(&String::from_utf8_lossy(&out.stderr)),
+                    Err(e) => e.to_string(),
+                };
+                failed.push(format!("helm repo add {} {}: {why}", name.trim(), url.trim()));
             }
-        });
+            failed
+        })
     }
 }
 

@@ -154,7 +154,9 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
                     format!("property `{name}` has no description"),
                 ));
             }
-            if !user_keys && !is_camel(name) {
+            // The top level and closed objects hold the chart's names; an open
+            // object's documented keys may be another program's (see checks::value_names).
+            if !user_keys && (ptr.is_empty() || closes(node)) && !is_camel(name) {
                 out.push(Problem::new(
                     RULE_CAMEL,
                     &at,
@@ -221,6 +223,11 @@ fn has_description(root: &Value, sub: &Value) -> bool {
         .and_then(|r| r.strip_prefix('#'))
         .and_then(|p| root.pointer(&percent_decode(p)))
         .is_some_and(described)
+}
+
+/// Whether a schema object refuses keys it does not list (`additionalProperties: false`).
+pub fn closes(schema: &Value) -> bool {
+    schema.get("additionalProperties") == Some(&Value::Bool(false))
 }
 
 /// camelCase as Helm's values convention has it: a lower-case letter, then letters and digits.

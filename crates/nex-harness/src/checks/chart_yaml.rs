@@ -98,7 +98,9 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         let repo = dep.get("repository").and_then(Node::as_str).unwrap_or_default();
         let Some(v) = dep.get("version") else { continue };
         let text = v.as_str().unwrap_or_default();
-        let ranged = text.starts_with('~') || text.starts_with('^');
+        // `1.42.*` / `1.x` take patches as `~1.42.0` does.
+        let wildcard = text.split('.').skip(1).any(|p| matches!(p, "*" | "x" | "X"));
+        let ranged = text.starts_with('~') || text.starts_with('^') || wildcard;
         // In-tree subcharts (no repository: `charts/<name>/`) and `file://` ones
         // come with the chart; only fetched ones need a range.
         if !(ranged || repo.is_empty() || repo.starts_with("file://")) {
@@ -106,7 +108,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 Diagnostic::error(
                     RULE_DEPENDENCY,
                     chart,
-                    format!("dependency version `{text}` is not a ~ or ^ range"),
+                    format!("dependency version `{text}` is not a range (~, ^ or a wildcard)"),
                 )
                 .at(at(v))
                 .hint("pin a range that takes patches (~1.2.3) or compatible releases (^1.2.3)"),

@@ -7,14 +7,19 @@
 //! leaves open (Kubernetes objects passed through, label selectors) are not the
 //! chart's names and are not judged.
 //!
-//! Two kinds of keys are never the chart's names, with or without a schema:
-//! a top-level key that is a dependency's name or alias (it and everything
-//! below it belong to the dependency), and keys below a value that is passed
-//! through to an application or to Kubernetes as is. Without a schema the
-//! latter is read from the parent's name: a key ending in `config`, `configs`,
+//! With a schema, the chart's names are the keys of the top level and of the
+//! objects the schema closes (`additionalProperties: false`): an open object's
+//! keys belong to whoever fills it, even when the schema documents some of
+//! them (upstream configuration such as Alertmanager's `route.group_wait`).
+//!
+//! Without a schema, keys below a value passed through to another program are
+//! read from an ancestor's name: one ending in `config`, `configs`,
 //! `configuration`, `conf`, `files`, `annotations`, `labels`, `selector` or
 //! `env` (case-insensitive) holds other programs' names (Alertmanager's
 //! `group_wait`, a label `app.kubernetes.io/name`, a file `rules.yml`).
+//!
+//! Either way, a top-level key that is a dependency's name or alias is the
+//! dependency's, with everything below it.
 
 use crate::diag::{Diagnostic, Location};
 use crate::load::LoadedChart;
@@ -85,13 +90,21 @@ fn passes_through(key: &str) -> bool {
     SUFFIXES.iter().any(|s| key.ends_with(s))
 }
 
-/// Whether the keys of the object at `parent` are names the chart chose.
+fn parent_schema<'a>(schema: Option<&'a serde_json::Value>, parent: &str) -> Option<&'a serde_json::Value> {
+    crate::yaml::pointer_tokens(parent).and_then(|t| schema::subschema_at(schema?, &t))
+}
+
+/// Whether the keys of the object at `parent` are names the chart chose: the
+/// schema describes them (`properties`, not user keys) at the top level or in
+/// an object it closes.
 fn names_chosen_by_chart(schema: Option<&serde_json::Value>, parent: &str) -> bool {
-    let Some(schema) = schema else { return true };
-    let Some(sub) = crate::yaml::pointer_tokens(parent).and_then(|t| schema::subschema_at(schema, &t)) else {
-        return false;
-    };
-    sub.get(USER_KEYS) != Some(&serde_json::Value::Bool(true)) && sub.get("properties").is_some()
+    if schema.is_none() {
+        return true;
+    }
+    let Some(sub) = parent_schema(schema, parent) else { return false };
+    sub.get(USER_KEYS) != Some(&serde_json::Value::Bool(true))
+        && sub.get("properties").is_some()
+        && (parent.is_empty() || schema::closes(sub))
 }
 
 #[cfg(test)]
@@ -115,6 +128,18 @@ mod tests {
         for key in ["image", "service", "persistence", "environment"] {
             assert!(!passes_through(key), "{key}");
         }
+    }
+
+    #[test]
+    fn with_a_schema_the_top_level_and_closed_objects_are_judged() {
+        let schema = serde_json::json!({"type": "object", "properties": {
+            "global": {"type": "object", "properties": {"scrape_interval": {"type": "string"}}},
+            "closed": {"type": "object", "additionalProperties": false, "properties": {"a": {}}}
+        }});
+        assert!(names_chosen_by_chart(Some(&schema), ""));
+        assert!(!names_chosen_by_chart(Some(&schema), "/global"));
+        assert!(names_chosen_by_chart(Some(&schema), "/closed"));
+        assert!(names_chosen_by_chart(None, "/anything"));
     }
 
     #[test]
