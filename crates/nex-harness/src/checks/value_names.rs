@@ -14,9 +14,12 @@
 //!
 //! Without a schema, keys below a value passed through to another program are
 //! read from an ancestor's name: one ending in `config`, `configs`,
-//! `configuration`, `conf`, `files`, `annotations`, `labels`, `selector` or
-//! `env` (case-insensitive) holds other programs' names (Alertmanager's
-//! `group_wait`, a label `app.kubernetes.io/name`, a file `rules.yml`).
+//! `configuration`, `conf`, `files`, `annotations`, `labels`, `selector`,
+//! `env` or `rules` (case-insensitive) holds other programs' names
+//! (Alertmanager's `group_wait`, an alert name under `customRules`).
+//!
+//! A key that is not a Go identifier (`app.kubernetes.io/name`, `rules.yml`,
+//! `extra-data`) is never a value name: `.Values` cannot reach it by name.
 //!
 //! Either way, a top-level key that is a dependency's name or alias is the
 //! dependency's, with everything below it.
@@ -40,7 +43,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         let dependencies = dependency_keys(&loaded.chart_meta);
         root.walk(&mut |pointer, _node, entry| {
             let Some(entry) = entry else { return };
-            if schema::is_camel(&entry.key) {
+            if schema::is_camel(&entry.key) || !schema::is_identifier(&entry.key) {
                 return;
             }
             let tokens = crate::yaml::pointer_tokens(pointer).unwrap_or_default();
@@ -84,8 +87,18 @@ fn dependency_keys(chart_meta: &serde_json::Value) -> Vec<String> {
 
 /// Whether a value named `key` is, by its name, handed to another program as is.
 fn passes_through(key: &str) -> bool {
-    const SUFFIXES: &[&str] =
-        &["config", "configs", "configuration", "conf", "files", "annotations", "labels", "selector", "env"];
+    const SUFFIXES: &[&str] = &[
+        "config",
+        "configs",
+        "configuration",
+        "conf",
+        "files",
+        "annotations",
+        "labels",
+        "selector",
+        "env",
+        "rules",
+    ];
     let key = key.to_ascii_lowercase();
     SUFFIXES.iter().any(|s| key.ends_with(s))
 }
@@ -122,6 +135,7 @@ mod tests {
             "nodeSelector",
             "extraEnv",
             "env",
+            "customRules",
         ] {
             assert!(passes_through(key), "{key}");
         }
@@ -140,6 +154,14 @@ mod tests {
         assert!(!names_chosen_by_chart(Some(&schema), "/global"));
         assert!(names_chosen_by_chart(Some(&schema), "/closed"));
         assert!(names_chosen_by_chart(None, "/anything"));
+    }
+
+    #[test]
+    fn only_identifiers_can_be_value_names() {
+        assert!(schema::is_identifier("group_wait") && schema::is_identifier("replicaCount"));
+        for data in ["app.kubernetes.io/name", "rules.yml", "extra-data", "kube-state-metrics", "1st"] {
+            assert!(!schema::is_identifier(data), "{data}");
+        }
     }
 
     #[test]
