@@ -189,7 +189,9 @@ fn removed_apis_are_errors_naming_the_release_and_the_replacement() {
 
 #[test]
 fn other_repositories_conventions_are_not_findings() {
-    // Plain-string changes, an empty ci file, an in-tree subchart without a
+    // Plain-string changes, an empty ci file, an APIService that asks the
+    // cluster which apiregistration version it serves (helm template alone
+    // does not know apiregistration.k8s.io/v1), an in-tree subchart without a
     // repository or a range, its values, and Alertmanager's and Kubernetes'
     // own names in values passed through. Only the catalog's own rule that
     // charts ship a values schema applies.
