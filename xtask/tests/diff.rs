@@ -395,3 +395,118 @@ fn a_library_chart_is_diffed_through_the_charts_that_use_it() {
     let fields: Vec<&str> = text.lines().filter(|l| l.starts_with("        ")).collect();
     assert_eq!(fields, ["        metadata.labels.team: \"blue\" → \"green\""], "{text}");
 }
+
+/// Adds `namespace: {{ .Release.Namespace }}` to the Deployment and the claim.
+fn name_the_release_namespace(dir: &Path) {
+    for file in ["templates/deployment.yaml", "templates/pvc.yaml"] {
+        let name = if file.ends_with("pvc.yaml") { "-app-data" } else { "-app" };
+        let at = format!("  name: {{{{ .Release.Name }}}}{name}\n");
+        edit(dir, file, &at, &format!("{at}  namespace: {{{{ .Release.Namespace }}}}\n"));
+    }
+}
+
+#[test]
+fn a_dropped_release_namespace_still_pairs_the_objects() {
+    // The template stops naming the release namespace (helm installs there
+    // anyway) and changes the selector: the claim is the same claim, and the
+    // selector change is still caught.
+    let dir = repo_with(name_the_release_namespace, |d| {
+        for file in ["templates/deployment.yaml", "templates/pvc.yaml"] {
+            edit(d, file, "  namespace: {{ .Release.Namespace }}\n", "");
+        }
+        add_selector_label(d);
+        version(d, "1.0.1");
+    });
+    let (code, found) = upgrade_findings(dir.path());
+    let rules: Vec<&str> = found.iter().map(|d| d["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["upgrade/immutable-field"], "{found:#?}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_scenario_new_on_the_branch_is_compared_with_the_old_chart() {
+    // The claim only exists with persistence.enabled; the branch adds the ci
+    // file that enables it, and renames the claim.
+    let dir = repo_with(
+        |d| {
+            edit(
+                d,
+                "templates/pvc.yaml",
+                "apiVersion: v1\n",
+                "{{- if .Values.persistence.enabled }}\napiVersion: v1\n",
+            );
+            let pvc = d.join("charts/app/templates/pvc.yaml");
+            let text = std::fs::read_to_string(&pvc).unwrap();
+            std::fs::write(&pvc, format!("{text}{{{{- end }}}}\n")).unwrap();
+            edit(d, "values.yaml", "  size: 1Gi", "  enabled: false\n  size: 1Gi");
+            edit(
+                d,
+                "values.schema.json",
+                "\"size\": {",
+                "\"enabled\": {\n          \"description\": \"Whether to keep data on a claim.\",\n          \"type\": \"boolean\"\n        },\n        \"size\": {",
+            );
+        },
+        |d| {
+            std::fs::create_dir_all(d.join("charts/app/ci")).unwrap();
+            std::fs::write(
+                d.join("charts/app/ci/persistence-values.yaml"),
+                "persistence:\n  enabled: true\n",
+            )
+            .unwrap();
+            rename_pvc(d);
+            version(d, "1.0.1");
+        },
+    );
+    let (code, found) = upgrade_findings(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["rule"], "upgrade/renamed-pvc");
+    assert_eq!(found[0]["scenarios"], serde_json::json!(["persistence"]));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_target_branch_chart_that_cannot_render_is_a_warning() {
+    let dir = repo_with(
+        |d| {
+            std::fs::write(d.join("charts/app/templates/broken.yaml"), "{{ fail \"the old chart fails\" }}\n")
+                .unwrap()
+        },
+        |d| {
+            std::fs::remove_file(d.join("charts/app/templates/broken.yaml")).unwrap();
+            version(d, "1.0.1");
+        },
+    );
+    let (code, found) = upgrade_findings(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["rule"], "upgrade/base-unrendered");
+    assert_eq!(found[0]["severity"], "warning");
+    let msg = found[0]["message"].as_str().unwrap();
+    assert!(msg.contains("origin/main cannot be rendered") && msg.contains("the old chart fails"), "{msg}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn an_old_schema_without_a_type_is_judged_by_its_default() {
+    // persistence.size named no type on main; its default was a string, and
+    // the branch says `string`: nothing users wrote is rejected.
+    let dir = repo_with(
+        |d| {
+            edit(
+                d,
+                "values.schema.json",
+                "\"description\": \"Size of the volume claim.\",\n          \"type\": \"string\",",
+                "\"description\": \"Size of the volume claim.\",",
+            )
+        },
+        |d| {
+            edit(
+                d,
+                "values.schema.json",
+                "\"description\": \"Size of the volume claim.\",",
+                "\"description\": \"Size of the volume claim.\",\n          \"type\": \"string\",",
+            );
+            version(d, "1.0.1");
+        },
+    );
+    assert_eq!(upgrade_findings(dir.path()), (0, vec![]));
+}

@@ -46,6 +46,9 @@ pub struct BaseChart {
 #[derive(Debug, Clone)]
 pub struct BaseRendering {
     pub scenario: String,
+    /// A scenario of this branch (its ci file) the target branch did not have:
+    /// the old chart rendered with the new values file.
+    pub borrowed: bool,
     pub kube_version: String,
     /// The objects, or why helm could not render them.
     pub objects: Result<Vec<Object>, String>,
@@ -84,7 +87,8 @@ impl Tree {
     }
 
     /// Reads and renders `chart` as it was at the merge base, every scenario it
-    /// had there, for `kube_version` (nothing is rendered when it is empty).
+    /// had there and every scenario of this branch it lacked (with this
+    /// branch's ci file), for `kube_version` (nothing is rendered when it is empty).
     pub fn load(&self, chart: &Chart, helm: &Helm, cache: &Cache, kube_version: &str) -> BaseChart {
         let mut out = BaseChart { label: self.label.clone(), ..BaseChart::default() };
         let Some(old) = self.chart(chart) else { return out };
@@ -98,16 +102,23 @@ impl Tree {
             crate::files::JsonFile::read(&old.dir.join("values.schema.json")).ok().and_then(|f| f.value.ok());
         // No Kubernetes version: only the chart's files are wanted.
         if !out.library && !kube_version.is_empty() {
-            out.renderings = render(&old, &meta, helm, cache, kube_version);
+            let borrowed: Vec<catalog::Scenario> = chart
+                .scenarios
+                .iter()
+                .filter(|s| s.values_file.is_some() && !old.scenarios.iter().any(|o| o.name == s.name))
+                .cloned()
+                .collect();
+            out.renderings = render(&old, &meta, &borrowed, helm, cache, kube_version);
         }
         out
     }
 }
 
-/// Renders every scenario of a chart in the extracted tree.
+/// Renders every scenario of a chart in the extracted tree, and the borrowed ones.
 fn render(
     chart: &Chart,
     meta: &ChartMeta,
+    borrowed: &[catalog::Scenario],
     helm: &Helm,
     cache: &Cache,
     kube_version: &str,
@@ -116,11 +127,15 @@ fn render(
     // Vendoring runs helm; a warm cache needs no vendored dependencies at all.
     let vendored = std::sync::OnceLock::new();
     let vendor = || crate::deps::ensure(chart, meta, helm);
-    chart
-        .scenarios
-        .par_iter()
-        .map(|s| {
-            let rel = s.values_file.as_deref().and_then(|v| v.strip_prefix(&chart.dir).ok());
+    let all: Vec<(&catalog::Scenario, bool)> =
+        chart.scenarios.iter().map(|s| (s, false)).chain(borrowed.iter().map(|s| (s, true))).collect();
+    all.par_iter()
+        .map(|(s, borrowed)| {
+            // The values file by its name in the chart and its content, wherever it is.
+            let rel = s
+                .values_file
+                .as_deref()
+                .and_then(|v| v.strip_prefix(&chart.dir).ok().or(v.file_name().map(Path::new)));
             let mut key = KeyBuilder::new("base template")
                 .str(&fingerprint)
                 .str(&chart.name)
@@ -147,7 +162,12 @@ fn render(
             let objects = output.and_then(|o| {
                 if o.success { Ok(manifest::split(&o.stdout).0) } else { Err(o.stderr.trim().to_owned()) }
             });
-            BaseRendering { scenario: s.name.clone(), kube_version: kube_version.to_owned(), objects }
+            BaseRendering {
+                scenario: s.name.clone(),
+                borrowed: *borrowed,
+                kube_version: kube_version.to_owned(),
+                objects,
+            }
         })
         .collect()
 }
@@ -164,18 +184,21 @@ pub fn source_fingerprint(dir: &Path) -> String {
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect();
-    // Archives of remote dependencies are sources too; local ones are rebuilt from their folders.
+    // Archives of remote dependencies and unpacked subcharts (`charts/<dep>/`)
+    // are sources too; local ones are rebuilt from their folders.
     files.extend(
-        std::fs::read_dir(dir.join("charts"))
+        walkdir::WalkDir::new(dir.join("charts"))
+            .min_depth(1)
             .into_iter()
             .flatten()
-            .flatten()
-            .map(|e| e.path())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
             .filter(|p| {
+                let top = p.parent().is_some_and(|d| d == dir.join("charts"));
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                !deps.iter().any(|(d, _)| name.starts_with(&format!("{d}-")) && name.ends_with(".tgz"))
-            })
-            .filter(|p| p.is_file()),
+                !(top
+                    && deps.iter().any(|(d, _)| name.starts_with(&format!("{d}-")) && name.ends_with(".tgz")))
+            }),
     );
     files.sort();
     let mut k = KeyBuilder::new("chart sources");
@@ -213,6 +236,13 @@ mod tests {
         let b = source_fingerprint(&app);
         assert_ne!(a, b, "a remote dependency's archive is a source");
         std::fs::write(lib.join("values.yaml"), "x: 1\n").unwrap();
-        assert_ne!(b, source_fingerprint(&app), "the library's sources count");
+        let c = source_fingerprint(&app);
+        assert_ne!(b, c, "the library's sources count");
+        std::fs::create_dir_all(app.join("charts/sub/templates")).unwrap();
+        std::fs::write(app.join("charts/sub/templates/a.yaml"), "a: 1\n").unwrap();
+        let d = source_fingerprint(&app);
+        assert_ne!(c, d, "an unpacked subchart is a source");
+        std::fs::write(app.join("charts/sub/templates/a.yaml"), "a: 2\n").unwrap();
+        assert_ne!(d, source_fingerprint(&app), "and so is every file in it");
     }
 }

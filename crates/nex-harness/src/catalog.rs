@@ -47,6 +47,8 @@ pub enum CatalogError {
     NotAChart(PathBuf),
     #[error("chart dir {0} does not exist (listed in ct.yaml `chart-dirs`)")]
     MissingChartDir(PathBuf),
+    #[error("chart name {name:?} is ambiguous: it names {}; name the chart by its folder", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Ambiguous { name: String, paths: Vec<PathBuf> },
 }
 
 /// Finds every chart folder below the configured chart dirs: a folder holding a
@@ -73,7 +75,12 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
         if !base.is_dir() {
             return Err(CatalogError::MissingChartDir(dir.clone()));
         }
-        let mut walk = walkdir::WalkDir::new(&base).follow_links(true).sort_by_file_name().into_iter();
+        // Hidden folders (`.github/fixtures`, `.git`) hold no catalog charts.
+        let mut walk = walkdir::WalkDir::new(&base)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
         while let Some(entry) = walk.next() {
             let entry = match entry {
                 Ok(e) => e,
@@ -152,18 +159,31 @@ pub fn symlink_loop_diagnostic(chart: &str, path: &Path) -> Diagnostic {
     loop_finding(chart, path, path)
 }
 
-/// Narrows the catalog to the charts named on the command line (by folder or by name).
+/// Narrows the catalog to the charts named on the command line: by folder, or
+/// by name when exactly one chart folder has that name.
 pub fn select(charts: Vec<Chart>, wanted: &[PathBuf]) -> Result<Vec<Chart>, CatalogError> {
     if wanted.is_empty() {
         return Ok(charts);
     }
     let mut out = Vec::new();
     for w in wanted {
-        let found = charts.iter().find(|c| same_dir(&c.dir, w) || w.as_os_str() == c.name.as_str());
+        let found = match charts.iter().find(|c| same_dir(&c.dir, w)) {
+            Some(c) => Some(c),
+            None => {
+                let named: Vec<&Chart> = charts.iter().filter(|c| w.as_os_str() == c.name.as_str()).collect();
+                if named.len() > 1 {
+                    return Err(CatalogError::Ambiguous {
+                        name: w.to_string_lossy().into_owned(),
+                        paths: named.iter().map(|c| c.dir.clone()).collect(),
+                    });
+                }
+                named.first().copied()
+            }
+        };
         match found {
             Some(c) if !out.contains(c) => out.push(c.clone()),
             Some(_) => {}
-            None if w.join("Chart.yaml").is_file() => out.push(load(w)),
+            None if w.join("Chart.yaml").is_file() => out.push(load(&rel(w))),
             None => return Err(CatalogError::NotAChart(w.clone())),
         }
     }
@@ -192,7 +212,13 @@ pub fn load(dir: &Path) -> Chart {
     ci.sort();
     for file in ci {
         let stem = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name = stem.trim_end_matches(".yaml").trim_end_matches("-values").to_owned();
+        let stem = stem.trim_end_matches(".yaml");
+        // `ci/default-values.yaml` (kept by ct users) is a scenario of its own,
+        // never the built-in defaults: it keeps its full stem.
+        let name = match stem.trim_end_matches("-values") {
+            Scenario::DEFAULT => stem.to_owned(),
+            short => short.to_owned(),
+        };
         scenarios.push(Scenario { name, values_file: Some(file) });
     }
     Chart { name, dir: dir.to_path_buf(), scenarios }
@@ -227,6 +253,42 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         let scen: Vec<_> = found[0].scenarios.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(scen, ["default", "tls"]);
+    }
+
+    #[test]
+    fn a_ci_file_named_default_does_not_replace_the_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &["default-values.yaml", "tls-values.yaml"]);
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let scen: Vec<_> = found[0].scenarios.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(scen, ["default", "default-values", "tls"]);
+    }
+
+    #[test]
+    fn hidden_folders_are_not_walked() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &[]);
+        chart(tmp.path(), "charts/.github/fixtures/b", &[]);
+        chart(tmp.path(), "charts/.hidden", &[]);
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let names: Vec<_> = found.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn a_name_two_folders_share_is_ambiguous_and_paths_are_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/one/app", &[]);
+        chart(tmp.path(), "charts/two/app", &[]);
+        chart(tmp.path(), "charts/solo", &[]);
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let err = select(found.clone(), &[PathBuf::from("app")]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("one/app") && message.contains("two/app"), "{message}");
+        let by_path = select(found.clone(), &[tmp.path().join("charts/two/app")]).unwrap();
+        assert_eq!(by_path.len(), 1);
+        assert!(by_path[0].dir.ends_with("two/app"));
+        assert_eq!(select(found, &[PathBuf::from("solo")]).unwrap()[0].name, "solo");
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub enum ConfigError {
 #[serde(rename_all = "kebab-case", default)]
 pub struct CtConfig {
     pub chart_dirs: Vec<PathBuf>,
+    /// `name=url` chart repositories remote dependencies are fetched from.
+    pub chart_repos: Vec<String>,
     pub excluded_charts: Vec<String>,
     pub target_branch: String,
     pub remote: String,
@@ -90,6 +92,7 @@ impl Default for CtConfig {
         // ct's own defaults.
         Self {
             chart_dirs: vec![PathBuf::from("charts")],
+            chart_repos: Vec::new(),
             excluded_charts: Vec::new(),
             target_branch: "master".into(),
             remote: "origin".into(),

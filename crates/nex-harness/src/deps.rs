@@ -1,23 +1,274 @@
-//! Local chart dependencies (`file://` repositories, such as the `common`
-//! library) vendored into each chart's `charts/` before helm runs, the way
-//! `ct` runs `helm dependency build`. Rebuilt only when the source changed.
+//! Chart dependencies vendored into each chart's `charts/` before helm runs,
+//! the way `ct` runs `helm dependency build`: local ones (`file://`, such as
+//! the `common` library) rebuilt only when their sources changed; remote ones
+//! (chart repositories, OCI) built once and kept in the harness cache, keyed by
+//! Chart.yaml, Chart.lock and the local sources. An edge: it spawns helm.
 
 use crate::catalog::Chart;
 use crate::helm::Helm;
 use crate::model::ChartMeta;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-/// The `file://` dependency folders of the chart in `chart_dir`, for callers
-/// without its [`ChartMeta`] (a dependency's own dependencies, the target branch).
+#[derive(Debug, Clone)]
+struct Dependency {
+    name: String,
+    /// A constraint; written as a number now and then.
+    version: Option<serde_json::Value>,
+    repository: String,
+}
+
+impl Dependency {
+    fn version(&self) -> String {
+        match &self.version {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => "*".into(),
+        }
+    }
+
+    /// Fetched from a repository (not `file://`, not an in-tree `charts/<name>/`).
+    fn is_remote(&self) -> bool {
+        !self.repository.is_empty() && !self.repository.starts_with("file://")
+    }
+}
+
+/// Why a chart's dependencies could not be vendored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DepsError {
+    /// helm could not vendor the chart's own (local) dependencies; helm's message.
+    #[error("{0}")]
+    Local(String),
+    /// Remote dependencies could not be fetched (offline, unknown repository, …).
+    #[error("cannot fetch {}: {reason}", missing.join(", "))]
+    Unavailable {
+        /// `name version (repository)` of each dependency missing from `charts/`.
+        missing: Vec<String>,
+        /// helm's first complaint.
+        reason: String,
+    },
+}
+
+/// What remote dependencies need: ct.yaml's `chart-repos` and where built
+/// dependencies are kept. One per run; each chart is vendored once per run.
+#[derive(Debug, Default)]
+pub struct Deps {
+    /// `name=url` entries of ct.yaml's `chart-repos`, added to helm before a build.
+    pub chart_repos: Vec<String>,
+    /// Built archives by key (`None`: not kept).
+    pub cache_dir: Option<PathBuf>,
+    /// What `helm repo add` said for each `chart-repos` entry it could not add.
+    repos_added: OnceLock<Vec<String>>,
+    done: Mutex<HashMap<PathBuf, Result<(), DepsError>>>,
+}
+
+impl Deps {
+    pub fn new(chart_repos: Vec<String>, cache_root: &Path) -> Self {
+        Self { chart_repos, cache_dir: Some(cache_root.join("deps")), ..Self::default() }
+    }
+
+    /// Vendors every dependency of `chart` into its `charts/` (once per run).
+    pub fn ensure(&self, chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), DepsError> {
+        if let Some(done) = self.done.lock().unwrap_or_else(|p| p.into_inner()).get(&chart.dir) {
+            return done.clone();
+        }
+        let result = self.vendor(chart, meta, helm);
+        self.done.lock().unwrap_or_else(|p| p.into_inner()).insert(chart.dir.clone(), result.clone());
+        result
+    }
+
+    fn vendor(&self, chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), DepsError> {
+        let declared = declared(meta);
+        if !declared.iter().any(Dependency::is_remote) {
+            return ensure_local(chart, meta, helm).map_err(DepsError::Local);
+        }
+        let missing: Vec<&Dependency> =
+            declared.iter().filter(|d| d.is_remote() && !vendored(&chart.dir, &d.name)).collect();
+        // helm builds local and remote dependencies together: a stale local one
+        // means a whole build (served from the cache when it was built before).
+        let local_fresh =
+            meta.local_dependencies(&chart.dir).iter().all(|(n, src)| is_fresh(&chart.dir, n, src));
+        if missing.is_empty() && local_fresh {
+            return Ok(());
+        }
+        let describe = || {
+            let shown = if missing.is_empty() {
+                declared.iter().filter(|d| d.is_remote()).collect()
+            } else {
+                missing.clone()
+            };
+            shown.iter().map(|d| format!("{} {} ({})", d.name, d.version(), d.repository)).collect()
+        };
+        let key = build_key(&chart.dir, meta, helm);
+        let kept = self.cache_dir.as_ref().map(|d| d.join(&key.0));
+        if let Some(kept) = kept.as_ref().filter(|k| k.join(COMPLETE).is_file())
+            && restore(kept, &chart.dir.join("charts")).is_ok()
+        {
+            return Ok(());
+        }
+        let repo_failures = self.add_repos(helm);
+        let mut cmd = helm.command();
+        cmd.args(["dependency", "build"]).arg(&chart.dir);
+        let out = helm
+            .run(cmd)
+            .map_err(|e| DepsError::Unavailable { missing: describe(), reason: e.to_string() })?;
+        if !out.status.success() {
+            let said =
+                format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            // helm then only says it has no definition for the repository: say why.
+            let mut reason = first_complaint(&said);
+            if !repo_failures.is_empty() && reason.contains("no repository definition") {
+                reason = repo_failures.join("; ");
+            }
+            return Err(DepsError::Unavailable { missing: describe(), reason });
+        }
+        if let Some(kept) = kept {
+            keep(&chart.dir.join("charts"), &declared, &kept);
+            // The build may have written Chart.lock: the next run's key reads it.
+            let after = build_key(&chart.dir, meta, helm);
+            if after != key
+                && let Some(dir) = &self.cache_dir
+            {
+                keep(&chart.dir.join("charts"), &declared, &dir.join(&after.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// `helm repo add` for each `chart-repos` entry, once per run; returns
+    /// what failed, for the build that needed the repository to say.
+    fn add_repos(&self, helm: &Helm) -> &[String] {
+        self.repos_added.get_or_init(|| {
+            let mut failed = Vec::new();
+            for entry in &self.chart_repos {
+                let Some((name, url)) = entry.split_once('=') else { continue };
+                let mut cmd = helm.command();
+                cmd.args(["repo", "add", "--force-update", name.trim(), url.trim()]);
+                let why = match helm.run(cmd) {
+                    Ok(out) if out.status.success() => continue,
+                    Ok(out) => first_complaint(&String::from_utf8_lossy(&out.stderr)),
+                    Err(e) => e.to_string(),
+                };
+                failed.push(format!("helm repo add {} {}: {why}", name.trim(), url.trim()));
+            }
+            failed
+        })
+    }
+}
+
+/// Marks a kept build as whole (written last).
+const COMPLETE: &str = ".complete";
+
+/// What a build depends on: Chart.yaml, Chart.lock, the local dependencies'
+/// sources, and helm.
+fn build_key(chart_dir: &Path, meta: &ChartMeta, helm: &Helm) -> crate::cache::Key {
+    let mut k = crate::cache::KeyBuilder::new("dependency build")
+        .str(&meta.text)
+        .file(&chart_dir.join("Chart.lock"))
+        .str(&helm.version);
+    for (name, dir) in meta.local_dependencies(chart_dir) {
+        k = k.str(&name).str(&crate::cache::chart_fingerprint(&dir));
+    }
+    k.finish()
+}
+
+/// The dependency archives helm built, copied to the cache.
+fn keep(charts: &Path, declared: &[Dependency], kept: &Path) {
+    let Ok(()) = std::fs::create_dir_all(kept) else { return };
+    for archive in archives(charts) {
+        let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if declared.iter().any(|d| name.starts_with(&format!("{}-", d.name)))
+            && std::fs::copy(&archive, kept.join(name)).is_err()
+        {
+            return;
+        }
+    }
+    let _ = std::fs::write(kept.join(COMPLETE), "");
+}
+
+fn restore(kept: &Path, charts: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(charts)?;
+    for archive in archives(kept) {
+        if let Some(name) = archive.file_name() {
+            std::fs::copy(&archive, charts.join(name))?;
+        }
+    }
+    Ok(())
+}
+
+fn archives(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .collect()
+}
+
+/// Why helm could not build: the repository's own error when one was
+/// unreachable (helm's final `Error:` then only names its cache), else helm's
+/// first `Error:` line, else its last line.
+fn first_complaint(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if let Some(i) = lines.iter().position(|l| l.contains("Unable to get an update from")) {
+        let detail = lines.get(i + 1).copied().unwrap_or_default();
+        return format!("{} {detail}", lines[i].trim_start_matches('.')).trim().to_owned();
+    }
+    let line =
+        lines.iter().find(|l| l.starts_with("Error:")).or(lines.last()).copied().unwrap_or("helm failed");
+    line.trim_start_matches("Error:").trim().to_owned()
+}
+
+/// Whether `charts/` holds the dependency: an archive `<name>-<version>.tgz`
+/// or an unpacked folder `charts/<name>/`.
+fn vendored(chart_dir: &Path, name: &str) -> bool {
+    let charts = chart_dir.join("charts");
+    charts.join(name).join("Chart.yaml").is_file()
+        || archives(&charts).iter().any(|a| {
+            a.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(&format!("{name}-")))
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == 'v'))
+        })
+}
+
+fn declared(meta: &ChartMeta) -> Vec<Dependency> {
+    meta.dependencies
+        .iter()
+        .map(|d| Dependency {
+            name: d.name.clone(),
+            version: (!d.version.is_empty()).then(|| serde_json::Value::String(d.version.clone())),
+            repository: d.repository.clone(),
+        })
+        .collect()
+}
+
+/// The remote dependencies a chart declares (`name`, repository).
+pub fn remote_dependencies(chart_dir: &Path) -> Vec<(String, String)> {
+    declared(&crate::files::read_chart_meta(chart_dir))
+        .into_iter()
+        .filter(Dependency::is_remote)
+        .map(|d| (d.name, d.repository))
+        .collect()
+}
+
+/// The `file://` dependency folders a chart declares, resolved against the chart.
 pub fn local_dependencies(chart_dir: &Path) -> Vec<(String, PathBuf)> {
     crate::files::read_chart_meta(chart_dir).local_dependencies(chart_dir)
 }
 
-/// Vendors a chart's local dependencies when `charts/` is missing one or holds
-/// an archive older than the dependency's sources. Returns helm's complaint
-/// when it cannot; the caller turns that into a diagnostic.
+/// Vendors a chart's dependencies (remote ones without a cache or `chart-repos`).
+/// Returns helm's complaint when it cannot; the caller turns that into a diagnostic.
 pub fn ensure(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), String> {
+    Deps::default().ensure(chart, meta, helm).map_err(|e| e.to_string())
+}
+
+/// Vendors a chart's local dependencies when `charts/` is missing one or holds
+/// an archive older than the dependency's sources.
+fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), String> {
     let deps = meta.local_dependencies(&chart.dir);
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());

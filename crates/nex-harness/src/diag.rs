@@ -117,6 +117,38 @@ impl Diagnostic {
 
 /// Sort for stable output and merge findings that differ only in the scenario
 /// they were seen in (one chart-wide problem shows once, naming its scenarios).
+/// Paths under `root` (the repository) written relative to it, in locations
+/// and in the text of messages and hints (helm quotes the paths it was given),
+/// so reports and GitHub annotations name files as the repository does.
+pub fn relative_to(mut diags: Vec<Diagnostic>, root: &std::path::Path) -> Vec<Diagnostic> {
+    let mut roots = vec![root.to_path_buf()];
+    if let Ok(canonical) = root.canonicalize()
+        && canonical != root
+    {
+        roots.push(canonical);
+    }
+    let prefixes: Vec<String> = roots.iter().map(|r| format!("{}/", r.display())).collect();
+    let strip = |text: &mut String| {
+        for p in &prefixes {
+            if text.contains(p.as_str()) {
+                *text = text.replace(p.as_str(), "");
+            }
+        }
+    };
+    for d in &mut diags {
+        if let Some(loc) = d.location.as_mut()
+            && let Some(rel) = roots.iter().find_map(|r| loc.file.strip_prefix(r).ok())
+        {
+            loc.file = rel.to_path_buf();
+        }
+        strip(&mut d.message);
+        if let Some(h) = d.hint.as_mut() {
+            strip(h);
+        }
+    }
+    diags
+}
+
 pub fn normalize(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by(|a, b| {
         (&a.chart, &a.location, &a.rule, &a.message, &a.allowed).cmp(&(
@@ -153,6 +185,18 @@ pub fn normalize(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_under_the_root_are_made_relative() {
+        let root = std::path::Path::new("/repo");
+        let d = Diagnostic::error("helm/lint", "c", "[ERROR] /repo/charts/c/templates/a.yaml: boom")
+            .in_file(std::path::Path::new("/repo/charts/c/templates/a.yaml"))
+            .hint("see /repo/charts/c/values.yaml and /elsewhere/x");
+        let d = &relative_to(vec![d], root)[0];
+        assert_eq!(d.location.as_ref().unwrap().file, std::path::Path::new("charts/c/templates/a.yaml"));
+        assert_eq!(d.message, "[ERROR] charts/c/templates/a.yaml: boom");
+        assert_eq!(d.hint.as_deref(), Some("see charts/c/values.yaml and /elsewhere/x"));
+    }
 
     #[test]
     fn normalize_merges_scenarios_of_the_same_finding() {

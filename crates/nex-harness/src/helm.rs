@@ -9,8 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 /// The release name and namespace every rendering uses, so output is reproducible.
-pub const RELEASE: &str = "nex";
-pub const NAMESPACE: &str = "nex";
+pub use crate::model::{NAMESPACE, RELEASE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Major {

@@ -67,7 +67,10 @@ fn findings_key(
     }
     // Vendoring first: the fingerprint then covers the dependency archives.
     let meta = crate::files::read_chart_meta(&chart.dir);
-    crate::deps::ensure(chart, &meta, opts.helm).ok()?;
+    match opts.deps {
+        Some(deps) => deps.ensure(chart, &meta, opts.helm).ok()?,
+        None => crate::deps::ensure(chart, &meta, opts.helm).ok()?,
+    }
     let mut k = KeyBuilder::new("chart findings")
         .str(crate::kube::harness_identity())
         .str(&chart.name)

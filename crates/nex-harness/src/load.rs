@@ -33,8 +33,10 @@ pub struct LintRun {
 #[derive(Debug, Clone)]
 pub struct LoadedChart {
     pub chart: Chart,
-    /// Whether local (`file://`) dependencies could be vendored; helm's message if not.
-    pub dependencies: Result<(), String>,
+    /// Whether the dependencies could be vendored, and why not. When remote
+    /// ones are unavailable, helm is not run at all (its errors would only
+    /// repeat that, blaming templates that need the dependency).
+    pub dependencies: Result<(), crate::deps::DepsError>,
     pub helm_lint: Vec<LintRun>,
     /// The README and the files it is generated from.
     pub docs: crate::docs::Loaded,
@@ -142,6 +144,8 @@ pub struct LoadOptions<'a> {
     pub render: Option<&'a Schemas>,
     /// The charts at the merge base, for the upgrade checks.
     pub base: Option<&'a crate::base_tree::Tree>,
+    /// Chart repositories and the cache for remote dependencies (none: no `chart-repos`, no cache).
+    pub deps: Option<&'a crate::deps::Deps>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -154,6 +158,7 @@ impl<'a> LoadOptions<'a> {
             cache,
             render: None,
             base: None,
+            deps: None,
         }
     }
 }
@@ -161,7 +166,12 @@ impl<'a> LoadOptions<'a> {
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     // Every source file is read and parsed once; the render-side views below derive from it.
     let (files, meta) = read_files_and_meta(chart);
-    let dependencies = crate::deps::ensure(chart, &meta, opts.helm);
+    let dependencies = match opts.deps {
+        Some(deps) => deps.ensure(chart, &meta, opts.helm),
+        None => crate::deps::Deps::default().ensure(chart, &meta, opts.helm),
+    };
+    // Without its dependencies helm can only fail; that is said once, as `deps/unavailable`.
+    let helm_runs = !matches!(dependencies, Err(crate::deps::DepsError::Unavailable { .. }));
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs = RenderInputs {
         chart_dir: &chart.dir,
@@ -174,7 +184,23 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         Some(fixed) => Ok(fixed.clone()),
         None => crate::kube::versions::matrix(meta.kube_version.as_deref()),
     };
-    let (crds, crd_errors) = crd::load_dir(&chart.dir.join("crds"));
+    // helm installs the CRDs of the chart's `crds/` and of its subcharts' (`charts/<dep>/crds/`).
+    let (mut crds, mut crd_errors) = crd::load_dir(&chart.dir.join("crds"));
+    let mut subcharts: Vec<PathBuf> = std::fs::read_dir(chart.dir.join("charts"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("crds"))
+        .filter(|d| d.is_dir())
+        .collect();
+    subcharts.sort();
+    for dir in subcharts {
+        let (mut found, mut errors) = crd::load_dir(&dir);
+        // The chart's own definitions win over its subcharts'.
+        found.append(&mut crds);
+        crds = found;
+        crd_errors.append(&mut errors);
+    }
     let chart_crds = CrdSet::new(crds);
 
     let (helm_lint, renderings) = rayon::join(
@@ -182,6 +208,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             chart
                 .scenarios
                 .par_iter()
+                .filter(|_| helm_runs)
                 .map(|scenario| LintRun {
                     scenario: scenario.clone(),
                     result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
@@ -192,6 +219,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
             _ if meta.is_library() => Vec::new(),
+            _ if !helm_runs => Vec::new(),
             (Some(schemas), Ok(versions)) => {
                 render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
             }
@@ -220,7 +248,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let docs = crate::docs::Loaded::load(chart, &meta);
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
     let upgrade = match (opts.base, &kube_versions) {
-        (Some(tree), Ok(versions)) => versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v)),
+        (Some(tree), Ok(versions)) if helm_runs => {
+            versions.last().map(|v| tree.load(chart, opts.helm, opts.cache, v))
+        }
         _ => None,
     };
     LoadedChart {

@@ -21,6 +21,10 @@ pub struct Previous {
 }
 
 /// Chart.yaml, typed. Fields are `None` (or empty) when absent or not of the
+/// The release name and namespace renders use unless `harness.yaml` says otherwise.
+pub const RELEASE: &str = "nex";
+pub const NAMESPACE: &str = "nex";
+
 /// expected shape; the `chart/*` checks say what is wrong with them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChartMeta {

@@ -113,9 +113,13 @@ fn analyse(
     schemas: Option<(&Schemas, &CrdSet)>,
     shared: Option<(&str, &OnceLock<Result<ProcOutput, String>>)>,
 ) -> Analysed {
+    // Rendered as for a cluster of that version: its API versions too.
+    let api_versions = |v: &str| schemas.map(|(s, _)| s.api_versions(v)).unwrap_or_default();
     let output = match shared {
-        Some((as_version, cell)) => cell.get_or_init(|| template(inputs, values, Some(as_version))).clone(),
-        None => template(inputs, values, Some(version)),
+        Some((as_version, cell)) => cell
+            .get_or_init(|| template_for(inputs, values, Some(as_version), &api_versions(as_version)))
+            .clone(),
+        None => template_for(inputs, values, Some(version), &api_versions(version)),
     };
     let (objects, parse_errors) = match &output {
         Ok(o) if o.success => manifest::split(&o.stdout),
@@ -169,11 +173,24 @@ pub fn template(
     values: Option<&Path>,
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
-    let key = template_key(inputs, values, kube_version).finish();
+    template_for(inputs, values, kube_version, &[])
+}
+
+/// [`template`] with the API versions the cluster reports (`--api-versions`).
+pub fn template_for(
+    inputs: &RenderInputs<'_>,
+    values: Option<&Path>,
+    kube_version: Option<&str>,
+    api_versions: &[String],
+) -> Result<ProcOutput, String> {
+    let key = template_key(inputs, values, kube_version).str(&api_versions.join(",")).finish();
     if let Some(hit) = inputs.cache.get(&key) {
         return Ok(hit);
     }
-    let out = inputs.helm.template(inputs.chart_dir, values, kube_version, &[]).map_err(|e| e.to_string())?;
+    let extra: Vec<String> =
+        api_versions.iter().flat_map(|v| ["--api-versions".to_owned(), v.clone()]).collect();
+    let out =
+        inputs.helm.template(inputs.chart_dir, values, kube_version, &extra).map_err(|e| e.to_string())?;
     Ok(keep(inputs.cache, &key, out))
 }
 

@@ -183,7 +183,9 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
                     format!("property `{name}` has no description"),
                 ));
             }
-            if !user_keys && !is_camel(name) {
+            // The top level and closed objects hold the chart's names; an open
+            // object's documented keys may be another program's (see checks::value_names).
+            if !user_keys && (ptr.is_empty() || closes(node)) && is_identifier(name) && !is_camel(name) {
                 out.push(Problem::new(
                     RULE_CAMEL,
                     &at,
@@ -250,6 +252,20 @@ fn has_description(root: &Value, sub: &Value) -> bool {
         .and_then(|r| r.strip_prefix('#'))
         .and_then(|p| root.pointer(&percent_decode(p)))
         .is_some_and(described)
+}
+
+/// Whether a schema object refuses keys it does not list (`additionalProperties: false`).
+pub fn closes(schema: &Value) -> bool {
+    schema.get("additionalProperties") == Some(&Value::Bool(false))
+}
+
+/// Whether a key can be a value name at all: `.Values.a.b` reaches only Go
+/// identifiers. Other keys (`app.kubernetes.io/name`, `rules.yml`,
+/// `kube-state-metrics`) are data or a dependency's values, reached with `index`.
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// camelCase as Helm's values convention has it: a lower-case letter, then letters and digits.

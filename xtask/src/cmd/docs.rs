@@ -66,13 +66,9 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     // The rule reference is generated from the registry, not from the charts; it
     // belongs to the harness's own repository, so only a copy already there is kept
     // current (a library test fails when this repository's copy drifts).
-    let rules_file = root.join(nex_harness::docs::rules::FILE);
+    let rules_file = root.join(nex_harness::rules_doc::FILE);
     if whole_catalog && let Ok(have) = std::fs::read_to_string(&rules_file) {
-        targets.push(Target {
-            file: rules_file,
-            have: Some(have),
-            want: nex_harness::docs::rules::markdown(),
-        });
+        targets.push(Target { file: rules_file, have: Some(have), want: nex_harness::rules_doc::markdown() });
     }
 
     let mut changed = 0usize;

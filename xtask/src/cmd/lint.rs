@@ -79,8 +79,8 @@ pub struct Args {
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     if args.list_rules {
-        let rules = nex_harness::docs::rules::text();
-        print!("{}", if args.format == Format::Json { nex_harness::docs::rules::json() } else { rules });
+        let rules = nex_harness::rules_doc::text();
+        print!("{}", if args.format == Format::Json { nex_harness::rules_doc::json() } else { rules });
         return Ok(Exit::Clean);
     }
     nex_harness::lint::init_thread_pool();
@@ -139,7 +139,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
+    let deps = nex_harness::deps::Deps::new(config.chart_repos.clone(), &cache_root);
     let mut opts = LoadOptions::new(&helm, &cache, settings.lint_extra_args.clone());
+    opts.deps = Some(&deps);
     opts.render = Some(&schemas);
     let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
     findings.extend(lint_conf_findings);
@@ -179,7 +181,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     }
     // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
     let unavailable = findings.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE);
-    let diags = nex_harness::diag::normalize(settings.apply(findings));
+    let diags = nex_harness::diag::normalize(nex_harness::diag::relative_to(settings.apply(findings), &root));
     let names: Vec<String> = charts.iter().map(|c| c.name.clone()).collect();
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()

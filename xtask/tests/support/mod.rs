@@ -54,3 +54,81 @@ pub fn git(dir: &Path, args: &[&str]) {
         .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A small static file server on 127.0.0.1 (a chart repository in tests),
+/// stopped when dropped.
+pub struct StaticServer {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StaticServer {
+    pub fn start(root: std::path::PathBuf) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(s) = stream {
+                    let _ = serve_file(s, &root);
+                }
+            }
+        });
+        Self { port, stop, thread: Some(thread) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the blocking accept so the thread sees the flag.
+        let _ = std::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve_file(stream: std::net::TcpStream, root: &Path) -> std::io::Result<()> {
+    use std::io::{BufRead, Write};
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut reader = std::io::BufReader::new(stream.try_clone()?);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let mut parts = request.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    let rel = target.split('?').next().unwrap_or("").trim_start_matches('/');
+    let file = (!rel.split('/').any(|p| p == ".." || p.is_empty())).then(|| root.join(rel));
+    let mut stream = stream;
+    match file.and_then(|f| std::fs::read(f).ok()) {
+        Some(body) if method == "GET" || method == "HEAD" => {
+            let kind = if rel.ends_with(".yaml") { "application/x-yaml" } else { "application/gzip" };
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            if method == "GET" {
+                stream.write_all(&body)?;
+            }
+        }
+        _ => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?,
+    }
+    stream.flush()
+}

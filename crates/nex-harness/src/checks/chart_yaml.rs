@@ -147,13 +147,17 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         let repo = dep.get("repository").and_then(Node::as_str).unwrap_or_default();
         let Some(v) = dep.get("version") else { continue };
         let text = v.as_str().unwrap_or_default();
-        let ranged = text.starts_with('~') || text.starts_with('^');
-        if !(ranged || repo.starts_with("file://")) {
+        // `1.42.*` / `1.x` take patches as `~1.42.0` does.
+        let wildcard = text.split('.').skip(1).any(|p| matches!(p, "*" | "x" | "X"));
+        let ranged = text.starts_with('~') || text.starts_with('^') || wildcard;
+        // In-tree subcharts (no repository: `charts/<name>/`) and `file://` ones
+        // come with the chart; only fetched ones need a range.
+        if !(ranged || repo.is_empty() || repo.starts_with("file://")) {
             out.push(
                 Diagnostic::error(
                     RULE_DEPENDENCY,
                     chart,
-                    format!("dependency version `{text}` is not a ~ or ^ range"),
+                    format!("dependency version `{text}` is not a range (~, ^ or a wildcard)"),
                 )
                 .at(at(v))
                 .hint("pin a range that takes patches (~1.2.3) or compatible releases (^1.2.3)"),
@@ -255,7 +259,13 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
                     Diagnostic::error(
                         rule,
                         chart,
-                        format!("{key} must hold a YAML list of {{{}}}", fields.join(", ")),
+                        match rule {
+                            RULE_CHANGES => format!(
+                                "{key} must hold a YAML list of {{{}}} or of strings",
+                                fields.join(", ")
+                            ),
+                            _ => format!("{key} must hold a YAML list of {{{}}}", fields.join(", ")),
+                        },
                     )
                     .at(place(1, 1)),
                 );
@@ -264,6 +274,10 @@ fn annotations(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, ann: &Node) 
         };
         for item in &list {
             let here = place(item.span.start.line, item.span.start.column);
+            // Artifact Hub also documents changes as a plain list of strings.
+            if rule == RULE_CHANGES && item.as_str().is_some_and(|s| !s.trim().is_empty()) {
+                continue;
+            }
             for f in fields {
                 match item.get(f).and_then(Node::as_str) {
                     Some(v) if !v.trim().is_empty() => {
@@ -313,67 +327,12 @@ fn has_tag_or_digest(image: &str) -> bool {
     image.contains("@sha256:") || last.contains(':')
 }
 
-/// A Masterminds/semver constraint, as Helm reads `kubeVersion`:
-/// `||`-separated groups of comma- or space-separated `op version` terms,
-/// or hyphen ranges (`1.2 - 1.4`).
+/// A Masterminds/semver constraint, as Helm reads `kubeVersion` ([`crate::constraint`]).
 pub fn kube_constraint(text: &str) -> Result<(), String> {
     if text.trim().is_empty() {
         return Err("it is empty".into());
     }
-    for group in text.split("||") {
-        let words: Vec<&str> =
-            group.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty()).collect();
-        if words.is_empty() {
-            return Err("an empty alternative around `||`".into());
-        }
-        let mut i = 0;
-        while i < words.len() {
-            // Hyphen range: `A - B`.
-            if i + 2 < words.len() && words[i + 1] == "-" {
-                version_pattern(words[i])?;
-                version_pattern(words[i + 2])?;
-                i += 3;
-                continue;
-            }
-            let w = words[i];
-            let ops = ["!=", ">=", "=>", "<=", "=<", "~>", ">", "<", "=", "~", "^"];
-            let (op, rest) =
-                ops.iter().find_map(|op| w.strip_prefix(op).map(|r| (*op, r))).unwrap_or(("", w));
-            // `>= 1.2` (operator and version apart) is accepted too.
-            let rest = if rest.is_empty() && !op.is_empty() && i + 1 < words.len() {
-                i += 1;
-                words[i]
-            } else {
-                rest
-            };
-            version_pattern(rest)?;
-            i += 1;
-        }
-    }
-    Ok(())
-}
-
-fn version_pattern(v: &str) -> Result<(), String> {
-    let bad = || Err(format!("`{v}` is not a version"));
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let (core, _build) = v.split_once('+').unwrap_or((v, ""));
-    let (core, pre) = core.split_once('-').unwrap_or((core, ""));
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return bad();
-    }
-    for p in parts {
-        let wildcard = matches!(p, "x" | "X" | "*");
-        if !(wildcard || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))) {
-            return bad();
-        }
-    }
-    if pre.split('.').any(|p| p.is_empty() && !pre.is_empty())
-        || !pre.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    {
-        return bad();
-    }
-    Ok(())
+    crate::constraint::Constraint::parse(text).map(|_| ())
 }
 
 /// The shape of an SPDX license expression: identifiers joined by AND, OR,

@@ -25,7 +25,13 @@ pub const UNAVAILABLE: Rule =
     Rule::error("kube/schemas-unavailable", EVERY, "the Kubernetes schemas could not be provisioned");
 pub const CRD: Rule =
     Rule::error("kube/crd", EVERY, "a CRD file in a chart's `crds/` or in `schemas/crds/` cannot be read");
-pub const RULES: &[Rule] = &[SCHEMA, UNKNOWN_KIND, UNAVAILABLE, CRD];
+/// An apiVersion Kubernetes no longer serves (the object cannot be applied).
+pub const REMOVED_API: Rule = Rule::error(
+    "kube/removed-api",
+    EVERY,
+    "an object's apiVersion is no longer served by a Kubernetes version of the chart's matrix (e.g. `policy/v1beta1` PodDisruptionBudget, removed in 1.25); names the version that removed it and the replacement",
+);
+pub const RULES: &[Rule] = &[SCHEMA, UNKNOWN_KIND, UNAVAILABLE, CRD, REMOVED_API];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart.name;
@@ -54,12 +60,35 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                         add(SCHEMA.id, v.path.clone(), v.message.clone(), Severity::Error);
                     }
                 }
-                Outcome::NoSchema => add(
-                    UNKNOWN_KIND.id,
-                    "/kind".into(),
-                    format!("no schema for {} {}, so it was not validated", obj.api_version(), obj.kind()),
-                    Severity::Warning,
-                ),
+                Outcome::NoSchema => {
+                    match crate::kube::removed::removed(obj.api_version(), obj.kind(), &r.kube_version) {
+                        Some(gone) => add(
+                            REMOVED_API.id,
+                            "/apiVersion".into(),
+                            format!(
+                                "{} {} is not served since Kubernetes 1.{}; {}",
+                                gone.api_version,
+                                gone.kind,
+                                gone.removed_in,
+                                match gone.replacement {
+                                    Some(to) => format!("use {to}"),
+                                    None => "the kind was removed (no replacement)".into(),
+                                }
+                            ),
+                            Severity::Error,
+                        ),
+                        None => add(
+                            UNKNOWN_KIND.id,
+                            "/kind".into(),
+                            format!(
+                                "no schema for {} {}, so it was not validated",
+                                obj.api_version(),
+                                obj.kind()
+                            ),
+                            Severity::Warning,
+                        ),
+                    }
+                }
                 Outcome::Unavailable(e) => add(UNAVAILABLE.id, String::new(), e.clone(), Severity::Error),
             }
         }

@@ -10,6 +10,7 @@ use crate::rule::{EVERY, Rule};
 
 pub mod chart_yaml;
 pub mod contract;
+pub mod deps;
 pub mod docs;
 pub mod helm_lint;
 pub mod kube_schema;
@@ -29,6 +30,7 @@ pub type Check = fn(&LoadedChart) -> Vec<Diagnostic>;
 
 /// Every check, with the name it is known by.
 pub const ALL: &[(&str, Check)] = &[
+    ("deps", deps::check),
     ("helm-lint", helm_lint::check),
     ("sources", sources::check),
     ("chart-yaml", chart_yaml::check),
@@ -74,6 +76,7 @@ pub const RULES: &[Rule] = &[RULE_PANIC];
 /// `docs/rules.md`, `harness.yaml` and exception validation all read it.
 pub const REGISTRY: &[&[Rule]] = &[
     helm_lint::RULES,
+    deps::RULES,
     chart_yaml::RULES,
     crate::catalog::RULES,
     values_schema::RULES,

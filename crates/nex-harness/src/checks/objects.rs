@@ -168,9 +168,22 @@ fn document_of<'t>(loaded: &LoadedChart, obj: &Object, text: &'t str) -> &'t str
     }
     parts.push(&text[start..]);
     parts.retain(|p| p.lines().any(|l| l.trim_start().starts_with("kind:")));
-    let index = same.iter().position(|o| std::ptr::eq(*o, obj));
-    match index {
-        Some(i) if parts.len() == same.len() => parts[i],
+    if parts.len() != same.len() {
+        return text;
+    }
+    // helm orders a file's objects by kind (its install order), not as written:
+    // the part that writes this kind, when only one does; else the position.
+    let writes = |p: &str, kind: &str| {
+        p.lines()
+            .any(|l| l.trim_start().strip_prefix("kind:").is_some_and(|k| k.trim().trim_matches('"') == kind))
+    };
+    let by_kind: Vec<&str> = parts.iter().copied().filter(|p| writes(p, obj.kind())).collect();
+    if let [only] = by_kind[..] {
+        return only;
+    }
+    let same_kind = same.iter().filter(|o| o.kind() == obj.kind()).count();
+    match same.iter().position(|o| std::ptr::eq(*o, obj)) {
+        Some(i) if same_kind == same.len() => parts[i],
         _ => text,
     }
 }

@@ -190,7 +190,7 @@ pub fn findings(obj: &Object, ctx: &Context<'_>) -> Vec<Finding> {
             out.push(Finding::error(
                 RULE_RESOURCES,
                 child(&c.path, "resources"),
-                format!("{who} has no {}", missing.join(", no ")),
+                format!("{who} lacks {}", and_list(&missing)),
             ));
         }
         if !c.init && !runs_to_completion {
@@ -316,6 +316,15 @@ fn selector_labels(obj: &Object, ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +364,20 @@ mod tests {
 
     fn rules(o: &Object) -> Vec<&'static str> {
         findings(o, &ctx()).into_iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn missing_resources_read_as_english() {
+        let sel = json!({"app.kubernetes.io/name": "a", "app.kubernetes.io/instance": "nex"});
+        let mut c = good_container();
+        c["resources"] = json!({"limits": {"memory": "32Mi"}});
+        let messages: Vec<String> = findings(&deployment(c, sel), &ctx())
+            .into_iter()
+            .filter(|f| f.rule == "policy/resources")
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(messages, [r#"container "c" lacks a CPU request and a memory request"#]);
+        assert_eq!(and_list(&["a", "b", "c"]), "a, b and c");
     }
 
     #[test]

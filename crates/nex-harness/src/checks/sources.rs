@@ -46,8 +46,9 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     if let Some(values) = &files.values {
         yaml_source(&mut out, chart, values, false);
     }
+    // An empty ci file is how ct users lint the defaults once more: allowed.
     for (_, ci) in &files.ci {
-        yaml_source(&mut out, chart, ci, true);
+        yaml_source(&mut out, chart, ci, false);
     }
     if let Some(schema) = &files.values_schema {
         match &schema.content {

@@ -44,7 +44,15 @@ pub const NARROWED_TYPE: Rule = Rule::error(
     EVERY,
     "(`--changed`) a value whose schema accepts fewer types (`integer` still covers what `number` did not need) or fewer `enum` choices than on the target branch",
 );
-pub const RULES: &[Rule] = &[IMMUTABLE_FIELD, RENAMED_WORKLOAD, RENAMED_PVC, REMOVED_VALUE, NARROWED_TYPE];
+/// The chart on the target branch cannot be rendered, so its objects were not
+/// compared (said, not passed over in silence).
+pub const BASE_UNRENDERED: Rule = Rule::warning(
+    "upgrade/base-unrendered",
+    EVERY,
+    "(`--changed`) the chart on the target branch cannot be rendered, so upgrades from it were not judged",
+);
+pub const RULES: &[Rule] =
+    &[IMMUTABLE_FIELD, RENAMED_WORKLOAD, RENAMED_PVC, REMOVED_VALUE, NARROWED_TYPE, BASE_UNRENDERED];
 
 /// Fields Kubernetes refuses to change on an existing object.
 const IMMUTABLE: &[(&[&str], &str)] = &[
@@ -70,7 +78,27 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let ctx = Ctx { chart: &loaded.chart.name, label: &base.label, old_version, locate: &locate };
     let mut out = Vec::new();
     for old in &base.renderings {
-        let Ok(old_objects) = &old.objects else { continue };
+        let old_objects = match &old.objects {
+            Ok(o) => o,
+            // This branch's ci file may set values the old chart does not know.
+            Err(_) if old.borrowed => continue,
+            Err(e) => {
+                let why = e.lines().find(|l| !l.trim().is_empty()).unwrap_or("helm failed").trim();
+                out.push(
+                    Diagnostic::warning(
+                        BASE_UNRENDERED,
+                        &loaded.chart.name,
+                        format!(
+                            "the chart on {} cannot be rendered ({why}), so its objects were not compared with this branch's",
+                            base.label
+                        ),
+                    )
+                    .scenario(&old.scenario)
+                    .in_file(&loaded.meta.path),
+                );
+                continue;
+            }
+        };
         let current = loaded
             .renderings
             .iter()
@@ -299,7 +327,8 @@ fn values(ctx: &Ctx<'_>, loaded: &LoadedChart, base: &BaseChart) -> Vec<Diagnost
         }
         let (Some(old_root), Some(new_node)) = (old_schema, declared(new_root, path)) else { continue };
         let Some(old_node) = declared(old_root, path) else { continue };
-        if let Some((from, to)) = narrowed(old_node, new_node) {
+        let old_default = base.values.as_ref().and_then(|v| v.pointer(&ptr));
+        if let Some((from, to)) = narrowed(old_node, old_default, new_node) {
             reported.push(path.clone());
             out.push(
                 ctx.error(
@@ -416,21 +445,31 @@ fn types(node: &Value) -> Option<BTreeSet<String>> {
     }
 }
 
-/// What the old schema accepted that the new one does not, as (old, new) descriptions.
-fn narrowed(old: &Value, new: &Value) -> Option<(String, String)> {
-    let show = |t: &Option<BTreeSet<String>>| match t {
-        None => "any type".to_owned(),
-        Some(t) => t.iter().cloned().collect::<Vec<_>>().join(" or "),
-    };
-    let (ot, nt) = (types(old), types(new));
-    if let Some(n) = &nt {
+/// The JSON Schema type of a value (`integer` for whole numbers).
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// What the old schema accepted that the new one does not, as (old, new)
+/// descriptions. An old schema that names no type is judged by the type of
+/// the old default (what users' values were written after); with neither,
+/// nothing is known to be lost.
+fn narrowed(old: &Value, old_default: Option<&Value>, new: &Value) -> Option<(String, String)> {
+    let show = |t: &BTreeSet<String>| t.iter().cloned().collect::<Vec<_>>().join(" or ");
+    let ot =
+        types(old).or_else(|| old_default.filter(|d| !d.is_null()).map(|d| [type_of(d).to_owned()].into()));
+    if let (Some(n), Some(o)) = (&types(new), &ot) {
         let covered = |t: &String| n.contains(t) || (t == "integer" && n.contains("number"));
-        let lost = match &ot {
-            None => true,
-            Some(o) => !o.iter().all(covered),
-        };
-        if lost {
-            return Some((show(&ot), show(&nt)));
+        if !o.iter().all(covered) {
+            return Some((show(o), show(n)));
         }
     }
     let list =
@@ -441,7 +480,10 @@ fn narrowed(old: &Value, new: &Value) -> Option<(String, String)> {
             Some(oe) => oe.iter().any(|v| !ne.contains(v)),
         };
         if lost {
-            let from = old.get("enum").and_then(list).map_or_else(|| show(&ot), |l| format!("one of {l}"));
+            let from = old.get("enum").and_then(list).map_or_else(
+                || ot.as_ref().map_or_else(|| "any value".to_owned(), show),
+                |l| format!("one of {l}"),
+            );
             return Some((from, format!("one of {}", list(&new["enum"]).unwrap_or_default())));
         }
     }
@@ -573,15 +615,21 @@ mod tests {
     #[test]
     fn narrowing_of_types_and_choices() {
         assert_eq!(
-            narrowed(&json!({"type": ["integer", "string"]}), &json!({"type": "integer"})),
+            narrowed(&json!({"type": ["integer", "string"]}), None, &json!({"type": "integer"})),
             Some(("integer or string".into(), "integer".into()))
         );
-        assert_eq!(narrowed(&json!({"type": "integer"}), &json!({"type": "number"})), None);
-        assert_eq!(narrowed(&json!({}), &json!({"type": "string"})).map(|x| x.0), Some("any type".into()));
+        assert_eq!(narrowed(&json!({"type": "integer"}), None, &json!({"type": "number"})), None);
+        // No old type: the old default's type is what users wrote.
+        assert_eq!(narrowed(&json!({}), Some(&json!("1Gi")), &json!({"type": "string"})), None);
         assert_eq!(
-            narrowed(&json!({"enum": ["a", "b"]}), &json!({"enum": ["a"]})),
+            narrowed(&json!({}), Some(&json!("1Gi")), &json!({"type": "integer"})),
+            Some(("string".into(), "integer".into()))
+        );
+        assert_eq!(narrowed(&json!({}), None, &json!({"type": "string"})), None);
+        assert_eq!(
+            narrowed(&json!({"enum": ["a", "b"]}), None, &json!({"enum": ["a"]})),
             Some(("one of \"a\", \"b\"".into(), "one of \"a\"".into()))
         );
-        assert_eq!(narrowed(&json!({"enum": ["a"]}), &json!({"enum": ["a", "b"]})), None);
+        assert_eq!(narrowed(&json!({"enum": ["a"]}), None, &json!({"enum": ["a", "b"]})), None);
     }
 }

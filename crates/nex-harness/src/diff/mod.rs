@@ -13,22 +13,20 @@ use std::collections::BTreeMap;
 pub struct ObjectKey {
     pub api_version: String,
     pub kind: String,
-    /// Empty when the object does not name one (helm installs it in the release namespace).
+    /// Empty for the release namespace, whether the object names it or not
+    /// (helm installs an object without one there): a template that drops
+    /// `namespace: {{ .Release.Namespace }}` still describes the same object.
     pub namespace: String,
     pub name: String,
 }
 
 impl ObjectKey {
     pub fn of(o: &Object) -> Self {
+        let namespace = o.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
         Self {
             api_version: o.api_version().to_owned(),
             kind: o.kind().to_owned(),
-            namespace: o
-                .value
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
+            namespace: if namespace == crate::model::NAMESPACE { "" } else { namespace }.to_owned(),
             name: o.name().to_owned(),
         }
     }
@@ -374,5 +372,16 @@ mod tests {
         assert!(matches!(&changes[1], Change::Added(k) if k.namespace == "other"));
         assert!(matches!(&changes[2], Change::Changed(k, f) if k.kind == "Service" && f.len() == 1));
         assert_eq!(changes[2].key().to_string(), "Service a (v1)");
+    }
+
+    #[test]
+    fn the_release_namespace_named_or_not_is_the_same_object() {
+        let named = obj(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": crate::model::NAMESPACE}}));
+        let unnamed =
+            obj(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"}}));
+        let pairs = pair(std::slice::from_ref(&named), std::slice::from_ref(&unnamed));
+        assert_eq!(pairs.len(), 1);
+        assert!(pairs[0].1.is_some() && pairs[0].2.is_some());
     }
 }

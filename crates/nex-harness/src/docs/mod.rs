@@ -9,7 +9,7 @@ pub mod catalog_table;
 mod markdown;
 pub mod model;
 pub mod readme;
-pub mod rules;
+
 pub mod values_table;
 
 use crate::model::ChartMeta;

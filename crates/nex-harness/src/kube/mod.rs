@@ -5,6 +5,7 @@
 
 pub mod crd;
 pub mod provision;
+pub mod removed;
 pub mod versions;
 
 use crate::cache::{Cache, KeyBuilder};
@@ -45,16 +46,36 @@ pub struct Schemas {
     catalog_crds: CrdSet,
     registries: Slots<String, Result<Arc<jsonschema::Registry<'static>>, SchemaError>>,
     compiled: Slots<(String, String, String), Option<Compiled>>,
+    served: Slots<String, Vec<String>>,
 }
 
 impl Schemas {
     pub fn new(root: SchemaRoot, catalog_crds: CrdSet) -> Self {
-        Self { root, catalog_crds, registries: Mutex::default(), compiled: Mutex::default() }
+        Self {
+            root,
+            catalog_crds,
+            registries: Mutex::default(),
+            compiled: Mutex::default(),
+            served: Mutex::default(),
+        }
     }
 
     /// The run's schemas: `KUBE_SCHEMA_DIR` or the cache, and the catalog's CRD folder.
     pub fn from_env(cache_root: &std::path::Path, crd_dir: Option<PathBuf>) -> (Self, Vec<String>) {
-        let (list, errors) = crd_dir.map(|d| crd::load_dir(&d)).unwrap_or_default();
+        Self::with_crd_dirs(cache_root, crd_dir.as_slice())
+    }
+
+    /// The run's schemas: `KUBE_SCHEMA_DIR` or the cache; the CRDs built into
+    /// the harness, then those of each folder of `crd_dirs` (a later
+    /// definition of a kind replaces an earlier one). Unreadable files are returned.
+    pub fn with_crd_dirs(cache_root: &std::path::Path, crd_dirs: &[PathBuf]) -> (Self, Vec<String>) {
+        let mut list: Vec<crd::CrdSchema> = crd::bundled().to_vec();
+        let mut errors = Vec::new();
+        for dir in crd_dirs {
+            let (mut found, mut errs) = crd::load_dir(dir);
+            list.append(&mut found);
+            errors.append(&mut errs);
+        }
         (Self::new(SchemaRoot::from_env(cache_root), CrdSet::new(list)), errors)
     }
 
@@ -109,6 +130,29 @@ impl Schemas {
                 if errs.is_empty() { Outcome::Valid } else { Outcome::Invalid(errs) }
             }
         }
+    }
+
+    /// What a cluster of Kubernetes `version` reports as its API versions
+    /// (`apps/v1`, `apps/v1/Deployment`, …), read from that version's schemas,
+    /// for `helm template --api-versions`: without them helm answers
+    /// `.Capabilities.APIVersions.Has` from its own compiled-in list, which lacks
+    /// groups such as `apiregistration.k8s.io/v1`. Empty when the schemas cannot be had.
+    pub fn api_versions(&self, version: &str) -> Vec<String> {
+        let cell = {
+            let mut map = self.served.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(version.to_owned()).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let Ok(dir) = self.root.ensure(version) else { return Vec::new() };
+            let Ok(defs) = std::fs::read(dir.join("_definitions.json"))
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
+            else {
+                return Vec::new();
+            };
+            served_api_versions(&defs)
+        })
+        .clone()
     }
 
     fn registry(&self, version: &str) -> Result<Arc<jsonschema::Registry<'static>>, SchemaError> {
@@ -175,6 +219,34 @@ impl Schemas {
     }
 }
 
+/// The group versions (and group/version/Kind) that serve a resource kind, from
+/// the `x-kubernetes-group-version-kind` marks of Kubernetes' definitions. The
+/// meta kinds every group version mentions (DeleteOptions, WatchEvent) and lists
+/// do not make a group version served.
+pub fn served_api_versions(defs: &Value) -> Vec<String> {
+    let table = defs.get("$defs").or_else(|| defs.get("definitions")).and_then(Value::as_object);
+    let mut out = std::collections::BTreeSet::new();
+    for def in table.into_iter().flat_map(|t| t.values()) {
+        for gvk in def.get("x-kubernetes-group-version-kind").and_then(Value::as_array).into_iter().flatten()
+        {
+            let (Some(group), Some(version), Some(kind)) = (
+                gvk.get("group").and_then(Value::as_str),
+                gvk.get("version").and_then(Value::as_str),
+                gvk.get("kind").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if matches!(kind, "DeleteOptions" | "WatchEvent" | "Status") || kind.ends_with("List") {
+                continue;
+            }
+            let gv = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+            out.insert(format!("{gv}/{kind}"));
+            out.insert(gv);
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// Validation results depend on the harness's own code (schema conversion,
 /// messages), so they are keyed by the running binary too: a rebuilt harness
 /// revalidates once. (helm results do not depend on it and are shared.)
@@ -231,6 +303,19 @@ pub fn file_name(api_version: &str, kind: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn served_api_versions_come_from_resource_kinds_only() {
+        let defs = serde_json::json!({"$defs": {
+            "a": {"x-kubernetes-group-version-kind": [{"group": "apiregistration.k8s.io", "version": "v1", "kind": "APIService"}]},
+            "b": {"x-kubernetes-group-version-kind": [{"group": "apiregistration.k8s.io", "version": "v1beta1", "kind": "WatchEvent"}]},
+            "c": {"x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "Pod"}]}
+        }});
+        assert_eq!(
+            served_api_versions(&defs),
+            ["apiregistration.k8s.io/v1", "apiregistration.k8s.io/v1/APIService", "v1", "v1/Pod"]
+        );
+    }
 
     #[test]
     fn file_names_follow_kubeconform() {

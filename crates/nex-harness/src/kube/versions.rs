@@ -13,11 +13,12 @@ pub fn matrix(constraint: Option<&str>) -> Result<Vec<String>, String> {
     let allowed: Vec<u64> = match constraint.map(str::trim).filter(|c| !c.is_empty()) {
         None => (OLDEST_MINOR..=NEWEST_MINOR).collect(),
         Some(c) => {
-            let reqs = parse(c)?;
+            let parsed = crate::constraint::Constraint::parse(c)
+                .map_err(|e| format!("kubeVersion {c:?} is not a version constraint: {e}"))?;
             (OLDEST_MINOR..=NEWEST_MINOR)
                 .filter(|m| {
-                    let v = semver::Version::new(1, *m, 0);
-                    reqs.iter().any(|r| r.matches(&v))
+                    let v = crate::constraint::Version { major: 1, minor: *m, patch: 0, pre: String::new() };
+                    parsed.matches(&v)
                 })
                 .collect()
         }
@@ -35,37 +36,6 @@ pub fn matrix(constraint: Option<&str>) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Masterminds constraints: `||` between alternatives; within one, comparators
-/// separated by commas or spaces (`>= 1.25.0-0 < 1.40`), or a hyphen range.
-fn parse(constraint: &str) -> Result<Vec<semver::VersionReq>, String> {
-    constraint
-        .split("||")
-        .map(|alt| {
-            let tokens: Vec<&str> = alt.split([',', ' ', '\t']).filter(|t| !t.is_empty()).collect();
-            let mut parts: Vec<String> = Vec::new();
-            let mut i = 0;
-            while i < tokens.len() {
-                let t = tokens[i];
-                if tokens.get(i + 1) == Some(&"-") && i + 2 < tokens.len() {
-                    parts.push(format!(">={t}"));
-                    parts.push(format!("<={}", tokens[i + 2]));
-                    i += 3;
-                } else if t.chars().all(|c| "<>=!~^".contains(c)) && i + 1 < tokens.len() {
-                    parts.push(format!("{t}{}", tokens[i + 1]));
-                    i += 2;
-                } else {
-                    parts.push(t.to_owned());
-                    i += 1;
-                }
-            }
-            let joined =
-                parts.iter().map(|p| p.trim_start_matches('v').replace(">=v", ">=")).collect::<Vec<_>>();
-            semver::VersionReq::parse(&joined.join(", "))
-                .map_err(|e| format!("kubeVersion {constraint:?} is not a version constraint: {e}"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +48,9 @@ mod tests {
         assert_eq!(matrix(Some(">=1.20.0-0 <1.30.0-0")).unwrap(), ["1.25.0", "1.29.0"]);
         assert_eq!(matrix(Some("1.30.0 - 1.31.0 || >=1.36.0-0")).unwrap(), ["1.30.0", "1.37.0"]);
         assert_eq!(matrix(Some(">=1.37.0-0")).unwrap(), ["1.37.0"]);
+        // Masterminds: a bare minor is that minor (any patch), not a caret range.
+        assert_eq!(matrix(Some("1.30")).unwrap(), ["1.30.0"]);
+        assert_eq!(matrix(Some(">=1.25.0-0, !=1.26")).unwrap(), ["1.25.0", "1.37.0"]);
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn parse(loaded: &LoadedChart) -> (Exceptions, Vec<Diagnostic>) {
         .and_then(|a| a.get(ANNOTATION));
     let place = |line: usize, column: usize| match node {
         Some(n) if matches!(n.style, Style::BlockScalar) => Location::at(
-            loaded.chart.dir.join("Chart.yaml"),
+            loaded.meta.path.clone(),
             n.span.start.line + line.max(1) - 1,
             n.span.start.column + column.max(1) - 1,
         ),
