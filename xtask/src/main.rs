@@ -39,6 +39,7 @@ enum Command {
     Publish(cmd::publish::Args),
     Ct(cmd::ct::Args),
     Hooks(cmd::hooks::Args),
+    Images(cmd::images::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => cmd::publish::run(args, cli.helm),
         Command::Ct(args) => cmd::ct::run(args, cli.helm),
         Command::Hooks(args) => cmd::hooks::run(args, cli.helm),
+        Command::Images(args) => cmd::images::run(args, cli.helm),
     };
     match result {
         Ok(exit) => exit.into(),

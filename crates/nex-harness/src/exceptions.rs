@@ -13,7 +13,7 @@
 //! A matched finding is kept and shown as allowed; an exception that matches
 //! nothing is itself a warning, so stale exceptions do not pile up.
 
-use crate::checks::{policy, pss};
+use crate::checks::{image, policy, pss};
 use crate::diag::{Diagnostic, Location};
 use crate::helm::RELEASE;
 use crate::load::LoadedChart;
@@ -92,11 +92,14 @@ fn matches_object(pattern: &str, obj: &Object) -> bool {
 }
 
 fn annotation_location(loaded: &LoadedChart) -> Location {
-    let file = loaded.chart.dir.join("Chart.yaml");
-    match loaded.chart_yaml.lines().position(|l| l.contains(ANNOTATION)) {
+    location_in(&loaded.chart, &loaded.chart_yaml)
+}
+
+fn location_in(chart: &crate::catalog::Chart, chart_yaml: &str) -> Location {
+    let file = chart.dir.join("Chart.yaml");
+    match chart_yaml.lines().position(|l| l.contains(ANNOTATION)) {
         Some(i) => {
-            let col =
-                loaded.chart_yaml.lines().nth(i).map(|l| l.len() - l.trim_start().len() + 1).unwrap_or(1);
+            let col = chart_yaml.lines().nth(i).map(|l| l.len() - l.trim_start().len() + 1).unwrap_or(1);
             Location::at(file, i + 1, col)
         }
         None => Location::file(file),
@@ -105,16 +108,25 @@ fn annotation_location(loaded: &LoadedChart) -> Location {
 
 /// The chart's exceptions; malformed ones are errors (never silently ignored).
 pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
-    let Some(raw) = loaded.chart_meta.pointer("/annotations").and_then(|a| a.get(ANNOTATION)) else {
+    parse_parts(&loaded.chart, &loaded.chart_meta, &loaded.chart_yaml)
+}
+
+/// [`parse`] from the chart, its Chart.yaml as data and as text.
+pub fn parse_parts(
+    chart: &crate::catalog::Chart,
+    chart_meta: &serde_json::Value,
+    chart_yaml: &str,
+) -> Result<Exceptions, Vec<Diagnostic>> {
+    let Some(raw) = chart_meta.pointer("/annotations").and_then(|a| a.get(ANNOTATION)) else {
         return Ok(Exceptions::default());
     };
     let err = |msg: String| {
         vec![
-            Diagnostic::error(INVALID, &loaded.chart.name, msg)
+            Diagnostic::error(INVALID, &chart.name, msg)
                 .hint(format!(
                     "{ANNOTATION} is a YAML string holding a list of rule/objects/scenarios/reason"
                 ))
-                .at(annotation_location(loaded)),
+                .at(location_in(chart, chart_yaml)),
         ]
     };
     let Some(text) = raw.as_str() else {
@@ -124,9 +136,14 @@ pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
         .map_err(|e| err(format!("{ANNOTATION}: {}", e.to_string().lines().next().unwrap_or_default())))?;
     let mut problems = Vec::new();
     for e in &list {
-        if !pss::RULES.contains(&e.rule.as_str()) && !policy::RULES.contains(&e.rule.as_str()) {
-            problems
-                .push(format!("unknown rule {:?}: only pss/* and policy/* rules can be excepted", e.rule));
+        if !pss::RULES.contains(&e.rule.as_str())
+            && !policy::RULES.contains(&e.rule.as_str())
+            && !image::RULES.contains(&e.rule.as_str())
+        {
+            problems.push(format!(
+                "unknown rule {:?}: only pss/*, policy/* and image/* rules can be excepted",
+                e.rule
+            ));
         }
         if e.objects.is_empty() {
             problems.push(format!("the exception for {} names no objects", e.rule));
@@ -135,7 +152,7 @@ pub fn parse(loaded: &LoadedChart) -> Result<Exceptions, Vec<Diagnostic>> {
             problems.push(format!("the exception for {} gives no reason", e.rule));
         }
         for s in &e.scenarios {
-            if !loaded.chart.scenarios.iter().any(|x| &x.name == s) {
+            if !chart.scenarios.iter().any(|x| &x.name == s) {
                 problems.push(format!(
                     "the exception for {} names scenario {s:?}, which the chart does not have",
                     e.rule

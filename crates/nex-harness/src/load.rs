@@ -89,6 +89,8 @@ pub struct LoadedChart {
     pub crd_errors: Vec<String>,
     /// The chart on the target branch, rendered, for the upgrade checks (`lint --changed`).
     pub upgrade: Option<crate::base_tree::BaseChart>,
+    /// The catalog's `images.lock.yaml` (image/* rules); `None` when it has none.
+    pub images_lock: Option<std::sync::Arc<crate::images::lock::Lock>>,
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
@@ -154,6 +156,8 @@ pub struct LoadOptions<'a> {
     pub render: Option<&'a Schemas>,
     /// The charts at the merge base, for the upgrade checks.
     pub base: Option<&'a crate::base_tree::Tree>,
+    /// The catalog's image lock, read once for the run, and its text (for cache keys).
+    pub images_lock: Option<(std::sync::Arc<crate::images::lock::Lock>, String)>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -166,6 +170,7 @@ impl<'a> LoadOptions<'a> {
             cache,
             render: None,
             base: None,
+            images_lock: None,
         }
     }
 }
@@ -253,6 +258,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         local_dependencies,
         crd_errors,
         upgrade,
+        images_lock: opts.images_lock.as_ref().map(|(l, _)| l.clone()),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod chart_yaml;
 pub mod contract;
 pub mod docs;
 pub mod helm_lint;
+pub mod image;
 pub mod kube_schema;
 pub mod objects;
 pub mod policy;
@@ -108,6 +109,13 @@ pub const RULES: &[&str] = &[
     crate::config::RULE_UNKNOWN_KEY,
     crate::config::RULE_CONFLICT,
     RULE_PANIC,
+    // The image contract (checks/image.rs).
+    image::RULE_LOCK,
+    image::RULE_PLATFORM,
+    image::RULE_ENTRYPOINT_ARGS,
+    image::RULE_USER,
+    image::RULE_PORT,
+    image::RULE_MISSING,
 ];
 
 #[cfg(test)]
