@@ -84,7 +84,7 @@ fn digest(r: &ImageRef, entry: &Entry, ip: &str, who: &str, out: &mut Vec<Findin
 fn platforms(r: &ImageRef, entry: &Entry, ip: &str, who: &str, out: &mut Vec<Finding>) {
     let Some(have) = &entry.platforms else { return };
     let missing: Vec<&str> =
-        REQUIRED_PLATFORMS.iter().copied().filter(|p| !have.iter().any(|h| h == p)).collect();
+        REQUIRED_PLATFORMS.iter().copied().filter(|p| !have.iter().any(|h| satisfies(h, p))).collect();
     if !missing.is_empty() {
         out.push(
             Finding::error(
@@ -97,6 +97,11 @@ fn platforms(r: &ImageRef, entry: &Entry, ip: &str, who: &str, out: &mut Vec<Fin
             ),
         );
     }
+}
+
+/// `linux/arm64/v8` is a `linux/arm64` (the variant refines the architecture).
+fn satisfies(have: &str, required: &str) -> bool {
+    have == required || have.strip_prefix(required).is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn entrypoint_args(c: &Value, path: &str, entry: &Entry, who: &str, out: &mut Vec<Finding>) {
@@ -305,6 +310,10 @@ mod tests {
             [RULE_PLATFORM]
         );
         assert_eq!(rules(ok(), Entry { platforms: None, ..entry() }), Vec::<&str>::new());
+        let v8 = Entry { platforms: Some(vec!["linux/amd64".into(), "linux/arm64/v8".into()]), ..entry() };
+        assert_eq!(rules(ok(), v8), Vec::<&str>::new());
+        let arm = Entry { platforms: Some(vec!["linux/amd64".into(), "linux/arm/v7".into()]), ..entry() };
+        assert_eq!(rules(ok(), arm), [RULE_PLATFORM]);
     }
 
     #[test]
