@@ -171,8 +171,10 @@ fn user(c: &Value, pod_sc: &Value, path: &str, entry: &Entry, who: &str, out: &m
             );
         }
     }
-    // Paths the image writes, owned by its user: another uid needs a volume there.
-    if let Some(uid) = run_as {
+    // Paths the image's program writes, owned by its user: another uid needs a
+    // volume there. A container with its own `command` runs another program.
+    let own_command = c.get("command").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    if let (Some(uid), false) = (run_as, own_command) {
         let mounts: Vec<String> = c
             .get("volumeMounts")
             .and_then(Value::as_array)
@@ -355,6 +357,10 @@ mod tests {
         assert_eq!(rules(ok(), e.clone()), [RULE_USER]);
         let mut c = ok();
         c["volumeMounts"] = json!([{"name": "work", "mountPath": "/opt/app"}]);
+        assert_eq!(rules(c, e.clone()), Vec::<&str>::new());
+        // Another program (an init container copying files, say) is not judged by the image's writes.
+        let mut c = ok();
+        c["command"] = json!(["cp", "-a", "/opt/app/work/.", "/seed/"]);
         assert_eq!(rules(c, e), Vec::<&str>::new());
     }
 
