@@ -334,10 +334,9 @@ fn entry_of(resolved: &Resolved, previous: Option<&Entry>, today: &str) -> Entry
     entry.set_facts(main);
     if let Some(p) = previous {
         entry.writes = p.writes.clone();
-        if let Some(s) = p.sources.get("writes").or_else(|| (!p.writes.is_empty()).then_some(&p.source)) {
-            if !entry.writes.is_empty() {
-                entry.sources.insert("writes".into(), s.clone());
-            }
+        let source = p.sources.get("writes").unwrap_or(&p.source);
+        if !entry.writes.is_empty() {
+            entry.sources.insert("writes".into(), source.clone());
         }
     }
     entry

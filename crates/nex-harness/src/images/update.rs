@@ -96,21 +96,17 @@ pub fn pin_annotations(chart_yaml: &str, lock: &Lock) -> String {
     for line in chart_yaml.split_inclusive('\n') {
         let indent = line.len() - line.trim_start().len();
         let trimmed = line.trim();
-        if let Some(bi) = block_indent {
-            if !trimmed.is_empty() && indent <= bi {
-                block_indent = None;
-            }
+        if block_indent.is_some_and(|bi| !trimmed.is_empty() && indent <= bi) {
+            block_indent = None;
         }
         if block_indent.is_none() && trimmed.starts_with("artifacthub.io/images:") {
             block_indent = Some(indent);
             out.push_str(line);
             continue;
         }
-        if block_indent.is_some() {
-            if let Some(new) = pin_annotation_line(line, lock) {
-                out.push_str(&new);
-                continue;
-            }
+        if let Some(new) = block_indent.and_then(|_| pin_annotation_line(line, lock)) {
+            out.push_str(&new);
+            continue;
         }
         out.push_str(line);
     }
