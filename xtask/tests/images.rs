@@ -588,7 +588,9 @@ fn serve(mut client: TcpStream, port: u16, upstream: u16, credentials: &str) -> 
         )
     };
     if let Some(query) = target.strip_prefix("/token?") {
-        let want = format!("Basic {}", base64(credentials));
+        // No credentials configured: anonymous tokens, as public images get them.
+        let want =
+            if credentials.is_empty() { String::new() } else { format!("Basic {}", base64(credentials)) };
         let scoped =
             query.contains("service=nex-test") && query.contains("scope=repository%3Ateam%2Fapp%3Apull");
         return if auth == want && scoped {
@@ -680,6 +682,21 @@ fn a_registry_behind_a_token_service_is_read_with_the_docker_config_credentials(
     assert_eq!(code(&out), 0, "{}", explain(&out));
     assert!(cat.read("images.lock.yaml").contains(&format!("digest: \"{digest}\"")));
     assert!(cat.read("charts/app/values.yaml").contains(&digest));
+}
+
+#[test]
+fn a_public_image_behind_a_token_service_gets_an_anonymous_token() {
+    let Some(reg) = Registry::start("a_public_image_behind_a_token_service") else { return };
+    let digest = push_image(&reg.host(), "team/app", "1.0.0", BOTH, &good_config());
+    let proxy = TokenProxy::start(reg.port, "");
+    let host = format!("127.0.0.1:{}", proxy.port);
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    assert!(cat.read("images.lock.yaml").contains(&format!("digest: \"{digest}\"")));
+    // The proxy really guards the registry: no token, no manifest.
+    let resp = agent().get(&format!("http://{host}/v2/team/app/manifests/1.0.0")).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
 }
 
 #[test]

@@ -235,6 +235,43 @@ mod tests {
     }
 
     #[test]
+    fn every_image_block_of_the_catalog_is_in_the_lock_and_pins_in_place() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join(crate::images::lock::FILE_NAME)).unwrap();
+        let mut lock = Lock::parse(Path::new("images.lock.yaml"), &text).unwrap();
+        // As an online --update would: every entry gets a digest.
+        for (i, e) in lock.images.values_mut().enumerate() {
+            e.digest = Some(format!("sha256:{i:064x}"));
+        }
+        let mut blocks = 0;
+        for entry in std::fs::read_dir(root.join("charts")).unwrap() {
+            let values = entry.unwrap().path().join("values.yaml");
+            let Ok(text) = std::fs::read_to_string(&values) else { continue };
+            for (block, _) in image_blocks(&text) {
+                blocks += 1;
+                assert!(
+                    lock.images.contains_key(&block.key),
+                    "{}: {} is not in the lock",
+                    values.display(),
+                    block.key
+                );
+            }
+            let (pinned, unpinnable) = pin_values(&text, &lock);
+            assert!(unpinnable.is_empty(), "{}: {unpinnable:?}", values.display());
+            let changed: Vec<(&str, &str)> =
+                text.lines().zip(pinned.lines()).filter(|(a, b)| a != b).collect();
+            assert_eq!(text.lines().count(), pinned.lines().count());
+            for (old, new) in changed {
+                assert!(
+                    old.trim_start().starts_with("digest:") && new.contains("\"sha256:0000"),
+                    "{old} -> {new}"
+                );
+            }
+        }
+        assert!(blocks >= 14, "the charts' image blocks were not found ({blocks})");
+    }
+
+    #[test]
     fn writes_only_changes() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.yaml");
