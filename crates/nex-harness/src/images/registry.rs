@@ -158,6 +158,11 @@ impl Client {
                 reference: reference.to_owned(),
                 message: brief(&answer.body, 404),
             }),
+            // Rate limits and server errors say nothing about the image: like a
+            // registry that is down, the run cannot conclude.
+            429 | 500..=599 => {
+                Err(RegistryError::Unreachable { host, message: brief(&answer.body, answer.status) })
+            }
             401 | 403 => Err(RegistryError::Denied {
                 reference: reference.to_owned(),
                 message: brief(&answer.body, answer.status),
@@ -379,6 +384,45 @@ mod tests {
         assert_eq!(p["scope"], "repository:a/b:pull,push");
         let (s, p) = parse_challenge(r#"Basic realm="Registry Realm""#);
         assert_eq!((s.as_str(), p["realm"].as_str()), ("Basic", "Registry Realm"));
+    }
+
+    /// Serves each connection one canned HTTP answer.
+    fn serve(answer: &'static str) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(answer.as_bytes());
+            }
+        });
+        port
+    }
+
+    fn image(port: u16) -> ImageRef {
+        ImageRef::parse(&format!("127.0.0.1:{port}/team/app:1")).unwrap()
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_unreachable_not_findings() {
+        let port = serve("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let mut c = Client::new(&[format!("127.0.0.1:{port}")]);
+        let e = c.resolve(&image(port)).unwrap_err();
+        assert!(matches!(&e, RegistryError::Unreachable { message, .. } if message.contains("429")), "{e}");
+        let port = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        let mut c = Client::new(&[format!("127.0.0.1:{port}")]);
+        assert!(matches!(c.resolve(&image(port)), Err(RegistryError::NotFound { .. })));
+    }
+
+    #[test]
+    fn a_manifest_that_is_not_an_image_is_a_protocol_error() {
+        let port = serve(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{\"schema\": 1}",
+        );
+        let mut c = Client::new(&[format!("127.0.0.1:{port}")]);
+        assert!(matches!(c.resolve(&image(port)), Err(RegistryError::Protocol { .. })));
     }
 
     #[test]
