@@ -47,7 +47,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let helm = super::helm(major)?;
     let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
     let opts = images::Options {
-        root: &root,
+        // The working directory is the root: paths in findings stay relative.
+        root: std::path::Path::new(""),
         charts: &charts,
         whole,
         helm: &helm,

@@ -111,10 +111,10 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     };
     opts.base = tree.as_ref();
     // The image rules read the catalog's lock (offline); a catalog without one is not judged.
-    match nex_harness::images::lock::Lock::read(&root) {
+    // Read from the working directory (the root), so findings name it relative.
+    match nex_harness::images::lock::Lock::read(std::path::Path::new("")) {
         Ok(Some(lock)) => {
-            let text =
-                std::fs::read_to_string(root.join(nex_harness::images::lock::FILE_NAME)).unwrap_or_default();
+            let text = std::fs::read_to_string(nex_harness::images::lock::FILE_NAME).unwrap_or_default();
             opts.images_lock = Some((std::sync::Arc::new(lock), text));
         }
         Ok(None) => {}
