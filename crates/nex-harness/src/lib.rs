@@ -17,6 +17,7 @@ pub mod docs;
 pub mod exceptions;
 pub mod files;
 pub mod helm;
+pub mod image_contract;
 pub mod images;
 pub mod kube;
 pub mod lint;

@@ -1,6 +1,6 @@
 use nex_harness::Exit;
 use nex_harness::helm::Major;
-use nex_harness::images::{self, ImagesError};
+use nex_harness::image_contract::{self as images, ImagesError};
 use nex_harness::report::{self, Format, Summary};
 use std::io::IsTerminal;
 use std::path::PathBuf;
