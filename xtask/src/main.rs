@@ -40,6 +40,7 @@ enum Command {
     Ct(cmd::ct::Args),
     Hooks(cmd::hooks::Args),
     Stack(cmd::stack::Args),
+    Images(cmd::images::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         Command::Ct(args) => cmd::ct::run(args, cli.helm),
         Command::Hooks(args) => cmd::hooks::run(args, cli.helm),
         Command::Stack(args) => cmd::stack::run(args, cli.helm),
+        Command::Images(args) => cmd::images::run(args, cli.helm),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -20,6 +20,8 @@ pub mod diff;
 pub mod docs;
 pub mod files;
 pub mod helm;
+pub mod image_contract;
+pub mod images;
 pub mod kube;
 pub mod lint;
 pub mod lintconf;

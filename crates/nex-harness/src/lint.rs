@@ -81,7 +81,9 @@ fn findings_key(
         .str(&opts.lint_extra_args.join("\u{0}"))
         .str(&format!("{:?}", opts.settings))
         .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
-        .opt(opts.render.map(|s| s.identity()).as_deref());
+        .opt(opts.render.map(|s| s.identity()).as_deref())
+        // The image rules read the lock: its text is part of every chart's findings.
+        .opt(opts.images_lock.as_ref().map(|(_, text)| text.as_str()));
     // Findings quote the templates of local dependencies from their source folders.
     for (name, dir) in meta.local_dependencies(&chart.dir) {
         let print = {

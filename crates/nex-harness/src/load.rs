@@ -62,6 +62,8 @@ pub struct LoadedChart {
     pub crd_errors: Vec<String>,
     /// The chart on the target branch, rendered, for the upgrade checks (`lint --changed`).
     pub upgrade: Option<crate::base_tree::BaseChart>,
+    /// The catalog's `images.lock.yaml` (image/* rules); `None` when it has none.
+    pub images_lock: Option<std::sync::Arc<crate::images::lock::Lock>>,
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
@@ -146,6 +148,8 @@ pub struct LoadOptions<'a> {
     pub base: Option<&'a crate::base_tree::Tree>,
     /// Chart repositories and the cache for remote dependencies (none: no `chart-repos`, no cache).
     pub deps: Option<&'a crate::deps::Deps>,
+    /// The catalog's image lock, read once for the run, and its text (for cache keys).
+    pub images_lock: Option<(std::sync::Arc<crate::images::lock::Lock>, String)>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -159,6 +163,7 @@ impl<'a> LoadOptions<'a> {
             render: None,
             base: None,
             deps: None,
+            images_lock: None,
         }
     }
 }
@@ -269,6 +274,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         local_dependencies,
         crd_errors,
         upgrade,
+        images_lock: opts.images_lock.as_ref().map(|(l, _)| l.clone()),
     }
 }
 

@@ -40,13 +40,14 @@ const LAYERS: &[(&str, &[&str])] = &[
             "quantity",
         ],
     ),
-    ("adapters", &["catalog", "files", "helm", "provision", "kube", "deps", "changed", "docs"]),
+    ("adapters", &["catalog", "files", "helm", "provision", "kube", "deps", "changed", "docs", "images"]),
     ("load", &["load", "render", "base_tree"]),
     ("checks", &["checks", "checks/*"]),
     (
         "apps",
         &[
             "lint",
+            "image_contract",
             "report",
             "bench",
             "release",
@@ -594,6 +595,10 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "parses the packaged copy (helm's output) with ChartMeta::parse",
     ),
     ("crates/nex-harness/src/scaffold.rs", "writes a new chart's Chart.yaml"),
+    (
+        "crates/nex-harness/src/image_contract.rs",
+        "`images --update` rewrites the artifacthub.io/images annotation in Chart.yaml",
+    ),
     ("crates/nex-harness/src/catalog.rs", "discovery: the path of a chart folder's missing Chart.yaml"),
     (
         "crates/nex-harness/src/bench/baseline.rs",

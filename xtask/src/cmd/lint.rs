@@ -164,6 +164,20 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         _ => None,
     };
     opts.base = tree.as_ref();
+    // The image rules read the catalog's lock (offline); a catalog without one is not judged.
+    // Read from the working directory (the root), so findings name it relative.
+    match nex_harness::images::lock::Lock::read(std::path::Path::new("")) {
+        Ok(Some(lock)) => {
+            let text = std::fs::read_to_string(nex_harness::images::lock::FILE_NAME).unwrap_or_default();
+            opts.images_lock = Some((std::sync::Arc::new(lock), text));
+        }
+        Ok(None) => {}
+        Err(e) => findings.push(
+            Diagnostic::error(nex_harness::checks::image::RULE_LOCK, "", e.to_string())
+                .at(e.location())
+                .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
+        ),
+    }
     findings.extend(nex_harness::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(

@@ -5,6 +5,7 @@ pub mod ct;
 pub mod diff;
 pub mod docs;
 pub mod hooks;
+pub mod images;
 pub mod lint;
 pub mod new;
 pub mod package;

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod deps;
 pub mod docs;
 pub mod helm_lint;
+pub mod image;
 pub mod kube_schema;
 pub mod objects;
 pub mod policy;
@@ -93,6 +94,7 @@ pub const REGISTRY: &[&[Rule]] = &[
     policy::RULES,
     policy::exceptions::RULES,
     stack::RULES,
+    image::RULES,
     docs::RULES,
     upgrade::RULES,
 ];

@@ -111,6 +111,9 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         for obj in &r.objects {
             let mut found = pss::findings(obj);
             found.extend(findings(obj, &ctx));
+            if let Some(lock) = loaded.images_lock.as_deref() {
+                found.extend(super::image::findings(obj, lock, true));
+            }
             for f in found {
                 let mut d = objects::diagnostic(loaded, obj, scenario, &f);
                 d.allowed = exceptions.allow_in(f.rule, obj, scenario, &loaded.settings.release);

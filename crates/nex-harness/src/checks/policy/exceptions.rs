@@ -17,6 +17,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::helm::RELEASE;
 use crate::load::LoadedChart;
 use crate::manifest::Object;
+use crate::model::ChartMeta;
 use crate::rule::{CATALOG, Rule};
 use crate::yaml::{Style, Value};
 use serde::Deserialize;
@@ -84,7 +85,7 @@ impl Exceptions {
                     format!("the exception for {} on {} matches no finding", e.rule, e.objects.join(", ")),
                 )
                 .hint("remove it, or fix its rule, objects or scenarios")
-                .at(annotation_location(loaded))
+                .at(annotation_location(&loaded.meta))
             })
             .collect()
     }
@@ -103,9 +104,9 @@ fn matches_object(pattern: &str, obj: &Object, release: &str) -> bool {
     }
 }
 
-fn annotation_location(loaded: &LoadedChart) -> Location {
-    let file = &loaded.meta.path;
-    match loaded.meta.annotation(ANNOTATION) {
+fn annotation_location(meta: &ChartMeta) -> Location {
+    let file = &meta.path;
+    match meta.annotation(ANNOTATION) {
         Some(a) => Location::at(file, a.pos.line, a.pos.column),
         None => Location::file(file),
     }
@@ -115,36 +116,39 @@ fn annotation_location(loaded: &LoadedChart) -> Location {
 /// silently ignored). A bad entry is left out on its own: the valid entries
 /// beside it still apply.
 pub fn parse(loaded: &LoadedChart) -> (Exceptions, Vec<Diagnostic>) {
-    let Some(raw) = loaded.meta.value.pointer("/annotations").and_then(|a| a.get(ANNOTATION)) else {
+    let root = loaded.files.chart_yaml.content.as_ref().ok().and_then(|f| f.root());
+    parse_meta(&loaded.chart, &loaded.meta, root)
+}
+
+/// [`parse`] from a chart's [`ChartMeta`] and the root node of its Chart.yaml
+/// (for callers without a loaded chart, such as `cargo xtask images`).
+pub fn parse_meta(
+    chart: &crate::catalog::Chart,
+    meta: &ChartMeta,
+    root: Option<&crate::yaml::Node>,
+) -> (Exceptions, Vec<Diagnostic>) {
+    let Some(raw) = meta.value.pointer("/annotations").and_then(|a| a.get(ANNOTATION)) else {
         return (Exceptions::default(), Vec::new());
     };
     // The annotation's node in Chart.yaml, to place findings on the entry's own line.
-    let node = loaded
-        .files
-        .chart_yaml
-        .content
-        .as_ref()
-        .ok()
-        .and_then(|f| f.root())
-        .and_then(|r| r.get("annotations"))
-        .and_then(|a| a.get(ANNOTATION));
+    let node = root.and_then(|r| r.get("annotations")).and_then(|a| a.get(ANNOTATION));
     let place = |line: usize, column: usize| match node {
         Some(n) if matches!(n.style, Style::BlockScalar) => Location::at(
-            loaded.meta.path.clone(),
+            meta.path.clone(),
             n.span.start.line + line.max(1) - 1,
             n.span.start.column + column.max(1) - 1,
         ),
-        _ => annotation_location(loaded),
+        _ => annotation_location(meta),
     };
     let err = |msg: String, at: Location| {
-        Diagnostic::error(INVALID, &loaded.chart.name, msg)
+        Diagnostic::error(INVALID, &chart.name, msg)
             .hint(format!("{ANNOTATION} is a YAML string holding a list of rule/objects/scenarios/reason"))
             .at(at)
     };
     let Some(text) = raw.as_str() else {
         let d = err(
             format!("{ANNOTATION} must be a string (annotations are strings)"),
-            annotation_location(loaded),
+            annotation_location(meta),
         );
         return (Exceptions::default(), vec![d]);
     };
@@ -189,7 +193,7 @@ pub fn parse(loaded: &LoadedChart) -> (Exceptions, Vec<Diagnostic>) {
             problems.push(format!("the exception for {} gives no reason", e.rule));
         }
         for s in &e.scenarios {
-            if !loaded.chart.scenarios.iter().any(|x| &x.name == s) {
+            if !chart.scenarios.iter().any(|x| &x.name == s) {
                 problems.push(format!(
                     "the exception for {} names scenario {s:?}, which the chart does not have",
                     e.rule

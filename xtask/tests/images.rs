@@ -1,0 +1,707 @@
+//! `cargo xtask images` end to end against the real CNCF distribution registry
+//! (Debian's `docker-registry`) on 127.0.0.1: the tests push crafted images
+//! (layer, config blob, per-platform manifests, an index) over the HTTP API and
+//! check each image rule, the token flow (a token service and an auth-checking
+//! proxy served by the test), a registry that is down, and `--update`'s writes.
+//! And `cargo xtask lint` judging rendered containers offline from the lock.
+
+mod support;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+use support::xtask_in;
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, child: &mut Child, log: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "registry exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("nothing listens on 127.0.0.1:{port} after 20s"))
+}
+
+/// The distribution registry on a free loopback port, storage in a temp dir; killed on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// None (after a loud SKIP) only when the binary is absent (.ci/run installs it).
+    fn start(test: &str) -> Option<Self> {
+        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file());
+        let Some(bin) = bin else {
+            eprintln!(
+                "\n==============================================================\n\
+                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
+                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
+                 ==============================================================\n"
+            );
+            return None;
+        };
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::spawn(&bin) {
+                Ok(r) => return Some(r),
+                Err(e) => last = e,
+            }
+        }
+        panic!("the registry did not start: {last}");
+    }
+
+    fn spawn(bin: &Path) -> Result<Self, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("storage").display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(bin)
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut r = Self { child, port, _dir: dir };
+        wait_for_port(port, &mut r.child, &log)?;
+        Ok(r)
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// Pushes a blob (monolithic upload) and returns its digest.
+fn push_blob(host: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256(bytes);
+    let resp = agent().post(&format!("http://{host}/v2/{repo}/blobs/uploads/")).send_empty().unwrap();
+    assert_eq!(resp.status().as_u16(), 202, "start upload");
+    let location = resp.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let url = if location.starts_with("http") { location } else { format!("http://{host}{location}") };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let resp = agent()
+        .put(&format!("{url}{sep}digest={digest}"))
+        .header("Content-Type", "application/octet-stream")
+        .send(bytes)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "finish upload");
+    digest
+}
+
+fn push_manifest(host: &str, repo: &str, reference: &str, media: &str, doc: &Value) -> (String, usize) {
+    let bytes = serde_json::to_vec(doc).unwrap();
+    let resp = agent()
+        .put(&format!("http://{host}/v2/{repo}/manifests/{reference}"))
+        .header("Content-Type", media)
+        .send(&bytes[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "push manifest {reference}");
+    (sha256(&bytes), bytes.len())
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Pushes `repo:tag` as an index of one image per platform (`linux/amd64`,
+/// `linux/arm64`…), each with `config` as its image config; returns the index digest.
+fn push_image(host: &str, repo: &str, tag: &str, platforms: &[&str], config: &Value) -> String {
+    let mut entries = Vec::new();
+    for platform in platforms {
+        let mut parts = platform.split('/');
+        let (os, arch, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+        let layer = format!("layer of {repo}:{tag} for {platform}").into_bytes();
+        let layer_digest = push_blob(host, repo, &layer);
+        let mut blob = json!({"architecture": arch, "os": os, "config": config,
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]}});
+        if let Some(v) = variant {
+            blob["variant"] = json!(v);
+        }
+        let config_bytes = serde_json::to_vec(&blob).unwrap();
+        let config_digest = push_blob(host, repo, &config_bytes);
+        let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_bytes.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]});
+        let (digest, size) =
+            push_manifest(host, repo, &config_digest_ref(&manifest), OCI_MANIFEST, &manifest);
+        let mut p = json!({"os": os, "architecture": arch});
+        if let Some(v) = variant {
+            p["variant"] = json!(v);
+        }
+        entries.push(json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": p}));
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
+    push_manifest(host, repo, tag, OCI_INDEX, &index).0
+}
+
+/// A manifest is pushed under its own digest (what an index refers to).
+fn config_digest_ref(manifest: &Value) -> String {
+    sha256(&serde_json::to_vec(manifest).unwrap())
+}
+
+/// A good image config: exec-form entrypoint, numeric user, port 8080.
+fn good_config() -> Value {
+    json!({"Entrypoint": ["/app"], "Cmd": ["serve"], "User": "65532", "ExposedPorts": {"8080/tcp": {}}})
+}
+
+const BOTH: &[&str] = &["linux/amd64", "linux/arm64"];
+
+/// A catalog with one chart, `app`, whose Deployment runs `HOST/team/app:TAG`.
+struct Catalog {
+    dir: tempfile::TempDir,
+    docker_config: tempfile::TempDir,
+}
+
+impl Catalog {
+    fn new(registry: &str, tag: &str, extra_values: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("ct.yaml"), "chart-dirs:\n  - charts\n").unwrap();
+        let chart = root.join("charts/app");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            format!(
+                "apiVersion: v2\nname: app\nversion: 0.1.0\nappVersion: \"{tag}\"\nannotations:\n  artifacthub.io/images: |\n    - name: app\n      image: {registry}/team/app:{tag}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            chart.join("values.yaml"),
+            format!(
+                "image:\n  # -- Registry.\n  registry: \"{registry}\"\n  repository: team/app\n  tag: \"{tag}\"\n  # -- Digest, written by `cargo xtask images --update`.\n  digest: \"\"\nrunAsUser: 65532\ncommand: []\nargs: []\nport: 8080\n{extra_values}"
+            ),
+        )
+        .unwrap();
+        std::fs::write(chart.join("templates/deployment.yaml"), DEPLOYMENT).unwrap();
+        let docker_config = tempfile::tempdir().unwrap();
+        Self { dir, docker_config }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root().join(rel)).unwrap_or_default()
+    }
+
+    fn set_values(&self, from: &str, to: &str) {
+        let v = self.read("charts/app/values.yaml");
+        assert!(v.contains(from), "{v}");
+        std::fs::write(self.root().join("charts/app/values.yaml"), v.replacen(from, to, 1)).unwrap();
+    }
+
+    fn images(&self, args: &[&str]) -> std::process::Output {
+        xtask_in(self.root())
+            .arg("images")
+            .args(args)
+            .arg("--format")
+            .arg("json")
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .output()
+            .unwrap()
+    }
+}
+
+const DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-app
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: app
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: app
+    spec:
+      securityContext:
+        runAsNonRoot: true
+        {{- with .Values.runAsUser }}
+        runAsUser: {{ . }}
+        {{- end }}
+      containers:
+        - name: app
+          image: "{{ with .Values.image.registry }}{{ . }}/{{ end }}{{ .Values.image.repository }}:{{ .Values.image.tag }}{{ with .Values.image.digest }}@{{ . }}{{ end }}"
+          {{- with .Values.command }}
+          command: {{ toJson . }}
+          {{- end }}
+          {{- with .Values.args }}
+          args: {{ toJson . }}
+          {{- end }}
+          ports:
+            - containerPort: {{ .Values.port }}
+"#;
+
+/// (rule, message) of each finding of a `--format json` run.
+fn findings(out: &std::process::Output) -> Vec<(String, String)> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}):\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr))
+    });
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["rule"].as_str().unwrap().to_owned(), d["message"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn rules(out: &std::process::Output) -> Vec<String> {
+    let mut r: Vec<String> =
+        findings(out).into_iter().map(|(r, _)| r).filter(|r| r.starts_with("image/")).collect();
+    r.sort();
+    r.dedup();
+    r
+}
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn explain(out: &std::process::Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn mtime(p: &Path) -> SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+#[test]
+fn update_pins_the_digest_everywhere_atomically_and_only_when_something_changed() {
+    let Some(reg) = Registry::start("update_pins_the_digest_everywhere") else { return };
+    let host = reg.host();
+    let digest = push_image(&host, "team/app", "1.0.0", BOTH, &good_config());
+    let cat = Catalog::new(&host, "1.0.0", "");
+
+    // Report only: no lock entry, values and annotation not pinned; nothing written.
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert_eq!(rules(&out), ["image/lock"], "{}", explain(&out));
+    let messages: Vec<String> = findings(&out).into_iter().map(|(_, m)| m).collect();
+    assert!(messages.iter().any(|m| m.contains("has no entry")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("is not pinned") && m.contains(&digest)), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("artifacthub.io/images")), "{messages:?}");
+    assert!(!cat.root().join("images.lock.yaml").exists());
+    assert!(cat.read("charts/app/values.yaml").contains("digest: \"\""));
+
+    // --update writes the lock, the values digest and the annotation.
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    let lock = cat.read("images.lock.yaml");
+    let key = format!("\"{host}/team/app:1.0.0\":");
+    assert!(lock.contains(&key) && lock.contains(&format!("digest: \"{digest}\"")), "{lock}");
+    assert!(lock.contains("platforms: [\"linux/amd64\", \"linux/arm64\"]"), "{lock}");
+    assert!(lock.contains("entrypoint: [\"/app\"]") && lock.contains("user: \"65532\""), "{lock}");
+    assert!(lock.contains("source: {kind: registry, date: \"20"), "{lock}");
+    let values = cat.read("charts/app/values.yaml");
+    assert!(values.contains(&format!("  digest: \"{digest}\"\n")), "{values}");
+    assert!(values.contains("  # -- Digest, written by"), "comments are kept: {values}");
+    let chart = cat.read("charts/app/Chart.yaml");
+    assert!(chart.contains(&format!("image: {host}/team/app:1.0.0@{digest}\n")), "{chart}");
+    let leftovers: Vec<_> = std::fs::read_dir(cat.root().join("charts/app"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+
+    // Nothing changed: nothing is rewritten, and the report is clean.
+    let files =
+        ["images.lock.yaml", "charts/app/values.yaml", "charts/app/Chart.yaml"].map(|f| cat.root().join(f));
+    let before: Vec<SystemTime> = files.iter().map(|f| mtime(f)).collect();
+    std::thread::sleep(Duration::from_millis(20));
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already up to date"), "{}", explain(&out));
+    assert_eq!(files.iter().map(|f| mtime(f)).collect::<Vec<_>>(), before);
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!((code(&out), rules(&out)), (0, vec![]), "{}", explain(&out));
+
+    // A new push under the tag: the lock is stale; the report names both digests.
+    let moved = push_image(
+        &host,
+        "team/app",
+        "1.0.0",
+        BOTH,
+        &json!({"Entrypoint": ["/app"], "User": "65532", "ExposedPorts": {"8080/tcp": {}}}),
+    );
+    assert_ne!(moved, digest);
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        findings(&out).iter().any(|(r, m)| r == "image/lock" && m.contains(&digest) && m.contains(&moved)),
+        "{}",
+        explain(&out)
+    );
+    assert!(findings(&out).iter().any(|(_, m)| m.contains("cmd differ")), "{}", explain(&out));
+    assert_eq!(cat.read("images.lock.yaml"), lock, "a report rewrites nothing");
+}
+
+#[test]
+fn a_missing_tag_is_a_finding_and_nothing_is_written() {
+    let Some(reg) = Registry::start("a_missing_tag_is_a_finding") else { return };
+    let host = reg.host();
+    push_image(&host, "team/app", "1.0.0", BOTH, &good_config());
+    let cat = Catalog::new(&host, "9.9.9", "");
+    for args in [&["--insecure-registry", &host][..], &["--update", "--insecure-registry", &host]] {
+        let out = cat.images(args);
+        assert_eq!(code(&out), 1, "{}", explain(&out));
+        assert!(
+            findings(&out).iter().any(|(r, m)| r == "image/missing" && m.contains("team/app:9.9.9")),
+            "{}",
+            explain(&out)
+        );
+    }
+    assert!(!cat.root().join("images.lock.yaml").exists());
+    assert!(cat.read("charts/app/values.yaml").contains("digest: \"\""));
+}
+
+#[test]
+fn an_amd64_only_image_breaks_the_platform_rule_unless_excepted() {
+    let Some(reg) = Registry::start("an_amd64_only_image") else { return };
+    let host = reg.host();
+    push_image(&host, "team/app", "1.0.0", &["linux/amd64"], &good_config());
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert_eq!(rules(&out), ["image/platform"], "{}", explain(&out));
+    assert!(findings(&out).iter().any(|(_, m)| m.contains("lacks linux/arm64")), "{}", explain(&out));
+    // The lock is still written (the registry answered): lint judges it offline too.
+    assert!(cat.read("images.lock.yaml").contains("platforms: [\"linux/amd64\"]"));
+    // An exception with its reason allows it.
+    let chart = cat.read("charts/app/Chart.yaml");
+    std::fs::write(
+        cat.root().join("charts/app/Chart.yaml"),
+        format!("{chart}  nex-charts/policy-exceptions: |\n    - rule: image/platform\n      objects: [Deployment/app]\n      reason: Upstream builds amd64 only; scheduled on amd64 nodes.\n"),
+    )
+    .unwrap();
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+}
+
+#[test]
+fn args_under_a_shell_form_entrypoint_are_caught() {
+    let Some(reg) = Registry::start("args_under_a_shell_form_entrypoint") else { return };
+    let host = reg.host();
+    let config =
+        json!({"Entrypoint": ["/bin/sh", "-c", "app"], "User": "65532", "ExposedPorts": {"8080/tcp": {}}});
+    push_image(&host, "team/app", "1.0.0", BOTH, &config);
+    let cat = Catalog::new(&host, "1.0.0", "");
+    cat.set_values("args: []", "args: [run, --port, \"8080\"]");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert_eq!(rules(&out), ["image/entrypoint-args"], "{}", explain(&out));
+    cat.set_values("command: []", "command: [app]");
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!((code(&out), rules(&out)), (0, vec![]), "{}", explain(&out));
+}
+
+#[test]
+fn a_named_user_under_run_as_non_root_without_run_as_user_is_caught() {
+    let Some(reg) = Registry::start("a_named_user_under_run_as_non_root") else { return };
+    let host = reg.host();
+    let config = json!({"Entrypoint": ["/app"], "User": "app", "ExposedPorts": {"8080/tcp": {}}});
+    push_image(&host, "team/app", "1.0.0", BOTH, &config);
+    let cat = Catalog::new(&host, "1.0.0", "");
+    // With runAsUser set, the image's user does not matter.
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!((code(&out), rules(&out)), (0, vec![]), "{}", explain(&out));
+    cat.set_values("runAsUser: 65532", "runAsUser: null");
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert_eq!(rules(&out), ["image/user"], "{}", explain(&out));
+    assert!(findings(&out).iter().any(|(_, m)| m.contains("\"app\" is a name")), "{}", explain(&out));
+}
+
+#[test]
+fn lint_reads_the_lock_offline_digest_drift_and_ports() {
+    let Some(reg) = Registry::start("lint_reads_the_lock_offline") else { return };
+    let host = reg.host();
+    let digest = push_image(&host, "team/app", "1.0.0", BOTH, &good_config());
+    let other = push_image(&host, "team/app", "0.9.0", BOTH, &good_config());
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    drop(reg); // lint needs no registry
+
+    let lint = || xtask_in(cat.root()).args(["lint", "--format", "json"]).output().unwrap();
+    let out = lint();
+    assert_eq!(rules(&out), Vec::<String>::new(), "{}", explain(&out));
+    // The values drift from the lock.
+    cat.set_values(&format!("digest: \"{digest}\""), &format!("digest: \"{other}\""));
+    cat.set_values("port: 8080", "port: 9090");
+    let out = lint();
+    assert_eq!(rules(&out), ["image/lock", "image/port"], "{}", explain(&out));
+    assert!(
+        findings(&out).iter().any(|(r, m)| r == "image/lock" && m.contains(&other) && m.contains(&digest))
+    );
+    // A lock that is not YAML is an error at its line, not a crash.
+    std::fs::write(cat.root().join("images.lock.yaml"), "version: 1\nimages: [\n").unwrap();
+    let out = lint();
+    assert_eq!(code(&out), 1);
+    assert!(
+        findings(&out).iter().any(|(r, m)| r == "image/lock" && m.contains("images.lock.yaml:")),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn a_registry_that_is_down_exits_2_and_rewrites_nothing() {
+    let host = format!("127.0.0.1:{}", free_port());
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let values = cat.read("charts/app/values.yaml");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 2, "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach the registry {host}"))
+            && stderr.contains("nothing was checked or rewritten"),
+        "{stderr}"
+    );
+    assert!(!cat.root().join("images.lock.yaml").exists());
+    assert_eq!(cat.read("charts/app/values.yaml"), values);
+}
+
+/// The yaldap chart once passed `args` to an image whose entrypoint is shell form
+/// (`ENTRYPOINT yaldap`): a container like that, judged with the catalog's own
+/// lock entry for the yaldap image, is an `image/entrypoint-args` error.
+#[test]
+fn yaldaps_args_under_its_shell_form_entrypoint_would_be_caught() {
+    let cat = Catalog::new("oci.chezmoi.sh", "v0.2.0", "");
+    cat.set_values("repository: team/app", "repository: security/yaldap");
+    cat.set_values("args: []", "args: [run, --listen-address, \":389\"]");
+    cat.set_values("port: 8080", "port: 389");
+    let lock = include_str!("../../images.lock.yaml");
+    assert!(lock.contains("\"oci.chezmoi.sh/security/yaldap:v0.2.0\":\n    digest: null\n    platforms: null\n    entrypoint: [\"/bin/sh\", \"-c\", \"yaldap\"]"));
+    std::fs::write(cat.root().join("images.lock.yaml"), lock).unwrap();
+    let lint = || xtask_in(cat.root()).args(["lint", "--format", "json"]).output().unwrap();
+    let out = lint();
+    assert_eq!(rules(&out), ["image/entrypoint-args"], "{}", explain(&out));
+    // Setting `command` (what the chart does now) satisfies it.
+    cat.set_values("command: []", "command: [yaldap]");
+    let out = lint();
+    assert_eq!(rules(&out), Vec::<String>::new(), "{}", explain(&out));
+}
+
+/// A token service and an auth-checking proxy in front of the registry, as
+/// ghcr.io and Docker Hub behave: anonymous requests get `401` with a Bearer
+/// challenge; the token service wants the Docker config's basic credentials.
+struct TokenProxy {
+    port: u16,
+}
+
+const TOKEN: &str = "nex-test-token";
+
+impl TokenProxy {
+    fn start(upstream: u16, credentials: &'static str) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let _ = serve(stream, port, upstream, credentials);
+                });
+            }
+        });
+        Self { port }
+    }
+}
+
+fn serve(mut client: TcpStream, port: u16, upstream: u16, credentials: &str) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        head.push(line.trim_end().to_owned());
+    }
+    let target = head.first().and_then(|l| l.split(' ').nth(1)).unwrap_or("/").to_owned();
+    let auth = head
+        .iter()
+        .find_map(|h| {
+            h.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let reply = |client: &mut TcpStream, status: &str, extra: &str, body: &str| {
+        write!(
+            client,
+            "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    if let Some(query) = target.strip_prefix("/token?") {
+        // No credentials configured: anonymous tokens, as public images get them.
+        let want =
+            if credentials.is_empty() { String::new() } else { format!("Basic {}", base64(credentials)) };
+        let scoped =
+            query.contains("service=nex-test") && query.contains("scope=repository%3Ateam%2Fapp%3Apull");
+        return if auth == want && scoped {
+            reply(&mut client, "200 OK", "", &format!("{{\"token\":\"{TOKEN}\"}}"))
+        } else {
+            reply(&mut client, "401 Unauthorized", "", "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}")
+        };
+    }
+    if auth != format!("Bearer {TOKEN}") {
+        let challenge = format!(
+            "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"nex-test\",scope=\"repository:team/app:pull\"\r\n"
+        );
+        return reply(
+            &mut client,
+            "401 Unauthorized",
+            &challenge,
+            "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}",
+        );
+    }
+    // Authorised: forward to the registry, one request per connection.
+    let mut up = TcpStream::connect((Ipv4Addr::LOCALHOST, upstream))?;
+    write!(up, "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{upstream}\r\nConnection: close\r\n")?;
+    for h in &head[1..] {
+        let name = h.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if !matches!(name.as_str(), "host" | "connection" | "authorization") {
+            write!(up, "{h}\r\n")?;
+        }
+    }
+    write!(up, "\r\n")?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..split]);
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    client.write_all(out.as_bytes())?;
+    client.write_all(&response[split..])?;
+    client.flush()
+}
+
+fn base64(s: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in s.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_registry_behind_a_token_service_is_read_with_the_docker_config_credentials() {
+    let Some(reg) = Registry::start("a_registry_behind_a_token_service") else { return };
+    let digest = push_image(&reg.host(), "team/app", "1.0.0", BOTH, &good_config());
+    let proxy = TokenProxy::start(reg.port, "nex:s3cret");
+    let host = format!("127.0.0.1:{}", proxy.port);
+    let cat = Catalog::new(&host, "1.0.0", "");
+
+    // No credentials: the token service refuses; a finding, not a crash, nothing written.
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert!(
+        findings(&out).iter().any(|(r, m)| r == "image/missing" && m.contains("refused")),
+        "{}",
+        explain(&out)
+    );
+    assert!(!cat.root().join("images.lock.yaml").exists());
+
+    // The Docker config's `auths` entry for the registry: token, then the image.
+    std::fs::write(
+        cat.docker_config.path().join("config.json"),
+        format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{}\"}}}}}}", base64("nex:s3cret")),
+    )
+    .unwrap();
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    assert!(cat.read("images.lock.yaml").contains(&format!("digest: \"{digest}\"")));
+    assert!(cat.read("charts/app/values.yaml").contains(&digest));
+}
+
+#[test]
+fn a_public_image_behind_a_token_service_gets_an_anonymous_token() {
+    let Some(reg) = Registry::start("a_public_image_behind_a_token_service") else { return };
+    let digest = push_image(&reg.host(), "team/app", "1.0.0", BOTH, &good_config());
+    let proxy = TokenProxy::start(reg.port, "");
+    let host = format!("127.0.0.1:{}", proxy.port);
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    assert!(cat.read("images.lock.yaml").contains(&format!("digest: \"{digest}\"")));
+    // The proxy really guards the registry: no token, no manifest.
+    let resp = agent().get(&format!("http://{host}/v2/team/app/manifests/1.0.0")).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+}
+
+#[test]
+fn the_base64_helper_is_right() {
+    assert_eq!(base64("nex:s3cret"), "bmV4OnMzY3JldA==");
+    assert_eq!(base64("ab"), "YWI=");
+    assert_eq!(base64("abc"), "YWJj");
+}
