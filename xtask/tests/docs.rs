@@ -1,10 +1,10 @@
 //! Generated docs: README snapshots of fixture charts, and `cargo xtask docs`,
 //! `docs --check` and the `docs/stale` lint rule end to end.
 
-use predicates::prelude::*;
-use std::path::{Path, PathBuf};
 use nex_harness::catalog;
 use nex_harness::docs::{self, Sources};
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
 
 mod support;
 use support::{copy_dir, xtask};

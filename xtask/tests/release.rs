@@ -3,6 +3,7 @@
 //! a real OCI registry (the CNCF distribution server) and pulled back.
 
 use assert_cmd::Command;
+use nex_harness::helm::{Helm, Major};
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -11,7 +12,6 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use nex_harness::helm::{Helm, Major};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -680,7 +680,7 @@ fn ct_install(bin: &Path, artifacts: &Path) -> assert_cmd::assert::Assert {
     xtask()
         .current_dir(workspace())
         .env("PATH", path)
-        .args(["ct", "install", "--kubernetes-version", "1.35", "--cluster-name", "nex-test", "--artifacts"])
+        .args(["ct", "install", "--kubernetes-version", "1.36", "--cluster-name", "nex-test", "--artifacts"])
         .arg(artifacts)
         .assert()
 }
@@ -705,7 +705,7 @@ fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
     let lines: Vec<&str> = calls.lines().collect();
     assert_eq!(lines.len(), 3, "{calls}");
     assert!(
-        lines[1].starts_with("kind create cluster --name nex-test --image kindest/node:v1.35.8@sha256:"),
+        lines[1].starts_with("kind create cluster --name nex-test --image kindest/node:v1.36.1@sha256:"),
         "{calls}"
     );
     assert!(lines[2].starts_with("kind delete cluster --name nex-test --kubeconfig "), "{calls}");

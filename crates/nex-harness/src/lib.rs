@@ -31,6 +31,7 @@ pub mod robustness;
 pub mod scaffold;
 pub mod schema;
 pub mod snapshot;
+pub mod tools;
 pub mod values;
 pub mod yaml;
 

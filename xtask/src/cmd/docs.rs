@@ -1,8 +1,8 @@
 use anyhow::Context;
-use std::path::{Path, PathBuf};
 use nex_harness::Exit;
 use nex_harness::docs::{self, DocsError, Sources};
 use nex_harness::helm::Major;
+use std::path::{Path, PathBuf};
 
 /// Generate each chart's README.md and the catalog table of the top-level README.
 ///

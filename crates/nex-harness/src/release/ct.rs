@@ -7,16 +7,24 @@ use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// kind release the node images below were built for (their release notes
-/// list these exact digests; kind asks for digest-pinned images).
-pub const KIND_VERSION: &str = "v0.33.0";
+/// The kind release CI installs (`KIND_VERSION` in `.github/tool-versions.env`,
+/// the one source; `the_pins_equal_the_tool_versions_file` keeps these equal).
+pub const KIND_VERSION: &str = "v0.32.0";
 
-/// `kindest/node` images of kind v0.33.0, by Kubernetes minor.
-pub const NODE_IMAGES: &[(&str, &str)] = &[
-    ("1.37", "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"),
-    ("1.36", "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed"),
-    ("1.35", "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0"),
-    ("1.34", "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"),
+/// `kindest/node` images by Kubernetes minor, digest-pinned as kind asks, each
+/// with the kind release that built it (`KIND_NODE_*` in the tool-versions file;
+/// sources there). Newest first; the last is the lowest the charts claim.
+pub const NODE_IMAGES: &[(&str, &str, &str)] = &[
+    (
+        "1.36",
+        "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5",
+        "v0.32.0",
+    ),
+    (
+        "1.25",
+        "kindest/node:v1.25.16@sha256:6110314339b3b44d10da7d27881849a87e092124afab5956f2e10ecdb463b025",
+        "v0.24.0",
+    ),
 ];
 
 /// The namespace charts are installed into, labelled for Pod Security "restricted".
@@ -35,7 +43,7 @@ pub const DOCKER: Tool = Tool {
 };
 pub const KIND: Tool = Tool {
     name: "kind",
-    how: "`go install sigs.k8s.io/kind@v0.33.0`, or the kind release binary; in CI helm/kind-action",
+    how: "the kind release .github/tool-versions.env names for the node image (`go install sigs.k8s.io/kind@VERSION`); in CI helm/kind-action",
 };
 pub const CT: Tool = Tool {
     name: "ct",
@@ -88,11 +96,12 @@ fn is_executable(path: &Path) -> bool {
 pub fn node_image(kubernetes_version: &str) -> Result<&'static str, String> {
     let v = kubernetes_version.trim_start_matches('v');
     let minor: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
-    let image = NODE_IMAGES.iter().find(|(m, _)| *m == minor).map(|(_, i)| *i).ok_or_else(|| {
-        let known: Vec<&str> = NODE_IMAGES.iter().map(|(m, _)| *m).collect();
+    let image = NODE_IMAGES.iter().find(|(m, ..)| *m == minor).map(|(_, i, _)| *i).ok_or_else(|| {
+        let known: Vec<&str> = NODE_IMAGES.iter().map(|(m, ..)| *m).collect();
         format!(
-            "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (kind {KIND_VERSION})",
-            known.join(", ")
+            "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (see {})",
+            known.join(", "),
+            crate::tools::FILE
         )
     })?;
     // A full version must be the pinned patch, or the pin would be a lie.
@@ -269,7 +278,7 @@ mod tests {
     fn plan() -> InstallPlan {
         InstallPlan {
             cluster: "nex-ct".into(),
-            node_image: node_image("1.35").unwrap().into(),
+            node_image: node_image("1.25").unwrap().into(),
             kubeconfig: "/tmp/kc".into(),
             config: "ct.yaml".into(),
             upgrade: true,
@@ -285,14 +294,27 @@ mod tests {
 
     #[test]
     fn node_images_are_digest_pinned_and_chosen_by_version() {
-        for (_, image) in NODE_IMAGES {
+        for (_, image, _) in NODE_IMAGES {
             assert!(image.starts_with("kindest/node:v") && image.contains("@sha256:"), "{image}");
             assert_eq!(image.rsplit(':').next().unwrap().len(), 64, "{image}");
         }
-        assert!(node_image("v1.37").unwrap().contains("v1.37.0@"));
-        assert!(node_image("1.35.8").unwrap().contains("v1.35.8@"));
-        assert!(node_image("1.35.2").unwrap_err().contains("v1.35.8"));
-        assert!(node_image("1.20").unwrap_err().contains("1.37, 1.36, 1.35, 1.34"));
+        assert!(node_image("v1.36").unwrap().contains("v1.36.1@"));
+        assert!(node_image("1.25.16").unwrap().contains("v1.25.16@"));
+        assert!(node_image("1.25.2").unwrap_err().contains("v1.25.16"));
+        assert!(node_image("1.20").unwrap_err().contains("1.36, 1.25"));
+    }
+
+    #[test]
+    fn the_pins_equal_the_tool_versions_file() {
+        let t = crate::tools::ToolVersions::parse(crate::tools::COMPILED).unwrap();
+        assert_eq!(t.get("KIND_VERSION"), Some(KIND_VERSION));
+        let pinned: Vec<(String, String, String)> =
+            NODE_IMAGES.iter().map(|(m, i, k)| (m.to_string(), i.to_string(), k.to_string())).collect();
+        assert_eq!(t.node_images().unwrap(), pinned);
+        assert_eq!(t.get("HELM_V4_VERSION"), Some(crate::provision::HELM_4.version));
+        assert_eq!(t.get("HELM_V3_VERSION"), Some(crate::provision::HELM_3.version));
+        // The newest node image is the pinned kind's own.
+        assert_eq!(NODE_IMAGES[0].2, KIND_VERSION);
     }
 
     #[test]
@@ -306,7 +328,7 @@ mod tests {
                 "--name",
                 "nex-ct",
                 "--image",
-                NODE_IMAGES[2].1,
+                NODE_IMAGES[1].1,
                 "--wait",
                 "180s",
                 "--kubeconfig",
