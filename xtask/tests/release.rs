@@ -305,13 +305,26 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
     let expected = expected_charts(&root);
     assert!(!expected.is_empty(), "the catalog has no published chart");
     let dist = tempfile::tempdir().unwrap();
-    package(&root, dist.path()).success().stdout(predicate::str::contains("charts packaged"));
+    // The server runs first: its URL is the published repository the archives name.
+    let server = StaticServer::start(dist.path().to_path_buf());
+    xtask()
+        .current_dir(&root)
+        .args(["package", "--url", &server.url(), "--out"])
+        .arg(dist.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("charts packaged"));
     for e in &expected {
         assert!(dist.path().join(format!("{}-{}.tgz", e.name, e.version)).is_file(), "{e:?} not packaged");
     }
     // Archives are a function of chart content: Helm 3 packages the same bytes as Helm 4.
     let dist3 = tempfile::tempdir().unwrap();
-    xtask().current_dir(&root).args(["--helm", "3", "package", "--out"]).arg(dist3.path()).assert().success();
+    xtask()
+        .current_dir(&root)
+        .args(["--helm", "3", "package", "--url", &server.url(), "--out"])
+        .arg(dist3.path())
+        .assert()
+        .success();
     for e in &expected {
         let file = format!("{}-{}.tgz", e.name, e.version);
         assert_eq!(
@@ -322,7 +335,6 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
     }
 
     // HTTP: a chart repository is a folder of archives plus index.yaml.
-    let server = StaticServer::start(dist.path().to_path_buf());
     for major in [Major::V4, Major::V3] {
         let helm = IsolatedHelm::new(major);
         helm.ok(&["repo", "add", "nex", &server.url()]);
@@ -342,7 +354,45 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
                 sha256(&dist.path().join(&file)),
                 "{file} over HTTP"
             );
+            // A pulled chart rebuilds its dependencies from the published repository
+            // (its Chart.yaml no longer says file://../common).
+            let untar = pulled.path().join("untar");
+            let untar_dir = untar.to_str().unwrap();
+            helm.ok(&[
+                "pull",
+                &format!("nex/{}", e.name),
+                "--version",
+                &e.version,
+                "--untar",
+                "--untardir",
+                untar_dir,
+            ]);
+            let chart_dir = untar.join(&e.name);
+            let chart_yaml = std::fs::read_to_string(chart_dir.join("Chart.yaml")).unwrap();
+            assert!(!chart_yaml.contains("file://"), "{}: the published Chart.yaml keeps file://", e.name);
+            let _ = std::fs::remove_dir_all(chart_dir.join("charts"));
+            helm.ok(&["dependency", "build", chart_dir.to_str().unwrap()]);
+            if chart_yaml.contains("\ndependencies:") {
+                let vendored: Vec<String> = std::fs::read_dir(chart_dir.join("charts"))
+                    .unwrap_or_else(|err| {
+                        panic!("helm {major:?}: {}: no charts/ after dependency build: {err}", e.name)
+                    })
+                    .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                assert!(
+                    vendored.iter().any(|f| f.starts_with("common-") && f.ends_with(".tgz")),
+                    "helm {major:?}: {} rebuilt {vendored:?}",
+                    e.name
+                );
+            }
             if !e.library {
+                let rebuilt =
+                    helm.ok(&["template", "nex", chart_dir.to_str().unwrap(), "--namespace", "nex"]);
+                assert!(
+                    rebuilt.contains("kind: "),
+                    "helm template of the rebuilt {} rendered nothing",
+                    e.name
+                );
                 let rendered = helm.ok(&[
                     "template",
                     "nex",

@@ -8,3 +8,4 @@ pub mod hooks;
 pub mod index;
 pub mod package;
 pub mod publish;
+pub mod published_deps;

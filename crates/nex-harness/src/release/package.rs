@@ -31,6 +31,9 @@ pub struct Options {
     pub merge: Option<PathBuf>,
     /// Base URL written into new entries' `urls` (relative file names otherwise).
     pub url: Option<String>,
+    /// The published repository written over `file://` dependencies in the
+    /// archives (default: `url`), so a pulled chart can rebuild its dependencies.
+    pub dependency_repo: Option<String>,
 }
 
 /// What a run did, or why it wrote nothing.
@@ -82,7 +85,8 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     for (i, chart) in publish.iter().enumerate() {
         let dest = staging.path().join(i.to_string());
         std::fs::create_dir_all(&dest).map_err(io(&dest))?;
-        match package_one(chart, helm, &dest) {
+        let repo = opts.dependency_repo.as_deref().or(opts.url.as_deref());
+        match package_one(chart, helm, &dest, repo) {
             Ok(p) => packaged.push((p, dest)),
             Err(message) => failed.push((chart.name.clone(), message)),
         }
@@ -123,7 +127,7 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
 
 /// Vendors the chart's library dependencies, `helm package`s it into `dest`
 /// and rewrites the archive reproducibly. Errors are helm's words, for the user.
-fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, String> {
+fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> Result<Packaged, String> {
     crate::deps::ensure(chart, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let mut cmd = helm.command();
     cmd.arg("package").arg(&chart.dir).arg("--destination").arg(dest);
@@ -138,7 +142,12 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, Stri
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .ok_or("helm package wrote no archive")?;
     let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let bytes = archive::normalize(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut entries = archive::read_entries(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
+    if let Some(repo) = repo {
+        super::published_deps::rewrite_entries(&mut entries, repo)
+            .map_err(|e| format!("cannot name the published repository: {e}"))?;
+    }
+    let bytes = archive::build(entries).map_err(|e| format!("{}: {e}", file.display()))?;
     let metadata = chart_metadata(&bytes)?;
     let field = |k: &str| metadata.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let (name, version) = (field("name"), field("version"));
