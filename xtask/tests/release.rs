@@ -761,3 +761,129 @@ fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
     assert!(lines[2].starts_with("kind delete cluster --name nex-test --kubeconfig "), "{calls}");
     assert!(!calls.contains("ct install"), "{calls}");
 }
+
+/// gpg with a private home holding one throwaway RSA signing key (Helm 3's
+/// OpenPGP library reads RSA keys; no passphrase).
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Option<Self> {
+        if std::process::Command::new("gpg").arg("--version").output().is_err() {
+            // .ci/run installs gnupg; elsewhere say so instead of passing silently.
+            assert!(std::env::var_os("CI").is_none(), "gpg is missing (install gnupg)");
+            eprintln!("SKIPPED provenance test: gpg is not installed (install gnupg)");
+            return None;
+        }
+        let gpg = Self { home: tempfile::Builder::new().prefix("nexgpg").tempdir_in("/tmp").unwrap() };
+        gpg.ok(&[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "nex-charts test <test@nex.invalid>",
+            "rsa2048",
+            "sign",
+            "never",
+        ]);
+        Some(gpg)
+    }
+
+    fn cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new("gpg");
+        c.arg("--batch").env("GNUPGHOME", self.home.path());
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// The public key as a legacy keyring file, what `helm verify --keyring` reads.
+    fn keyring(&self) -> PathBuf {
+        let path = self.home.path().join("pubring.gpg");
+        std::fs::write(&path, self.ok(&["--export"])).unwrap();
+        path
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        // The agent gpg started for this home goes with it.
+        let _ = std::process::Command::new("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .env("GNUPGHOME", self.home.path())
+            .output();
+    }
+}
+
+#[test]
+fn packaged_charts_carry_provenance_that_helm_verifies() {
+    let Some(gpg) = Gpg::new() else { return };
+    let catalog = copy_fixture("good");
+    let root = catalog.path();
+    let dist = root.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let server = StaticServer::start(dist.clone());
+    let sign = |assert_new: bool| {
+        let out = xtask()
+            .current_dir(root)
+            .env("GNUPGHOME", gpg.home.path())
+            .args(["package", "--url", &server.url(), "--sign", "nex-charts test", "--out"])
+            .arg(&dist)
+            .assert()
+            .success();
+        if assert_new {
+            out.stdout(predicate::str::contains("new"));
+        }
+    };
+    sign(true);
+    let archives: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .collect();
+    assert!(!archives.is_empty());
+    let keyring = gpg.keyring();
+    let keyring = keyring.to_str().unwrap();
+    for major in [Major::V4, Major::V3] {
+        let helm = IsolatedHelm::new(major);
+        helm.ok(&["repo", "add", "nex", &server.url()]);
+        for archive in &archives {
+            let prov = PathBuf::from(format!("{}.prov", archive.display()));
+            assert!(prov.is_file(), "{} has no provenance", archive.display());
+            let verified = helm.ok(&["verify", archive.to_str().unwrap(), "--keyring", keyring]);
+            assert!(verified.contains("nex-charts test"), "helm {major:?} verify: {verified}");
+            // From the repository, as a user would: the .prov is fetched beside the archive.
+            let name = archive.file_stem().unwrap().to_str().unwrap();
+            let (chart, version) = name.rsplit_once('-').unwrap();
+            let pulled = tempfile::tempdir().unwrap();
+            helm.ok(&[
+                "pull",
+                &format!("nex/{chart}"),
+                "--version",
+                version,
+                "--verify",
+                "--keyring",
+                keyring,
+                "--destination",
+                pulled.path().to_str().unwrap(),
+            ]);
+        }
+        // Other bytes under the signed name fail verification.
+        let tampered = tempfile::tempdir().unwrap();
+        let copy = tampered.path().join(archives[0].file_name().unwrap());
+        let mut bytes = std::fs::read(&archives[0]).unwrap();
+        bytes.extend_from_slice(&[0; 16]);
+        std::fs::write(&copy, bytes).unwrap();
+        std::fs::copy(format!("{}.prov", archives[0].display()), format!("{}.prov", copy.display())).unwrap();
+        let out = helm.cmd(&["verify", copy.to_str().unwrap(), "--keyring", keyring]).output().unwrap();
+        assert!(!out.status.success(), "helm {major:?} verified a tampered archive");
+    }
+    // Packaging again leaves unchanged archives and their signatures alone.
+    let before = std::fs::read(format!("{}.prov", archives[0].display())).unwrap();
+    sign(false);
+    assert_eq!(std::fs::read(format!("{}.prov", archives[0].display())).unwrap(), before);
+}

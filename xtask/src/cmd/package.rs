@@ -34,6 +34,15 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub dependency_repo: Option<String>,
 
+    /// Sign each archive written (Helm provenance, ARCHIVE.prov, for `helm verify` and
+    /// `helm pull --verify`) with this gpg secret key (id, fingerprint or user id; GNUPGHOME)
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<String>,
+
+    /// File holding the signing key's passphrase (gpg --passphrase-file)
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub passphrase_file: Option<PathBuf>,
+
     /// Also write the file names of the archives new to the index here, one a line
     /// (what a release job uploads)
     #[arg(long, value_name = "FILE")]
@@ -50,6 +59,10 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         merge: args.merge.clone(),
         url: args.url.clone(),
         dependency_repo: args.dependency_repo.clone(),
+        sign: args.sign.clone().map(|key| nex_harness::release::provenance::Signer {
+            key,
+            passphrase_file: args.passphrase_file.clone(),
+        }),
     };
     match package::run(&charts, &helm, &opts)? {
         Outcome::Written { packaged, added, skipped, index } => {

@@ -21,6 +21,8 @@ pub enum PackageError {
     Index(#[from] super::index::IndexError),
     #[error(transparent)]
     Helm(#[from] crate::helm::HelmError),
+    #[error(transparent)]
+    Sign(#[from] super::provenance::SignError),
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct Options {
     /// The published repository written over `file://` dependencies in the
     /// archives (default: `url`), so a pulled chart can rebuild its dependencies.
     pub dependency_repo: Option<String>,
+    /// Sign the archives (Helm provenance, `<archive>.prov`) with this gpg key.
+    pub sign: Option<super::provenance::Signer>,
 }
 
 /// What a run did, or why it wrote nothing.
@@ -108,6 +112,18 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
         let unchanged = std::fs::read(&target).is_ok_and(|b| archive::sha256(&b) == p.digest);
         if !unchanged {
             std::fs::rename(dest.join(&p.file_name), &target).map_err(io(&target))?;
+        }
+        // A rewritten archive gets a new signature; an unchanged one keeps its own.
+        let prov = opts.out.join(format!("{}.prov", p.file_name));
+        if let Some(signer) = &opts.sign
+            && (!unchanged || !prov.is_file())
+        {
+            let bytes = std::fs::read(&target).map_err(io(&target))?;
+            let chart_yaml = archive::chart_yaml(&bytes).map_err(|e| PackageError::Io {
+                path: target.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            super::provenance::sign(&target, &chart_yaml, &p.digest, signer)?;
         }
     }
     let now = super::index::timestamp();
