@@ -446,14 +446,19 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
             );
         }
     }
-    // Publishing again changes nothing.
+    // Publishing again changes nothing, and still lists every published digest:
+    // a run that failed between push and sign gets its charts signed by the next.
+    let refs_again = dist.path().join("refs-again.txt");
     xtask()
         .current_dir(&root)
         .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir"])
         .arg(dist.path())
+        .arg("--refs-out")
+        .arg(&refs_again)
         .assert()
         .success()
         .stdout(predicate::str::contains("unchanged").count(expected.len()));
+    assert_eq!(std::fs::read_to_string(&refs_again).unwrap(), refs, "the same digests, listed again");
 }
 
 #[test]
