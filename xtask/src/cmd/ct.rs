@@ -40,13 +40,14 @@ pub enum Action {
     /// Create a kind cluster, label the test namespace for Pod Security "restricted",
     /// `ct install --config ct.yaml` (helm tests included), always delete the cluster
     #[command(after_help = "\
-Pinned node images (kind v0.33.0): Kubernetes 1.34, 1.35, 1.36, 1.37. Releases go into namespace \
-`nex` (enforce restricted). On failure the resources that never became ready are named, and \
+Pinned node images (.github/tool-versions.env): Kubernetes 1.36 (kind v0.32.0) and 1.25, the \
+lowest the charts claim (kind v0.24.0); run the kind release named there. Releases go into \
+namespace `nex` (enforce restricted). On failure the resources that never became ready are named, and \
 events, describe output, pod logs and kind's logs are saved under --artifacts. Exit 1 when ct \
 fails, 2 when a tool is missing or the cluster cannot be created.")]
     Install {
-        /// Kubernetes version of the cluster (1.37, v1.35.8, ...)
-        #[arg(long, default_value = "1.37")]
+        /// Kubernetes version of the cluster (1.36, v1.25.16, ...)
+        #[arg(long, default_value = "1.36")]
         kubernetes_version: String,
 
         /// kind cluster name
