@@ -210,6 +210,17 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
         .unwrap();
 
     let started = Instant::now();
+    // Renovate's own validator, strict: no unknown, deprecated or misplaced option.
+    let mut cmd = Command::new(&node);
+    cmd.arg(dist.join("config-validator.js"))
+        .arg("--strict")
+        .current_dir(&repo)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", node.parent().unwrap().display()))
+        .env("HOME", tmp.path());
+    let validated = run(cmd, "renovate-config-validator --strict", Duration::from_secs(60));
+    assert!(validated.contains("Validating renovate.json"), "{validated}");
+
     let mut cmd = Command::new(&node);
     cmd.arg(dist.join("renovate.js"))
         .args(["--platform=local", "--dry-run=extract"])
