@@ -103,6 +103,39 @@ fn copy_inputs(root: &Path, to: &Path) -> Vec<String> {
     charts
 }
 
+/// `cargo xtask new NAME` run in `repo` (which gets the library, the catalog's
+/// root configuration files and schemas it needs).
+fn scaffold(root: &Path, repo: &Path, name: &str) {
+    let copy = |from: &Path, to: &Path| {
+        for entry in walkdir::WalkDir::new(from) {
+            let entry = entry.unwrap();
+            let target = to.join(entry.path().strip_prefix(from).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    };
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && (file.ends_with(".yaml") || file.ends_with(".yml")) {
+            std::fs::copy(entry.path(), repo.join(&file)).unwrap();
+        }
+    }
+    copy(&root.join("schemas"), &repo.join("schemas"));
+    copy(&root.join("charts/common"), &repo.join("charts/common"));
+    let _ = std::fs::remove_dir_all(repo.join("charts/common/charts"));
+    assert_cmd::Command::cargo_bin("xtask")
+        .unwrap()
+        .env_remove("HELM_BIN")
+        .env("NO_COLOR", "1")
+        .current_dir(repo)
+        .args(["new", name])
+        .assert()
+        .success();
+}
+
 /// Every image of a values.yaml: each mapping with string `repository` and `tag`.
 fn values_images(text: &str) -> Vec<Dep> {
     fn walk(v: &Value, out: &mut Vec<Dep>) {
@@ -141,13 +174,14 @@ fn main_image(text: &str) -> Option<String> {
 }
 
 /// Renovate's extraction, by package file, across managers.
-fn extracted(log: &str) -> BTreeMap<String, Vec<(String, Dep)>> {
+/// Each entry: (manager, dependency, the text Renovate would replace).
+fn extracted(log: &str) -> BTreeMap<String, Vec<(String, Dep, String)>> {
     let line = log
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|v| v["msg"] == "Extracted dependencies")
         .unwrap_or_else(|| panic!("Renovate logged no extraction:\n{log}"));
-    let mut out: BTreeMap<String, Vec<(String, Dep)>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<(String, Dep, String)>> = BTreeMap::new();
     for (manager, files) in line["packageFiles"].as_object().expect("packageFiles") {
         for f in files.as_array().unwrap() {
             let file = f["packageFile"].as_str().unwrap().to_owned();
@@ -158,7 +192,8 @@ fn extracted(log: &str) -> BTreeMap<String, Vec<(String, Dep)>> {
                     value: s("currentValue").unwrap_or_default(),
                     digest: s("currentDigest"),
                 };
-                out.entry(file.clone()).or_default().push((manager.clone(), dep));
+                let replace = s("replaceString").unwrap_or_default();
+                out.entry(file.clone()).or_default().push((manager.clone(), dep, replace));
             }
         }
     }
@@ -166,8 +201,8 @@ fn extracted(log: &str) -> BTreeMap<String, Vec<(String, Dep)>> {
 }
 
 /// The images of `file` Renovate did not extract (with their tag and digest).
-fn missing(expected: &[Dep], found: &BTreeMap<String, Vec<(String, Dep)>>, file: &str) -> Vec<Dep> {
-    let got: Vec<&Dep> = found.get(file).into_iter().flatten().map(|(_, d)| d).collect();
+fn missing(expected: &[Dep], found: &BTreeMap<String, Vec<(String, Dep, String)>>, file: &str) -> Vec<Dep> {
+    let got: Vec<&Dep> = found.get(file).into_iter().flatten().map(|(_, d, _)| d).collect();
     expected.iter().filter(|e| !got.contains(e)).cloned().collect()
 }
 
@@ -201,7 +236,11 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
-    let charts = copy_inputs(&root, &repo);
+    let mut charts = copy_inputs(&root, &repo);
+    // A chart from the `new` scaffold must follow the conventions too: made in the
+    // copy, beside the real library and the catalog's configuration.
+    scaffold(&root, &repo, "scaffolded");
+    charts.push("scaffolded".into());
     // A control: an image laid out against the convention (tag before repository).
     // The rules must miss it, which shows this test fails when an image is missed.
     let control = repo.join("charts/zz-control");
@@ -260,8 +299,11 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
         let meta: Value =
             serde_saphyr::from_str(&std::fs::read_to_string(repo.join(&chart_yaml)).unwrap()).unwrap();
         if let (Some(app), Some(image)) = (meta["appVersion"].as_str(), main_image(&text)) {
+            // The appVersion line itself, not the artifacthub.io/images entry of the same image.
             let tied =
-                found.get(&chart_yaml).into_iter().flatten().any(|(_, d)| d.name == image && d.value == app);
+                found.get(&chart_yaml).into_iter().flatten().any(|(_, d, replace)| {
+                    d.name == image && d.value == app && replace.contains("appVersion:")
+                });
             assert!(
                 tied,
                 "{chart_yaml}: appVersion {app} is not extracted as {image} (the `# renovate: image=` comment)"
@@ -272,7 +314,7 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
 
     // The tool versions: every value under a `# renovate:` comment, kind and helm among them.
     let file = nex_harness::tools::FILE;
-    let tool_deps: Vec<&Dep> = found.get(file).into_iter().flatten().map(|(_, d)| d).collect();
+    let tool_deps: Vec<&Dep> = found.get(file).into_iter().flatten().map(|(_, d, _)| d).collect();
     for e in tools.entries.iter().filter(|e| e.renovate.is_some()) {
         let (value, digest) = match e.value.split_once('@') {
             Some((v, d)) => (v, Some(d.to_owned())),
@@ -307,7 +349,7 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
             };
             let (action, reference) = rest.split_whitespace().next().unwrap().split_once('@').unwrap();
             actions += 1;
-            let hit = deps.iter().any(|(m, d)| {
+            let hit = deps.iter().any(|(m, d, _)| {
                 m == "github-actions"
                     && d.name == action
                     && (d.digest.as_deref() == Some(reference) || d.value == reference)
