@@ -1,16 +1,16 @@
 //! `.github/tool-versions.env`: the one file naming the tool versions the
 //! workflows and the harness use (kind, its node images, helm, ct, cr, cosign,
 //! the workflow linters, Renovate). The workflows append its `KEY=VALUE`
-//! lines to `$GITHUB_ENV`; the harness's compiled-in pins are tested equal to
-//! it; Renovate updates each value under a `# renovate:` comment.
+//! lines to `$GITHUB_ENV`; the harness compiles it in; Renovate updates each
+//! value under a `# renovate:` comment.
 
 use std::path::Path;
 
 /// The file, relative to the workspace root.
 pub const FILE: &str = ".github/tool-versions.env";
 
-/// The file as this build of the harness was compiled with (the pins in code
-/// are tested against it).
+/// The file as this build of the harness was compiled with: kind and the node
+/// images are read from it; the helm pins (with checksums) are tested against it.
 pub const COMPILED: &str = include_str!("../../../.github/tool-versions.env");
 
 /// One `KEY=VALUE` line.

@@ -7,25 +7,43 @@ use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The kind release CI installs (`KIND_VERSION` in `.github/tool-versions.env`,
-/// the one source; `the_pins_equal_the_tool_versions_file` keeps these equal).
-pub const KIND_VERSION: &str = "v0.32.0";
+/// A pinned kind node image, read from `.github/tool-versions.env` as this
+/// build was compiled with (the file CI reads too, and Renovate updates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeImage {
+    /// Kubernetes minor (`1.36`).
+    pub minor: String,
+    /// `kindest/node:vX.Y.Z@sha256:…`, digest-pinned as kind asks.
+    pub image: String,
+    /// The kind release that built it (the one to run it with).
+    pub kind: String,
+}
 
-/// `kindest/node` images by Kubernetes minor, digest-pinned as kind asks, each
-/// with the kind release that built it (`KIND_NODE_*` in the tool-versions file;
-/// sources there). Newest first; the last is the lowest the charts claim.
-pub const NODE_IMAGES: &[(&str, &str, &str)] = &[
-    (
-        "1.36",
-        "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5",
-        "v0.32.0",
-    ),
-    (
-        "1.25",
-        "kindest/node:v1.25.16@sha256:6110314339b3b44d10da7d27881849a87e092124afab5956f2e10ecdb463b025",
-        "v0.24.0",
-    ),
-];
+/// The pinned node images, in file order (newest first; the last is the
+/// lowest Kubernetes the charts claim).
+pub fn node_images() -> &'static [NodeImage] {
+    static IMAGES: std::sync::LazyLock<Vec<NodeImage>> = std::sync::LazyLock::new(|| {
+        // The file is compiled in and tested (tools::tests); a broken one cannot build a passing harness.
+        crate::tools::ToolVersions::parse(crate::tools::COMPILED)
+            .and_then(|t| t.node_images())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(minor, image, kind)| NodeImage { minor, image, kind })
+            .collect()
+    });
+    &IMAGES
+}
+
+/// The kind release CI installs (`KIND_VERSION`), the newest node image's.
+pub fn kind_version() -> &'static str {
+    static KIND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        crate::tools::ToolVersions::parse(crate::tools::COMPILED)
+            .ok()
+            .and_then(|t| t.get("KIND_VERSION").map(str::to_owned))
+            .unwrap_or_default()
+    });
+    &KIND
+}
 
 /// The namespace charts are installed into, labelled for Pod Security "restricted".
 pub const TEST_NAMESPACE: &str = crate::helm::NAMESPACE;
@@ -96,14 +114,15 @@ fn is_executable(path: &Path) -> bool {
 pub fn node_image(kubernetes_version: &str) -> Result<&'static str, String> {
     let v = kubernetes_version.trim_start_matches('v');
     let minor: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
-    let image = NODE_IMAGES.iter().find(|(m, ..)| *m == minor).map(|(_, i, _)| *i).ok_or_else(|| {
-        let known: Vec<&str> = NODE_IMAGES.iter().map(|(m, ..)| *m).collect();
-        format!(
-            "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (see {})",
-            known.join(", "),
-            crate::tools::FILE
-        )
-    })?;
+    let image =
+        node_images().iter().find(|n| n.minor == minor).map(|n| n.image.as_str()).ok_or_else(|| {
+            let known: Vec<&str> = node_images().iter().map(|n| n.minor.as_str()).collect();
+            format!(
+                "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (see {})",
+                known.join(", "),
+                crate::tools::FILE
+            )
+        })?;
     // A full version must be the pinned patch, or the pin would be a lie.
     if v.matches('.').count() == 2 && !image.contains(&format!(":v{v}@")) {
         return Err(format!("Kubernetes {kubernetes_version}: the pinned image for {minor} is {image}"));
@@ -294,7 +313,8 @@ mod tests {
 
     #[test]
     fn node_images_are_digest_pinned_and_chosen_by_version() {
-        for (_, image, _) in NODE_IMAGES {
+        assert!(node_images().len() >= 2, "{:?}", node_images());
+        for NodeImage { image, .. } in node_images() {
             assert!(image.starts_with("kindest/node:v") && image.contains("@sha256:"), "{image}");
             assert_eq!(image.rsplit(':').next().unwrap().len(), 64, "{image}");
         }
@@ -307,14 +327,12 @@ mod tests {
     #[test]
     fn the_pins_equal_the_tool_versions_file() {
         let t = crate::tools::ToolVersions::parse(crate::tools::COMPILED).unwrap();
-        assert_eq!(t.get("KIND_VERSION"), Some(KIND_VERSION));
-        let pinned: Vec<(String, String, String)> =
-            NODE_IMAGES.iter().map(|(m, i, k)| (m.to_string(), i.to_string(), k.to_string())).collect();
-        assert_eq!(t.node_images().unwrap(), pinned);
+        assert_eq!(t.get("KIND_VERSION"), Some(kind_version()));
+        assert_eq!(t.node_images().unwrap().len(), node_images().len());
         assert_eq!(t.get("HELM_V4_VERSION"), Some(crate::provision::HELM_4.version));
         assert_eq!(t.get("HELM_V3_VERSION"), Some(crate::provision::HELM_3.version));
-        // The newest node image is the pinned kind's own.
-        assert_eq!(NODE_IMAGES[0].2, KIND_VERSION);
+        // The newest node image is the pinned kind's own (a kind bump needs its images).
+        assert_eq!(node_images()[0].kind, kind_version());
     }
 
     #[test]
@@ -328,7 +346,7 @@ mod tests {
                 "--name",
                 "nex-ct",
                 "--image",
-                NODE_IMAGES[1].1,
+                node_images()[1].image.as_str(),
                 "--wait",
                 "180s",
                 "--kubeconfig",
