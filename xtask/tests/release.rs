@@ -767,6 +767,36 @@ fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
     assert!(!calls.contains("ct install"), "{calls}");
 }
 
+#[test]
+fn ct_install_skips_charts_whose_kube_version_excludes_the_cluster() {
+    // adguard-home claims >=1.26: on the 1.25 cluster helm would refuse it.
+    let meta = std::fs::read_to_string(workspace().join("charts/adguard-home/Chart.yaml")).unwrap();
+    assert!(meta.contains("kubeVersion: \">=1.26.0-0\""), "the fixture premise changed");
+    let bin = stand_ins(&[("git", 0), ("docker", 0), ("kind", 0), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    let path = std::env::join_paths([bin.path(), Path::new("/bin"), Path::new("/usr/bin")]).unwrap();
+    xtask()
+        .current_dir(workspace())
+        .env("PATH", path)
+        .args([
+            "ct",
+            "install",
+            "--kubernetes-version",
+            "1.25",
+            "--charts",
+            "charts/adguard-home",
+            "--artifacts",
+        ])
+        .arg(artifacts.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "skipped charts/adguard-home: kubeVersion \">=1.26.0-0\" excludes Kubernetes 1.25.16",
+        ));
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap_or_default();
+    assert!(!calls.contains("kind create"), "no cluster for nothing to install: {calls}");
+}
+
 /// gpg with a private home holding one throwaway RSA signing key (Helm 3's
 /// OpenPGP library reads RSA keys; no passphrase).
 struct Gpg {

@@ -103,6 +103,24 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         }
         Action::Install { cluster_name, upgrade, artifacts, selection, .. } => {
             let artifacts = root.join(artifacts);
+            // Charts named explicitly are checked against the cluster's version, as
+            // helm would: the matrix runs the lowest version any chart claims.
+            let mut charts = selection.charts.clone();
+            if !charts.is_empty()
+                && let Some(version) = ct::node_version(&node_image)
+            {
+                let claims: Vec<(String, Option<String>)> =
+                    charts.iter().map(|c| (c.clone(), kube_version(&root.join(c)))).collect();
+                let (keep, skipped) = ct::installable(&claims, &version);
+                for (chart, why) in &skipped {
+                    println!("skipped {chart}: {why}");
+                }
+                if keep.is_empty() {
+                    println!("no chart to install on Kubernetes {version}");
+                    return Ok(Exit::Clean);
+                }
+                charts = keep;
+            }
             let plan = ct::InstallPlan {
                 cluster: cluster_name.clone(),
                 node_image,
@@ -110,7 +128,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 config,
                 upgrade: *upgrade,
                 all: selection.all,
-                charts: selection.charts.clone(),
+                charts,
                 extra: selection.extra.clone(),
             };
             match cluster::install(&plan, &path, &artifacts) {
@@ -123,4 +141,11 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             }
         }
     }
+}
+
+/// A chart's `kubeVersion`, if its Chart.yaml states one.
+fn kube_version(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
+    let meta: serde_json::Value = serde_saphyr::from_str(&text).ok()?;
+    meta.get("kubeVersion")?.as_str().map(str::to_owned)
 }

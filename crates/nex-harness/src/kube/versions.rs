@@ -35,6 +35,15 @@ pub fn matrix(constraint: Option<&str>) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Whether a `kubeVersion` constraint admits `version` (what helm checks
+/// before installing a chart on a cluster of that version).
+pub fn admits(constraint: Option<&str>, version: &semver::Version) -> Result<bool, String> {
+    match constraint.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(true),
+        Some(c) => Ok(parse(c)?.iter().any(|r| r.matches(version))),
+    }
+}
+
 /// Masterminds constraints: `||` between alternatives; within one, comparators
 /// separated by commas or spaces (`>= 1.25.0-0 < 1.40`), or a hyphen range.
 fn parse(constraint: &str) -> Result<Vec<semver::VersionReq>, String> {
@@ -78,6 +87,16 @@ mod tests {
         assert_eq!(matrix(Some(">=1.20.0-0 <1.30.0-0")).unwrap(), ["1.25.0", "1.29.0"]);
         assert_eq!(matrix(Some("1.30.0 - 1.31.0 || >=1.36.0-0")).unwrap(), ["1.30.0", "1.37.0"]);
         assert_eq!(matrix(Some(">=1.37.0-0")).unwrap(), ["1.37.0"]);
+    }
+
+    #[test]
+    fn admits_what_helm_would_install() {
+        let v = |s: &str| semver::Version::parse(s).unwrap();
+        assert!(admits(Some(">=1.25.0-0"), &v("1.25.16")).unwrap());
+        assert!(!admits(Some(">=1.26.0-0"), &v("1.25.16")).unwrap());
+        assert!(admits(Some(">=1.26.0-0"), &v("1.36.1")).unwrap());
+        assert!(admits(None, &v("1.25.16")).unwrap());
+        assert!(admits(Some("banana"), &v("1.25.16")).is_err());
     }
 
     #[test]

@@ -130,6 +130,37 @@ pub fn node_image(kubernetes_version: &str) -> Result<&'static str, String> {
     Ok(image)
 }
 
+/// The Kubernetes version of a node image (`kindest/node:v1.25.16@…` → 1.25.16).
+pub fn node_version(image: &str) -> Option<semver::Version> {
+    let tag = image.split('@').next()?.rsplit(':').next()?;
+    semver::Version::parse(tag.trim_start_matches('v')).ok()
+}
+
+/// Splits the charts to install into those whose `kubeVersion` admits the
+/// cluster's version and those helm would refuse (chart, why). Input: (chart
+/// folder, its kubeVersion constraint).
+pub fn installable(
+    charts: &[(String, Option<String>)],
+    cluster: &semver::Version,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut keep = Vec::new();
+    let mut skip = Vec::new();
+    for (chart, constraint) in charts {
+        match crate::kube::versions::admits(constraint.as_deref(), cluster) {
+            Ok(false) => skip.push((
+                chart.clone(),
+                format!(
+                    "kubeVersion {:?} excludes Kubernetes {cluster}",
+                    constraint.as_deref().unwrap_or_default()
+                ),
+            )),
+            // An unreadable constraint is ct's and helm's to report.
+            Ok(true) | Err(_) => keep.push(chart.clone()),
+        }
+    }
+    (keep, skip)
+}
+
 /// What `cargo xtask ct install` was asked to do.
 #[derive(Debug, Clone)]
 pub struct InstallPlan {
@@ -371,6 +402,28 @@ mod tests {
             strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])),
             ["lint", "--config", "ct.yaml"]
         );
+    }
+
+    #[test]
+    fn charts_whose_kube_version_excludes_the_cluster_are_skipped() {
+        let v = node_version(node_image("1.25").unwrap()).unwrap();
+        assert_eq!(v, semver::Version::new(1, 25, 16));
+        let charts = vec![
+            ("charts/glance".to_owned(), Some(">=1.25.0-0".to_owned())),
+            ("charts/adguard-home".to_owned(), Some(">=1.26.0-0".to_owned())),
+            ("charts/x".to_owned(), None),
+        ];
+        let (keep, skip) = installable(&charts, &v);
+        assert_eq!(keep, ["charts/glance", "charts/x"]);
+        assert_eq!(
+            skip,
+            [(
+                "charts/adguard-home".to_owned(),
+                "kubeVersion \">=1.26.0-0\" excludes Kubernetes 1.25.16".to_owned()
+            )]
+        );
+        let (keep, skip) = installable(&charts, &node_version(node_image("1.36").unwrap()).unwrap());
+        assert_eq!((keep.len(), skip.len()), (3, 0));
     }
 
     #[test]
