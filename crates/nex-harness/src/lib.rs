@@ -43,6 +43,7 @@ pub mod schema;
 pub mod settings;
 pub mod snapshot;
 pub mod stack;
+pub mod tools;
 pub mod values;
 pub mod yamale;
 pub mod yaml;

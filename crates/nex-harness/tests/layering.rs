@@ -40,7 +40,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "quantity",
         ],
     ),
-    ("adapters", &["catalog", "files", "helm", "provision", "kube", "deps", "changed", "docs", "images"]),
+    (
+        "adapters",
+        &["catalog", "files", "helm", "provision", "kube", "deps", "changed", "docs", "images", "tools"],
+    ),
     ("load", &["load", "render", "base_tree"]),
     ("checks", &["checks", "checks/*"]),
     (
@@ -595,6 +598,10 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "parses the packaged copy (helm's output) with ChartMeta::parse",
     ),
     ("crates/nex-harness/src/scaffold.rs", "writes a new chart's Chart.yaml"),
+    (
+        "crates/nex-harness/src/release/published_deps.rs",
+        "rewrites the packaged Chart.yaml and Chart.lock inside helm's archive",
+    ),
     (
         "crates/nex-harness/src/image_contract.rs",
         "`images --update` rewrites the artifacthub.io/images annotation in Chart.yaml",

@@ -40,13 +40,14 @@ pub enum Action {
     /// Create a kind cluster, label the test namespace for Pod Security "restricted",
     /// `ct install --config ct.yaml` (helm tests included), always delete the cluster
     #[command(after_help = "\
-Pinned node images (kind v0.33.0): Kubernetes 1.34, 1.35, 1.36, 1.37. Releases go into namespace \
-`nex` (enforce restricted). On failure the resources that never became ready are named, and \
+Pinned node images (.github/tool-versions.env): Kubernetes 1.36 (kind v0.32.0) and 1.25, the \
+lowest the charts claim (kind v0.24.0); run the kind release named there. Releases go into \
+namespace `nex` (enforce restricted). On failure the resources that never became ready are named, and \
 events, describe output, pod logs and kind's logs are saved under --artifacts. Exit 1 when ct \
 fails, 2 when a tool is missing or the cluster cannot be created.")]
     Install {
-        /// Kubernetes version of the cluster (1.37, v1.35.8, ...)
-        #[arg(long, default_value = "1.37")]
+        /// Kubernetes version of the cluster (1.36, v1.25.16, ...)
+        #[arg(long, default_value = "1.36")]
         kubernetes_version: String,
 
         /// kind cluster name
@@ -102,6 +103,24 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         }
         Action::Install { cluster_name, upgrade, artifacts, selection, .. } => {
             let artifacts = root.join(artifacts);
+            // Charts named explicitly are checked against the cluster's version, as
+            // helm would: the matrix runs the lowest version any chart claims.
+            let mut charts = selection.charts.clone();
+            if !charts.is_empty()
+                && let Some(version) = ct::node_version(&node_image)
+            {
+                let claims: Vec<(String, Option<String>)> =
+                    charts.iter().map(|c| (c.clone(), kube_version(&root.join(c)))).collect();
+                let (keep, skipped) = ct::installable(&claims, &version);
+                for (chart, why) in &skipped {
+                    println!("skipped {chart}: {why}");
+                }
+                if keep.is_empty() {
+                    println!("no chart to install on Kubernetes {version}");
+                    return Ok(Exit::Clean);
+                }
+                charts = keep;
+            }
             let plan = ct::InstallPlan {
                 cluster: cluster_name.clone(),
                 node_image,
@@ -109,7 +128,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 config,
                 upgrade: *upgrade,
                 all: selection.all,
-                charts: selection.charts.clone(),
+                charts,
                 extra: selection.extra.clone(),
             };
             match cluster::install(&plan, &path, &artifacts) {
@@ -122,4 +141,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             }
         }
     }
+}
+
+/// A chart's `kubeVersion`, if its Chart.yaml states one.
+fn kube_version(dir: &std::path::Path) -> Option<String> {
+    nex_harness::files::read_chart_meta(dir).kube_version
 }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 /// reproducible archives plus a merged `index.yaml`
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Library dependencies (`file://../common`) are vendored first. Archives are rewritten with fixed \
+Library dependencies (`file://../common`) are vendored first; in the archives they then name \
+the published repository (--dependency-repo, default --url), so a pulled chart can run \
+`helm dependency build`. Archives are rewritten with fixed \
 timestamps, so the same chart content always has the same digest. A chart opts out with the \
 Chart.yaml annotation `nex-charts/publish: \"false\"`.
 
@@ -27,6 +29,20 @@ pub struct Args {
     #[arg(long)]
     pub url: Option<String>,
 
+    /// Repository URL written over `file://` dependencies in the archives, so a pulled chart
+    /// rebuilds them with `helm dependency build` (default: --url)
+    #[arg(long, value_name = "URL")]
+    pub dependency_repo: Option<String>,
+
+    /// Sign each archive written (Helm provenance, ARCHIVE.prov, for `helm verify` and
+    /// `helm pull --verify`) with this gpg secret key (id, fingerprint or user id; GNUPGHOME)
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<String>,
+
+    /// File holding the signing key's passphrase (gpg --passphrase-file)
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub passphrase_file: Option<PathBuf>,
+
     /// Also write the file names of the archives new to the index here, one a line
     /// (what a release job uploads)
     #[arg(long, value_name = "FILE")]
@@ -38,7 +54,16 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let config = super::config(&root)?;
     let charts = nex_harness::catalog::discover(&root, &config)?;
     let helm = super::helm(major)?;
-    let opts = Options { out: args.out.clone(), merge: args.merge.clone(), url: args.url.clone() };
+    let opts = Options {
+        out: args.out.clone(),
+        merge: args.merge.clone(),
+        url: args.url.clone(),
+        dependency_repo: args.dependency_repo.clone(),
+        sign: args.sign.clone().map(|key| nex_harness::release::provenance::Signer {
+            key,
+            passphrase_file: args.passphrase_file.clone(),
+        }),
+    };
     match package::run(&charts, &helm, &opts)? {
         Outcome::Written { packaged, added, skipped, index } => {
             for p in &packaged {

@@ -26,7 +26,8 @@ pub struct Args {
     #[arg(long, default_value = "dist")]
     pub dir: PathBuf,
 
-    /// Also write each pushed `HOST/PATH/CHART@sha256:…` here, one a line (for signing)
+    /// Also write each published `HOST/PATH/CHART@sha256:…` here, one a line, pushed now or
+    /// already in the registry (for signing: a run that stopped before signing is repaired)
     #[arg(long, value_name = "FILE")]
     pub refs_out: Option<PathBuf>,
 }
@@ -47,13 +48,25 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     for r in &results {
         let what = format!("{}/{}:{}", base, r.name, r.version);
         match &r.status {
-            Status::Pushed { manifest } => {
-                println!("pushed    {what} {manifest}");
-                if !manifest.is_empty() {
+            Status::Pushed { manifest } | Status::Unchanged { manifest } => {
+                let pushed = matches!(r.status, Status::Pushed { .. });
+                if pushed {
+                    println!("pushed    {what} {manifest}");
+                } else {
+                    println!("unchanged {what} {manifest} (the registry holds the same archive)");
+                }
+                // Every published digest is listed for signing (signing skips the signed
+                // ones), so a run that stopped between push and sign is repaired by the next.
+                if manifest.is_empty() {
+                    eprintln!(
+                        "error[release/publish]: {what}: helm printed no `Digest:` line, so this chart \
+                         cannot be signed"
+                    );
+                    exit = Exit::Failure;
+                } else {
                     refs.push_str(&format!("{}/{}@{manifest}\n", base.trim_start_matches("oci://"), r.name));
                 }
             }
-            Status::Unchanged => println!("unchanged {what} (the registry holds the same archive)"),
             Status::Conflict { remote } => {
                 eprintln!(
                     "error[release/immutable]: {what} is already in the registry with digest {remote}, \

@@ -36,6 +36,25 @@ pub fn matrix(constraint: Option<&str>) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Whether a `kubeVersion` constraint admits `version` (what helm checks
+/// before installing a chart on a cluster of that version).
+pub fn admits(constraint: Option<&str>, version: &semver::Version) -> Result<bool, String> {
+    match constraint.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(true),
+        Some(c) => {
+            let parsed = crate::constraint::Constraint::parse(c)
+                .map_err(|e| format!("kubeVersion {c:?} is not a version constraint: {e}"))?;
+            let v = crate::constraint::Version {
+                major: version.major,
+                minor: version.minor,
+                patch: version.patch,
+                pre: version.pre.to_string(),
+            };
+            Ok(parsed.admits_kube(&v))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +70,16 @@ mod tests {
         // Masterminds: a bare minor is that minor (any patch), not a caret range.
         assert_eq!(matrix(Some("1.30")).unwrap(), ["1.30.0"]);
         assert_eq!(matrix(Some(">=1.25.0-0, !=1.26")).unwrap(), ["1.25.0", "1.37.0"]);
+    }
+
+    #[test]
+    fn admits_what_helm_would_install() {
+        let v = |s: &str| semver::Version::parse(s).unwrap();
+        assert!(admits(Some(">=1.25.0-0"), &v("1.25.16")).unwrap());
+        assert!(!admits(Some(">=1.26.0-0"), &v("1.25.16")).unwrap());
+        assert!(admits(Some(">=1.26.0-0"), &v("1.36.1")).unwrap());
+        assert!(admits(None, &v("1.25.16")).unwrap());
+        assert!(admits(Some("banana"), &v("1.25.16")).is_err());
     }
 
     #[test]

@@ -57,7 +57,11 @@ pub fn read_entries(tgz: &[u8]) -> Result<Vec<Entry>, ArchiveError> {
 /// header). Nested chart archives (vendored dependencies under `charts/`) are
 /// normalised too, since their bytes are part of the outer content.
 pub fn normalize(tgz: &[u8]) -> Result<Vec<u8>, ArchiveError> {
-    let entries = read_entries(tgz)?;
+    build(read_entries(tgz)?)
+}
+
+/// Writes entries as a chart archive with the fixed metadata of [`normalize`].
+pub fn build(entries: Vec<Entry>) -> Result<Vec<u8>, ArchiveError> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
     {
         let mut builder = tar::Builder::new(&mut gz);

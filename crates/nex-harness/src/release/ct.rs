@@ -7,17 +7,43 @@ use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// kind release the node images below were built for (their release notes
-/// list these exact digests; kind asks for digest-pinned images).
-pub const KIND_VERSION: &str = "v0.33.0";
+/// A pinned kind node image, read from `.github/tool-versions.env` as this
+/// build was compiled with (the file CI reads too, and Renovate updates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeImage {
+    /// Kubernetes minor (`1.36`).
+    pub minor: String,
+    /// `kindest/node:vX.Y.Z@sha256:…`, digest-pinned as kind asks.
+    pub image: String,
+    /// The kind release that built it (the one to run it with).
+    pub kind: String,
+}
 
-/// `kindest/node` images of kind v0.33.0, by Kubernetes minor.
-pub const NODE_IMAGES: &[(&str, &str)] = &[
-    ("1.37", "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"),
-    ("1.36", "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed"),
-    ("1.35", "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0"),
-    ("1.34", "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"),
-];
+/// The pinned node images, in file order (newest first; the last is the
+/// lowest Kubernetes the charts claim).
+pub fn node_images() -> &'static [NodeImage] {
+    static IMAGES: std::sync::LazyLock<Vec<NodeImage>> = std::sync::LazyLock::new(|| {
+        // The file is compiled in and tested (tools::tests); a broken one cannot build a passing harness.
+        crate::tools::ToolVersions::parse(crate::tools::COMPILED)
+            .and_then(|t| t.node_images())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(minor, image, kind)| NodeImage { minor, image, kind })
+            .collect()
+    });
+    &IMAGES
+}
+
+/// The kind release CI installs (`KIND_VERSION`), the newest node image's.
+pub fn kind_version() -> &'static str {
+    static KIND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        crate::tools::ToolVersions::parse(crate::tools::COMPILED)
+            .ok()
+            .and_then(|t| t.get("KIND_VERSION").map(str::to_owned))
+            .unwrap_or_default()
+    });
+    &KIND
+}
 
 /// The namespace charts are installed into, labelled for Pod Security "restricted".
 pub const TEST_NAMESPACE: &str = crate::helm::NAMESPACE;
@@ -35,7 +61,7 @@ pub const DOCKER: Tool = Tool {
 };
 pub const KIND: Tool = Tool {
     name: "kind",
-    how: "`go install sigs.k8s.io/kind@v0.33.0`, or the kind release binary; in CI helm/kind-action",
+    how: "the kind release .github/tool-versions.env names for the node image (`go install sigs.k8s.io/kind@VERSION`); in CI helm/kind-action",
 };
 pub const CT: Tool = Tool {
     name: "ct",
@@ -88,18 +114,51 @@ fn is_executable(path: &Path) -> bool {
 pub fn node_image(kubernetes_version: &str) -> Result<&'static str, String> {
     let v = kubernetes_version.trim_start_matches('v');
     let minor: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
-    let image = NODE_IMAGES.iter().find(|(m, _)| *m == minor).map(|(_, i)| *i).ok_or_else(|| {
-        let known: Vec<&str> = NODE_IMAGES.iter().map(|(m, _)| *m).collect();
-        format!(
-            "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (kind {KIND_VERSION})",
-            known.join(", ")
-        )
-    })?;
+    let image =
+        node_images().iter().find(|n| n.minor == minor).map(|n| n.image.as_str()).ok_or_else(|| {
+            let known: Vec<&str> = node_images().iter().map(|n| n.minor.as_str()).collect();
+            format!(
+                "no pinned kind node image for Kubernetes {kubernetes_version}; pinned: {} (see {})",
+                known.join(", "),
+                crate::tools::FILE
+            )
+        })?;
     // A full version must be the pinned patch, or the pin would be a lie.
     if v.matches('.').count() == 2 && !image.contains(&format!(":v{v}@")) {
         return Err(format!("Kubernetes {kubernetes_version}: the pinned image for {minor} is {image}"));
     }
     Ok(image)
+}
+
+/// The Kubernetes version of a node image (`kindest/node:v1.25.16@…` → 1.25.16).
+pub fn node_version(image: &str) -> Option<semver::Version> {
+    let tag = image.split('@').next()?.rsplit(':').next()?;
+    semver::Version::parse(tag.trim_start_matches('v')).ok()
+}
+
+/// Splits the charts to install into those whose `kubeVersion` admits the
+/// cluster's version and those helm would refuse (chart, why). Input: (chart
+/// folder, its kubeVersion constraint).
+pub fn installable(
+    charts: &[(String, Option<String>)],
+    cluster: &semver::Version,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut keep = Vec::new();
+    let mut skip = Vec::new();
+    for (chart, constraint) in charts {
+        match crate::kube::versions::admits(constraint.as_deref(), cluster) {
+            Ok(false) => skip.push((
+                chart.clone(),
+                format!(
+                    "kubeVersion {:?} excludes Kubernetes {cluster}",
+                    constraint.as_deref().unwrap_or_default()
+                ),
+            )),
+            // An unreadable constraint is ct's and helm's to report.
+            Ok(true) | Err(_) => keep.push(chart.clone()),
+        }
+    }
+    (keep, skip)
 }
 
 /// What `cargo xtask ct install` was asked to do.
@@ -269,7 +328,7 @@ mod tests {
     fn plan() -> InstallPlan {
         InstallPlan {
             cluster: "nex-ct".into(),
-            node_image: node_image("1.35").unwrap().into(),
+            node_image: node_image("1.25").unwrap().into(),
             kubeconfig: "/tmp/kc".into(),
             config: "ct.yaml".into(),
             upgrade: true,
@@ -285,14 +344,26 @@ mod tests {
 
     #[test]
     fn node_images_are_digest_pinned_and_chosen_by_version() {
-        for (_, image) in NODE_IMAGES {
+        assert!(node_images().len() >= 2, "{:?}", node_images());
+        for NodeImage { image, .. } in node_images() {
             assert!(image.starts_with("kindest/node:v") && image.contains("@sha256:"), "{image}");
             assert_eq!(image.rsplit(':').next().unwrap().len(), 64, "{image}");
         }
-        assert!(node_image("v1.37").unwrap().contains("v1.37.0@"));
-        assert!(node_image("1.35.8").unwrap().contains("v1.35.8@"));
-        assert!(node_image("1.35.2").unwrap_err().contains("v1.35.8"));
-        assert!(node_image("1.20").unwrap_err().contains("1.37, 1.36, 1.35, 1.34"));
+        assert!(node_image("v1.36").unwrap().contains("v1.36.1@"));
+        assert!(node_image("1.25.16").unwrap().contains("v1.25.16@"));
+        assert!(node_image("1.25.2").unwrap_err().contains("v1.25.16"));
+        assert!(node_image("1.20").unwrap_err().contains("1.36, 1.25"));
+    }
+
+    #[test]
+    fn the_pins_equal_the_tool_versions_file() {
+        let t = crate::tools::ToolVersions::parse(crate::tools::COMPILED).unwrap();
+        assert_eq!(t.get("KIND_VERSION"), Some(kind_version()));
+        assert_eq!(t.node_images().unwrap().len(), node_images().len());
+        assert_eq!(t.get("HELM_V4_VERSION"), Some(crate::provision::HELM_4.version));
+        assert_eq!(t.get("HELM_V3_VERSION"), Some(crate::provision::HELM_3.version));
+        // The newest node image is the pinned kind's own (a kind bump needs its images).
+        assert_eq!(node_images()[0].kind, kind_version());
     }
 
     #[test]
@@ -306,7 +377,7 @@ mod tests {
                 "--name",
                 "nex-ct",
                 "--image",
-                NODE_IMAGES[2].1,
+                node_images()[1].image.as_str(),
                 "--wait",
                 "180s",
                 "--kubeconfig",
@@ -331,6 +402,28 @@ mod tests {
             strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])),
             ["lint", "--config", "ct.yaml"]
         );
+    }
+
+    #[test]
+    fn charts_whose_kube_version_excludes_the_cluster_are_skipped() {
+        let v = node_version(node_image("1.25").unwrap()).unwrap();
+        assert_eq!(v, semver::Version::new(1, 25, 16));
+        let charts = vec![
+            ("charts/glance".to_owned(), Some(">=1.25.0-0".to_owned())),
+            ("charts/adguard-home".to_owned(), Some(">=1.26.0-0".to_owned())),
+            ("charts/x".to_owned(), None),
+        ];
+        let (keep, skip) = installable(&charts, &v);
+        assert_eq!(keep, ["charts/glance", "charts/x"]);
+        assert_eq!(
+            skip,
+            [(
+                "charts/adguard-home".to_owned(),
+                "kubeVersion \">=1.26.0-0\" excludes Kubernetes 1.25.16".to_owned()
+            )]
+        );
+        let (keep, skip) = installable(&charts, &node_version(node_image("1.36").unwrap()).unwrap());
+        assert_eq!((keep.len(), skip.len()), (3, 0));
     }
 
     #[test]

@@ -7,4 +7,6 @@ pub mod ct;
 pub mod hooks;
 pub mod index;
 pub mod package;
+pub mod provenance;
 pub mod publish;
+pub mod published_deps;

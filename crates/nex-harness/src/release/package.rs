@@ -22,6 +22,8 @@ pub enum PackageError {
     Index(#[from] super::index::IndexError),
     #[error(transparent)]
     Helm(#[from] crate::helm::HelmError),
+    #[error(transparent)]
+    Sign(#[from] super::provenance::SignError),
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +34,11 @@ pub struct Options {
     pub merge: Option<PathBuf>,
     /// Base URL written into new entries' `urls` (relative file names otherwise).
     pub url: Option<String>,
+    /// The published repository written over `file://` dependencies in the
+    /// archives (default: `url`), so a pulled chart can rebuild its dependencies.
+    pub dependency_repo: Option<String>,
+    /// Sign the archives (Helm provenance, `<archive>.prov`) with this gpg key.
+    pub sign: Option<super::provenance::Signer>,
 }
 
 /// What a run did, or why it wrote nothing.
@@ -75,7 +82,8 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     for (i, chart) in publish.iter().enumerate() {
         let dest = staging.path().join(i.to_string());
         std::fs::create_dir_all(&dest).map_err(io(&dest))?;
-        match package_one(chart, helm, &dest) {
+        let repo = opts.dependency_repo.as_deref().or(opts.url.as_deref());
+        match package_one(chart, helm, &dest, repo) {
             Ok(p) => packaged.push((p, dest)),
             Err(message) => failed.push((chart.name.clone(), message)),
         }
@@ -98,6 +106,18 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
         if !unchanged {
             std::fs::rename(dest.join(&p.file_name), &target).map_err(io(&target))?;
         }
+        // A rewritten archive gets a new signature; an unchanged one keeps its own.
+        let prov = opts.out.join(format!("{}.prov", p.file_name));
+        if let Some(signer) = &opts.sign
+            && (!unchanged || !prov.is_file())
+        {
+            let bytes = std::fs::read(&target).map_err(io(&target))?;
+            let chart_yaml = archive::chart_yaml(&bytes).map_err(|e| PackageError::Io {
+                path: target.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            super::provenance::sign(&target, &chart_yaml, &p.digest, signer)?;
+        }
     }
     let now = super::index::timestamp();
     let added = index.merge(&list, opts.url.as_deref(), &now);
@@ -116,7 +136,7 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
 
 /// Vendors the chart's library dependencies, `helm package`s it into `dest`
 /// and rewrites the archive reproducibly. Errors are helm's words, for the user.
-fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, String> {
+fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> Result<Packaged, String> {
     let meta = crate::files::read_chart_meta(&chart.dir);
     crate::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let mut cmd = helm.command();
@@ -132,7 +152,12 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path) -> Result<Packaged, Stri
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .ok_or("helm package wrote no archive")?;
     let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let bytes = archive::normalize(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut entries = archive::read_entries(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
+    if let Some(repo) = repo {
+        super::published_deps::rewrite_entries(&mut entries, repo)
+            .map_err(|e| format!("cannot name the published repository: {e}"))?;
+    }
+    let bytes = archive::build(entries).map_err(|e| format!("{}: {e}", file.display()))?;
     let metadata = chart_metadata(&bytes)?;
     let field = |k: &str| metadata.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let (name, version) = (field("name"), field("version"));

@@ -30,8 +30,9 @@ pub enum PublishError {
 pub enum Status {
     /// Pushed now; the manifest digest the registry returned (for signing).
     Pushed { manifest: String },
-    /// The registry already holds these exact bytes.
-    Unchanged,
+    /// The registry already holds these exact bytes; its manifest digest (for
+    /// signing what an earlier, interrupted run pushed but never signed).
+    Unchanged { manifest: String },
     /// The registry holds other bytes under this version.
     Conflict { remote: String },
     /// helm failed; its words.
@@ -93,8 +94,8 @@ pub fn run(
     for (i, (name, version, file, digest)) in charts.into_iter().enumerate() {
         let pulled = scratch.path().join(i.to_string());
         let status = match remote_digest(helm, &reference, &name, &version, plain_http, &pulled)? {
-            Remote::Digest(remote) if remote == digest => Status::Unchanged,
-            Remote::Digest(remote) => Status::Conflict { remote },
+            Remote::Digest { archive, manifest } if archive == digest => Status::Unchanged { manifest },
+            Remote::Digest { archive, .. } => Status::Conflict { remote: archive },
             Remote::Error(e) => Status::Failed(e),
             Remote::Absent => push(helm, &file, &reference, plain_http)?,
         };
@@ -105,7 +106,11 @@ pub fn run(
 
 enum Remote {
     Absent,
-    Digest(String),
+    /// The archive's sha256 and the manifest digest helm printed on pulling it.
+    Digest {
+        archive: String,
+        manifest: String,
+    },
     Error(String),
 }
 
@@ -131,7 +136,9 @@ fn remote_digest(
     }
     let file = dest.join(format!("{name}-{version}.tgz"));
     let bytes = std::fs::read(&file).map_err(|source| PublishError::Io { path: file, source })?;
-    Ok(Remote::Digest(archive::sha256(&bytes)))
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let manifest = manifest_digest(&text).unwrap_or_default();
+    Ok(Remote::Digest { archive: archive::sha256(&bytes), manifest })
 }
 
 /// Whether a failed pull means the registry does not hold the chart version.
@@ -160,9 +167,13 @@ fn push(helm: &Helm, file: &Path, reference: &str, plain_http: bool) -> Result<S
     Ok(Status::Pushed { manifest: manifest_digest(&text).unwrap_or_default() })
 }
 
-/// `Digest: sha256:…` from helm push's output (Helm 3 and 4 both print it).
+/// `Digest: sha256:…` from helm push's or pull's output (Helm 3 and 4 both print it).
 pub fn manifest_digest(output: &str) -> Option<String> {
-    output.lines().find_map(|l| l.trim().strip_prefix("Digest:")).map(|d| d.trim().to_owned())
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Digest:"))
+        .map(|d| d.trim().to_owned())
+        .filter(|d| d.starts_with("sha256:") && d.len() == 71)
 }
 
 #[cfg(test)]
@@ -190,9 +201,11 @@ mod tests {
 
     #[test]
     fn reads_the_pushed_digest() {
-        let out = "Pushed: 127.0.0.1:5000/charts/hello:0.1.0\nDigest: sha256:abc123\n";
-        assert_eq!(manifest_digest(out).as_deref(), Some("sha256:abc123"));
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let out = format!("Pushed: 127.0.0.1:5000/charts/hello:0.1.0\nDigest: {d}\n");
+        assert_eq!(manifest_digest(&out), Some(d));
         assert_eq!(manifest_digest("nothing"), None);
+        assert_eq!(manifest_digest("Digest: sha256:abc123"), None, "not a digest");
     }
 
     #[test]
