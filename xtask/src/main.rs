@@ -1,9 +1,9 @@
 //! `cargo xtask`: the command line over the harness. Errors end here (anyhow).
 
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
 use nex_harness::Exit;
 use nex_harness::helm::Major;
+use std::process::ExitCode;
 
 mod cmd;
 

@@ -7,9 +7,9 @@
 //! Gateway, Traefik's forwardAuth points at the Authelia Service, and no
 //! secret sits in Authelia's ConfigMap.
 
+use nex_harness::helm::{Helm, Major};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use nex_harness::helm::{Helm, Major};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()

@@ -3,6 +3,7 @@
 //! a real OCI registry (the CNCF distribution server) and pulled back.
 
 use assert_cmd::Command;
+use nex_harness::helm::{Helm, Major};
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -11,7 +12,6 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use nex_harness::helm::{Helm, Major};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()

@@ -127,9 +127,10 @@ fn the_human_report_says_allowed_by_exception() {
 
 /// A HELM_BIN that records every invocation, then runs the pinned helm.
 fn counting_helm(dir: &Path, log: &Path) -> PathBuf {
-    let real = nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
-        .expect("pinned helm")
-        .bin;
+    let real =
+        nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
+            .expect("pinned helm")
+            .bin;
     let script = dir.join("helm");
     std::fs::write(
         &script,

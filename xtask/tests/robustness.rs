@@ -3,8 +3,8 @@
 //! inputs in tests/fixtures/fuzz-regressions) and a bounded number of
 //! deterministic mutations of them. A panic fails the test and prints the input.
 
-use std::path::{Path, PathBuf};
 use nex_harness::robustness::{Rng, mutate, values_validator, yaml_loader};
+use std::path::{Path, PathBuf};
 
 /// Mutations per seed; small enough to keep `cargo test` quick.
 const ROUNDS: usize = 12;

@@ -8,14 +8,14 @@
 //! snapshot as `.snap.new`; accept with `cargo insta review`, or without
 //! cargo-insta: `INSTA_UPDATE=always cargo test --test snapshots`.
 
-use std::collections::BTreeSet;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 use nex_harness::cache::{self, Cache};
 use nex_harness::catalog::{Chart, Scenario};
 use nex_harness::helm::{Helm, Major};
 use nex_harness::manifest::{self, Object};
 use nex_harness::render::{self, RenderInputs};
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -79,7 +79,9 @@ const RANDOM_FUNCTIONS: &[&str] = &[
 /// Whether the chart's templates (or its local dependencies') call a random function.
 fn uses_randomness(chart: &Chart) -> bool {
     let mut dirs = vec![chart.dir.join("templates")];
-    dirs.extend(nex_harness::deps::local_dependencies(&chart.dir).into_iter().map(|(_, d)| d.join("templates")));
+    dirs.extend(
+        nex_harness::deps::local_dependencies(&chart.dir).into_iter().map(|(_, d)| d.join("templates")),
+    );
     dirs.iter().flat_map(|d| walkdir::WalkDir::new(d).into_iter().flatten()).any(|e| {
         std::fs::read_to_string(e.path()).is_ok_and(|t| {
             RANDOM_FUNCTIONS.iter().any(|f| t.split(|c: char| !c.is_alphanumeric()).any(|w| w == *f))

@@ -1,8 +1,8 @@
 use anyhow::Context;
-use std::path::PathBuf;
 use nex_harness::Exit;
 use nex_harness::bench::{self, Options, measure::LintCommand, report::Report};
 use nex_harness::helm::Major;
+use std::path::PathBuf;
 
 /// Measure `xtask lint` against a ct-style pipeline (helm lint, yamllint, yamale,
 /// kubernetes-validate, serially per chart) on the same charts: the real catalog,

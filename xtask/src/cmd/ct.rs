@@ -1,9 +1,9 @@
-use std::ffi::OsString;
-use std::path::PathBuf;
-use std::process::Command;
 use nex_harness::Exit;
 use nex_harness::helm::Major;
 use nex_harness::release::{cluster, ct};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
 
 /// Run chart-testing (`ct`): lint, or install and test on a throwaway kind cluster
 #[derive(Debug, clap::Args)]

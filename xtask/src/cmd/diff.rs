@@ -1,5 +1,3 @@
-use rayon::prelude::*;
-use std::path::PathBuf;
 use nex_harness::Exit;
 use nex_harness::base_tree::{BaseChart, Tree};
 use nex_harness::cache::Cache;
@@ -9,6 +7,8 @@ use nex_harness::diff::report::{self, ChartDiff, Format, Report, ScenarioDiff};
 use nex_harness::helm::{Helm, Major};
 use nex_harness::manifest::Object;
 use nex_harness::render::RenderInputs;
+use rayon::prelude::*;
+use std::path::PathBuf;
 
 /// Show what this branch changes in the rendered manifests of changed charts
 ///
@@ -182,7 +182,9 @@ fn diff_chart(chart: &Chart, tree: &Tree, helm: &Helm, cache: &Cache) -> (ChartD
             }
             (Ok(objs), Some(Ok(old))) => {
                 let mut changes = nex_harness::diff::objects(old, objs);
-                if let Some((from, to)) = nex_harness::diff::fold_label(&mut changes, nex_harness::diff::CHART_LABEL) {
+                if let Some((from, to)) =
+                    nex_harness::diff::fold_label(&mut changes, nex_harness::diff::CHART_LABEL)
+                {
                     let note = format!(
                         "every object's `{}` label: {from} → {to} (not repeated below)",
                         nex_harness::diff::CHART_LABEL

@@ -1,5 +1,3 @@
-use std::io::IsTerminal;
-use std::path::PathBuf;
 use nex_harness::Exit;
 use nex_harness::catalog::Chart;
 use nex_harness::changed::Baseline;
@@ -9,6 +7,8 @@ use nex_harness::kube::Schemas;
 use nex_harness::lintconf::LintConf;
 use nex_harness::load::{LoadOptions, Settings};
 use nex_harness::report::{self, Format, Summary};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
 /// CRDs configured for the whole catalog (custom resources charts may render).
 const CATALOG_CRDS: &str = "schemas/crds";

@@ -13,9 +13,9 @@ pub mod render;
 pub mod tools;
 
 use anyhow::Context;
-use std::path::PathBuf;
 use nex_harness::config::CtConfig;
 use nex_harness::helm::{Helm, Major};
+use std::path::PathBuf;
 
 /// The catalog root: the working directory (where `ct.yaml` lives).
 pub fn root() -> anyhow::Result<PathBuf> {

@@ -1,8 +1,8 @@
 use anyhow::Context;
-use std::path::Path;
 use nex_harness::Exit;
 use nex_harness::helm::Major;
 use nex_harness::scaffold::{self, FRAGMENT, LIBRARY};
+use std::path::Path;
 
 /// Scaffold a chart on the common library and the values contract.
 ///

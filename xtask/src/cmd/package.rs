@@ -1,7 +1,7 @@
-use std::path::PathBuf;
 use nex_harness::Exit;
 use nex_harness::helm::Major;
 use nex_harness::release::package::{self, Options, Outcome};
+use std::path::PathBuf;
 
 /// Package every chart (the `common` library too) into a chart repository:
 /// reproducible archives plus a merged `index.yaml`

@@ -1,8 +1,8 @@
-use std::io::Write;
-use std::path::PathBuf;
 use nex_harness::Exit;
 use nex_harness::helm::Major;
 use nex_harness::release::publish::{self, Status};
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Push every packaged chart to an OCI registry
 #[derive(Debug, clap::Args)]

@@ -1,8 +1,8 @@
 use anyhow::bail;
-use std::io::Write;
-use std::path::PathBuf;
 use nex_harness::Exit;
 use nex_harness::helm::{Major, NAMESPACE, RELEASE};
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Print what `helm template` renders for a chart, with the fixed release name
 /// and namespace the checks use.

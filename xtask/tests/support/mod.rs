@@ -54,3 +54,28 @@ pub fn git(dir: &Path, args: &[&str]) {
         .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Runs the harness in `dir` with each of `ro` mounted read-only, in a private
+/// mount namespace (`unshare -m`): the test runs as root, which ignores file
+/// modes, so a read-only checkout has to be a read-only mount. The mounts
+/// vanish with the process.
+pub fn read_only(ro: &[&Path], dir: &Path, args: &[&str], envs: &[(&str, &Path)]) -> std::process::Output {
+    let mut script = String::from("set -e; ");
+    for p in ro {
+        script.push_str(&format!("mount --bind -o ro '{0}' '{0}'; ", p.display()));
+    }
+    script.push_str("exec \"$@\"");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
+        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HELM_BIN")
+        .env_remove("NEX_HELM")
+        .env_remove("NEX_NO_CACHE")
+        .env("NO_COLOR", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("unshare runs")
+}
