@@ -57,10 +57,16 @@ impl KeyBuilder {
         }
     }
 
-    /// A file's content (or a marker when it cannot be read, so the key still differs).
+    /// A file's content (or a marker when it cannot be read, so the key still
+    /// differs). Links are followed, so the key follows what a link points at;
+    /// only regular files are read (a FIFO or `/dev/zero` gives its kind).
     pub fn file(self, path: &Path) -> Self {
-        match std::fs::read(path) {
-            Ok(bytes) => self.str("file").part(&bytes),
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => match hash_file(path) {
+                Ok(digest) => self.str("file").part(&digest),
+                Err(e) => self.str("unreadable").str(&e.kind().to_string()),
+            },
+            Ok(m) => self.str("special").str(crate::files::kind_of(m.file_type())),
             Err(e) => self.str("unreadable").str(&e.kind().to_string()),
         }
     }
@@ -70,15 +76,25 @@ impl KeyBuilder {
     }
 }
 
+/// The sha256 of a file's bytes, streamed (vendored archives may be large).
+fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(h.finalize().into())
+}
+
 /// A fingerprint of every file of a chart folder (paths and contents), vendored
-/// dependency archives in `charts/` included. `snapshots/` is left out: it
-/// records renders, it does not shape them.
+/// dependency archives in `charts/` included. Symbolic links are followed, as
+/// helm follows them: a link's key is what it points at, so editing the target
+/// of a linked ci file or `templates/` folder changes the fingerprint.
+/// `snapshots/` is left out: it records renders, it does not shape them.
 pub fn chart_fingerprint(dir: &Path) -> String {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
         .into_iter()
         .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
         .flatten()
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| !e.file_type().is_dir())
         .map(|e| e.into_path())
         .collect();
     files.sort();
@@ -181,5 +197,27 @@ mod tests {
         assert_eq!(f1, chart_fingerprint(d));
         std::fs::write(d.join("templates/a.yaml"), "b").unwrap();
         assert_ne!(f1, chart_fingerprint(d));
+    }
+
+    #[test]
+    fn chart_fingerprint_follows_links_to_their_targets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (chart, outside) = (tmp.path().join("c"), tmp.path().join("out"));
+        std::fs::create_dir_all(chart.join("ci")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("x-values.yaml"), "a: 1\n").unwrap();
+        std::fs::write(outside.join("t.yaml"), "kind: A\n").unwrap();
+        std::os::unix::fs::symlink(outside.join("x-values.yaml"), chart.join("ci/x-values.yaml")).unwrap();
+        std::os::unix::fs::symlink(&outside, chart.join("templates")).unwrap();
+        let f1 = chart_fingerprint(&chart);
+        std::fs::write(outside.join("x-values.yaml"), "a: 2\n").unwrap();
+        let f2 = chart_fingerprint(&chart);
+        assert_ne!(f1, f2, "a linked file's edit");
+        std::fs::write(outside.join("t.yaml"), "kind: B\n").unwrap();
+        assert_ne!(f2, chart_fingerprint(&chart), "an edit inside a linked folder");
+        // A FIFO is named, never opened (opening it would block).
+        let fifo = chart.join("values.yaml");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert_ne!(chart_fingerprint(&chart), chart_fingerprint(&outside));
     }
 }

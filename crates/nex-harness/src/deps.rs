@@ -22,7 +22,7 @@ struct Dependency {
 
 /// The `file://` dependency folders a chart declares, resolved against the chart.
 pub fn local_dependencies(chart_dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(text) = std::fs::read_to_string(chart_dir.join("Chart.yaml")) else {
+    let Ok(text) = crate::files::read_text(&chart_dir.join("Chart.yaml")) else {
         return Vec::new();
     };
     let Ok(deps) = serde_saphyr::from_str::<ChartDeps>(&text) else {
@@ -41,6 +41,10 @@ pub fn ensure(chart: &Chart, helm: &Helm) -> Result<(), String> {
     let deps = local_dependencies(&chart.dir);
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
+    }
+    if let Some((path, kind)) = crate::files::scan(&chart.dir).special.first() {
+        // helm would block on it (a FIFO) or read it forever (a device).
+        return Err(format!("not vendored: {} is {kind}", path.display()));
     }
     let mut cmd = helm.command();
     cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);

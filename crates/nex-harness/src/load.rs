@@ -25,9 +25,41 @@ pub struct ProcOutput {
     pub signal: Option<i32>,
 }
 
+/// A tool's error output is quoted in findings; past these bounds (a Go
+/// goroutine dump runs to hundreds of lines) the rest is cut and counted.
+pub const MAX_TOOL_MESSAGE_LINES: usize = 20;
+pub const MAX_TOOL_MESSAGE_BYTES: usize = 4096;
+
+/// `text` cut to [`MAX_TOOL_MESSAGE_LINES`] lines and about [`MAX_TOOL_MESSAGE_BYTES`]
+/// bytes (on a character boundary), with a note saying how much was cut.
+pub fn cut_tool_output(text: &str) -> String {
+    let lines = text.lines().count();
+    let mut out = String::new();
+    for (kept, line) in text.lines().enumerate() {
+        if kept == MAX_TOOL_MESSAGE_LINES || out.len() + line.len() > MAX_TOOL_MESSAGE_BYTES {
+            if kept == 0 {
+                // One huge line: keep its head.
+                let mut end = MAX_TOOL_MESSAGE_BYTES;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.push_str(&line[..end]);
+                out.push('\n');
+            }
+            let dropped = lines - kept.max(1);
+            let bytes = text.len() - out.len();
+            out.push_str(&format!("[{dropped} more lines ({bytes} bytes) of tool output cut]\n"));
+            return out;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    text.to_owned()
+}
+
 impl From<std::process::Output> for ProcOutput {
     fn from(o: std::process::Output) -> Self {
-        let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let mut stderr = cut_tool_output(&String::from_utf8_lossy(&o.stderr));
         #[cfg(unix)]
         let signal = std::os::unix::process::ExitStatusExt::signal(&o.status);
         #[cfg(not(unix))]
@@ -128,6 +160,8 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
+    /// Special files (FIFOs, devices) and links leaving the chart folder.
+    pub scan: crate::files::Scan,
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
     pub contracts: Vec<(String, Source<JsonFile>)>,
@@ -171,12 +205,27 @@ impl<'a> LoadOptions<'a> {
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
-    let dependencies = crate::deps::ensure(chart, opts.helm);
+    // Every source file is read and parsed once; the render-side views below derive from it.
+    let files = read_files(chart);
+    // helm reads every file of the chart: one that is a FIFO or a device would
+    // block it or never end, so such a chart is not given to helm at all (the
+    // files are findings of their own).
+    let over_limit = |s: &Source<YamlFile>| {
+        s.content.as_ref().is_ok_and(|f| f.parsed.as_ref().is_err_and(|e| e.is_over_limit()))
+    };
+    // helm's YAML reader has no byte bound on alias expansion: a file ours
+    // refuses for its size after expansion would run helm out of memory.
+    let helm_may_read = files.scan.special.is_empty()
+        && !over_limit(&files.chart_yaml)
+        && !files.values.as_ref().is_some_and(over_limit);
+    let bombs: Vec<&str> =
+        files.ci.iter().filter(|(_, s)| over_limit(s)).map(|(name, _)| name.as_str()).collect();
+    let scenarios: Vec<Scenario> =
+        chart.scenarios.iter().filter(|s| !bombs.contains(&s.name.as_str())).cloned().collect();
+    let dependencies = if helm_may_read { crate::deps::ensure(chart, opts.helm) } else { Ok(()) };
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs =
         RenderInputs { chart_dir: &chart.dir, fingerprint: &fingerprint, helm: opts.helm, cache: opts.cache };
-    // Every source file is read and parsed once; the render-side views below derive from it.
-    let files = read_files(chart);
     let chart_yaml = files.chart_yaml.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
     let chart_meta: serde_json::Value = files
         .chart_yaml
@@ -192,9 +241,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
 
     let (helm_lint, renderings) = rayon::join(
         || {
-            chart
-                .scenarios
+            scenarios
                 .par_iter()
+                .filter(|_| helm_may_read)
                 .map(|scenario| LintRun {
                     scenario: scenario.clone(),
                     result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
@@ -204,8 +253,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
             _ if chart_meta.get("type").and_then(|t| t.as_str()) == Some("library") => Vec::new(),
+            _ if !helm_may_read => Vec::new(),
             (Some(schemas), Ok(versions)) => {
-                render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
+                render::render_all(&inputs, &scenarios, versions, Some((schemas, &chart_crds)))
             }
             _ => Vec::new(),
         },
@@ -223,7 +273,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         for o in &r.objects {
             if let Some(path) = o.source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
                 if !templates.contains_key(&path) {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let text = crate::files::read_text(&path).unwrap_or_default();
                     templates.insert(path, text);
                 }
             }
@@ -319,11 +369,30 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
         ci_ignored,
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
+        scan: crate::files::scan(dir),
         contracts: crate::deps::local_dependencies(dir)
             .into_iter()
             .map(|(name, dep)| (name, dep.join(crate::checks::contract::FRAGMENT)))
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_tool_output_is_cut_and_counted() {
+        let dump: String = (0..150).map(|i| format!("goroutine {i} [running]:\n")).collect();
+        let cut = cut_tool_output(&format!("Error: boom\n{dump}"));
+        assert_eq!(cut.lines().count(), MAX_TOOL_MESSAGE_LINES + 1, "{cut}");
+        assert!(cut.starts_with("Error: boom\ngoroutine 0 [running]:\n"), "{cut}");
+        assert!(cut.contains("[131 more lines ("), "{cut}");
+        let wide = "é".repeat(10_000);
+        let cut = cut_tool_output(&wide);
+        assert!(cut.len() < MAX_TOOL_MESSAGE_BYTES + 100, "{}", cut.len());
+        assert_eq!(cut_tool_output("short\n"), "short\n");
     }
 }

@@ -142,7 +142,7 @@ pub fn version_blind(chart_dir: &Path) -> bool {
             #[serde(default)]
             repository: String,
         }
-        let Ok(text) = std::fs::read_to_string(dir.join("Chart.yaml")) else { return false };
+        let Ok(text) = crate::files::read_text(&dir.join("Chart.yaml")) else { return false };
         let Ok(meta) = serde_saphyr::from_str::<Meta>(&text) else { return false };
         if depth > 4 || meta.dependencies.iter().any(|d| !d.repository.starts_with("file://")) {
             return false;

@@ -192,6 +192,7 @@ fn fuzz_files(dir: &Path, schema: &str, values: Option<&str>, ci: Option<&str>) 
             content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
         }),
         symlink_loops: Vec::new(),
+        scan: Default::default(),
         contracts: Vec::new(),
     }
 }

@@ -53,6 +53,14 @@ pub struct YamlError {
     pub message: String,
 }
 
+impl YamlError {
+    /// The input is over one of the parse bounds (expansion, nesting), not
+    /// merely malformed: other YAML readers (helm) may not stop in time on it.
+    pub fn is_over_limit(&self) -> bool {
+        self.message.ends_with("after alias expansion") || self.message.starts_with("nesting deeper than")
+    }
+}
+
 /// How a node was written; checks that care about spelling (quoting, flow
 /// style, the YAML 1.1 booleans) read this.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,8 +137,13 @@ impl Yaml {
     }
 }
 
-/// Bounds that keep a parse cheap whatever the input.
-const MAX_NODES: usize = 1_000_000;
+/// Bounds that keep a parse cheap whatever the input. Aliases are expanded in
+/// place, so a small file can stand for a huge tree: both the nodes and the
+/// text bytes (scalars and keys) of the expanded tree are bounded, since a few
+/// long strings aliased many times are as costly as many small nodes.
+pub const MAX_NODES: usize = 250_000;
+/// The most scalar and key bytes a document may hold after alias expansion.
+pub const MAX_EXPANDED_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DEPTH: usize = 256;
 
 /// Reads and parses a file: at most `max_bytes`, UTF-8 (a bad byte is
@@ -188,6 +201,8 @@ struct Builder<'t> {
     docs: Vec<Node>,
     duplicates: Vec<Duplicate>,
     nodes: usize,
+    /// Scalar and key bytes so far, aliases expanded.
+    bytes: usize,
     /// Byte offset of each line, built on first need.
     line_starts: Vec<usize>,
 }
@@ -254,23 +269,24 @@ impl Builder<'_> {
         None
     }
 
-    fn count(&mut self, n: usize, span: &Span) -> Result<(), YamlError> {
+    fn count(&mut self, n: usize, bytes: usize, span: &Span) -> Result<(), YamlError> {
         self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(YamlError {
-                line: span.start.line,
-                column: span.start.column,
-                message: format!("more than {MAX_NODES} nodes after alias expansion"),
-            });
-        }
-        Ok(())
+        self.bytes += bytes;
+        let message = if self.nodes > MAX_NODES {
+            format!("more than {MAX_NODES} nodes after alias expansion")
+        } else if self.bytes > MAX_EXPANDED_BYTES {
+            format!("more than {MAX_EXPANDED_BYTES} bytes of text after alias expansion")
+        } else {
+            return Ok(());
+        };
+        Err(YamlError { line: span.start.line, column: span.start.column, message })
     }
 
     fn event(&mut self, event: Event<'_>, raw: &RawSpan) -> Result<(), YamlError> {
         let span = Span::from_raw(raw);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, &span)?;
+                self.count(1, text.len(), &span)?;
                 let tag = tag.map(|t| t.suffix.clone());
                 let mut span = span;
                 if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
@@ -291,7 +307,7 @@ impl Builder<'_> {
                         message: "alias to an unknown anchor".into(),
                     });
                 };
-                self.count(size(&node), &span)?;
+                self.count(size(&node), text_bytes(&node), &span)?;
                 // The alias stands where it is written; its content keeps the anchor's places.
                 node.span = span;
                 self.finish(node, 0)?;
@@ -317,7 +333,7 @@ impl Builder<'_> {
                     Some(Frame::Map { entries, start, anchor, .. }) => (Value::Map(entries), start, anchor),
                     None => return Ok(()),
                 };
-                self.count(1, &span)?;
+                self.count(1, 0, &span)?;
                 let style = if flow { Style::Flow } else { Style::Indented };
                 let end = if flow { span.end } else { span.start };
                 let node = Node { value, span: Span { start: start.start, end }, style };
@@ -410,6 +426,19 @@ fn size(node: &Node) -> usize {
         Value::Seq(items) => items.iter().map(size).sum(),
         Value::Map(entries) => entries.iter().map(|e| 1 + size(&e.value)).sum(),
         _ => 0,
+    }
+}
+
+/// The scalar and key bytes of a tree (what an alias to it adds).
+fn text_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(s) => s.len(),
+        Value::Seq(items) => items.iter().map(text_bytes).sum(),
+        Value::Map(entries) => entries.iter().map(|e| e.key.len() + text_bytes(&e.value)).sum(),
+        _ => match &node.style {
+            Style::Plain(raw) => raw.len(),
+            _ => 0,
+        },
     }
 }
 
@@ -793,6 +822,21 @@ mod tests {
         }
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("alias expansion"), "{e}");
+    }
+
+    #[test]
+    fn long_strings_aliased_many_times_are_refused_by_bytes() {
+        // 100 KB once, aliased 27 000 times: few nodes, gigabytes of text.
+        let mut text = format!("big: &s \"{}\"\nrefs: [", "x".repeat(100_000));
+        for _ in 0..27_000 {
+            text.push_str("*s, ");
+        }
+        text.push_str("]\n");
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("bytes of text after alias expansion"), "{e}");
+        assert_eq!(e.line, 2, "{e}");
+        // Below the bound the same shape parses.
+        assert!(parse("big: &s \"abc\"\nrefs: [*s, *s]\n").is_ok());
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub const RULES: &[&str] = &[
     sources::RULE_TOO_LARGE,
     sources::RULE_READ,
     sources::RULE_CI_NAME,
+    sources::RULE_NOT_REGULAR,
+    sources::RULE_OUTSIDE_LINK,
     yaml_hygiene::RULE_TABS,
     yaml_hygiene::RULE_TRAILING,
     yaml_hygiene::RULE_FINAL_NEWLINE,

@@ -15,6 +15,8 @@ pub const RULE_SYNTAX: &str = "yaml/syntax";
 pub const RULE_DUPLICATE: &str = "yaml/duplicate-key";
 pub const RULE_NOT_JSON: &str = "schema/not-json";
 pub const RULE_CI_NAME: &str = "ct/values-file-name";
+pub const RULE_NOT_REGULAR: &str = "file/not-regular";
+pub const RULE_OUTSIDE_LINK: &str = "file/outside-link";
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = loaded.chart.name.as_str();
@@ -54,6 +56,30 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             }
         }
     }
+    for (path, kind) in &files.scan.special {
+        // values and schema files name themselves through their read error already.
+        if !is_read_source(files, path) {
+            out.push(
+                Diagnostic::error(
+                    RULE_NOT_REGULAR,
+                    chart,
+                    format!("{kind}, not a regular file: helm would block on it or read it forever, so the chart is not rendered"),
+                )
+                .in_file(path),
+            );
+        }
+    }
+    for (link, target) in &files.scan.outside_links {
+        out.push(
+            Diagnostic::error(
+                RULE_OUTSIDE_LINK,
+                chart,
+                format!("symbolic link to {}, outside the chart folder", target.display()),
+            )
+            .in_file(link)
+            .hint("a packaged chart holds a copy, not the link; keep the file inside the chart"),
+        );
+    }
     for path in &files.symlink_loops {
         out.push(crate::catalog::symlink_loop_diagnostic(chart, path));
     }
@@ -67,8 +93,18 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     out
 }
 
+/// Whether `path` is a file whose read error is reported on its own (Chart.yaml, values, ci, schema).
+fn is_read_source(files: &crate::load::ChartFiles, path: &Path) -> bool {
+    std::iter::once(&files.chart_yaml.path)
+        .chain(files.values.iter().map(|v| &v.path))
+        .chain(files.ci.iter().map(|(_, c)| &c.path))
+        .chain(files.values_schema.iter().map(|v| &v.path))
+        .any(|p| p == path)
+}
+
 fn file_error(chart: &str, path: &Path, e: &FileError) -> Diagnostic {
     match e {
+        FileError::NotRegular(_) => Diagnostic::error(RULE_NOT_REGULAR, chart, e.to_string()).in_file(path),
         FileError::TooLarge { .. } => Diagnostic::error(RULE_TOO_LARGE, chart, e.to_string()).in_file(path),
         FileError::NotUtf8 { line, column } => {
             Diagnostic::error(RULE_ENCODING, chart, "file is not UTF-8 text")

@@ -138,14 +138,17 @@ impl Sources {
 }
 
 fn read(path: &Path) -> Result<String, DocsError> {
-    std::fs::read_to_string(path).map_err(|e| DocsError::Read(path.to_path_buf(), e))
+    read_optional(path)?.ok_or_else(|| {
+        DocsError::Read(path.to_path_buf(), std::io::Error::from(std::io::ErrorKind::NotFound))
+    })
 }
 
+/// Read with lint's limits: regular files only (a FIFO would block), capped in size.
 fn read_optional(path: &Path) -> Result<Option<String>, DocsError> {
-    match std::fs::read_to_string(path) {
+    match crate::files::read_text(path) {
         Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DocsError::Read(path.to_path_buf(), e)),
+        Err(crate::files::FileError::Missing) => Ok(None),
+        Err(e) => Err(DocsError::Read(path.to_path_buf(), std::io::Error::other(e.to_string()))),
     }
 }
 

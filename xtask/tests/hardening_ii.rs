@@ -1,0 +1,230 @@
+//! Hardening II (issue 16): faults a hostile contributor can cause — forged
+//! docs markers are in tests/docs.rs — each with the test that would have
+//! caught it: stale results through symbolic links, hangs on FIFOs, unbounded
+//! reads and alias expansion, policy bypass through `kind: List`, helm reaching
+//! the network, wrong blame on a read-only checkout, unsafe output, leftovers,
+//! silent downgrades and unbounded resources.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod support;
+use support::copy_dir;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn xtask(dir: &Path) -> Command {
+    let mut cmd = support::xtask_in(dir);
+    cmd.env_remove("NEX_HELM_TIMEOUT").env_remove("RAYON_NUM_THREADS");
+    cmd
+}
+
+/// A private, empty cache whose tools and schemas link into the usual cache.
+fn private_cache() -> tempfile::TempDir {
+    let shared = nex_harness::provision::cache_root();
+    let o = xtask(&fixtures().join("hardening")).args(["tools"]).output().unwrap();
+    assert!(o.status.success(), "tools: {}", String::from_utf8_lossy(&o.stderr));
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in ["tools", "kube-schemas"] {
+        std::fs::create_dir_all(shared.join(sub)).unwrap();
+        std::os::unix::fs::symlink(shared.join(sub), tmp.path().join(sub)).unwrap();
+    }
+    tmp
+}
+
+/// A catalog with one chart: the lint fixtures' clean chart under `name`.
+fn one_chart(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("hardening/ct.yaml"), tmp.path().join("ct.yaml")).unwrap();
+    let dir = tmp.path().join("charts").join(name);
+    copy_dir(&fixtures().join("lint/charts/ok"), &dir);
+    let chart = dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart).unwrap().replace("name: ok", &format!("name: {name}"));
+    std::fs::write(chart, text).unwrap();
+    tmp
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn of(o: std::process::Output) -> Self {
+        let out = Outcome {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+        assert!((0..=2).contains(&out.code), "exit {}: {}\n{}", out.code, out.stdout, out.stderr);
+        out
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Findings of one chart: (rule, file, message).
+    fn findings(&self, chart: &str) -> Vec<(String, String, String)> {
+        self.json()["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["chart"] == chart && d["allowed"].is_null())
+            .map(|d| {
+                (
+                    d["rule"].as_str().unwrap_or_default().to_owned(),
+                    d["location"]["file"].as_str().unwrap_or_default().to_owned(),
+                    d["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn has(&self, chart: &str, rule: &str, file_end: &str) -> bool {
+        self.findings(chart).iter().any(|(r, f, _)| r == rule && f.ends_with(file_end))
+    }
+}
+
+/// `lint --format json` over a catalog with its own cache, killed after `limit`.
+fn lint_json(cat: &Path, cache: &Path, limit: Duration) -> Outcome {
+    let mut cmd = xtask(cat);
+    cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache).timeout(limit);
+    Outcome::of(cmd.output().unwrap())
+}
+
+/// Peak resident memory (KiB) of a command and every process it waited for
+/// (GNU time's `%M`: the rusage of the child, helm runs included).
+fn peak_rss_kib(cat: &Path, cache: &Path, args: &[&str]) -> (u64, Outcome) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-o")
+        .arg(report.path())
+        .args(["-f", "%M"])
+        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+        .args(args)
+        .current_dir(cat)
+        .env("NEX_CACHE_DIR", cache)
+        .env_remove("HELM_BIN")
+        .env_remove("NEX_HELM")
+        .env_remove("NEX_NO_CACHE")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let kib = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text}"));
+    (kib, Outcome::of(out))
+}
+
+const RSS_LIMIT_KIB: u64 = 300 * 1024;
+
+#[test]
+fn linked_files_are_fingerprinted_by_target_and_links_leaving_the_chart_are_findings() {
+    let cat = one_chart("linked");
+    let chart = cat.path().join("charts/linked");
+    let shared = cat.path().join("shared");
+    std::fs::create_dir_all(shared.join("templates")).unwrap();
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    std::fs::write(shared.join("x-values.yaml"), "replicas: 2\n").unwrap();
+    std::os::unix::fs::symlink(shared.join("x-values.yaml"), chart.join("ci/x-values.yaml")).unwrap();
+    let templates = chart.join("templates");
+    std::fs::rename(&templates, shared.join("templates-real")).unwrap();
+    std::os::unix::fs::symlink(shared.join("templates-real"), &templates).unwrap();
+    let cache = private_cache();
+    let first = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    assert!(first.has("linked", "file/outside-link", "ci/x-values.yaml"), "{:#?}", first.findings("linked"));
+    assert!(first.has("linked", "file/outside-link", "linked/templates"), "{:#?}", first.findings("linked"));
+    assert!(
+        !first.findings("linked").iter().any(|(r, _, _)| r == "values/schema" || r.starts_with("render/"))
+    );
+    // Edit only the targets: the cached result must not be served.
+    std::fs::write(shared.join("x-values.yaml"), "replicas: many\n").unwrap();
+    let second = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    assert!(second.has("linked", "values/schema", "ci/x-values.yaml"), "{:#?}", second.findings("linked"));
+    std::fs::write(shared.join("x-values.yaml"), "replicas: 2\n").unwrap();
+    std::fs::write(shared.join("templates-real/broken.yaml"), "{{ nope }}\n").unwrap();
+    let third = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    assert!(
+        third.findings("linked").iter().any(|(r, _, _)| r == "helm/lint" || r.starts_with("render/")),
+        "{:#?}",
+        third.findings("linked")
+    );
+}
+
+#[test]
+fn fifos_and_devices_are_findings_not_hangs() {
+    let cat = one_chart("special");
+    let chart = cat.path().join("charts/special");
+    std::fs::remove_file(chart.join("values.yaml")).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(chart.join("values.yaml")).status().unwrap();
+    assert!(made.success());
+    std::fs::remove_file(chart.join("values.schema.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/stdin", chart.join("values.schema.json")).unwrap();
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", chart.join("ci/zero-values.yaml")).unwrap();
+    let cache = private_cache();
+    // A hang would be killed by the timeout and fail the exit-code check.
+    let started = std::time::Instant::now();
+    let (kib, out) = peak_rss_kib(cat.path(), cache.path(), &["lint", "--format", "json"]);
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    for file in ["values.yaml", "values.schema.json", "ci/zero-values.yaml"] {
+        assert!(out.has("special", "file/not-regular", file), "{file}: {:#?}", out.findings("special"));
+    }
+    assert!(kib < RSS_LIMIT_KIB, "peak RSS {kib} KiB");
+    // docs refuses them the same way, without blocking.
+    let mut cmd = xtask(cat.path());
+    cmd.args(["docs", "--check"]).timeout(Duration::from_secs(60));
+    let docs = Outcome::of(cmd.output().unwrap());
+    assert_eq!(docs.code, 1, "{}", docs.stderr);
+    assert!(docs.stderr.contains("not a regular file"), "{}", docs.stderr);
+}
+
+#[test]
+fn alias_expansion_is_bounded_in_bytes_and_memory() {
+    let cat = one_chart("bombs");
+    let chart = cat.path().join("charts/bombs");
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    // One 100 KB string aliased 27 000 times (a 200 KB file, 2.7 GB expanded).
+    let mut bomb = format!("big: &s \"{}\"\nrefs: [", "x".repeat(100_000));
+    for _ in 0..27_000 {
+        bomb.push_str("*s, ");
+    }
+    bomb.push_str("]\n");
+    std::fs::write(chart.join("ci/bomb-values.yaml"), &bomb).unwrap();
+    // A 20 KB artifacthub.io/images annotation that multiplies nodes.
+    let mut images = String::from("- &a0 [x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        images.push_str(&format!("- &a{i} [{}]\n", vec![format!("*a{p}"); 16].join(", ")));
+    }
+    let annotation: String = images.lines().map(|l| format!("    {l}\n")).collect();
+    let chart_yaml = chart.join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml).unwrap();
+    let old =
+        "  artifacthub.io/images: |\n    - name: busybox\n      image: docker.io/library/busybox:1.37\n";
+    assert!(text.contains(old));
+    let text = text.replace(old, &format!("  artifacthub.io/images: |\n{annotation}"));
+    std::fs::write(&chart_yaml, text).unwrap();
+    let cache = private_cache();
+    let (kib, out) = peak_rss_kib(cat.path(), cache.path(), &["lint", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let findings = out.findings("bombs");
+    assert!(
+        findings.iter().any(|(r, f, m)| r == "yaml/syntax"
+            && f.ends_with("bomb-values.yaml")
+            && m.contains("alias expansion")),
+        "{findings:#?}"
+    );
+    assert!(
+        findings.iter().any(|(r, _, m)| r == "chart/images" && m.contains("alias expansion")),
+        "{findings:#?}"
+    );
+    assert!(kib < RSS_LIMIT_KIB, "peak RSS {kib} KiB");
+}
