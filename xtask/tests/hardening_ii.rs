@@ -228,3 +228,25 @@ fn alias_expansion_is_bounded_in_bytes_and_memory() {
     );
     assert!(kib < RSS_LIMIT_KIB, "peak RSS {kib} KiB");
 }
+
+#[test]
+fn objects_inside_a_list_are_checked_and_duplicates_are_errors() {
+    let cat = one_chart("listed");
+    let chart = cat.path().join("charts/listed");
+    std::fs::write(
+        chart.join("templates/list.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: {{ .Release.Name }}-root\n    spec:\n      hostNetwork: true\n      containers:\n        - name: root\n          image: docker.io/library/busybox:1.37\n          securityContext:\n            privileged: true\n            runAsUser: 0\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: {{ .Release.Name }}-{{ .Chart.Name }}\n",
+    )
+    .unwrap();
+    let cache = private_cache();
+    let out = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    let findings = out.findings("listed");
+    let pss: Vec<_> = findings.iter().filter(|(r, f, _)| r.starts_with("pss/") && f.ends_with("templates/list.yaml")).collect();
+    assert!(pss.iter().any(|(_, _, m)| m.contains("hostNetwork")), "{findings:#?}");
+    assert!(pss.iter().any(|(_, _, m)| m.contains("privileged")), "{findings:#?}");
+    // The List's ConfigMap has the name of templates/configmap.yaml's.
+    assert!(
+        findings.iter().any(|(r, _, m)| r == "render/duplicate-object" && m.contains("ConfigMap/nex-listed")),
+        "{findings:#?}"
+    );
+}

@@ -74,6 +74,7 @@ pub const RULES: &[&str] = &[
     chart_yaml::RULE_DEPENDENCY,
     chart_yaml::RULE_INCREMENT,
     crate::catalog::RULE_MISSING,
+    render::DUPLICATE,
     crate::catalog::RULE_SYMLINK_LOOP,
     values_schema::RULE_VALUES,
     values_schema::RULE_MISSING,
