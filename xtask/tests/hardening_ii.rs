@@ -241,7 +241,10 @@ fn objects_inside_a_list_are_checked_and_duplicates_are_errors() {
     let cache = private_cache();
     let out = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     let findings = out.findings("listed");
-    let pss: Vec<_> = findings.iter().filter(|(r, f, _)| r.starts_with("pss/") && f.ends_with("templates/list.yaml")).collect();
+    let pss: Vec<_> = findings
+        .iter()
+        .filter(|(r, f, _)| r.starts_with("pss/") && f.ends_with("templates/list.yaml"))
+        .collect();
     assert!(pss.iter().any(|(_, _, m)| m.contains("hostNetwork")), "{findings:#?}");
     assert!(pss.iter().any(|(_, _, m)| m.contains("privileged")), "{findings:#?}");
     // The List's ConfigMap has the name of templates/configmap.yaml's.
@@ -249,4 +252,31 @@ fn objects_inside_a_list_are_checked_and_duplicates_are_errors() {
         findings.iter().any(|(r, _, m)| r == "render/duplicate-object" && m.contains("ConfigMap/nex-listed")),
         "{findings:#?}"
     );
+}
+
+#[test]
+fn lint_never_reaches_the_network_through_helm() {
+    // A server that accepts and never answers: helm would wait on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/schema.json", listener.local_addr().unwrap());
+    let cat = one_chart("remote-ref");
+    let schema_file = cat.path().join("charts/remote-ref/values.schema.json");
+    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
+    schema["properties"]["replicas"] = serde_json::json!({"description": "Pods.", "$ref": url});
+    std::fs::write(&schema_file, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    let cache = private_cache();
+    let mut cmd = xtask(cat.path());
+    cmd.args(["lint", "--format", "json"])
+        .env("NEX_CACHE_DIR", cache.path())
+        .env("NEX_HELM_TIMEOUT", "20")
+        .timeout(Duration::from_secs(300));
+    let out = Outcome::of(cmd.output().unwrap());
+    let findings = out.findings("remote-ref");
+    assert!(findings.iter().any(|(r, _, _)| r == "schema/ref"), "{findings:#?}");
+    assert!(!findings.iter().any(|(_, _, m)| m.contains("did not finish")), "{findings:#?}");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("something connected to the schema's server: {other:?}"),
+    }
 }

@@ -145,7 +145,7 @@ mod tests {
             [
                 ("Pod/a".into(), "demo/templates/list.yaml".into(), 2),
                 ("ConfigMap/b".into(), "demo/templates/list.yaml".into(), 2),
-                ("ConfigMap/c".into(), "demo/templates/cm.yaml".into(), 13),
+                ("ConfigMap/c".into(), "demo/templates/cm.yaml".into(), 14),
             ]
         );
         // A kind that merely ends in List but has no items is an object itself.

@@ -69,7 +69,8 @@ fn duplicates(loaded: &LoadedChart, r: &Rendering) -> Vec<Diagnostic> {
         std::collections::HashMap::new();
     let mut out = Vec::new();
     for o in &r.objects {
-        let ns = o.value.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or(crate::helm::NAMESPACE);
+        let ns =
+            o.value.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or(crate::helm::NAMESPACE);
         let Some(first) = seen.get(&(o.kind(), ns, o.name())).copied() else {
             seen.insert((o.kind(), ns, o.name()), o);
             continue;
@@ -87,7 +88,9 @@ fn duplicates(loaded: &LoadedChart, r: &Rendering) -> Vec<Diagnostic> {
         )
         .scenario(&r.scenario.name)
         .hint("give each object its own name");
-        if let Some(p) = o.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s)) {
+        if let Some(p) =
+            o.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s))
+        {
             d = d.in_file(&p);
         }
         out.push(d);
