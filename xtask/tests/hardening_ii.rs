@@ -280,3 +280,45 @@ fn lint_never_reaches_the_network_through_helm() {
         other => panic!("something connected to the schema's server: {other:?}"),
     }
 }
+
+/// Adds a local library chart `lib` to the catalog and makes `chart` depend on it.
+fn with_local_library(cat: &Path, chart: &str) {
+    let lib = cat.join("charts/lib");
+    std::fs::create_dir_all(lib.join("templates")).unwrap();
+    std::fs::write(
+        lib.join("Chart.yaml"),
+        "apiVersion: v2\nname: lib\ndescription: A fixture library.\ntype: library\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(lib.join("templates/_h.tpl"), "{{- define \"lib.x\" -}}x{{- end -}}\n").unwrap();
+    let chart_yaml = cat.join("charts").join(chart).join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml).unwrap();
+    let text = text.replace(
+        "annotations:",
+        "dependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\nannotations:",
+    );
+    std::fs::write(&chart_yaml, text).unwrap();
+}
+
+#[test]
+fn a_read_only_checkout_is_a_tooling_failure_naming_the_path() {
+    let cat = one_chart("frozen");
+    with_local_library(cat.path(), "frozen");
+    let cache = private_cache();
+    let out = support::read_only(
+        &[cat.path()],
+        cat.path(),
+        &["lint", "--format", "json"],
+        &[("NEX_CACHE_DIR", cache.path())],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        stderr.contains("cannot write charts/frozen") && stderr.contains("Read-only file system"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("helm/lint"), "findings blamed the chart");
+    // Writable, the same catalog vendors its dependency and lints.
+    lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    assert!(cat.path().join("charts/frozen/charts/lib-0.1.0.tgz").is_file());
+}

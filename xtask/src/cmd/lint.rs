@@ -110,6 +110,18 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         _ => None,
     };
     opts.base = tree.as_ref();
+    // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
+    let unwritable: Vec<String> = charts
+        .iter()
+        .filter_map(|c| nex_harness::deps::writable(c).err())
+        .map(|e| relative(&e.to_string(), &root))
+        .collect();
+    if !unwritable.is_empty() {
+        for e in &unwritable {
+            eprintln!("error: {e}");
+        }
+        return Ok(Exit::Failure);
+    }
     findings.extend(nex_harness::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
@@ -146,4 +158,9 @@ fn is_deprecated(chart: &Chart) -> bool {
             f.root().and_then(|r| r.get("deprecated")).map(|d| d.to_json() == serde_json::Value::Bool(true))
         })
         .unwrap_or(false)
+}
+
+/// A message with the catalog root left out of its paths.
+fn relative(msg: &str, root: &std::path::Path) -> String {
+    msg.replace(&format!("{}/", root.display()), "")
 }

@@ -64,7 +64,8 @@ pub fn read_only(ro: &[&Path], dir: &Path, args: &[&str], envs: &[(&str, &Path)]
     for p in ro {
         script.push_str(&format!("mount --bind -o ro '{0}' '{0}'; ", p.display()));
     }
-    script.push_str("exec \"$@\"");
+    // Back into the working folder through the new mounts (the old cwd bypasses them).
+    script.push_str("cd \"$(pwd)\"; exec \"$@\"");
     let mut cmd = std::process::Command::new("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
         .arg(assert_cmd::cargo::cargo_bin("xtask"))
