@@ -43,6 +43,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every command may use rayon: size its pool (capped) before anything does.
+    nex_harness::lint::init_thread_pool();
     let result = match &cli.command {
         Command::Diff(args) => cmd::diff::run(args, cli.helm),
         Command::Bench(args) => cmd::bench::run(args, cli.helm),

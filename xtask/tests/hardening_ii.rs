@@ -322,3 +322,72 @@ fn a_read_only_checkout_is_a_tooling_failure_naming_the_path() {
     lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     assert!(cat.path().join("charts/frozen/charts/lib-0.1.0.tgz").is_file());
 }
+
+#[test]
+fn a_huge_thread_count_is_capped_not_a_panic() {
+    let cat = one_chart("threads");
+    let cache = private_cache();
+    let mut cmd = xtask(cat.path());
+    cmd.args(["lint", "--format", "json"])
+        .env("NEX_CACHE_DIR", cache.path())
+        .env("RAYON_NUM_THREADS", "20000")
+        .timeout(Duration::from_secs(300));
+    let out = Outcome::of(cmd.output().unwrap());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn edited_kube_schema_dir_schemas_are_not_served_from_the_cache() {
+    let cat = one_chart("schema-dir");
+    let cache = private_cache();
+    // Render once through the usual cache, so the schemas are extracted.
+    lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    let source = std::fs::read_dir(cache.path().join("kube-schemas"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("v1.37.0-local-strict").is_dir())
+        .expect("extracted schemas");
+    // Links to every schema, but a private copy of the ConfigMap's.
+    let dir = tempfile::tempdir().unwrap();
+    for version in std::fs::read_dir(&source).unwrap().flatten().filter(|e| e.path().is_dir()) {
+        let to = dir.path().join(version.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(version.path()).unwrap().flatten() {
+            if f.file_name() == "configmap-v1.json" {
+                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+            } else {
+                std::os::unix::fs::symlink(f.path(), to.join(f.file_name())).unwrap();
+            }
+        }
+    }
+    let run = || {
+        let mut cmd = xtask(cat.path());
+        cmd.args(["lint", "--format", "json"])
+            .env("NEX_CACHE_DIR", cache.path())
+            .env("KUBE_SCHEMA_DIR", dir.path())
+            .timeout(Duration::from_secs(300));
+        Outcome::of(cmd.output().unwrap())
+    };
+    let first = run();
+    assert!(
+        !first.findings("schema-dir").iter().any(|(r, _, _)| r.starts_with("kube/")),
+        "{:#?}",
+        first.findings("schema-dir")
+    );
+    for version in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let file = version.path().join("configmap-v1.json");
+        let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        schema["required"] = serde_json::json!(["nexMustHave"]);
+        std::fs::write(&file, schema.to_string()).unwrap();
+    }
+    let second = run();
+    assert!(
+        second
+            .findings("schema-dir")
+            .iter()
+            .any(|(r, _, m)| r.starts_with("kube/") && m.contains("nexMustHave")),
+        "{:#?}",
+        second.findings("schema-dir")
+    );
+}
