@@ -391,3 +391,33 @@ fn edited_kube_schema_dir_schemas_are_not_served_from_the_cache() {
         second.findings("schema-dir")
     );
 }
+
+#[test]
+fn cache_prune_bounds_the_results_cache() {
+    let cat = one_chart("pruned");
+    let cache = private_cache();
+    let clean = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    let size = || -> u64 {
+        walkdir::WalkDir::new(cache.path().join("results"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.metadata().unwrap().len())
+            .sum()
+    };
+    let before = size();
+    assert!(before > 0);
+    let mut cmd = xtask(cat.path());
+    cmd.args(["cache", "prune", "--max-bytes", &(before / 2).to_string()]).env("NEX_CACHE_DIR", cache.path());
+    let out = Outcome::of(cmd.output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("removed "), "{}", out.stdout);
+    assert!(size() <= before / 2, "{} > {}", size(), before / 2);
+    let mut cmd = xtask(cat.path());
+    cmd.args(["cache", "prune", "--max-bytes", "0"]).env("NEX_CACHE_DIR", cache.path());
+    Outcome::of(cmd.output().unwrap());
+    assert_eq!(size(), 0);
+    // The next run computes what it needs again, with the same findings.
+    let again = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    assert_eq!(again.json()["diagnostics"], clean.json()["diagnostics"]);
+}

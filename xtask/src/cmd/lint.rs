@@ -143,6 +143,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
+    // Keep the results cache bounded (least recently used entries go first).
+    cache.prune(nex_harness::cache::MAX_CACHE_BYTES);
     // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
     if diags.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE) {
         return Ok(Exit::Failure);
