@@ -421,3 +421,47 @@ fn cache_prune_bounds_the_results_cache() {
     let again = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     assert_eq!(again.json()["diagnostics"], clean.json()["diagnostics"]);
 }
+
+#[test]
+fn leftovers_commas_and_outside_chart_dirs_are_refused_not_silent() {
+    let cat = one_chart("tidy");
+    let chart = cat.path().join("charts/tidy");
+    // What a killed `cargo xtask new` leaves: a complete chart in a temp folder.
+    copy_dir(&chart, &cat.path().join("charts/.xtask-new.AbC123"));
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    std::fs::write(chart.join("ci/a,b-values.yaml"), "replicas: 2\n").unwrap();
+    let cache = private_cache();
+    let out = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
+    assert_eq!(out.json()["charts"], serde_json::json!(["tidy"]), "the leftover was linted as a chart");
+    let findings = out.findings("tidy");
+    assert!(
+        findings.iter().any(|(r, f, m)| r == "ct/values-file-name"
+            && f.ends_with("ci/a,b-values.yaml")
+            && m.contains("comma")),
+        "{findings:#?}"
+    );
+    // helm never saw `--values .../a,b-values.yaml` (it would name `a` as a missing file).
+    assert!(!findings.iter().any(|(r, _, _)| r == "helm/lint" || r.starts_with("render/")), "{findings:#?}");
+
+    for dirs in ["[/etc]", "[../..]"] {
+        std::fs::write(cat.path().join("ct.yaml"), format!("chart-dirs: {dirs}\n")).unwrap();
+        let mut cmd = xtask(cat.path());
+        cmd.args(["lint"]).env("NEX_CACHE_DIR", cache.path());
+        let out = Outcome::of(cmd.output().unwrap());
+        assert_eq!(out.code, 2, "{dirs}: {}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains("outside the repository"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn package_merge_with_a_missing_file_or_a_url_fails() {
+    let cat = one_chart("merged");
+    for merge in ["nowhere/index.yaml", "https://example.org/index.yaml"] {
+        let mut cmd = xtask(cat.path());
+        cmd.args(["package", "--out", "dist", "--merge", merge]);
+        let out = Outcome::of(cmd.output().unwrap());
+        assert_eq!(out.code, 2, "{merge}: {}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(&format!("--merge {merge}")), "{}", out.stderr);
+        assert!(!cat.path().join("dist/index.yaml").exists());
+    }
+}

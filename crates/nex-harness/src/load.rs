@@ -218,8 +218,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let helm_may_read = files.scan.special.is_empty()
         && !over_limit(&files.chart_yaml)
         && !files.values.as_ref().is_some_and(over_limit);
+    // helm splits `--values a,b` at commas: such a file name would be read as two files.
+    let comma = |s: &Source<YamlFile>| s.path.file_name().is_some_and(|n| n.to_string_lossy().contains(','));
     let bombs: Vec<&str> =
-        files.ci.iter().filter(|(_, s)| over_limit(s)).map(|(name, _)| name.as_str()).collect();
+        files.ci.iter().filter(|(_, s)| over_limit(s) || comma(s)).map(|(name, _)| name.as_str()).collect();
     let scenarios: Vec<Scenario> =
         chart.scenarios.iter().filter(|s| !bombs.contains(&s.name.as_str())).cloned().collect();
     let dependencies = if helm_may_read { crate::deps::ensure(chart, opts.helm) } else { Ok(()) };

@@ -34,6 +34,17 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     }
     for (_, ci) in &files.ci {
         yaml_source(&mut out, chart, ci, true);
+        if ci.path.file_name().is_some_and(|n| n.to_string_lossy().contains(',')) {
+            out.push(
+                Diagnostic::error(
+                    RULE_CI_NAME,
+                    chart,
+                    "helm splits `--values` at commas, so it would read this file as two; the scenario is not rendered",
+                )
+                .in_file(&ci.path)
+                .hint("rename it without a comma"),
+            );
+        }
     }
     if let Some(schema) = &files.values_schema {
         match &schema.content {
