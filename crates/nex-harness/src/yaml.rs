@@ -189,8 +189,21 @@ pub fn parse(text: &str) -> Result<Yaml, YamlError> {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Span, anchor: usize },
-    Map { entries: Vec<Entry>, merged: Vec<bool>, key: Option<Node>, start: Span, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+    },
+    /// `index` finds an entry by key, so building a map of n keys costs n
+    /// lookups, not n² comparisons (duplicates and merge keys need the lookup).
+    Map {
+        entries: Vec<Entry>,
+        merged: Vec<bool>,
+        index: HashMap<String, usize>,
+        key: Option<Node>,
+        start: Span,
+        anchor: usize,
+    },
 }
 
 #[derive(Default)]
@@ -321,6 +334,7 @@ impl Builder<'_> {
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     merged: Vec::new(),
+                    index: HashMap::new(),
                     key: None,
                     start: span,
                     anchor,
@@ -365,16 +379,16 @@ impl Builder<'_> {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { key: key @ None, .. }) => *key = Some(node),
-            Some(Frame::Map { entries, merged, key, .. }) => {
+            Some(Frame::Map { entries, merged, index, key, .. }) => {
                 let Some(k) = key.take() else { return Ok(()) };
                 let key_style = k.style.clone();
                 let key_text = key_string(&k);
                 if key_text == "<<" && matches!(key_style, Style::Plain(_)) {
-                    merge_into(entries, merged, node);
+                    merge_into(entries, merged, index, node);
                     return Ok(());
                 }
                 let entry = Entry { key: key_text, key_span: k.span, key_style, value: node };
-                match entries.iter().position(|e| e.key == entry.key) {
+                match index.get(&entry.key).copied() {
                     Some(i) if merged[i] => {
                         entries[i] = entry;
                         merged[i] = false;
@@ -388,6 +402,7 @@ impl Builder<'_> {
                         entries[i] = entry;
                     }
                     None => {
+                        index.insert(entry.key.clone(), entries.len());
                         entries.push(entry);
                         merged.push(false);
                     }
@@ -399,7 +414,12 @@ impl Builder<'_> {
 }
 
 /// `<<: *base` (or a list of them): keys not yet set are taken from the merged maps.
-fn merge_into(entries: &mut Vec<Entry>, merged: &mut Vec<bool>, source: Node) {
+fn merge_into(
+    entries: &mut Vec<Entry>,
+    merged: &mut Vec<bool>,
+    index: &mut HashMap<String, usize>,
+    source: Node,
+) {
     let maps = match source.value {
         Value::Map(m) => vec![m],
         Value::Seq(items) => items
@@ -413,7 +433,8 @@ fn merge_into(entries: &mut Vec<Entry>, merged: &mut Vec<bool>, source: Node) {
     };
     for map in maps {
         for e in map {
-            if !entries.iter().any(|x| x.key == e.key) {
+            if !index.contains_key(&e.key) {
+                index.insert(e.key.clone(), entries.len());
                 entries.push(e);
                 merged.push(true);
             }
