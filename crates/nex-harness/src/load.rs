@@ -381,6 +381,45 @@ pub fn read_files(chart: &Chart) -> ChartFiles {
     }
 }
 
+/// A loaded chart with nothing read: `scenarios` named, `chart_meta` given
+/// (for unit tests of checks that read only those).
+#[cfg(test)]
+pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> LoadedChart {
+    let dir = PathBuf::from("charts/t");
+    let missing = |p: &str| Source { path: dir.join(p), content: Err(FileError::Missing) };
+    LoadedChart {
+        chart: Chart {
+            name: "t".into(),
+            dir: dir.clone(),
+            scenarios: scenarios.iter().map(|s| Scenario { name: (*s).into(), values_file: None }).collect(),
+        },
+        dependencies: Ok(()),
+        helm_lint: Vec::new(),
+        docs: crate::docs::Loaded { sources: Err("not read".into()), readme: None },
+        files: ChartFiles {
+            chart_yaml: missing("Chart.yaml"),
+            values: None,
+            ci: Vec::new(),
+            ci_ignored: Vec::new(),
+            values_schema: None,
+            symlink_loops: Vec::new(),
+            scan: Default::default(),
+            contracts: Vec::new(),
+        },
+        settings: Settings::default(),
+        previous: None,
+        chart_yaml: String::new(),
+        chart_meta,
+        kube_versions: Ok(Vec::new()),
+        renderings: Vec::new(),
+        values_texts: BTreeMap::new(),
+        templates: BTreeMap::new(),
+        local_dependencies: Vec::new(),
+        crd_errors: Vec::new(),
+        upgrade: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
