@@ -124,12 +124,11 @@ pub fn scan(dir: &Path) -> Scan {
         if !ft.is_file() && !ft.is_dir() {
             out.special.push((e.path().to_path_buf(), kind_of(ft)));
         }
-        if e.path_is_symlink() {
-            if let Ok(target) = e.path().canonicalize() {
-                if !target.starts_with(&root) {
-                    out.outside_links.push((e.path().to_path_buf(), target));
-                }
-            }
+        if e.path_is_symlink()
+            && let Ok(target) = e.path().canonicalize()
+            && !target.starts_with(&root)
+        {
+            out.outside_links.push((e.path().to_path_buf(), target));
         }
     }
     out

@@ -466,13 +466,13 @@ mod tests {
         sas.service_accounts.insert("unset".into(), None);
         // The pod decides when it says so.
         assert_eq!(fired(&with(Some(false), Some("on")), &sas), []);
-        assert_eq!(fired(&with(Some(true), Some("off")), &sas), [token.clone()]);
+        assert_eq!(fired(&with(Some(true), Some("off")), &sas), std::slice::from_ref(&token));
         // Otherwise its service account does; the default account mounts.
         assert_eq!(fired(&with(None, Some("off")), &sas), []);
-        assert_eq!(fired(&with(None, Some("on")), &sas), [token.clone()]);
-        assert_eq!(fired(&with(None, Some("unset")), &sas), [token.clone()]);
-        assert_eq!(fired(&with(None, None), &sas), [token.clone()]);
-        assert_eq!(fired(&with(None, Some("missing")), &sas), [token]);
+        assert_eq!(fired(&with(None, Some("on")), &sas), std::slice::from_ref(&token));
+        assert_eq!(fired(&with(None, Some("unset")), &sas), std::slice::from_ref(&token));
+        assert_eq!(fired(&with(None, None), &sas), std::slice::from_ref(&token));
+        assert_eq!(fired(&with(None, Some("missing")), &sas), std::slice::from_ref(&token));
         // A chart that grants RBAC needs the token.
         let rbac = Context { grants_rbac: true, ..ctx() };
         assert_eq!(fired(&with(Some(true), None), &rbac), []);
