@@ -125,26 +125,35 @@ pub fn coalesce<'a>(layers: &[(&'a Path, &'a Node)]) -> Option<Merged<'a>> {
 }
 
 fn overlay<'a>(base: Merged<'a>, file: &'a Path, node: &'a Node, key: Option<Span>) -> Merged<'a> {
-    let (origin, mut entries) = match (base, &node.value) {
+    let (origin, entries) = match (base, &node.value) {
         (Merged::Map(origin, entries), Value::Map(_)) => (origin, entries),
         // Anything but map-over-map: the higher layer replaces the value.
         _ => return Merged::of(file, node, key),
     };
+    // Keys are found through an index (a ci file over a large values.yaml stays
+    // linear); removed entries are left as holes and dropped at the end.
+    let mut slots: Vec<Option<(String, Merged<'a>)>> = entries.into_iter().map(Some).collect();
+    let mut index: std::collections::HashMap<String, usize> =
+        slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|(k, _)| (k.clone(), i))).collect();
     for e in node.entries() {
-        let pos = entries.iter().position(|(k, _)| *k == e.key);
-        match (pos, &e.value.value) {
+        match (index.get(&e.key).copied(), &e.value.value) {
             (Some(i), Value::Null) => {
-                entries.remove(i);
+                slots[i] = None;
+                index.remove(&e.key);
             }
             (None, Value::Null) => {}
             (Some(i), _) => {
-                let old = std::mem::replace(&mut entries[i].1, Merged::Leaf(origin));
-                entries[i].1 = overlay(old, file, &e.value, Some(e.key_span));
+                if let Some((k, old)) = slots[i].take() {
+                    slots[i] = Some((k, overlay(old, file, &e.value, Some(e.key_span))));
+                }
             }
-            (None, _) => entries.push((e.key.clone(), Merged::of(file, &e.value, Some(e.key_span)))),
+            (None, _) => {
+                index.insert(e.key.clone(), slots.len());
+                slots.push(Some((e.key.clone(), Merged::of(file, &e.value, Some(e.key_span)))));
+            }
         }
     }
-    Merged::Map(origin, entries)
+    Merged::Map(origin, slots.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
