@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    xtask::robustness::values_validator(data);
+    nex_harness::robustness::values_validator(data);
 });

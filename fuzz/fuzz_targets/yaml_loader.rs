@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    xtask::robustness::yaml_loader(data);
+    nex_harness::robustness::yaml_loader(data);
 });

@@ -30,6 +30,7 @@ struct Cli {
 enum Command {
     Diff(cmd::diff::Args),
     Bench(cmd::bench::Args),
+    Cache(cmd::cache::Args),
     Docs(cmd::docs::Args),
     Lint(cmd::lint::Args),
     New(cmd::new::Args),
@@ -45,9 +46,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every command may use rayon: size its pool (capped) before anything does.
+    nex_harness::lint::init_thread_pool();
     let result = match &cli.command {
         Command::Diff(args) => cmd::diff::run(args, cli.helm),
         Command::Bench(args) => cmd::bench::run(args, cli.helm),
+        Command::Cache(args) => cmd::cache::run(args, cli.helm),
         Command::Docs(args) => cmd::docs::run(args, cli.helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
         Command::New(args) => cmd::new::run(args, cli.helm),

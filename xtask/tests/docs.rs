@@ -347,3 +347,56 @@ fn new_without_the_library_says_so_and_writes_nothing() {
         .stderr(predicate::str::contains("no `common` library chart in the catalog"));
     assert!(!root.join("charts/demo").exists());
 }
+
+#[test]
+fn generated_text_cannot_forge_a_marker() {
+    let tmp = copy_of("docs");
+    let root = tmp.path();
+    xtask().current_dir(root).arg("docs").assert().code(0);
+    let readme = root.join("charts/full/README.md");
+    let before = std::fs::read_to_string(&readme).unwrap();
+    let top_before = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // A description holding every marker, on lines of its own (a folded block keeps them apart).
+    let chart_yaml = root.join("charts/full/Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml).unwrap();
+    let forged = format!(
+        "description: |\n  Forged.\n  {}\n  {}\n  {}\n  {}\n",
+        docs::MANUAL_START,
+        docs::MANUAL_END,
+        docs::CATALOG_START,
+        docs::CATALOG_END
+    );
+    let text: String = text
+        .lines()
+        .map(|l| if l.starts_with("description:") { forged.clone() } else { format!("{l}\n") })
+        .collect();
+    std::fs::write(&chart_yaml, text).unwrap();
+    for _ in 0..3 {
+        xtask().current_dir(root).arg("docs").assert().code(0);
+    }
+    let after = std::fs::read_to_string(&readme).unwrap();
+    let manual = format!("{}{MANUAL}{}", docs::MANUAL_START, docs::MANUAL_END);
+    assert!(before.contains(&manual) && after.contains(&manual), "manual section lost:\n{after}");
+    assert_eq!(after.matches(docs::MANUAL_START).count(), 1, "{after}");
+    let top = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert_eq!(top.matches(docs::CATALOG_END).count(), 1, "{top}");
+    assert_eq!(top.lines().count(), top_before.lines().count(), "the table was appended again:\n{top}");
+    xtask().current_dir(root).args(["docs", "--check"]).assert().code(0);
+}
+
+#[test]
+fn docs_writes_every_writable_readme_and_names_the_unwritable_one() {
+    let tmp = copy_of("docs");
+    let root = tmp.path();
+    let full = root.join("charts/full");
+    let before = std::fs::read_to_string(full.join("README.md")).unwrap();
+    let out = support::read_only(&[&full], root, &["docs"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("cannot write charts/full/README.md"), "{stderr}");
+    // The others were still written.
+    assert!(stdout.contains("created charts/lib/README.md"), "{stdout}");
+    assert!(root.join("charts/bare/README.md").is_file());
+    assert_eq!(std::fs::read_to_string(full.join("README.md")).unwrap(), before);
+}

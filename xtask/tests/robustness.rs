@@ -3,7 +3,7 @@
 //! inputs in tests/fixtures/fuzz-regressions) and a bounded number of
 //! deterministic mutations of them. A panic fails the test and prints the input.
 
-use nex_harness::robustness::{Rng, mutate, values_validator, yaml_loader};
+use nex_harness::robustness::{Rng, docs_markers, manifest_splitter, mutate, values_validator, yaml_loader};
 use std::path::{Path, PathBuf};
 
 /// Mutations per seed; small enough to keep `cargo test` quick.
@@ -90,6 +90,53 @@ fn values_validator_survives_mutated_inputs() {
             let mut pieces: Vec<Vec<u8>> = parts.iter().map(|p| p.to_vec()).collect();
             pieces[which] = mutate(&mut rng, parts[which]);
             run("values_validator", &pieces.join(&0u8), values_validator);
+        }
+    }
+}
+
+#[test]
+fn docs_markers_survive_mutated_inputs() {
+    // Seeds: every README with a forged description beside it, plus marker soup.
+    use nex_harness::docs::{CATALOG_END, CATALOG_START, MANUAL_END, MANUAL_START};
+    let forged = format!("| x | {CATALOG_END} |\n{MANUAL_START}\n{MANUAL_END}\n{CATALOG_START}\n");
+    let mut seeds: Vec<Vec<u8>> = files_named(&root(), &|n| n == "README.md")
+        .into_iter()
+        .filter(|p| !p.starts_with(root().join("target")))
+        .map(|f| format!("{}\0{forged}", std::fs::read_to_string(f).unwrap()).into_bytes())
+        .collect();
+    for soup in [
+        format!("{CATALOG_START}\n{CATALOG_END}\n{CATALOG_END}\n\0{forged}"),
+        format!("a\n{MANUAL_START}\nb\n{MANUAL_END}\nc {MANUAL_START}\n\0x"),
+        format!("{CATALOG_END}\r\n{CATALOG_START}\r\n\0"),
+    ] {
+        seeds.push(soup.into_bytes());
+    }
+    seeds.extend(regressions("docs"));
+    assert!(seeds.len() >= 10, "only {} seeds", seeds.len());
+    let mut rng = Rng::new(0x5eed_0003);
+    for seed in &seeds {
+        run("docs_markers", seed, docs_markers);
+        for _ in 0..ROUNDS {
+            run("docs_markers", &mutate(&mut rng, seed), docs_markers);
+        }
+    }
+}
+
+#[test]
+fn manifest_splitter_survives_mutated_inputs() {
+    // Seeds: the real charts' rendered snapshots, and a List stream.
+    let mut seeds: Vec<Vec<u8>> = files_named(&root().join("charts"), &|n| n.ends_with(".snap"))
+        .into_iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
+    seeds.push(b"---\n# Source: a/templates/l.yaml\nkind: List\nitems:\n  - {kind: PodList, items: [{kind: Pod, metadata: {name: p}}]}\n  - null\n---\nkind: A\n".to_vec());
+    seeds.extend(regressions("manifest"));
+    assert!(seeds.len() >= 10, "only {} seeds", seeds.len());
+    let mut rng = Rng::new(0x5eed_0004);
+    for seed in &seeds {
+        run("manifest_splitter", seed, manifest_splitter);
+        for _ in 0..ROUNDS {
+            run("manifest_splitter", &mutate(&mut rng, seed), manifest_splitter);
         }
     }
 }

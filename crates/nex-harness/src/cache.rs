@@ -15,6 +15,22 @@ use std::path::{Path, PathBuf};
 /// Bump when the meaning of a cached value changes, to orphan old entries.
 const FORMAT: &str = "nex-cache-v1";
 
+/// The results cache is kept under this size: after a run the least recently
+/// used entries are removed until it fits (`cargo xtask cache prune` does the
+/// same on demand, with any bound).
+pub const MAX_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+/// A single result bigger than this (a huge render) is not stored: it would
+/// crowd out hundreds of ordinary entries, and recomputing it costs one helm run.
+pub const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What a prune did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub entries: usize,
+    pub bytes_before: u64,
+    pub bytes_removed: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
@@ -61,10 +77,16 @@ impl KeyBuilder {
         }
     }
 
-    /// A file's content (or a marker when it cannot be read, so the key still differs).
+    /// A file's content (or a marker when it cannot be read, so the key still
+    /// differs). Links are followed, so the key follows what a link points at;
+    /// only regular files are read (a FIFO or `/dev/zero` gives its kind).
     pub fn file(self, path: &Path) -> Self {
-        match std::fs::read(path) {
-            Ok(bytes) => self.str("file").part(&bytes),
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => match hash_file(path) {
+                Ok(digest) => self.str("file").part(&digest),
+                Err(e) => self.str("unreadable").str(&e.kind().to_string()),
+            },
+            Ok(m) => self.str("special").str(crate::paths::kind_of(m.file_type())),
             Err(e) => self.str("unreadable").str(&e.kind().to_string()),
         }
     }
@@ -74,15 +96,25 @@ impl KeyBuilder {
     }
 }
 
+/// The sha256 of a file's bytes, streamed (vendored archives may be large).
+fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(h.finalize().into())
+}
+
 /// A fingerprint of every file of a chart folder (paths and contents), vendored
-/// dependency archives in `charts/` included. `snapshots/` is left out: it
-/// records renders, it does not shape them.
+/// dependency archives in `charts/` included. Symbolic links are followed, as
+/// helm follows them: a link's key is what it points at, so editing the target
+/// of a linked ci file or `templates/` folder changes the fingerprint.
+/// `snapshots/` is left out: it records renders, it does not shape them.
 pub fn chart_fingerprint(dir: &Path) -> String {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
         .into_iter()
         .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
         .flatten()
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| !e.file_type().is_dir())
         .map(|e| e.into_path())
         .collect();
     files.sort();
@@ -110,14 +142,60 @@ impl Cache {
         if !self.read {
             return None;
         }
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let path = self.path(key);
+        let bytes = std::fs::read(&path).ok()?;
         // A corrupt entry is a miss; the next put replaces it.
-        serde_json::from_slice(&bytes).ok()
+        let value = serde_json::from_slice(&bytes).ok()?;
+        // Used now: the modification time orders entries for eviction (best effort).
+        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+        Some(value)
+    }
+
+    /// Removes the least recently used entries until the results take at most
+    /// `max_bytes`; stray temp files of interrupted writes go first.
+    pub fn prune(&self, max_bytes: u64) -> Pruned {
+        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = walkdir::WalkDir::new(&self.dir)
+            .min_depth(2)
+            .max_depth(2)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                // A temp file sorts as oldest: it is never read.
+                let stray = !e.file_name().to_string_lossy().ends_with(".json");
+                let used = if stray { std::time::UNIX_EPOCH } else { meta.modified().ok()? };
+                Some((used, meta.len(), e.into_path()))
+            })
+            .collect();
+        let total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+        let mut out = Pruned { bytes_before: total, ..Pruned::default() };
+        if total <= max_bytes {
+            return out;
+        }
+        entries.sort();
+        let mut left = total;
+        for (_, len, path) in entries {
+            if left <= max_bytes {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                left -= len;
+                out.entries += 1;
+                out.bytes_removed += len;
+            }
+        }
+        out
     }
 
     /// Stores a value; failures are ignored (the cache only saves work).
     pub fn put<T: Serialize>(&self, key: &Key, value: &T) {
         let Ok(bytes) = serde_json::to_vec(value) else { return };
+        if bytes.len() as u64 > MAX_ENTRY_BYTES {
+            return;
+        }
         let path = self.path(key);
         let Some(dir) = path.parent() else { return };
         if std::fs::create_dir_all(dir).is_err() {
@@ -174,6 +252,38 @@ mod tests {
     }
 
     #[test]
+    fn prune_evicts_the_least_recently_used_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: tmp.path().to_path_buf(), read: true };
+        let keys: Vec<Key> = (0..4).map(|i| KeyBuilder::new("t").str(&i.to_string()).finish()).collect();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for (i, k) in keys.iter().enumerate() {
+            cache.put(k, &"x".repeat(1000));
+            // Written an hour ago, a second apart, in order.
+            let f = std::fs::File::options().write(true).open(cache.path(k)).unwrap();
+            f.set_modified(old + std::time::Duration::from_secs(i as u64)).unwrap();
+        }
+        // Reading the oldest makes it the most recently used.
+        assert!(cache.get::<String>(&keys[0]).is_some());
+        let entry = std::fs::metadata(cache.path(&keys[0])).unwrap().len();
+        let p = cache.prune(entry * 2);
+        assert_eq!(p.entries, 2, "{p:?}");
+        assert_eq!(p.bytes_before, entry * 4);
+        let kept: Vec<bool> = keys.iter().map(|k| cache.path(k).exists()).collect();
+        assert_eq!(kept, [true, false, false, true]);
+        assert_eq!(cache.prune(u64::MAX).entries, 0);
+    }
+
+    #[test]
+    fn oversized_entries_are_not_stored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: tmp.path().to_path_buf(), read: true };
+        let key = KeyBuilder::new("t").finish();
+        cache.put(&key, &"x".repeat(MAX_ENTRY_BYTES as usize + 1));
+        assert!(!cache.path(&key).exists());
+    }
+
+    #[test]
     fn chart_fingerprint_follows_content_but_not_snapshots() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
@@ -185,5 +295,27 @@ mod tests {
         assert_eq!(f1, chart_fingerprint(d));
         std::fs::write(d.join("templates/a.yaml"), "b").unwrap();
         assert_ne!(f1, chart_fingerprint(d));
+    }
+
+    #[test]
+    fn chart_fingerprint_follows_links_to_their_targets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (chart, outside) = (tmp.path().join("c"), tmp.path().join("out"));
+        std::fs::create_dir_all(chart.join("ci")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("x-values.yaml"), "a: 1\n").unwrap();
+        std::fs::write(outside.join("t.yaml"), "kind: A\n").unwrap();
+        std::os::unix::fs::symlink(outside.join("x-values.yaml"), chart.join("ci/x-values.yaml")).unwrap();
+        std::os::unix::fs::symlink(&outside, chart.join("templates")).unwrap();
+        let f1 = chart_fingerprint(&chart);
+        std::fs::write(outside.join("x-values.yaml"), "a: 2\n").unwrap();
+        let f2 = chart_fingerprint(&chart);
+        assert_ne!(f1, f2, "a linked file's edit");
+        std::fs::write(outside.join("t.yaml"), "kind: B\n").unwrap();
+        assert_ne!(f2, chart_fingerprint(&chart), "an edit inside a linked folder");
+        // A FIFO is named, never opened (opening it would block).
+        let fifo = chart.join("values.yaml");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert_ne!(chart_fingerprint(&chart), chart_fingerprint(&outside));
     }
 }

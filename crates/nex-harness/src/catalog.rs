@@ -49,6 +49,23 @@ pub enum CatalogError {
     MissingChartDir(PathBuf),
     #[error("chart name {name:?} is ambiguous: it names {}; name the chart by its folder", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     Ambiguous { name: String, paths: Vec<PathBuf> },
+    #[error(
+        "ct.yaml chart-dirs: {0} is outside the repository; chart dirs are folders inside it (such as `charts`)"
+    )]
+    OutsideChartDir(PathBuf),
+}
+
+/// A chart dir must be a relative path that stays inside `root`, links resolved.
+fn inside(root: &Path, dir: &Path) -> bool {
+    use std::path::Component;
+    if !dir.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return false;
+    }
+    match (root.canonicalize(), root.join(dir).canonicalize()) {
+        (Ok(r), Ok(d)) => d.starts_with(r),
+        // Missing: reported as missing; nothing outside is read.
+        _ => true,
+    }
 }
 
 /// Finds every chart folder below the configured chart dirs: a folder holding a
@@ -71,6 +88,9 @@ pub struct Discovery {
 pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, CatalogError> {
     let mut found = Discovery::default();
     for dir in &config.chart_dirs {
+        if !inside(root, dir) {
+            return Err(CatalogError::OutsideChartDir(dir.clone()));
+        }
         let base = root.join(dir);
         if !base.is_dir() {
             return Err(CatalogError::MissingChartDir(dir.clone()));
@@ -95,6 +115,11 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
                 continue;
             }
             let path = entry.path();
+            // The temp folder of an interrupted `cargo xtask new` is not a chart.
+            if entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with(NEW_TEMP_PREFIX) {
+                walk.skip_current_dir();
+                continue;
+            }
             if path.join("Chart.yaml").is_file() {
                 walk.skip_current_dir();
                 let chart = load(&rel(path));
@@ -117,6 +142,9 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
     found.charts.sort_by(|a, b| a.dir.cmp(&b.dir));
     Ok(found)
 }
+
+/// The prefix of the temp folder `cargo xtask new` builds a chart in.
+pub const NEW_TEMP_PREFIX: &str = ".xtask-new.";
 
 /// Paths are kept relative to the working directory when under it, so
 /// reports (and GitHub annotations) name them the way the repository does.
@@ -300,5 +328,31 @@ mod tests {
         let found = discover(tmp.path(), &config).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "b");
+    }
+
+    #[test]
+    fn an_interrupted_new_is_not_a_chart() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &[]);
+        chart(tmp.path(), &format!("charts/{NEW_TEMP_PREFIX}x1y2"), &[]);
+        let names: Vec<_> =
+            discover(tmp.path(), &CtConfig::default()).unwrap().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn chart_dirs_outside_the_repository_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        chart(&root, "charts/a", &[]);
+        chart(tmp.path(), "elsewhere/b", &[]);
+        std::os::unix::fs::symlink(tmp.path().join("elsewhere"), root.join("linked")).unwrap();
+        for dir in ["/etc", "../elsewhere", "charts/../../elsewhere", "linked"] {
+            let config = CtConfig { chart_dirs: vec![PathBuf::from(dir)], ..CtConfig::default() };
+            let e = discover(&root, &config).unwrap_err();
+            assert!(matches!(e, CatalogError::OutsideChartDir(_)), "{dir}: {e}");
+        }
+        let config = CtConfig { chart_dirs: vec![PathBuf::from("./charts")], ..CtConfig::default() };
+        assert_eq!(discover(&root, &config).unwrap().len(), 1);
     }
 }

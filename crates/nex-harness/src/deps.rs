@@ -273,10 +273,39 @@ fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), Stri
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
     }
+    if let Some((path, kind)) = crate::files::scan(&chart.dir).special.first() {
+        // helm would block on it (a FIFO) or read it forever (a device).
+        return Err(format!("not vendored: {} is {kind}", path.display()));
+    }
     let mut cmd = helm.command();
     cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);
     let out = helm.run(cmd).map_err(|e| e.to_string())?;
     if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()) }
+}
+
+/// The chart's `charts/` folder cannot be written, so its local dependencies
+/// cannot be vendored: a tooling failure (a read-only checkout), not a finding.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {error}; local dependencies are vendored there before helm runs (is the checkout read-only?)", path.display())]
+pub struct Unwritable {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// Checks, before any helm run, that a chart whose local dependencies need
+/// vendoring can have them written (a temp file is made and removed).
+pub fn writable(chart: &Chart) -> Result<(), Unwritable> {
+    let deps = local_dependencies(&chart.dir);
+    if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
+        return Ok(());
+    }
+    let dir = chart.dir.join("charts");
+    let probe = std::fs::create_dir_all(&dir).and_then(|()| tempfile::tempfile_in(&dir).map(drop));
+    probe.map_err(|e| {
+        // Name the folder that exists (a missing `charts/` under a read-only chart is the chart's fault).
+        let path = if dir.is_dir() { dir.clone() } else { chart.dir.clone() };
+        Unwritable { path, error: e.to_string() }
+    })
 }
 
 fn is_fresh(chart_dir: &Path, name: &str, source: &Path) -> bool {

@@ -18,21 +18,57 @@ pub enum FileError {
     TooLarge { size: u64 },
     #[error("file is not UTF-8 text (invalid byte at {line}:{column})")]
     NotUtf8 { line: usize, column: usize },
+    /// A FIFO, a device, a socket (or a link to one): reading it could block
+    /// forever or never end, so it is not read at all.
+    #[error("not a regular file but {0}; only regular files are read")]
+    NotRegular(&'static str),
     #[error("cannot read file: {0}")]
     Io(String),
 }
 
-/// Reads a text file, refusing oversized and non-UTF-8 content.
-pub fn read_text(path: &Path) -> Result<String, FileError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileError::Missing),
-        Err(e) => return Err(FileError::Io(e.to_string())),
+pub use crate::paths::kind_of;
+
+/// Reads at most `limit` bytes of a regular file (links followed). Anything
+/// else is refused before it is opened (a FIFO would block `open`, `/dev/zero`
+/// never ends), and the handle is checked again after opening, so a file
+/// swapped in between is refused too; the read itself is capped, so a file
+/// that grows after the size check cannot run past the limit either.
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => FileError::Missing,
+        _ => FileError::Io(e.to_string()),
     };
-    if meta.len() > MAX_FILE_BYTES {
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(FileError::NotRegular(kind_of(meta.file_type())));
+    }
+    if meta.len() > limit {
         return Err(FileError::TooLarge { size: meta.len() });
     }
-    let bytes = std::fs::read(path).map_err(|e| FileError::Io(e.to_string()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        // O_NONBLOCK: should a FIFO be swapped in after the check, `open` returns at once.
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, 0o4000);
+    }
+    let file = opts.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(FileError::NotRegular(kind_of(meta.file_type())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge { size: bytes.len() as u64 });
+    }
+    Ok(bytes)
+}
+
+/// Reads a text file, refusing oversized, non-regular and non-UTF-8 content.
+pub fn read_text(path: &Path) -> Result<String, FileError> {
+    let bytes = read_capped(path, MAX_FILE_BYTES)?;
     String::from_utf8(bytes).map_err(|e| {
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         // Valid prefix, so this cannot fail; the position is where the bad byte sits.
@@ -51,6 +87,40 @@ pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
         Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed),
         Err(e) => ChartMeta::unreadable(&path, e),
     }
+}
+
+/// What a walk over a chart folder (links followed) found that helm must not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Files that are not regular files nor folders (FIFOs, devices, sockets), with their kind.
+    pub special: Vec<(PathBuf, &'static str)>,
+    /// Symbolic links whose target lies outside the chart folder, with that target.
+    pub outside_links: Vec<(PathBuf, PathBuf)>,
+}
+
+/// Walks a chart folder for files helm would block on and links leaving the
+/// chart. `snapshots/` is skipped (helm does not read it).
+pub fn scan(dir: &Path) -> Scan {
+    let mut out = Scan::default();
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    for e in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
+        .flatten()
+    {
+        let ft = e.file_type();
+        if !ft.is_file() && !ft.is_dir() {
+            out.special.push((e.path().to_path_buf(), kind_of(ft)));
+        }
+        if e.path_is_symlink()
+            && let Ok(target) = e.path().canonicalize()
+            && !target.starts_with(&root)
+        {
+            out.outside_links.push((e.path().to_path_buf(), target));
+        }
+    }
+    out
 }
 
 /// A YAML file: its text (for hygiene checks and code frames) and its parse.
@@ -160,6 +230,43 @@ mod tests {
         std::fs::write(&p, vec![b'a'; MAX_FILE_BYTES as usize + 1]).unwrap();
         assert!(matches!(read_text(&p), Err(FileError::TooLarge { .. })));
         assert_eq!(read_text(&tmp.path().join("none")), Err(FileError::Missing));
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_reads_are_capped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("values.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        // Would block forever if opened for reading with no writer.
+        assert_eq!(read_text(&fifo), Err(FileError::NotRegular("a named pipe (FIFO)")));
+        let zero = tmp.path().join("zero.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert_eq!(read_text(&zero), Err(FileError::NotRegular("a character device")));
+        assert_eq!(read_text(tmp.path()), Err(FileError::NotRegular("a folder")));
+        let p = tmp.path().join("a.yaml");
+        std::fs::write(&p, "0123456789").unwrap();
+        assert_eq!(read_capped(&p, 10).unwrap().len(), 10);
+        assert_eq!(read_capped(&p, 9), Err(FileError::TooLarge { size: 10 }));
+    }
+
+    #[test]
+    fn scan_finds_special_files_and_links_leaving_the_chart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("c");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(tmp.path().join("outside.yaml"), "a: 1\n").unwrap();
+        std::fs::write(chart.join("inside.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("../inside.yaml", chart.join("templates/in.yaml")).unwrap();
+        assert_eq!(scan(&chart), Scan::default());
+        std::os::unix::fs::symlink(tmp.path().join("outside.yaml"), chart.join("templates/out.yaml"))
+            .unwrap();
+        std::os::unix::fs::symlink("/dev/stdin", chart.join("values.yaml")).unwrap();
+        let s = scan(&chart);
+        assert_eq!(s.outside_links.len(), 2, "{s:?}");
+        assert!(s.outside_links.iter().any(|(l, _)| l.ends_with("templates/out.yaml")), "{s:?}");
+        assert_eq!(s.special.len(), 1, "{s:?}");
+        assert!(s.special[0].0.ends_with("values.yaml"), "{s:?}");
     }
 
     #[test]

@@ -142,6 +142,7 @@ impl Helm {
     pub fn lint(&self, chart: &Path, values: Option<&Path>, extra: &[String]) -> Result<Output, HelmError> {
         let mut cmd = self.command();
         cmd.arg("lint").arg(chart);
+        offline(&mut cmd, chart);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }
@@ -180,6 +181,7 @@ impl Helm {
     ) -> Result<Output, HelmError> {
         let mut cmd = self.command();
         cmd.arg("template").arg(&self.release).arg(chart).arg("--namespace").arg(&self.namespace);
+        offline(&mut cmd, chart);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }
@@ -234,5 +236,127 @@ fn is_executable(path: &Path) -> bool {
     #[cfg(not(unix))]
     {
         path.is_file()
+    }
+}
+
+/// helm validates values against every `values.schema.json` of a chart and
+/// fetches what their references name, network included (and waits on a
+/// server that never answers). When any schema the chart carries could reach
+/// out, helm's own validation is switched off (`--skip-schema-validation`);
+/// the harness validates values itself (`values/schema`) and reports the
+/// reference (`schema/ref`), so nothing is lost and no run touches the network.
+fn offline(cmd: &mut Command, chart: &Path) {
+    if schemas_reach_out(chart) {
+        cmd.arg("--skip-schema-validation");
+    }
+}
+
+/// Whether any schema helm would read for `chart` (its own, its subcharts'
+/// folders and archives, its `file://` dependencies' sources) names something
+/// outside itself.
+pub fn schemas_reach_out(chart: &Path) -> bool {
+    fn dir(d: &Path, depth: usize) -> bool {
+        if depth > 4 {
+            return true;
+        }
+        let walk = walkdir::WalkDir::new(d)
+            .follow_links(true)
+            .into_iter()
+            .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
+            .flatten()
+            .filter(|e| e.file_type().is_file());
+        for e in walk {
+            let name = e.file_name().to_string_lossy();
+            let found = if name == "values.schema.json" {
+                crate::files::read_text(e.path()).is_ok_and(|t| text_reaches_out(&t))
+            } else if name.ends_with(".tgz") {
+                archive_reaches_out(e.path())
+            } else {
+                false
+            };
+            if found {
+                return true;
+            }
+        }
+        crate::files::read_chart_meta(d).local_dependencies(d).iter().any(|(_, src)| dir(src, depth + 1))
+    }
+    dir(chart, 0)
+}
+
+/// Schemas inside a chart archive (a vendored subchart).
+fn archive_reaches_out(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let Ok(entries) = archive.entries() else { return true };
+    for entry in entries {
+        let Ok(entry) = entry else { return true };
+        if entry.path().is_ok_and(|p| p.ends_with("values.schema.json")) {
+            let mut text = String::new();
+            if entry.take(crate::files::MAX_FILE_BYTES).read_to_string(&mut text).is_err()
+                || text_reaches_out(&text)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A schema text with a `$ref` (or `$dynamicRef`, `$recursiveRef`) that is
+/// not a fragment of the same document, or a `$schema` that is not one of
+/// the drafts validators carry. Text that is not JSON reaches nothing (helm
+/// stops at the syntax error).
+pub fn text_reaches_out(text: &str) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| match (k.as_str(), v) {
+                ("$ref" | "$dynamicRef" | "$recursiveRef", serde_json::Value::String(r)) => {
+                    !r.starts_with('#')
+                }
+                ("$schema", serde_json::Value::String(s)) => !known_draft(s),
+                _ => walk(v),
+            }),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| walk(&v))
+}
+
+fn known_draft(uri: &str) -> bool {
+    let bare = uri.trim_end_matches('#').trim_start_matches("https://").trim_start_matches("http://");
+    matches!(
+        bare,
+        "json-schema.org/draft-04/schema"
+            | "json-schema.org/draft-06/schema"
+            | "json-schema.org/draft-07/schema"
+            | "json-schema.org/draft/2019-09/schema"
+            | "json-schema.org/draft/2020-12/schema"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemas_reaching_out_are_found() {
+        assert!(!text_reaches_out(
+            r##"{"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"a": {}}, "properties": {"x": {"$ref": "#/definitions/a"}}}"##
+        ));
+        assert!(text_reaches_out(r#"{"properties": {"x": {"$ref": "http://127.0.0.1:1/x.json"}}}"#));
+        assert!(text_reaches_out(r#"{"items": [{"$ref": "other.json#/a"}]}"#));
+        assert!(text_reaches_out(r#"{"$schema": "http://127.0.0.1:1/meta"}"#));
+        assert!(!text_reaches_out("not json"));
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("c");
+        std::fs::create_dir_all(chart.join("charts/sub")).unwrap();
+        std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: c\n").unwrap();
+        std::fs::write(chart.join("values.schema.json"), r#"{"type": "object"}"#).unwrap();
+        assert!(!schemas_reach_out(&chart));
+        std::fs::write(chart.join("charts/sub/values.schema.json"), r#"{"$ref": "https://example.org/s"}"#)
+            .unwrap();
+        assert!(schemas_reach_out(&chart), "a subchart's schema");
     }
 }

@@ -64,3 +64,26 @@ impl From<Exit> for std::process::ExitCode {
         std::process::ExitCode::from(e as u8)
     }
 }
+
+#[cfg(test)]
+mod limits {
+    /// The README's hardening table names each bound with its value; both come from here.
+    #[test]
+    fn limits_in_the_readme_match_the_code() {
+        let readme = include_str!("../../../README.md");
+        let limits: [(&str, u64); 8] = [
+            ("files::MAX_FILE_BYTES", crate::files::MAX_FILE_BYTES),
+            ("yaml::MAX_EXPANDED_BYTES", crate::yaml::MAX_EXPANDED_BYTES as u64),
+            ("yaml::MAX_NODES", crate::yaml::MAX_NODES as u64),
+            ("process::MAX_TOOL_MESSAGE_LINES", crate::process::MAX_TOOL_MESSAGE_LINES as u64),
+            ("process::MAX_TOOL_MESSAGE_BYTES", crate::process::MAX_TOOL_MESSAGE_BYTES as u64),
+            ("lint::MAX_THREADS", crate::lint::MAX_THREADS as u64),
+            ("cache::MAX_CACHE_BYTES", crate::cache::MAX_CACHE_BYTES),
+            ("cache::MAX_ENTRY_BYTES", crate::cache::MAX_ENTRY_BYTES),
+        ];
+        for (name, value) in limits {
+            let row = format!("| `{name}` | {value} |");
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
+}

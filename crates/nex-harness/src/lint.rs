@@ -11,18 +11,35 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// Sizes the thread pool for a lint run. helm processes spend much of their wall
+/// The most worker threads any run starts, whatever `RAYON_NUM_THREADS` says:
+/// each thread waits on at most one helm, and thousands of threads only cost
+/// memory (20 000 made rayon's pool fail to start and the harness panic).
+pub const MAX_THREADS: usize = 256;
+
+/// The pool size: `RAYON_NUM_THREADS` when it is a positive number (capped at
+/// [`MAX_THREADS`]), else three threads per core.
+pub fn thread_count(env: Option<&str>, cores: usize) -> usize {
+    let wanted = env.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or(cores * 3);
+    wanted.clamp(1, MAX_THREADS)
+}
+
+/// Sizes the thread pool for a run. helm processes spend much of their wall
 /// time off the CPU (start-up, the Go runtime, file I/O), so a pool of one
 /// thread per core, each blocked waiting on one helm, leaves cores idle; three
 /// per core keeps them busy (measured with `cargo xtask bench`). The checks
-/// themselves are short and do not mind. `RAYON_NUM_THREADS` still decides when set.
+/// themselves are short and do not mind. `RAYON_NUM_THREADS` still decides
+/// when set, within [`MAX_THREADS`]; when the system refuses that many threads
+/// the pool is halved until it starts.
 pub fn init_thread_pool() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
-        return;
-    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    // Fails only when a pool already exists, which then serves as it is.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(cores * 3).build_global();
+    let mut n = thread_count(std::env::var("RAYON_NUM_THREADS").ok().as_deref(), cores);
+    loop {
+        match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+            // (An error also means a pool already exists: it then serves as it is.)
+            Err(_) if n > 1 => n /= 2,
+            _ => return,
+        }
+    }
 }
 
 /// Lints charts; every chart is checked whatever the others found.
@@ -106,4 +123,19 @@ fn settled(loaded: &load::LoadedChart) -> bool {
             finished(&r.output)
                 && !r.validation.iter().any(|v| matches!(v, crate::kube::Outcome::Unavailable(_)))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts_are_capped() {
+        assert_eq!(thread_count(Some("20000"), 2), MAX_THREADS);
+        assert_eq!(thread_count(Some("4"), 2), 4);
+        assert_eq!(thread_count(Some("0"), 2), 6);
+        assert_eq!(thread_count(Some("many"), 2), 6);
+        assert_eq!(thread_count(None, 1000), MAX_THREADS);
+        assert_eq!(thread_count(None, 1), 3);
+    }
 }

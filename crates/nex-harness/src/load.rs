@@ -129,6 +129,8 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
+    /// Special files (FIFOs, devices) and links leaving the chart folder.
+    pub scan: crate::files::Scan,
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
     pub contracts: Vec<(String, Source<JsonFile>)>,
@@ -171,12 +173,33 @@ impl<'a> LoadOptions<'a> {
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     // Every source file is read and parsed once; the render-side views below derive from it.
     let (files, meta) = read_files_and_meta(chart);
-    let dependencies = match opts.deps {
-        Some(deps) => deps.ensure(chart, &meta, opts.helm),
-        None => crate::deps::Deps::default().ensure(chart, &meta, opts.helm),
+    // helm reads every file of the chart: one that is a FIFO or a device would
+    // block it or never end, so such a chart is not given to helm at all (the
+    // files are findings of their own).
+    let over_limit = |s: &Source<YamlFile>| {
+        s.content.as_ref().is_ok_and(|f| f.parsed.as_ref().is_err_and(|e| e.is_over_limit()))
+    };
+    // helm's YAML reader has no byte bound on alias expansion: a file ours
+    // refuses for its size after expansion would run helm out of memory.
+    let helm_may_read = files.scan.special.is_empty()
+        && !over_limit(&files.chart_yaml)
+        && !files.values.as_ref().is_some_and(over_limit);
+    // helm splits `--values a,b` at commas: such a file name would be read as two files.
+    let comma = |s: &Source<YamlFile>| s.path.file_name().is_some_and(|n| n.to_string_lossy().contains(','));
+    let bombs: Vec<&str> =
+        files.ci.iter().filter(|(_, s)| over_limit(s) || comma(s)).map(|(name, _)| name.as_str()).collect();
+    let scenarios: Vec<Scenario> =
+        chart.scenarios.iter().filter(|s| !bombs.contains(&s.name.as_str())).cloned().collect();
+    let dependencies = if helm_may_read {
+        match opts.deps {
+            Some(deps) => deps.ensure(chart, &meta, opts.helm),
+            None => crate::deps::Deps::default().ensure(chart, &meta, opts.helm),
+        }
+    } else {
+        Ok(())
     };
     // Without its dependencies helm can only fail; that is said once, as `deps/unavailable`.
-    let helm_runs = !matches!(dependencies, Err(crate::deps::DepsError::Unavailable { .. }));
+    let helm_runs = helm_may_read && !matches!(dependencies, Err(crate::deps::DepsError::Unavailable { .. }));
     let fingerprint = cache::chart_fingerprint(&chart.dir);
     let inputs = RenderInputs {
         chart_dir: &chart.dir,
@@ -210,8 +233,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
 
     let (helm_lint, renderings) = rayon::join(
         || {
-            chart
-                .scenarios
+            scenarios
                 .par_iter()
                 .filter(|_| helm_runs)
                 .map(|scenario| LintRun {
@@ -226,7 +248,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             _ if meta.is_library() => Vec::new(),
             _ if !helm_runs => Vec::new(),
             (Some(schemas), Ok(versions)) => {
-                render::render_all(&inputs, &chart.scenarios, versions, Some((schemas, &chart_crds)))
+                render::render_all(&inputs, &scenarios, versions, Some((schemas, &chart_crds)))
             }
             _ => Vec::new(),
         },
@@ -245,7 +267,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             if let Some(path) = o.source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
                 templates
                     .entry(path)
-                    .or_insert_with_key(|path| std::fs::read_to_string(path).unwrap_or_default());
+                    .or_insert_with_key(|path| crate::files::read_text(path).unwrap_or_default());
             }
         }
     }
@@ -335,6 +357,7 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
         ci_ignored,
         values_schema: optional(dir.join("values.schema.json"), JsonFile::read),
         symlink_loops: crate::catalog::symlink_loops(dir),
+        scan: crate::files::scan(dir),
         contracts: meta
             .local_dependencies(dir)
             .into_iter()
@@ -344,4 +367,65 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
             .collect(),
     };
     (files, meta)
+}
+
+/// A loaded chart with nothing read: `scenarios` named, `chart_meta` given
+/// (for unit tests of checks that read only those).
+#[cfg(test)]
+pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> LoadedChart {
+    let dir = PathBuf::from("charts/t");
+    let missing = |p: &str| Source { path: dir.join(p), content: Err(FileError::Missing) };
+    // JSON is YAML: the model is built from the given document as Chart.yaml text.
+    let text = chart_meta.to_string();
+    let meta =
+        ChartMeta::from_parsed(&dir.join(crate::model::CHART_YAML), text.clone(), &crate::yaml::parse(&text));
+    LoadedChart {
+        chart: Chart {
+            name: "t".into(),
+            dir: dir.clone(),
+            scenarios: scenarios.iter().map(|s| Scenario { name: (*s).into(), values_file: None }).collect(),
+        },
+        dependencies: Ok(()),
+        helm_lint: Vec::new(),
+        docs: crate::docs::Loaded { sources: Err("not read".into()), readme: None },
+        files: ChartFiles {
+            chart_yaml: missing("Chart.yaml"),
+            values: None,
+            ci: Vec::new(),
+            ci_ignored: Vec::new(),
+            values_schema: None,
+            symlink_loops: Vec::new(),
+            scan: Default::default(),
+            contracts: Vec::new(),
+        },
+        settings: Settings::default(),
+        previous: None,
+        meta,
+        images_lock: None,
+        kube_versions: Ok(Vec::new()),
+        renderings: Vec::new(),
+        values_texts: BTreeMap::new(),
+        templates: BTreeMap::new(),
+        local_dependencies: Vec::new(),
+        crd_errors: Vec::new(),
+        upgrade: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::process::{MAX_TOOL_MESSAGE_BYTES, MAX_TOOL_MESSAGE_LINES, cut_tool_output};
+
+    #[test]
+    fn long_tool_output_is_cut_and_counted() {
+        let dump: String = (0..150).map(|i| format!("goroutine {i} [running]:\n")).collect();
+        let cut = cut_tool_output(&format!("Error: boom\n{dump}"));
+        assert_eq!(cut.lines().count(), MAX_TOOL_MESSAGE_LINES + 1, "{cut}");
+        assert!(cut.starts_with("Error: boom\ngoroutine 0 [running]:\n"), "{cut}");
+        assert!(cut.contains("[131 more lines ("), "{cut}");
+        let wide = "é".repeat(10_000);
+        let cut = cut_tool_output(&wide);
+        assert!(cut.len() < MAX_TOOL_MESSAGE_BYTES + 100, "{}", cut.len());
+        assert_eq!(cut_tool_output("short\n"), "short\n");
+    }
 }

@@ -43,15 +43,41 @@ impl Object {
     }
 }
 
+/// Whether a value is a list object (`kind: List`, `ConfigMapList`…) with
+/// `items`: kubectl and helm install its items, not the list.
+fn is_list(value: &Value) -> bool {
+    value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+        && value.get("items").is_some_and(Value::is_array)
+}
+
+/// Lists nest no deeper than this (kubectl flattens nested lists too).
+const MAX_LIST_DEPTH: usize = 8;
+
+/// Pushes `value`, or the items of a list, flattened, as objects of `source`.
+fn push_flat(out: &mut Vec<Object>, source: &Option<String>, line: usize, value: Value, depth: usize) {
+    if depth < MAX_LIST_DEPTH && is_list(&value) {
+        let Value::Object(mut map) = value else { return };
+        if let Some(Value::Array(items)) = map.remove("items") {
+            for item in items.into_iter().filter(|i| !i.is_null()) {
+                push_flat(out, source, line, item, depth + 1);
+            }
+        }
+        return;
+    }
+    out.push(Object { source: source.clone(), line, value });
+}
+
 /// Splits a stream into its documents and parses each. Empty documents (only
 /// comments, or nothing: a template whose condition was false) are dropped.
+/// List objects are flattened into their items, as kubectl and helm do at
+/// install: every check sees what would reach the cluster.
 pub fn split(stream: &str) -> (Vec<Object>, Vec<ParseError>) {
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for doc in documents(stream) {
         match serde_saphyr::from_str::<Value>(&doc.text) {
             Ok(Value::Null) => {}
-            Ok(value) => objects.push(Object { source: doc.source, line: doc.line, value }),
+            Ok(value) => push_flat(&mut objects, &doc.source, doc.line, value, 0),
             Err(e) => errors.push(ParseError {
                 source: doc.source,
                 line: doc.line,
@@ -106,6 +132,25 @@ mod tests {
         assert_eq!(objs[1].source.as_deref(), Some("demo/templates/cm.yaml"));
         assert_eq!(objs[1].line, 11);
         assert_eq!(objs[1].value.pointer("/data/a"), Some(&Value::String("1".into())));
+    }
+
+    #[test]
+    fn list_objects_are_flattened_into_their_items() {
+        let stream = "---\n# Source: demo/templates/list.yaml\napiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: a}\n  - apiVersion: v1\n    kind: ConfigMapList\n    items:\n      - {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n---\n# Source: demo/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+        let (objs, errs) = split(stream);
+        assert!(errs.is_empty(), "{errs:?}");
+        let ids: Vec<_> = objs.iter().map(|o| (o.id(), o.source.clone().unwrap(), o.line)).collect();
+        assert_eq!(
+            ids,
+            [
+                ("Pod/a".into(), "demo/templates/list.yaml".into(), 2),
+                ("ConfigMap/b".into(), "demo/templates/list.yaml".into(), 2),
+                ("ConfigMap/c".into(), "demo/templates/cm.yaml".into(), 14),
+            ]
+        );
+        // A kind that merely ends in List but has no items is an object itself.
+        let (objs, _) = split("kind: PodList\nmetadata: {name: x}\n");
+        assert_eq!(objs.len(), 1);
     }
 
     #[test]

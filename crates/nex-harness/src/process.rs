@@ -18,9 +18,41 @@ pub struct ProcOutput {
     pub signal: Option<i32>,
 }
 
+/// A tool's error output is quoted in findings; past these bounds (a Go
+/// goroutine dump runs to hundreds of lines) the rest is cut and counted.
+pub const MAX_TOOL_MESSAGE_LINES: usize = 20;
+pub const MAX_TOOL_MESSAGE_BYTES: usize = 4096;
+
+/// `text` cut to [`MAX_TOOL_MESSAGE_LINES`] lines and about [`MAX_TOOL_MESSAGE_BYTES`]
+/// bytes (on a character boundary), with a note saying how much was cut.
+pub fn cut_tool_output(text: &str) -> String {
+    let lines = text.lines().count();
+    let mut out = String::new();
+    for (kept, line) in text.lines().enumerate() {
+        if kept == MAX_TOOL_MESSAGE_LINES || out.len() + line.len() > MAX_TOOL_MESSAGE_BYTES {
+            if kept == 0 {
+                // One huge line: keep its head.
+                let mut end = MAX_TOOL_MESSAGE_BYTES;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.push_str(&line[..end]);
+                out.push('\n');
+            }
+            let dropped = lines - kept.max(1);
+            let bytes = text.len() - out.len();
+            out.push_str(&format!("[{dropped} more lines ({bytes} bytes) of tool output cut]\n"));
+            return out;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    text.to_owned()
+}
+
 impl From<std::process::Output> for ProcOutput {
     fn from(o: std::process::Output) -> Self {
-        let mut stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let mut stderr = cut_tool_output(&String::from_utf8_lossy(&o.stderr));
         #[cfg(unix)]
         let signal = std::os::unix::process::ExitStatusExt::signal(&o.status);
         #[cfg(not(unix))]

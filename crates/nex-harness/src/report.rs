@@ -95,7 +95,7 @@ fn human(diags: &[Diagnostic], charts: &[String], color: bool) -> String {
             continue;
         }
         let title = if chart.is_empty() { "catalog" } else { chart };
-        let _ = writeln!(out, "{}", style.paint("1", &format!("── {title}")));
+        let _ = writeln!(out, "{}", style.paint("1", &format!("── {}", terminal_safe(title))));
         for d in mine {
             human_one(&mut out, d, &style);
         }
@@ -111,28 +111,32 @@ fn human_one(out: &mut String, d: &Diagnostic, style: &Style) {
         (false, Severity::Error) => ("error", "1;31"),
         (false, Severity::Warning) => ("warning", "1;33"),
     };
-    let _ = writeln!(out, "{}: {}", style.paint(code, &format!("{label}[{}]", d.rule)), d.message);
+    // Everything but the harness's own colours goes through `terminal_safe`:
+    // messages quote files and tool output, which may hold escape sequences.
+    let t = terminal_safe;
+    let rule = format!("{label}[{}]", t(&d.rule));
+    let _ = writeln!(out, "{}: {}", style.paint(code, &rule), t(&d.message));
     if let Some(loc) = &d.location {
-        let _ = writeln!(out, "  {} {loc}", style.paint("34", "-->"));
+        let _ = writeln!(out, "  {} {}", style.paint("34", "-->"), t(&loc.to_string()));
         if let Some(frame) = code_frame(loc) {
-            out.push_str(&frame);
+            out.push_str(&t(&frame));
         }
     }
     if let Some(reason) = &d.allowed {
-        let _ = writeln!(out, "  = allowed by exception: {reason}");
+        let _ = writeln!(out, "  = allowed by exception: {}", t(reason));
     }
     if let Some(hint) = &d.hint {
-        let _ = writeln!(out, "  = hint: {hint}");
+        let _ = writeln!(out, "  = hint: {}", t(hint));
     }
     if !d.scenarios.is_empty() {
-        let _ = writeln!(out, "  = scenarios: {}", d.scenarios.join(", "));
+        let _ = writeln!(out, "  = scenarios: {}", t(&d.scenarios.join(", ")));
     }
 }
 
 /// The offending line with a caret under the column; `None` when it cannot be read.
 fn code_frame(loc: &crate::diag::Location) -> Option<String> {
     let line_no = loc.line?;
-    let text = std::fs::read_to_string(&loc.file).ok()?;
+    let text = crate::files::read_text(&loc.file).ok()?;
     let line = text.lines().nth(line_no.checked_sub(1)?)?;
     let gutter = line_no.to_string().len();
     let mut frame = format!("{:gutter$} |\n{line_no} | {line}\n", "");
@@ -252,8 +256,45 @@ fn one_line(d: &Diagnostic) -> String {
     format!("{loc}{level}[{}]: {}", d.rule, d.message)
 }
 
+/// Text for an XML attribute or element. XML 1.0 cannot hold most control
+/// characters at all, not even as character references, so they are written
+/// out as `\u{1b}` text; the rest is escaped as usual.
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' => out.push(c),
+            '\r' => out.push_str("&#13;"),
+            c if c < ' ' || c == '\u{7f}' || c == '\u{fffe}' || c == '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for a terminal: control characters (escape sequences, carriage
+/// returns, C1 controls) are shown as `\u{1b}` text, so a message cannot move
+/// the cursor, recolour or retitle the terminal. Line breaks and tabs stay.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -318,5 +359,32 @@ mod tests {
         assert!(out.contains("failures=\"1\""));
         assert!(out.contains("<testcase classname=\"charts\" name=\"db\"/>"));
         assert!(out.contains("&quot;two&quot;"));
+    }
+
+    #[test]
+    fn junit_stays_well_formed_xml_with_control_characters() {
+        let d = vec![Diagnostic::error("helm/lint", "web", "bad \u{1b}[31mred\u{7}\u{0} & <x>\r\nnext")];
+        let out = render(Format::Junit, &d, &["web".into()], false);
+        assert!(!out.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')), "{out:?}");
+        assert!(out.contains("bad \\u{1b}[31mred\\u{7}\\u{0} &amp; &lt;x&gt;&#13;"), "{out}");
+    }
+
+    #[test]
+    fn human_output_cannot_drive_the_terminal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("values.yaml");
+        std::fs::write(&file, "a: \u{1b}]0;pwned\u{7}\n").unwrap();
+        let d = vec![
+            Diagnostic::error("helm/lint", "web\u{1b}[2J", "msg \u{1b}[1A\u{9b}31m\rover")
+                .at(crate::diag::Location::at(&file, 1, 4))
+                .hint("h\u{1b}c"),
+        ];
+        let out = render(Format::Human, &d, &["web".into()], false);
+        assert!(!out.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')), "{out:?}");
+        assert!(out.contains("msg \\u{1b}[1A\\u{9b}31m\\u{d}over"), "{out}");
+        assert!(out.contains("a: \\u{1b}]0;pwned\\u{7}"), "{out}");
+        // The harness's own colours still work.
+        let coloured = render(Format::Human, &d, &["web".into()], true);
+        assert!(coloured.contains("\u{1b}[1;31merror"), "{coloured:?}");
     }
 }

@@ -73,6 +73,68 @@ pub fn values_validator(data: &[u8]) {
     }
 }
 
+/// Docs marker handling: `readme \0 generated`. Generated text, once
+/// neutralised, holds no marker; splicing it into the README's catalog
+/// section keeps every byte outside the markers and finds the same single
+/// pair again (generated text cannot forge one); a manual section read from
+/// the README reads back the same after it is written between the markers.
+pub fn docs_markers(data: &[u8]) {
+    use crate::docs::{self, CATALOG_END, CATALOG_START, MANUAL_END, MANUAL_START};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (readme, generated) = text.split_once('\0').unwrap_or((text, ""));
+    let safe = docs::neutralise_markers(generated);
+    for m in [CATALOG_START, CATALOG_END, MANUAL_START, MANUAL_END] {
+        assert!(!safe.contains(m), "neutralised text still holds {m}");
+    }
+    let file = Path::new("README.md");
+    if let Ok(Some((start, end))) = docs::find_markers(readme, CATALOG_START, CATALOG_END, file) {
+        assert!(
+            start <= end
+                && readme[..start].ends_with(CATALOG_START)
+                && readme[end..].starts_with(CATALOG_END)
+        );
+        let out =
+            docs::catalog_table::splice(readme, &safe, file).expect("markers found once are found again");
+        assert!(
+            out.starts_with(&readme[..start]) && out.ends_with(&readme[end..]),
+            "text outside the markers changed"
+        );
+        let (s2, e2) = docs::find_markers(&out, CATALOG_START, CATALOG_END, file)
+            .expect("the spliced README keeps one pair")
+            .expect("the spliced README keeps its markers");
+        assert_eq!(&out[..s2], &readme[..start]);
+        assert_eq!(&out[e2..], &readme[end..]);
+        assert_eq!(
+            docs::catalog_table::splice(&out, &safe, file).ok().as_deref(),
+            Some(out.as_str()),
+            "splicing is idempotent"
+        );
+    }
+    if let Ok(manual) = docs::readme::manual_section(Some(readme), file) {
+        let written = format!("{}\n{MANUAL_START}{manual}{MANUAL_END}\n", safe);
+        // A manual section holding a marker line is refused on the next read, never split.
+        if let Ok(again) = docs::readme::manual_section(Some(&written), file) {
+            assert_eq!(again, manual, "the manual section changed on a round trip");
+        }
+    }
+}
+
+/// The manifest splitter: deterministic; every object and parse error sits on
+/// a line of the stream, and parse errors say what is wrong.
+pub fn manifest_splitter(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let lines = text.lines().count().max(1);
+    let (objects, errors) = crate::manifest::split(text);
+    assert_eq!((objects.clone(), errors.clone()), crate::manifest::split(text), "splitting is deterministic");
+    for o in &objects {
+        assert!(o.line >= 1 && o.line <= lines + 1, "object at line {} of {lines}", o.line);
+    }
+    for e in &errors {
+        assert!(e.line >= 1 && e.line <= lines + 1, "error at line {} of {lines}", e.line);
+        assert!(!e.message.trim().is_empty());
+    }
+}
+
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 pub struct Rng(u64);
 
@@ -192,6 +254,7 @@ fn fuzz_files(dir: &Path, schema: &str, values: Option<&str>, ci: Option<&str>) 
             content: Ok(JsonFile::from_text(&dir.join("values.schema.json"), schema)),
         }),
         symlink_loops: Vec::new(),
+        scan: Default::default(),
         contracts: Vec::new(),
     }
 }

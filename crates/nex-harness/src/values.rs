@@ -125,26 +125,35 @@ pub fn coalesce<'a>(layers: &[(&'a Path, &'a Node)]) -> Option<Merged<'a>> {
 }
 
 fn overlay<'a>(base: Merged<'a>, file: &'a Path, node: &'a Node, key: Option<Span>) -> Merged<'a> {
-    let (origin, mut entries) = match (base, &node.value) {
+    let (origin, entries) = match (base, &node.value) {
         (Merged::Map(origin, entries), Value::Map(_)) => (origin, entries),
         // Anything but map-over-map: the higher layer replaces the value.
         _ => return Merged::of(file, node, key),
     };
+    // Keys are found through an index (a ci file over a large values.yaml stays
+    // linear); removed entries are left as holes and dropped at the end.
+    let mut slots: Vec<Option<(String, Merged<'a>)>> = entries.into_iter().map(Some).collect();
+    let mut index: std::collections::HashMap<String, usize> =
+        slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|(k, _)| (k.clone(), i))).collect();
     for e in node.entries() {
-        let pos = entries.iter().position(|(k, _)| *k == e.key);
-        match (pos, &e.value.value) {
+        match (index.get(&e.key).copied(), &e.value.value) {
             (Some(i), Value::Null) => {
-                entries.remove(i);
+                slots[i] = None;
+                index.remove(&e.key);
             }
             (None, Value::Null) => {}
             (Some(i), _) => {
-                let old = std::mem::replace(&mut entries[i].1, Merged::Leaf(origin));
-                entries[i].1 = overlay(old, file, &e.value, Some(e.key_span));
+                if let Some((k, old)) = slots[i].take() {
+                    slots[i] = Some((k, overlay(old, file, &e.value, Some(e.key_span))));
+                }
             }
-            (None, _) => entries.push((e.key.clone(), Merged::of(file, &e.value, Some(e.key_span)))),
+            (None, _) => {
+                index.insert(e.key.clone(), slots.len());
+                slots.push(Some((e.key.clone(), Merged::of(file, &e.value, Some(e.key_span)))));
+            }
         }
     }
-    Merged::Map(origin, entries)
+    Merged::Map(origin, slots.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
@@ -179,5 +188,45 @@ mod tests {
         assert_eq!((file, span.start.line, span.start.column), (cf.as_path(), 4, 8));
         let (file, span) = m.place("/image/repository", true);
         assert_eq!((file, span.start.line, span.start.column), (vf.as_path(), 3, 3));
+    }
+
+    #[test]
+    fn maps_and_scalars_replace_each_other_and_null_removes_only_what_is_there() {
+        let base = parse("a: {x: 1, y: 2}\nb: 3\nc: 4\n").unwrap();
+        let ci = parse("a: flat\nb: {z: 5}\nmissing: null\nc: null\n").unwrap();
+        let top = parse("b: {w: 6}\n").unwrap();
+        let (vf, cf, tf) = (PathBuf::from("v"), PathBuf::from("c"), PathBuf::from("t"));
+        let m =
+            coalesce(&[(&vf, base.root().unwrap()), (&cf, ci.root().unwrap()), (&tf, top.root().unwrap())])
+                .unwrap();
+        assert_eq!(m.to_json(), serde_json::json!({"a": "flat", "b": {"z": 5, "w": 6}}));
+        // `b` became a map in the ci file: that file created it, the top layer added `w`.
+        let (b, found) = m.locate("/b");
+        assert!(found);
+        assert_eq!(b.origin().file, cf.as_path());
+        assert_eq!(m.locate("/b/w").0.origin().file, tf.as_path());
+        // A missing key: the nearest value, not found.
+        let (near, found) = m.locate("/b/nope/deeper");
+        assert!(!found);
+        assert_eq!(near.origin().file, cf.as_path());
+        assert!(coalesce(&[]).is_none());
+    }
+
+    #[test]
+    fn keys_and_values_are_placed_apart() {
+        let base = parse("image:\n  tag: \"1\"\n").unwrap();
+        let vf = PathBuf::from("values.yaml");
+        let m = coalesce(&[(&vf, base.root().unwrap())]).unwrap();
+        let (tag, _) = m.locate("/image/tag");
+        assert_eq!((tag.origin().key_at().start.line, tag.origin().key_at().start.column), (2, 3));
+        assert_eq!((tag.origin().value_at().start.line, tag.origin().value_at().start.column), (2, 8));
+        let (_, key) = m.place("/image/tag", true);
+        let (_, value) = m.place("/image/tag", false);
+        assert_eq!((key.start.column, value.start.column), (3, 8));
+        // The root has no key: its key place is its value place.
+        assert_eq!(m.origin().key_at(), m.origin().value_at());
+        // A missing key is placed at the nearest map that exists.
+        let (_, near) = m.place("/image/nope", true);
+        assert_eq!(near.start.line, 1);
     }
 }

@@ -53,6 +53,14 @@ pub struct YamlError {
     pub message: String,
 }
 
+impl YamlError {
+    /// The input is over one of the parse bounds (expansion, nesting), not
+    /// merely malformed: other YAML readers (helm) may not stop in time on it.
+    pub fn is_over_limit(&self) -> bool {
+        self.message.ends_with("after alias expansion") || self.message.starts_with("nesting deeper than")
+    }
+}
+
 /// How a node was written; checks that care about spelling (quoting, flow
 /// style, the YAML 1.1 booleans) read this.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,8 +137,13 @@ impl Yaml {
     }
 }
 
-/// Bounds that keep a parse cheap whatever the input.
-const MAX_NODES: usize = 1_000_000;
+/// Bounds that keep a parse cheap whatever the input. Aliases are expanded in
+/// place, so a small file can stand for a huge tree: both the nodes and the
+/// text bytes (scalars and keys) of the expanded tree are bounded, since a few
+/// long strings aliased many times are as costly as many small nodes.
+pub const MAX_NODES: usize = 250_000;
+/// The most scalar and key bytes a document may hold after alias expansion.
+pub const MAX_EXPANDED_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DEPTH: usize = 256;
 
 /// Reads and parses a file: at most `max_bytes`, UTF-8 (a bad byte is
@@ -176,8 +189,21 @@ pub fn parse(text: &str) -> Result<Yaml, YamlError> {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Span, anchor: usize },
-    Map { entries: Vec<Entry>, merged: Vec<bool>, key: Option<Node>, start: Span, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+    },
+    /// `index` finds an entry by key, so building a map of n keys costs n
+    /// lookups, not n² comparisons (duplicates and merge keys need the lookup).
+    Map {
+        entries: Vec<Entry>,
+        merged: Vec<bool>,
+        index: HashMap<String, usize>,
+        key: Option<Node>,
+        start: Span,
+        anchor: usize,
+    },
 }
 
 #[derive(Default)]
@@ -188,6 +214,8 @@ struct Builder<'t> {
     docs: Vec<Node>,
     duplicates: Vec<Duplicate>,
     nodes: usize,
+    /// Scalar and key bytes so far, aliases expanded.
+    bytes: usize,
     /// Byte offset of each line, built on first need.
     line_starts: Vec<usize>,
 }
@@ -254,23 +282,24 @@ impl Builder<'_> {
         None
     }
 
-    fn count(&mut self, n: usize, span: &Span) -> Result<(), YamlError> {
+    fn count(&mut self, n: usize, bytes: usize, span: &Span) -> Result<(), YamlError> {
         self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(YamlError {
-                line: span.start.line,
-                column: span.start.column,
-                message: format!("more than {MAX_NODES} nodes after alias expansion"),
-            });
-        }
-        Ok(())
+        self.bytes += bytes;
+        let message = if self.nodes > MAX_NODES {
+            format!("more than {MAX_NODES} nodes after alias expansion")
+        } else if self.bytes > MAX_EXPANDED_BYTES {
+            format!("more than {MAX_EXPANDED_BYTES} bytes of text after alias expansion")
+        } else {
+            return Ok(());
+        };
+        Err(YamlError { line: span.start.line, column: span.start.column, message })
     }
 
     fn event(&mut self, event: Event<'_>, raw: &RawSpan) -> Result<(), YamlError> {
         let span = Span::from_raw(raw);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, &span)?;
+                self.count(1, text.len(), &span)?;
                 let tag = tag.map(|t| t.suffix.clone());
                 let mut span = span;
                 if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
@@ -291,7 +320,7 @@ impl Builder<'_> {
                         message: "alias to an unknown anchor".into(),
                     });
                 };
-                self.count(size(&node), &span)?;
+                self.count(size(&node), text_bytes(&node), &span)?;
                 // The alias stands where it is written; its content keeps the anchor's places.
                 node.span = span;
                 self.finish(node, 0)?;
@@ -305,6 +334,7 @@ impl Builder<'_> {
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     merged: Vec::new(),
+                    index: HashMap::new(),
                     key: None,
                     start: span,
                     anchor,
@@ -317,7 +347,7 @@ impl Builder<'_> {
                     Some(Frame::Map { entries, start, anchor, .. }) => (Value::Map(entries), start, anchor),
                     None => return Ok(()),
                 };
-                self.count(1, &span)?;
+                self.count(1, 0, &span)?;
                 let style = if flow { Style::Flow } else { Style::Indented };
                 let end = if flow { span.end } else { span.start };
                 let node = Node { value, span: Span { start: start.start, end }, style };
@@ -349,16 +379,16 @@ impl Builder<'_> {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { key: key @ None, .. }) => *key = Some(node),
-            Some(Frame::Map { entries, merged, key, .. }) => {
+            Some(Frame::Map { entries, merged, index, key, .. }) => {
                 let Some(k) = key.take() else { return Ok(()) };
                 let key_style = k.style.clone();
                 let key_text = key_string(&k);
                 if key_text == "<<" && matches!(key_style, Style::Plain(_)) {
-                    merge_into(entries, merged, node);
+                    merge_into(entries, merged, index, node);
                     return Ok(());
                 }
                 let entry = Entry { key: key_text, key_span: k.span, key_style, value: node };
-                match entries.iter().position(|e| e.key == entry.key) {
+                match index.get(&entry.key).copied() {
                     Some(i) if merged[i] => {
                         entries[i] = entry;
                         merged[i] = false;
@@ -372,6 +402,7 @@ impl Builder<'_> {
                         entries[i] = entry;
                     }
                     None => {
+                        index.insert(entry.key.clone(), entries.len());
                         entries.push(entry);
                         merged.push(false);
                     }
@@ -383,7 +414,12 @@ impl Builder<'_> {
 }
 
 /// `<<: *base` (or a list of them): keys not yet set are taken from the merged maps.
-fn merge_into(entries: &mut Vec<Entry>, merged: &mut Vec<bool>, source: Node) {
+fn merge_into(
+    entries: &mut Vec<Entry>,
+    merged: &mut Vec<bool>,
+    index: &mut HashMap<String, usize>,
+    source: Node,
+) {
     let maps = match source.value {
         Value::Map(m) => vec![m],
         Value::Seq(items) => items
@@ -397,7 +433,8 @@ fn merge_into(entries: &mut Vec<Entry>, merged: &mut Vec<bool>, source: Node) {
     };
     for map in maps {
         for e in map {
-            if !entries.iter().any(|x| x.key == e.key) {
+            if !index.contains_key(&e.key) {
+                index.insert(e.key.clone(), entries.len());
                 entries.push(e);
                 merged.push(true);
             }
@@ -410,6 +447,19 @@ fn size(node: &Node) -> usize {
         Value::Seq(items) => items.iter().map(size).sum(),
         Value::Map(entries) => entries.iter().map(|e| 1 + size(&e.value)).sum(),
         _ => 0,
+    }
+}
+
+/// The scalar and key bytes of a tree (what an alias to it adds).
+fn text_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(s) => s.len(),
+        Value::Seq(items) => items.iter().map(text_bytes).sum(),
+        Value::Map(entries) => entries.iter().map(|e| e.key.len() + text_bytes(&e.value)).sum(),
+        _ => match &node.style {
+            Style::Plain(raw) => raw.len(),
+            _ => 0,
+        },
     }
 }
 
@@ -798,6 +848,21 @@ mod tests {
         }
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("alias expansion"), "{e}");
+    }
+
+    #[test]
+    fn long_strings_aliased_many_times_are_refused_by_bytes() {
+        // 100 KB once, aliased 27 000 times: few nodes, gigabytes of text.
+        let mut text = format!("big: &s \"{}\"\nrefs: [", "x".repeat(100_000));
+        for _ in 0..27_000 {
+            text.push_str("*s, ");
+        }
+        text.push_str("]\n");
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("bytes of text after alias expansion"), "{e}");
+        assert_eq!(e.line, 2, "{e}");
+        // Below the bound the same shape parses.
+        assert!(parse("big: &s \"abc\"\nrefs: [*s, *s]\n").is_ok());
     }
 
     #[test]

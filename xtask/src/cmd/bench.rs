@@ -31,6 +31,14 @@ pub struct Args {
     #[arg(long, default_value = "target/bench/bench.json")]
     pub out: PathBuf,
 
+    /// Numbers of values.yaml keys for the keys case (one chart, cold lint each); empty to skip
+    #[arg(long, value_delimiter = ',', default_value = "10000,20000,40000")]
+    pub values_keys: Vec<usize>,
+
+    /// Measure only the values-keys case (no catalogs, no baseline)
+    #[arg(long)]
+    pub only_values_keys: bool,
+
     /// Charts of each synthetic catalog put through the serial baseline (scaled to the catalog)
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
     pub baseline_sample: u32,
@@ -61,6 +69,14 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         progress: &progress,
     };
     let machine = bench::machine::Machine::detect(&helm.version);
+    // Lint time against values.yaml keys: linear, not quadratic (issue 16).
+    let keys = bench::measure_values_keys(&opts, &args.values_keys)?;
+    if !keys.is_empty() {
+        print!("{}", bench::values_keys_text(&keys));
+    }
+    if args.only_values_keys {
+        return Ok(Exit::Clean);
+    }
     let results = bench::run(&opts)?;
     let report = Report::new(machine, opts.runs, results);
     let out = if args.out.is_absolute() { args.out.clone() } else { root.join(&args.out) };

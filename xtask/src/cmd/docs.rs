@@ -1,4 +1,3 @@
-use anyhow::Context;
 use nex_harness::Exit;
 use nex_harness::docs::{self, DocsError, Sources};
 use nex_harness::helm::Major;
@@ -72,6 +71,8 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     }
 
     let mut changed = 0usize;
+    // A README that cannot be written does not stop the others; each is named at the end.
+    let mut unwritable: Vec<String> = Vec::new();
     for t in &targets {
         if t.have.as_deref() == Some(t.want.as_str()) {
             continue;
@@ -84,8 +85,10 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
                 None => println!("{} is missing", shown.display()),
             }
         } else {
-            docs::write_atomic(&t.file, &t.want)
-                .with_context(|| format!("cannot write {}", t.file.display()))?;
+            if let Err(e) = docs::write_atomic(&t.file, &t.want) {
+                unwritable.push(format!("{}: {e}", shown.display()));
+                continue;
+            }
             let verb = if t.have.is_some() { "updated" } else { "created" };
             println!("{verb} {}", shown.display());
         }
@@ -99,7 +102,14 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
             println!("{total} READMEs up to date");
         }
     } else {
-        println!("{changed} written, {} up to date", total - changed);
+        println!("{} written, {} up to date", changed - unwritable.len(), total - changed);
+    }
+    if !unwritable.is_empty() {
+        // Not a finding about the charts: the checkout cannot be written (exit 2).
+        for e in &unwritable {
+            eprintln!("error: cannot write {e}");
+        }
+        return Ok(Exit::Failure);
     }
     Ok(if failed > 0 || (args.check && changed > 0) { Exit::Findings } else { Exit::Clean })
 }

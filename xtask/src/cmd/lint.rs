@@ -178,6 +178,18 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
         ),
     }
+    // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
+    let unwritable: Vec<String> = charts
+        .iter()
+        .filter_map(|c| nex_harness::deps::writable(c).err())
+        .map(|e| relative(&e.to_string(), &root))
+        .collect();
+    if !unwritable.is_empty() {
+        for e in &unwritable {
+            eprintln!("error: {e}");
+        }
+        return Ok(Exit::Failure);
+    }
     findings.extend(nex_harness::lint::run(&charts, &opts));
     for e in crd_errors {
         findings.push(Diagnostic::error(
@@ -201,6 +213,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
+    // Keep the results cache bounded (least recently used entries go first).
+    cache.prune(nex_harness::cache::MAX_CACHE_BYTES);
     if unavailable {
         return Ok(Exit::Failure);
     }
@@ -210,4 +224,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
 /// `deprecated: true` in Chart.yaml (for ct's `exclude-deprecated`).
 fn is_deprecated(chart: &Chart) -> bool {
     nex_harness::files::read_chart_meta(&chart.dir).deprecated
+}
+
+/// A message with the catalog root left out of its paths.
+fn relative(msg: &str, root: &std::path::Path) -> String {
+    msg.replace(&format!("{}/", root.display()), "")
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
 pub mod bench;
+pub mod cache;
 pub mod ct;
 pub mod diff;
 pub mod docs;

@@ -74,7 +74,7 @@ fn write_all(dest: &Path, files: &[(std::path::PathBuf, String)]) -> anyhow::Res
     let parent = dest.parent().context("the chart folder has no parent")?;
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let tmp = tempfile::Builder::new()
-        .prefix(".xtask-new.")
+        .prefix(nex_harness::catalog::NEW_TEMP_PREFIX)
         .tempdir_in(parent)
         .with_context(|| format!("cannot create a temp folder in {}", parent.display()))?;
     for (file, text) in files {

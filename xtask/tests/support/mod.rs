@@ -132,3 +132,29 @@ fn serve_file(stream: std::net::TcpStream, root: &Path) -> std::io::Result<()> {
     }
     stream.flush()
 }
+
+/// Runs the harness in `dir` with each of `ro` mounted read-only, in a private
+/// mount namespace (`unshare -m`): the test runs as root, which ignores file
+/// modes, so a read-only checkout has to be a read-only mount. The mounts
+/// vanish with the process.
+pub fn read_only(ro: &[&Path], dir: &Path, args: &[&str], envs: &[(&str, &Path)]) -> std::process::Output {
+    let mut script = String::from("set -e; ");
+    for p in ro {
+        script.push_str(&format!("mount --bind -o ro '{0}' '{0}'; ", p.display()));
+    }
+    // Back into the working folder through the new mounts (the old cwd bypasses them).
+    script.push_str("cd \"$(pwd)\"; exec \"$@\"");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
+        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HELM_BIN")
+        .env_remove("NEX_HELM")
+        .env_remove("NEX_NO_CACHE")
+        .env("NO_COLOR", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("unshare runs")
+}

@@ -222,3 +222,81 @@ fn run_baseline(
         per_chart,
     })
 }
+
+/// Lint time of one chart against the number of keys in its values.yaml
+/// (issue 16: it grew with the square of the keys). Cold runs, fresh cache.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeysPoint {
+    pub keys: usize,
+    pub seconds: f64,
+    /// Seconds per 1 000 keys; flat when lint is linear in the keys.
+    pub seconds_per_1000_keys: f64,
+}
+
+/// Writes a one-chart catalog whose values.yaml holds `keys` top-level keys.
+pub fn values_keys_catalog(dir: &Path, keys: usize) -> Result<PathBuf, BenchError> {
+    let chart = dir.join("charts/keys");
+    let write = |path: PathBuf, text: String| -> Result<(), BenchError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| BenchError::io(parent, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| BenchError::io(&path, e))
+    };
+    write(dir.join("ct.yaml"), "chart-dirs: [charts]\ntarget-branch: main\n".into())?;
+    write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: keys\ndescription: Many values keys.\ntype: application\nversion: 0.1.0\nkubeVersion: \">=1.25.0-0\"\n".into(),
+    )?;
+    let mut values = String::with_capacity(keys * 16);
+    for i in 0..keys {
+        values.push_str(&format!("key{i}: {i}\n"));
+    }
+    write(chart.join("values.yaml"), values)?;
+    write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  n: {{ len .Values | quote }}\n".into(),
+    )?;
+    Ok(dir.to_path_buf())
+}
+
+/// Measures [`KeysPoint`]s, one cold lint each.
+pub fn measure_values_keys(opts: &Options<'_>, sizes: &[usize]) -> Result<Vec<KeysPoint>, BenchError> {
+    let mut out = Vec::new();
+    for &keys in sizes {
+        (opts.progress)(&format!("values keys {keys}: cold lint"));
+        let dir = opts.work.join(format!("keys-{keys}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = values_keys_catalog(&dir, keys)?;
+        let cache = fresh_cache(opts, &format!("cache-keys-{keys}"))?;
+        let s = opts.lint.run(&root, &cache)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&cache);
+        out.push(KeysPoint {
+            keys,
+            seconds: s.seconds,
+            seconds_per_1000_keys: s.seconds / (keys.max(1) as f64 / 1000.0),
+        });
+    }
+    Ok(out)
+}
+
+/// The values-keys table; the last line compares the largest and smallest
+/// runs' time per key (about 1 when linear, the size ratio when quadratic).
+pub fn values_keys_text(points: &[KeysPoint]) -> String {
+    use std::fmt::Write;
+    let mut s = String::from("values keys | lint s | s per 1000 keys\n");
+    for p in points {
+        let _ = writeln!(s, "{:>11} | {:>6.2} | {:>15.3}", p.keys, p.seconds, p.seconds_per_1000_keys);
+    }
+    if let (Some(a), Some(b)) = (points.first(), points.last()) {
+        let _ = writeln!(
+            s,
+            "time per key, {} vs {} keys: x{:.2} (linear: about 1; quadratic: x{:.1})",
+            b.keys,
+            a.keys,
+            b.seconds_per_1000_keys / a.seconds_per_1000_keys,
+            b.keys as f64 / a.keys.max(1) as f64
+        );
+    }
+    s
+}

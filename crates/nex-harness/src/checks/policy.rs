@@ -431,4 +431,110 @@ mod tests {
         assert_eq!(f[0].rule, "policy/recommended-labels");
         assert!(f[0].message.contains("app.kubernetes.io/managed-by"));
     }
+
+    /// Every finding as (rule, path): which input fired.
+    fn fired(o: &Object, ctx: &Context<'_>) -> Vec<(&'static str, String)> {
+        let mut f: Vec<_> = findings(o, ctx).into_iter().map(|f| (f.rule, f.path)).collect();
+        f.sort();
+        f
+    }
+
+    fn stable_selector() -> Value {
+        json!({"app.kubernetes.io/name": "a", "app.kubernetes.io/instance": "nex"})
+    }
+
+    #[test]
+    fn an_untagged_image_is_latest() {
+        let mut c = good_container();
+        c["image"] = json!("docker.io/example/app");
+        let f: Vec<_> = findings(&deployment(c, stable_selector()), &ctx())
+            .into_iter()
+            .filter(|f| f.rule == "policy/image-tag")
+            .collect();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].path, "/spec/template/spec/containers/0/image");
+        assert!(f[0].message.contains("no image tag"), "{}", f[0].message);
+        // A registry port is not a tag; a digest alone pins the image.
+        let mut c = good_container();
+        c["image"] = json!("registry.example.org:5000/example/app");
+        assert!(rules(&deployment(c, stable_selector())).contains(&"policy/image-tag"));
+        let mut c = good_container();
+        c["image"] = json!("docker.io/example/app@sha256:abc");
+        assert!(!rules(&deployment(c, stable_selector())).contains(&"policy/image-tag"));
+    }
+
+    #[test]
+    fn service_and_network_policy_selectors_must_not_hold_versions() {
+        let meta = json!({"name": "nex-a", "labels": labels()});
+        let service = |selector: Value| Object {
+            source: None,
+            line: 1,
+            value: json!({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"selector": selector}}),
+        };
+        let policy = |selector: Value| Object {
+            source: None,
+            line: 1,
+            value: json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta,
+                "spec": {"podSelector": {"matchLabels": selector}}}),
+        };
+        assert_eq!(fired(&service(stable_selector()), &ctx()), []);
+        assert_eq!(fired(&policy(stable_selector()), &ctx()), []);
+        let versioned =
+            json!({"app.kubernetes.io/name": "a", "helm.sh/chart": "a-0.1.0", "tier": "web-1.2.3"});
+        assert_eq!(
+            fired(&service(versioned.clone()), &ctx()),
+            [
+                ("policy/selector-labels", "/spec/selector/helm.sh~1chart".to_owned()),
+                ("policy/selector-labels", "/spec/selector/tier".to_owned()),
+            ]
+        );
+        assert_eq!(
+            fired(&policy(versioned), &ctx()),
+            [
+                ("policy/selector-labels", "/spec/podSelector/matchLabels/helm.sh~1chart".to_owned()),
+                ("policy/selector-labels", "/spec/podSelector/matchLabels/tier".to_owned()),
+            ]
+        );
+        // The chart version as a value is a version too; an unrelated value is not.
+        let by_value = json!({"release": "0.1.0", "app": "a"});
+        assert_eq!(
+            fired(&service(by_value), &ctx()),
+            [("policy/selector-labels", "/spec/selector/release".to_owned())]
+        );
+    }
+
+    #[test]
+    fn service_account_tokens_follow_the_pod_the_account_and_rbac() {
+        let sel = stable_selector();
+        let token =
+            ("policy/service-account-token", "/spec/template/spec/automountServiceAccountToken".to_owned());
+        let with = |pod_token: Option<bool>, sa: Option<&str>| {
+            let mut d = deployment(good_container(), sel.clone());
+            let spec = d.value["spec"]["template"]["spec"].as_object_mut().unwrap();
+            match pod_token {
+                Some(b) => spec.insert("automountServiceAccountToken".into(), json!(b)),
+                None => spec.remove("automountServiceAccountToken"),
+            };
+            if let Some(sa) = sa {
+                spec.insert("serviceAccountName".into(), json!(sa));
+            }
+            d
+        };
+        let mut sas = ctx();
+        sas.service_accounts.insert("off".into(), Some(false));
+        sas.service_accounts.insert("on".into(), Some(true));
+        sas.service_accounts.insert("unset".into(), None);
+        // The pod decides when it says so.
+        assert_eq!(fired(&with(Some(false), Some("on")), &sas), []);
+        assert_eq!(fired(&with(Some(true), Some("off")), &sas), std::slice::from_ref(&token));
+        // Otherwise its service account does; the default account mounts.
+        assert_eq!(fired(&with(None, Some("off")), &sas), []);
+        assert_eq!(fired(&with(None, Some("on")), &sas), std::slice::from_ref(&token));
+        assert_eq!(fired(&with(None, Some("unset")), &sas), std::slice::from_ref(&token));
+        assert_eq!(fired(&with(None, None), &sas), std::slice::from_ref(&token));
+        assert_eq!(fired(&with(None, Some("missing")), &sas), std::slice::from_ref(&token));
+        // A chart that grants RBAC needs the token.
+        let rbac = Context { grants_rbac: true, ..ctx() };
+        assert_eq!(fired(&with(Some(true), None), &rbac), []);
+    }
 }

@@ -407,4 +407,109 @@ mod tests {
             assert!(f.iter().any(|x| x.rule == r), "{r}");
         }
     }
+
+    /// Every finding as (rule, path): which input fired, not just which rules.
+    fn fired(pod: Value) -> Vec<(&'static str, String)> {
+        let mut f: Vec<_> = findings(&deployment(pod)).into_iter().map(|f| (f.rule, f.path)).collect();
+        f.sort();
+        f
+    }
+
+    const C0: &str = "/spec/template/spec/containers/0/securityContext";
+
+    #[test]
+    fn each_violation_is_reported_at_its_own_input() {
+        let mut c = restricted_container();
+        c["securityContext"]["runAsUser"] = json!(0);
+        c["securityContext"]["seLinuxOptions"] = json!({"user": "u", "role": "r"});
+        let pod = json!({"hostPID": true, "hostIPC": true, "securityContext": {"runAsUser": 0,
+            "sysctls": [{"name": "net.ipv4.tcp_syncookies"}, {"name": "kernel.msgmax"}]},
+            "containers": [restricted_container(), c]});
+        let c1 = "/spec/template/spec/containers/1/securityContext";
+        assert_eq!(
+            fired(pod),
+            [
+                ("pss/host-namespaces", "/spec/template/spec/hostIPC".to_owned()),
+                ("pss/host-namespaces", "/spec/template/spec/hostPID".to_owned()),
+                ("pss/run-as-user", format!("{c1}/runAsUser")),
+                ("pss/run-as-user", "/spec/template/spec/securityContext/runAsUser".to_owned()),
+                ("pss/selinux", format!("{c1}/seLinuxOptions/role")),
+                ("pss/selinux", format!("{c1}/seLinuxOptions/user")),
+                ("pss/sysctls", "/spec/template/spec/securityContext/sysctls/1/name".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn allowed_values_pass() {
+        // A false positive on any of these would fail a compliant chart.
+        for t in SELINUX_TYPES.iter().copied().chain([""]) {
+            let mut c = restricted_container();
+            c["securityContext"]["seLinuxOptions"] =
+                json!({"type": t, "user": "", "role": "", "level": "s0:c1"});
+            let pod = json!({"securityContext": {"seLinuxOptions": {"type": t}}, "containers": [c]});
+            assert_eq!(fired(pod), [], "SELinux type {t:?}");
+        }
+        for t in ["RuntimeDefault", "Localhost"] {
+            let mut c = restricted_container();
+            c["securityContext"]["appArmorProfile"] = json!({"type": t, "localhostProfile": "p"});
+            c["securityContext"]["seccompProfile"] = json!({"type": t, "localhostProfile": "p"});
+            let pod = json!({"securityContext": {"appArmorProfile": {"type": t}, "seccompProfile": {"type": t}},
+                "containers": [c]});
+            assert_eq!(fired(pod), [], "profile type {t}");
+        }
+        let mut c = restricted_container();
+        c["securityContext"]["capabilities"]["add"] = json!(["NET_BIND_SERVICE"]);
+        c["securityContext"]["procMount"] = json!("Default");
+        c["securityContext"]["runAsUser"] = json!(1000);
+        c["ports"] = json!([{"containerPort": 80, "hostPort": 0}]);
+        let sysctls: Vec<Value> = SAFE_SYSCTLS.iter().map(|n| json!({"name": n, "value": "1"})).collect();
+        let volumes: Vec<Value> = ALLOWED_VOLUMES
+            .iter()
+            .enumerate()
+            .map(|(i, v)| json!({"name": format!("v{i}"), (*v): {}}))
+            .collect();
+        let pod = json!({"hostNetwork": false, "securityContext": {"sysctls": sysctls, "runAsUser": 1000},
+            "containers": [c], "volumes": volumes});
+        assert_eq!(fired(pod), []);
+    }
+
+    #[test]
+    fn the_legacy_apparmor_annotation_is_checked() {
+        let with = |v: &str| {
+            let mut o = deployment(json!({"containers": [restricted_container()]}));
+            o.value["spec"]["template"]["metadata"]["annotations"] =
+                json!({"container.apparmor.security.beta.kubernetes.io/c": v, "other/x": "unconfined"});
+            let mut f: Vec<_> = findings(&o).into_iter().map(|f| (f.rule, f.path)).collect();
+            f.sort();
+            f
+        };
+        assert_eq!(
+            with("unconfined"),
+            [(
+                "pss/apparmor",
+                "/spec/template/metadata/annotations/container.apparmor.security.beta.kubernetes.io~1c"
+                    .to_owned()
+            )]
+        );
+        assert_eq!(with("runtime/default"), []);
+        assert_eq!(with("localhost/my-profile"), []);
+    }
+
+    #[test]
+    fn container_settings_override_the_pods() {
+        // The container's own false wins over the pod's true; its own profile is judged.
+        let mut c = restricted_container();
+        c["securityContext"]["runAsNonRoot"] = json!(false);
+        c["securityContext"]["seccompProfile"] = json!({"type": "Unconfined"});
+        let pod = json!({"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [c]});
+        assert_eq!(
+            fired(pod),
+            [
+                ("pss/run-as-non-root", format!("{C0}/runAsNonRoot")),
+                ("pss/seccomp", format!("{C0}/seccompProfile/type")),
+            ]
+        );
+    }
 }

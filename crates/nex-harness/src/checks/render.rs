@@ -19,7 +19,14 @@ pub const KUBE_VERSION: Rule = Rule::error(
     EVERY,
     "Chart.yaml's `kubeVersion` cannot be read, or allows no Kubernetes version from 1.25 to 1.37",
 );
-pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION];
+/// Two objects with one kind, namespace and name in one rendering (the second
+/// silently replaces the first at install).
+pub const DUPLICATE: Rule = Rule::error(
+    "render/duplicate-object",
+    EVERY,
+    "two objects with the same kind, namespace and name in one rendering (objects inside a `kind: List` included): the install applies only one",
+);
+pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION, DUPLICATE];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart;
@@ -55,11 +62,56 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             diags.push(d);
         }
     }
+    for r in &loaded.renderings {
+        for d in duplicates(loaded, r) {
+            if !diags.contains(&d) {
+                diags.push(d);
+            }
+        }
+    }
     for (mut d, versions) in failures {
         d.message = format!("{} (Kubernetes {})", d.message, versions.join(", "));
         diags.push(d);
     }
     diags
+}
+
+/// Objects rendered twice under one kind, namespace and name: one would
+/// overwrite the other at install. An object
+/// without a namespace lands in the release's.
+fn duplicates(loaded: &LoadedChart, r: &Rendering) -> Vec<Diagnostic> {
+    let chart = &loaded.chart;
+    let mut seen: std::collections::HashMap<(&str, &str, &str), &crate::manifest::Object> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for o in &r.objects {
+        let ns =
+            o.value.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or(crate::helm::NAMESPACE);
+        let Some(first) = seen.get(&(o.kind(), ns, o.name())).copied() else {
+            seen.insert((o.kind(), ns, o.name()), o);
+            continue;
+        };
+        let from = |o: &crate::manifest::Object| o.source.clone().unwrap_or_else(|| "?".into());
+        let mut d = Diagnostic::error(
+            DUPLICATE,
+            &chart.name,
+            format!(
+                "{} in namespace {ns} is rendered twice (from {} and {}); one would overwrite the other",
+                o.id(),
+                from(first),
+                from(o)
+            ),
+        )
+        .scenario(&r.scenario.name)
+        .hint("give each object its own name");
+        if let Some(p) =
+            o.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s))
+        {
+            d = d.in_file(&p);
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {

@@ -21,7 +21,19 @@ pub const RULE_DUPLICATE: Rule =
 pub const RULE_NOT_JSON: Rule = Rule::error("schema/not-json", EVERY, "values.schema.json is not JSON");
 pub const RULE_CI_NAME: Rule =
     Rule::warning("ct/values-file-name", EVERY, "a file under `ci/` that ct skips (not `*-values.yaml`)");
+pub const RULE_NOT_REGULAR: Rule = Rule::error(
+    "file/not-regular",
+    EVERY,
+    "a chart file that is not a regular file (a FIFO, device or socket, or a link to one): it is not read and the chart is not given to helm",
+);
+pub const RULE_OUTSIDE_LINK: Rule = Rule::error(
+    "file/outside-link",
+    EVERY,
+    "a symbolic link in a chart that leads outside the chart folder (what it points at is not the chart's to ship)",
+);
 pub const RULES: &[Rule] = &[
+    RULE_NOT_REGULAR,
+    RULE_OUTSIDE_LINK,
     RULE_TOO_LARGE,
     RULE_ENCODING,
     RULE_EMPTY,
@@ -49,6 +61,17 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     // An empty ci file is how ct users lint the defaults once more: allowed.
     for (_, ci) in &files.ci {
         yaml_source(&mut out, chart, ci, false);
+        if ci.path.file_name().is_some_and(|n| n.to_string_lossy().contains(',')) {
+            out.push(
+                Diagnostic::error(
+                    RULE_CI_NAME,
+                    chart,
+                    "helm splits `--values` at commas, so it would read this file as two; the scenario is not rendered",
+                )
+                .in_file(&ci.path)
+                .hint("rename it without a comma"),
+            );
+        }
     }
     if let Some(schema) = &files.values_schema {
         match &schema.content {
@@ -71,6 +94,30 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             }
         }
     }
+    for (path, kind) in &files.scan.special {
+        // values and schema files name themselves through their read error already.
+        if !is_read_source(files, path) {
+            out.push(
+                Diagnostic::error(
+                    RULE_NOT_REGULAR,
+                    chart,
+                    format!("{kind}, not a regular file: helm would block on it or read it forever, so the chart is not rendered"),
+                )
+                .in_file(path),
+            );
+        }
+    }
+    for (link, target) in &files.scan.outside_links {
+        out.push(
+            Diagnostic::error(
+                RULE_OUTSIDE_LINK,
+                chart,
+                format!("symbolic link to {}, outside the chart folder", target.display()),
+            )
+            .in_file(link)
+            .hint("a packaged chart holds a copy, not the link; keep the file inside the chart"),
+        );
+    }
     for path in &files.symlink_loops {
         out.push(crate::catalog::symlink_loop_diagnostic(chart, path));
     }
@@ -84,8 +131,18 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     out
 }
 
+/// Whether `path` is a file whose read error is reported on its own (Chart.yaml, values, ci, schema).
+fn is_read_source(files: &crate::load::ChartFiles, path: &Path) -> bool {
+    std::iter::once(&files.chart_yaml.path)
+        .chain(files.values.iter().map(|v| &v.path))
+        .chain(files.ci.iter().map(|(_, c)| &c.path))
+        .chain(files.values_schema.iter().map(|v| &v.path))
+        .any(|p| p == path)
+}
+
 fn file_error(chart: &str, path: &Path, e: &FileError) -> Diagnostic {
     match e {
+        FileError::NotRegular(_) => Diagnostic::error(RULE_NOT_REGULAR, chart, e.to_string()).in_file(path),
         FileError::TooLarge { .. } => Diagnostic::error(RULE_TOO_LARGE, chart, e.to_string()).in_file(path),
         FileError::NotUtf8 { line, column } => {
             Diagnostic::error(RULE_ENCODING, chart, "file is not UTF-8 text")

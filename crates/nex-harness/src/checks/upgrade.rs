@@ -632,4 +632,169 @@ mod tests {
         );
         assert_eq!(narrowed(&json!({"enum": ["a"]}), None, &json!({"enum": ["a", "b"]})), None);
     }
+
+    fn deploy(kind: &str, name: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name},
+               "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"image": "x:1"}]}}}})
+    }
+
+    #[test]
+    fn a_rename_is_only_within_one_kind() {
+        // A Deployment replaced by a StatefulSet is not a rename of one into the other.
+        assert!(run(vec![deploy("Deployment", "web")], vec![deploy("StatefulSet", "web-db")]).is_empty());
+        let found = run(
+            vec![deploy("Deployment", "web"), deploy("DaemonSet", "agent")],
+            vec![deploy("StatefulSet", "store"), deploy("Deployment", "site"), deploy("DaemonSet", "agent")],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.starts_with("Deployment renamed: `web` on origin/main is `site`"), "{found:?}");
+    }
+
+    /// A loaded chart at `version` with `current` renderings, upgraded from `base`.
+    fn upgraded(
+        version: &str,
+        current: Vec<(&str, &str, Vec<Value>, bool)>,
+        base: Vec<(&str, &str, Vec<Value>)>,
+        schemas: Option<(Value, Value)>,
+        old_values: Option<Value>,
+    ) -> Vec<(String, String, Vec<String>)> {
+        use crate::catalog::Scenario;
+        use crate::load::Source;
+        use crate::process::ProcOutput;
+        let mut loaded = crate::load::for_tests(&["default", "tls"], json!({"version": version}));
+        loaded.renderings = current
+            .into_iter()
+            .map(|(scenario, kube, objects, ok)| crate::render::Rendering {
+                scenario: Scenario { name: scenario.into(), values_file: None },
+                kube_version: kube.into(),
+                output: Ok(ProcOutput {
+                    success: ok,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    signal: None,
+                }),
+                objects: objects.into_iter().map(obj).collect(),
+                parse_errors: Vec::new(),
+                validation: Vec::new(),
+            })
+            .collect();
+        let (old_schema, new_schema) = schemas.map_or((None, None), |(o, n)| (Some(o), Some(n)));
+        if let Some(n) = new_schema {
+            let path = loaded.chart.dir.join("values.schema.json");
+            let file = crate::files::JsonFile::from_text(&path, &serde_json::to_string_pretty(&n).unwrap());
+            loaded.files.values_schema = Some(Source { path, content: Ok(file) });
+        }
+        loaded.upgrade = Some(BaseChart {
+            label: "origin/main".into(),
+            version: Some("1.2.0".into()),
+            library: false,
+            values: old_values,
+            schema: old_schema,
+            renderings: base
+                .into_iter()
+                .map(|(scenario, kube, objects)| crate::base_tree::BaseRendering {
+                    scenario: scenario.into(),
+                    borrowed: false,
+                    kube_version: kube.into(),
+                    objects: Ok(objects.into_iter().map(obj).collect()),
+                })
+                .collect(),
+        });
+        check(&loaded).into_iter().map(|d| (d.rule.to_string(), d.message, d.scenarios)).collect()
+    }
+
+    #[test]
+    fn renders_are_matched_by_scenario_and_kubernetes_version() {
+        let (db, database) = (sts("db", "db", "data"), sts("database", "db", "data"));
+        let base = vec![
+            ("default", "1.25.0", vec![db.clone()]),
+            ("tls", "1.25.0", vec![db.clone()]),
+            ("default", "1.37.0", vec![db.clone()]),
+        ];
+        let current = vec![
+            ("default", "1.37.0", vec![db.clone()], true),
+            ("tls", "1.25.0", vec![database.clone()], true),
+            ("default", "1.25.0", vec![db.clone()], true),
+        ];
+        let found = upgraded("1.3.0", current, base.clone(), None, None);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].0.as_str(), found[0].2.clone()), (RENAMED_WORKLOAD.id, vec!["tls".to_owned()]));
+        // A rendering that failed here is not compared (render/* reports it).
+        let failed = vec![("tls", "1.25.0", vec![database.clone()], false)];
+        assert!(upgraded("1.3.0", failed, base.clone(), None, None).is_empty());
+        // Nor is one for another Kubernetes version.
+        let other = vec![("tls", "1.37.0", vec![database.clone()], true)];
+        assert!(upgraded("1.3.0", other, base.clone(), None, None).is_empty());
+        // A major bump says the break is intended.
+        let current = vec![("tls", "1.25.0", vec![database], true)];
+        assert!(upgraded("2.0.0", current, base, None, None).is_empty());
+    }
+
+    fn value_findings(old_schema: Value, new_schema: Value, old_values: Value) -> Vec<(String, String)> {
+        upgraded("1.3.0", vec![], vec![], Some((old_schema, new_schema)), Some(old_values))
+            .into_iter()
+            .map(|(r, m, _)| (r, m))
+            .collect()
+    }
+
+    #[test]
+    fn removed_values_are_found_from_values_yaml_or_the_schema_alone() {
+        let old = json!({"type": "object", "properties": {"a": {}, "onlySchema": {"type": "string"}}});
+        let new = json!({"type": "object", "additionalProperties": false, "properties": {"a": {}}});
+        let found = value_findings(old, new, json!({"a": 1, "onlyValues": 2}));
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found.iter().all(|(r, _)| r == REMOVED_VALUE.id));
+        assert!(
+            found[0].1.starts_with("value `onlySchema` is declared in values.schema.json on origin/main"),
+            "{found:#?}"
+        );
+        assert!(found[1].1.starts_with("value `onlyValues` defaults to 2 on origin/main"), "{found:#?}");
+    }
+
+    #[test]
+    fn open_maps_keep_accepting_their_keys() {
+        let old = json!({"type": "object", "properties": {
+            "env": {"type": "object", "x-nex-user-keys": true},
+            "pp": {"type": "object", "properties": {"xa": {}}}}});
+        let values = json!({"env": {"FOO": "1"}, "pp": {"xa": 1, "xb": 2}});
+        let open = json!({"type": "object", "additionalProperties": false, "properties": {
+            "env": {"type": "object", "x-nex-user-keys": true, "additionalProperties": false},
+            "pp": {"type": "object", "patternProperties": {"^x": {}}, "additionalProperties": false}}});
+        assert_eq!(value_findings(old.clone(), open, values.clone()), []);
+        // Closed, the same maps reject the old keys: the check can fire.
+        let closed = json!({"type": "object", "additionalProperties": false, "properties": {
+            "env": {"type": "object", "additionalProperties": false},
+            "pp": {"type": "object", "additionalProperties": false}}});
+        let found = value_findings(json!({"type": "object"}), closed, values);
+        let shown: Vec<&str> = found.iter().map(|(_, m)| m.split('`').nth(1).unwrap_or("")).collect();
+        assert_eq!(shown, ["env.FOO", "pp.xa", "pp.xb"], "{found:#?}");
+    }
+
+    #[test]
+    fn narrowing_a_string_to_a_number_is_an_error() {
+        assert_eq!(
+            narrowed(&json!({"type": "string"}), None, &json!({"type": "number"})),
+            Some(("string".into(), "number".into()))
+        );
+        let old = json!({"type": "object", "properties": {"port": {"type": "string"}}});
+        let new = json!({"type": "object", "properties": {"port": {"type": "number"}}});
+        let found = value_findings(old, new, json!({"port": "80"}));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].0, NARROWED_TYPE);
+        assert!(found[0].1.contains("accepts string on origin/main but only number"), "{found:#?}");
+    }
+
+    #[test]
+    fn recursive_refs_stop_at_the_depth_guard() {
+        let s = json!({"type": "object", "properties": {"tree": {"$ref": "#/$defs/node"}},
+            "$defs": {"node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}}}});
+        let mut paths = BTreeSet::new();
+        schema_paths(&s, &s, &mut Vec::new(), &mut paths, 0);
+        // `tree`, `tree.child`, … one path per level down to the guard (depth 32).
+        assert_eq!(paths.len(), 33);
+        assert_eq!(paths.iter().map(Vec::len).max(), Some(33));
+        // The whole check terminates on such schemas too.
+        let found = value_findings(s.clone(), s, json!({"tree": {"child": {"child": {}}}}));
+        assert_eq!(found, []);
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::markdown::{cell, code_cell};
 use super::model::ChartDoc;
-use super::{CATALOG_END, CATALOG_START, DocsError};
+use super::{CATALOG_END, CATALOG_START, DocsError, find_markers, neutralise_markers};
 use serde_json::json;
 use std::path::Path;
 
@@ -28,13 +28,14 @@ pub fn table(entries: &[Entry<'_>]) -> Result<String, DocsError> {
             })
         })
         .collect();
-    super::render_template(TEMPLATE_NAME, TEMPLATE, &json!({ "charts": charts }))
+    // A description must not forge the markers the table is found by.
+    Ok(neutralise_markers(&super::render_template(TEMPLATE_NAME, TEMPLATE, &json!({ "charts": charts }))?))
 }
 
 /// `readme` with the text between the catalog markers replaced by `table`;
 /// everything outside the markers is kept as it is.
 pub fn splice(readme: &str, table: &str, file: &Path) -> Result<String, DocsError> {
-    let (Some(start), Some(end)) = (readme.find(CATALOG_START), readme.find(CATALOG_END)) else {
+    let Some((start, end)) = find_markers(readme, CATALOG_START, CATALOG_END, file)? else {
         return Err(DocsError::Invalid {
             file: file.to_path_buf(),
             message: format!(
@@ -42,10 +43,7 @@ pub fn splice(readme: &str, table: &str, file: &Path) -> Result<String, DocsErro
             ),
         });
     };
-    if end < start {
-        return Err(DocsError::Markers(file.to_path_buf(), CATALOG_END, CATALOG_START));
-    }
-    let head = &readme[..start + CATALOG_START.len()];
+    let head = &readme[..start];
     let tail = &readme[end..];
     Ok(format!("{head}\n\n{table}\n{tail}"))
 }

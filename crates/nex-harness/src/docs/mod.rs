@@ -32,6 +32,54 @@ pub const MANUAL_END: &str = "<!-- nex-charts:manual:end -->";
 pub const CATALOG_START: &str = "<!-- nex-charts:catalog:start -->";
 pub const CATALOG_END: &str = "<!-- nex-charts:catalog:end -->";
 
+/// What every marker starts with; generated text never holds it (see [`neutralise_markers`]).
+const MARKER_PREFIX: &str = "<!-- nex-charts:";
+
+/// Generated text with every marker-like comment defused (`<` written as
+/// `&lt;`, which Markdown shows as the same text), so a description can
+/// never forge a marker and move the manual or catalog section.
+pub fn neutralise_markers(generated: &str) -> String {
+    generated.replace(MARKER_PREFIX, "&lt;!-- nex-charts:")
+}
+
+/// Finds the one `start`/`end` marker pair of `text`: each must be alone on
+/// its line, exactly once, start first. Returns the byte just after the start
+/// marker and the byte where the end marker begins; `Ok(None)` when neither is
+/// there. A marker mentioned inside a line (in prose) is not a marker.
+pub fn find_markers(
+    text: &str,
+    start: &'static str,
+    end: &'static str,
+    file: &Path,
+) -> Result<Option<(usize, usize)>, DocsError> {
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']).trim_end();
+        if bare == start {
+            starts.push(offset);
+        } else if bare == end {
+            ends.push(offset);
+        }
+        offset += line.len();
+    }
+    let many = |what: &'static str, n: usize| DocsError::Invalid {
+        file: file.to_path_buf(),
+        message: format!(
+            "{n} lines hold {what}; keep exactly one start and one end marker, each on its own line, and fix the rest by hand so no text is lost"
+        ),
+    };
+    match (starts.as_slice(), ends.as_slice()) {
+        ([], []) => Ok(None),
+        ([s], [e]) if s < e => Ok(Some((s + start.len(), *e))),
+        ([_], [_]) => Err(DocsError::Markers(file.to_path_buf(), end, start)),
+        ([_], []) => Err(DocsError::Markers(file.to_path_buf(), start, end)),
+        ([], [_]) => Err(DocsError::Markers(file.to_path_buf(), end, start)),
+        (s, _) if s.len() > 1 => Err(many(start, s.len())),
+        (_, e) => Err(many(end, e.len())),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DocsError {
     #[error("{0}: cannot read: {1}")]
@@ -96,14 +144,17 @@ impl Sources {
 }
 
 fn read(path: &Path) -> Result<String, DocsError> {
-    std::fs::read_to_string(path).map_err(|e| DocsError::Read(path.to_path_buf(), e))
+    read_optional(path)?.ok_or_else(|| {
+        DocsError::Read(path.to_path_buf(), std::io::Error::from(std::io::ErrorKind::NotFound))
+    })
 }
 
+/// Read with lint's limits: regular files only (a FIFO would block), capped in size.
 fn read_optional(path: &Path) -> Result<Option<String>, DocsError> {
-    match std::fs::read_to_string(path) {
+    match crate::files::read_text(path) {
         Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DocsError::Read(path.to_path_buf(), e)),
+        Err(crate::files::FileError::Missing) => Ok(None),
+        Err(e) => Err(DocsError::Read(path.to_path_buf(), std::io::Error::other(e.to_string()))),
     }
 }
 
@@ -256,6 +307,40 @@ mod tests {
         assert_eq!(parse_yaml("# nothing\n\n", Path::new("v.yaml")).unwrap(), serde_json::Value::Null);
         let err = parse_yaml("a: 1\nb: [1,\n", Path::new("v.yaml")).unwrap_err().to_string();
         assert!(err.starts_with("v.yaml:2:7: invalid YAML: "), "{err}");
+    }
+
+    #[test]
+    fn markers_must_be_alone_on_their_lines_and_paired_once() {
+        let f = Path::new("R.md");
+        let find = |t: &str| find_markers(t, MANUAL_START, MANUAL_END, f);
+        let ok = format!("a\n{MANUAL_START}\nkeep\n{MANUAL_END}\nb\n");
+        let (s, e) = find(&ok).unwrap().unwrap();
+        assert_eq!(&ok[s..e], "\nkeep\n");
+        // Mentioned in prose: not a marker.
+        let prose = format!("see `{MANUAL_START}` and `{MANUAL_END}`\n{ok}");
+        let (s, e) = find(&prose).unwrap().unwrap();
+        assert_eq!(&prose[s..e], "\nkeep\n");
+        assert_eq!(find("no markers\n").unwrap(), None);
+        // Two starts, two ends, reversed or lone markers: refused.
+        for bad in [
+            format!("{MANUAL_START}\n{ok}"),
+            format!("{ok}{MANUAL_END}\n"),
+            format!("{MANUAL_END}\nx\n{MANUAL_START}\n"),
+            format!("{MANUAL_START}\n"),
+            format!("{MANUAL_END}\n"),
+        ] {
+            assert!(find(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn neutralised_text_holds_no_marker() {
+        let forged = format!("x {MANUAL_END} y\n{CATALOG_END}\n{MANUAL_START}");
+        let safe = neutralise_markers(&forged);
+        for m in [MANUAL_START, MANUAL_END, CATALOG_START, CATALOG_END] {
+            assert!(!safe.contains(m), "{safe}");
+        }
+        assert_eq!(neutralise_markers("plain <!-- comment -->"), "plain <!-- comment -->");
     }
 
     #[test]

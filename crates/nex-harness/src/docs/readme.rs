@@ -3,7 +3,7 @@
 
 use super::markdown::{self, badge, cell, code_cell};
 use super::model::ChartDoc;
-use super::{DocsError, MANUAL_END, MANUAL_START};
+use super::{DocsError, MANUAL_END, MANUAL_START, find_markers, neutralise_markers};
 use serde_json::json;
 use std::path::Path;
 
@@ -19,7 +19,8 @@ const MANUAL_DEFAULT: &str = "\n<!-- Hand-written notes go here (upstream facts,
 pub fn render(doc: &ChartDoc, existing: Option<&str>, file: &Path) -> Result<String, DocsError> {
     let manual = manual_section(existing, file)?;
     let generated = super::render_template(TEMPLATE_NAME, TEMPLATE, &context(doc))?;
-    let generated = tidy(&generated);
+    // Nothing generated may read as a marker: the manual section is found by them.
+    let generated = neutralise_markers(&tidy(&generated));
     // The slot is the only occurrence: it is written in the template, and
     // every value printed into it has been escaped for Markdown tables.
     Ok(generated.replacen(MANUAL_SLOT, &format!("{MANUAL_START}{manual}{MANUAL_END}"), 1))
@@ -32,13 +33,9 @@ pub fn manual_section(existing: Option<&str>, file: &Path) -> Result<String, Doc
     let Some(text) = existing.filter(|t| !t.trim().is_empty()) else {
         return Ok(MANUAL_DEFAULT.to_owned());
     };
-    match (text.find(MANUAL_START), text.find(MANUAL_END)) {
-        (Some(start), Some(end)) if end >= start + MANUAL_START.len() => {
-            Ok(text[start + MANUAL_START.len()..end].to_owned())
-        }
-        (Some(_), _) => Err(DocsError::Markers(file.to_path_buf(), MANUAL_START, MANUAL_END)),
-        (None, Some(_)) => Err(DocsError::Markers(file.to_path_buf(), MANUAL_END, MANUAL_START)),
-        (None, None) => Ok(format!("\n{}\n", text.trim_matches('\n'))),
+    match find_markers(text, MANUAL_START, MANUAL_END, file)? {
+        Some((start, end)) => Ok(text[start..end].to_owned()),
+        None => Ok(format!("\n{}\n", text.trim_matches('\n'))),
     }
 }
 
@@ -167,7 +164,7 @@ mod tests {
         let e =
             manual_section(Some(&format!("a\n{MANUAL_START}\nb\n")), Path::new("c/README.md")).unwrap_err();
         assert!(e.to_string().starts_with("c/README.md: <!-- nex-charts:manual:start --> without"), "{e}");
-        assert!(manual_section(Some(&format!("{MANUAL_END}{MANUAL_START}")), Path::new("R")).is_err());
+        assert!(manual_section(Some(&format!("{MANUAL_END}\n{MANUAL_START}\n")), Path::new("R")).is_err());
     }
 
     #[test]

@@ -38,6 +38,42 @@ pub enum SchemaRoot {
     Cache(PathBuf),
 }
 
+/// What a `KUBE_SCHEMA_DIR` holds: every file's path, size and modification
+/// time (nanoseconds), hashed once per run. Editing, adding or removing a
+/// schema changes it, so cached validations against the old files are not
+/// served; reading every byte of the folder (hundreds of megabytes for all
+/// versions) on each run would cost more than the cache saves.
+fn dir_identity(dir: &Path) -> String {
+    static MEMO: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut memo = MEMO.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, id)) = memo.iter().find(|(d, _)| d == dir) {
+        return id.clone();
+    }
+    let mut files: Vec<(PathBuf, u64, u128)> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let meta = e.metadata().ok();
+            let size = meta.as_ref().map_or(0, |m| m.len());
+            let mtime = meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            (e.into_path(), size, mtime)
+        })
+        .collect();
+    files.sort();
+    let mut k = crate::cache::KeyBuilder::new("schema dir");
+    for (path, size, mtime) in files {
+        k = k.str(&path.to_string_lossy()).str(&size.to_string()).str(&mtime.to_string());
+    }
+    let id = k.finish().0;
+    memo.push((dir.to_path_buf(), id.clone()));
+    id
+}
+
 impl SchemaRoot {
     pub fn from_env(cache: &Path) -> Self {
         match std::env::var_os("KUBE_SCHEMA_DIR").filter(|v| !v.is_empty()) {
@@ -51,7 +87,7 @@ impl SchemaRoot {
     /// A label that changes when the schemas may differ (part of validation cache keys).
     pub fn identity(&self) -> String {
         match self {
-            SchemaRoot::Override(d) => format!("dir:{}", d.display()),
+            SchemaRoot::Override(d) => format!("dir:{} {}", d.display(), dir_identity(d)),
             SchemaRoot::Cache(_) => format!("{WHEEL_PACKAGE}=={WHEEL_VERSION}:{WHEEL_SHA256}"),
         }
     }

@@ -18,6 +18,10 @@ pub const PUBLISH_ANNOTATION: &str = "nex-charts/publish";
 pub enum PackageError {
     #[error("cannot prepare {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// `--merge` names an index that cannot be read as one: merging with
+    /// nothing would switch the immutability check off, so it is an error.
+    #[error("--merge {path}: {message}")]
+    Merge { path: PathBuf, message: String },
     #[error(transparent)]
     Index(#[from] super::index::IndexError),
     #[error(transparent)]
@@ -71,6 +75,9 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
         let path = path.to_owned();
         move |source| PackageError::Io { path, source }
     };
+    if let Some(merge) = &opts.merge {
+        check_merge(merge)?;
+    }
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
     // Staging inside `out` so the final moves are same-filesystem renames.
     let staging =
@@ -134,6 +141,23 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     })
 }
 
+/// An index named by `--merge` must be a local file that exists (the default
+/// `<out>/index.yaml` may be missing: the first release has none).
+fn check_merge(path: &Path) -> Result<(), PackageError> {
+    let err = |message: &str| PackageError::Merge { path: path.to_owned(), message: message.to_owned() };
+    if path.to_string_lossy().contains("://") {
+        return Err(err("is a URL; download the published index.yaml first and pass the file"));
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(err("is not a regular file")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err(
+            "does not exist; an index to merge with must be there (leave --merge out for a first release)",
+        )),
+        Err(e) => Err(err(&e.to_string())),
+    }
+}
+
 /// Vendors the chart's library dependencies, `helm package`s it into `dest`
 /// and rewrites the archive reproducibly. Errors are helm's words, for the user.
 fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> Result<Packaged, String> {
@@ -183,6 +207,18 @@ fn chart_metadata(tgz: &[u8]) -> Result<Map<String, Value>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_must_name_an_existing_local_index() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = check_merge(&tmp.path().join("index.yaml")).unwrap_err().to_string();
+        assert!(missing.contains("does not exist"), "{missing}");
+        let url = check_merge(Path::new("https://example.org/index.yaml")).unwrap_err().to_string();
+        assert!(url.contains("is a URL"), "{url}");
+        assert!(check_merge(tmp.path()).unwrap_err().to_string().contains("not a regular file"));
+        std::fs::write(tmp.path().join("index.yaml"), "apiVersion: v1\nentries: {}\n").unwrap();
+        assert!(check_merge(&tmp.path().join("index.yaml")).is_ok());
+    }
 
     #[test]
     fn the_publish_annotation_opts_out() {
