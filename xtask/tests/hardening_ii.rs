@@ -40,6 +40,7 @@ fn private_cache() -> tempfile::TempDir {
 fn one_chart(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(fixtures().join("hardening/ct.yaml"), tmp.path().join("ct.yaml")).unwrap();
+    std::fs::copy(fixtures().join("hardening/harness.yaml"), tmp.path().join("harness.yaml")).unwrap();
     let dir = tmp.path().join("charts").join(name);
     copy_dir(&fixtures().join("lint/charts/ok"), &dir);
     let chart = dir.join("Chart.yaml");
@@ -273,7 +274,7 @@ fn lint_never_reaches_the_network_through_helm() {
         .timeout(Duration::from_secs(300));
     let out = Outcome::of(cmd.output().unwrap());
     let findings = out.findings("remote-ref");
-    assert!(findings.iter().any(|(r, _, _)| r == "schema/ref"), "{findings:#?}");
+    assert!(findings.iter().any(|(r, _, _)| r == "schema/local-ref"), "{findings:#?}");
     assert!(!findings.iter().any(|(_, _, m)| m.contains("did not finish")), "{findings:#?}");
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

@@ -229,8 +229,18 @@ fn user(c: &Value, pod_sc: &Value, path: &str, entry: &Entry, who: &str, out: &m
 
 fn ports(c: &Value, path: &str, entry: &Entry, who: &str, out: &mut Vec<Finding>) {
     let Some(exposed) = &entry.ports else { return };
+    // A port the container's command line names (`--port 8080`, `:8080`) is the
+    // application configured to listen there: not the image's default, and no mistake.
+    let words: Vec<String> = ["command", "args"].iter().flat_map(|k| strings(c.get(*k))).collect();
+    let named = |n: i64| {
+        let n = n.to_string();
+        words.iter().any(|w| w.split(|ch: char| !ch.is_ascii_digit()).any(|t| t == n))
+    };
     for (i, p) in c.get("ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let Some(n) = p.get("containerPort").and_then(Value::as_i64) else { continue };
+        if named(n) {
+            continue;
+        }
         let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
         let port = lock::normalize_port(&format!("{n}/{proto}"));
         if !exposed.contains(&port) {

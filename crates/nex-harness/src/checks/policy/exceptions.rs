@@ -247,4 +247,55 @@ mod tests {
         assert_eq!(ex.allow("pss/host-namespaces", &d, "host-network").as_deref(), Some("needs it"));
         assert!(ex.used.borrow()[0]);
     }
+
+    fn parsed(yaml: &str) -> (usize, Vec<String>) {
+        let loaded =
+            crate::load::for_tests(&["default", "host-network"], json!({"annotations": {ANNOTATION: yaml}}));
+        let (ex, diags) = parse(&loaded);
+        (ex.list.len(), diags.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn valid_exceptions_parse_and_each_problem_is_named() {
+        let ok = "- rule: pss/host-namespaces\n  objects: [Deployment]\n  scenarios: [host-network]\n  reason: r\n- rule: policy/probes\n  objects: [Job/x]\n  reason: runs once\n";
+        assert_eq!(parsed(ok), (2, Vec::new()));
+        let bad = "- rule: helm/lint\n  objects: [Deployment]\n  reason: r\n- rule: pss/privileged\n  objects: []\n  reason: r\n- rule: policy/probes\n  objects: [Job]\n  reason: \"  \"\n- rule: pss/seccomp\n  objects: [Pod]\n  scenarios: [default, nope]\n  reason: r\n";
+        let (kept, errors) = parsed(bad);
+        assert_eq!(kept, 0, "{errors:#?}");
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors[0].contains("helm/lint"), "{errors:#?}");
+        assert!(errors[1].contains("pss/privileged names no objects"), "{errors:#?}");
+        assert!(errors[2].contains("policy/probes gives no reason"), "{errors:#?}");
+        assert!(errors[3].contains("scenario \"nope\""), "{errors:#?}");
+        // One bad entry does not disable the valid one beside it.
+        let mixed = "- rule: pss/seccomp\n  objects: [Pod]\n  reason: r\n- rule: nope/nope\n  objects: [Pod]\n  reason: r\n";
+        let (kept, errors) = parsed(mixed);
+        assert_eq!((kept, errors.len()), (1, 1), "{errors:#?}");
+        // Not a string, not a list, an unknown field: errors, never ignored.
+        let loaded = crate::load::for_tests(&["default"], json!({"annotations": {ANNOTATION: 3}}));
+        assert_eq!(parse(&loaded).1.len(), 1);
+        assert_eq!(parsed("rule: x\n").1.len(), 1);
+        assert_eq!(parsed("- rule: pss/seccomp\n  objects: [Pod]\n  reason: r\n  why: x\n").1.len(), 1);
+        // No annotation: no exceptions.
+        let none = crate::load::for_tests(&["default"], json!({}));
+        let (ex, diags) = parse(&none);
+        assert_eq!((ex.list.len(), diags.len()), (0, 0));
+    }
+
+    #[test]
+    fn the_first_matching_exception_is_used_and_others_stay_unused() {
+        let loaded = crate::load::for_tests(
+            &["default", "host-network"],
+            json!({"annotations": {ANNOTATION: "- rule: pss/seccomp\n  objects: [Pod/a, Deployment]\n  reason: first\n- rule: pss/seccomp\n  objects: [Deployment]\n  reason: second\n- rule: pss/seccomp\n  objects: [StatefulSet]\n  reason: third\n"}}),
+        );
+        let (ex, diags) = parse(&loaded);
+        assert!(diags.is_empty(), "{diags:#?}");
+        assert_eq!(ex.allow("pss/seccomp", &obj("Deployment", "nex-b"), "default").as_deref(), Some("first"));
+        assert_eq!(ex.allow("pss/seccomp", &obj("Pod", "a"), "host-network").as_deref(), Some("first"));
+        assert_eq!(*ex.used.borrow(), [true, false, false]);
+        let unused = ex.unused(&loaded);
+        assert_eq!(unused.len(), 2);
+        assert!(unused.iter().all(|d| d.rule == UNUSED.id));
+        assert!(unused[0].message.contains("Deployment") && unused[1].message.contains("StatefulSet"));
+    }
 }
