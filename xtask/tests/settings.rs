@@ -309,3 +309,44 @@ fn harness_yaml_sets_the_release_namespace_and_kubernetes_versions_of_the_render
     assert!(set.starts_with("Deployment/web-invalid-field"), "{set}");
     assert!(set.contains("(Kubernetes 1.30.0)"), "{set}");
 }
+
+/// A chart whose defaults require a value its ci files give (a password): ct
+/// lints it with the ci files only, so `profile: ct` does not judge the bare
+/// defaults; `profile: catalog` (its charts install with their defaults) does.
+/// A LICENSE linked from the repository root is a house rule's concern only.
+#[test]
+fn under_ct_a_chart_with_ci_files_is_not_judged_on_bare_defaults_nor_a_shared_license_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("charts/needs-password");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    std::fs::write(tmp.path().join("ct.yaml"), "chart-dirs: [charts]\ncheck-version-increment: false\n")
+        .unwrap();
+    std::fs::write(tmp.path().join("LICENSE"), "Apache-2.0\n").unwrap();
+    std::os::unix::fs::symlink("../../LICENSE", chart.join("LICENSE")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: needs-password\ndescription: d\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "password:\n").unwrap();
+    std::fs::write(chart.join("ci/set-values.yaml"), "password: secret\n").unwrap();
+    std::fs::write(
+        chart.join("templates/secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  p: {{ required \"password is required\" .Values.password | quote }}\n",
+    )
+    .unwrap();
+    let (code, json, err) = lint(tmp.path(), &[]);
+    let ct = findings(&json);
+    assert!(
+        !ct.iter().any(|(r, s)| s == "error" && (r.starts_with("render/") || r == "helm/lint")),
+        "{ct:?} {err}"
+    );
+    assert!(!ct.iter().any(|(r, _)| r == "file/outside-link"), "{ct:?}");
+    assert_eq!(code, Some(0), "{ct:?} {err}");
+    let (code, json, _) = lint(tmp.path(), &["--profile", "catalog"]);
+    let all = findings(&json);
+    assert!(all.iter().any(|(r, _)| r == "render/template" || r == "helm/lint"), "{all:?}");
+    assert!(all.iter().any(|(r, _)| r == "file/outside-link"), "{all:?}");
+    assert_eq!(code, Some(1));
+}
