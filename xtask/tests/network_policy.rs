@@ -8,20 +8,12 @@
 //! closed, and a named gateway narrows the served port to that peer.
 
 use serde_json::{Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nex_harness::helm::{Helm, Major};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
-fn documents(text: &str) -> Vec<Value> {
-    text.split("\n---")
-        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
-        .filter(|v| v.is_object())
-        .collect()
-}
+mod support;
+use support::{documents, workspace_root as root};
 
 fn helm() -> Helm {
     Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm")

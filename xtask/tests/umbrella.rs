@@ -9,23 +9,14 @@
 //! `charts/glance` and `charts/common`.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nex_harness::helm::{Helm, Major};
 
 mod support;
 use support::copy_dir;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
-fn documents(text: &str) -> Vec<Value> {
-    text.split("\n---")
-        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
-        .filter(|v| v.is_object())
-        .collect()
-}
+use support::{documents, workspace_root as root};
 
 fn helm_ok(helm: &Helm, args: &[&str], dir: &Path) -> String {
     let out = helm.command().args(args).current_dir(dir).output().expect("run helm");

@@ -10,20 +10,12 @@
 //! adguard-home has its own file (`adguard_home.rs`).
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nex_harness::helm::{Helm, Major};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
-fn documents(text: &str) -> Vec<Value> {
-    text.split("\n---")
-        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
-        .filter(|v| v.is_object())
-        .collect()
-}
+mod support;
+use support::{documents, workspace_root as root};
 
 /// Every scenario of `chart` (defaults, then each ci file), rendered.
 fn scenarios(chart: &str) -> Vec<(String, Vec<Value>)> {

@@ -20,6 +20,19 @@ pub fn xtask_in(dir: &Path) -> Command {
     cmd
 }
 
+/// The workspace root (the catalog).
+pub fn workspace_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// The objects of a rendered stream (`helm template` output), as JSON.
+pub fn documents(text: &str) -> Vec<serde_json::Value> {
+    text.split("\n---")
+        .filter_map(|doc| serde_saphyr::from_str::<serde_json::Value>(doc).ok())
+        .filter(|v| v.is_object())
+        .collect()
+}
+
 /// Copies a folder tree (fixtures into temp dirs).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
