@@ -5,13 +5,14 @@
 use assert_cmd::Command;
 use nex_harness::helm::{Helm, Major};
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+mod support;
+use support::StaticServer;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -120,82 +121,6 @@ fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -> Re
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
-}
-
-/// A small static file server on 127.0.0.1, stopped when dropped.
-struct StaticServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl StaticServer {
-    fn start(root: PathBuf) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(s) = stream {
-                    let _ = serve(s, &root);
-                }
-            }
-        });
-        wait_for_port(port, None, None).expect("static server");
-        Self { port, stop, thread: Some(thread) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the thread sees the flag.
-        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request = String::new();
-    reader.read_line(&mut request)?;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
-        }
-    }
-    let mut parts = request.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-    let rel = target.split('?').next().unwrap_or("").trim_start_matches('/');
-    let file = (!rel.split('/').any(|p| p == ".." || p.is_empty())).then(|| root.join(rel));
-    let mut stream = stream;
-    match file.and_then(|f| std::fs::read(f).ok()) {
-        Some(body) if method == "GET" || method == "HEAD" => {
-            let kind = if rel.ends_with(".yaml") { "application/x-yaml" } else { "application/gzip" };
-            write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            if method == "GET" {
-                stream.write_all(&body)?;
-            }
-        }
-        _ => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?,
-    }
-    stream.flush()
 }
 
 /// The CNCF distribution registry (Debian's `docker-registry`) on a free

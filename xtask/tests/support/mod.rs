@@ -71,7 +71,7 @@ pub fn git(dir: &Path, args: &[&str]) {
 /// A small static file server on 127.0.0.1 (a chart repository in tests),
 /// stopped when dropped.
 pub struct StaticServer {
-    port: u16,
+    pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
