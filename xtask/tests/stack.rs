@@ -210,3 +210,35 @@ fn a_warm_stack_lint_spawns_no_helm() {
     let calls = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(calls.is_empty(), "a warm stack lint ran helm:\n{calls}");
 }
+
+/// `stack diff` in a throwaway repository: the diff tests' fixture catalog and a
+/// stack on `main` (also `origin/main`), then a branch that changes the stack's
+/// values (a new image tag) and adds a release.
+#[test]
+fn stack_diff_shows_what_the_branch_changes_in_each_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    support::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff"), dir);
+    std::fs::create_dir_all(dir.join("stacks/s")).unwrap();
+    let stack = "name: s\nreleases:\n  - name: web\n    chart: ../../charts/app\n    namespace: web\n    values: [web.yaml]\n";
+    std::fs::write(dir.join("stacks/s/stack.yaml"), stack).unwrap();
+    std::fs::write(dir.join("stacks/s/web.yaml"), "image:\n  tag: \"1.0.0\"\n").unwrap();
+    support::git(dir, &["init", "-q", "-b", "main"]);
+    support::git(dir, &["add", "-A"]);
+    support::git(dir, &["commit", "-q", "-m", "stack"]);
+    support::git(dir, &["remote", "add", "origin", &dir.to_string_lossy()]);
+    support::git(dir, &["fetch", "-q", "origin"]);
+    support::git(dir, &["checkout", "-q", "-b", "change"]);
+    std::fs::write(dir.join("stacks/s/web.yaml"), "image:\n  tag: \"1.1.0\"\n").unwrap();
+    let grown = format!("{stack}  - name: api\n    chart: ../../charts/app\n    namespace: api\n");
+    std::fs::write(dir.join("stacks/s/stack.yaml"), grown).unwrap();
+    support::git(dir, &["commit", "-q", "-am", "change"]);
+    let out = xtask_in(dir).args(["stack", "diff", "s"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("release web"), "{text}");
+    assert!(text.contains("1.0.0") && text.contains("1.1.0"), "the tag change is shown:\n{text}");
+    assert!(text.contains("release api"), "{text}");
+    let api = &text[text.find("release api").unwrap()..];
+    assert!(api.contains("added"), "a release new on the branch is all added:\n{api}");
+}

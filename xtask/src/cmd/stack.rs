@@ -32,6 +32,15 @@ pub enum Command {
         /// Stack folder, stack file or name under stacks/
         stack: PathBuf,
     },
+    /// What this branch changes in the objects each release renders, against
+    /// the merge base of ct.yaml's target branch (as `diff` does for charts)
+    Diff {
+        /// Stack folder, stack file or name under stacks/
+        stack: PathBuf,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = nex_harness::diff::report::Format::Human)]
+        format: nex_harness::diff::report::Format,
+    },
     /// Write the GitOps objects that deploy the stack from the published chart repository
     Export {
         /// Stack folder, stack file or name under stacks/
@@ -51,6 +60,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         Command::Lint { stacks, format } => lint(&root, stacks, *format, major),
         Command::Render { stack } => render(&root, stack, major),
         Command::Export { stack, format, out } => export_stack(&root, stack, *format, out),
+        Command::Diff { stack, format } => diff(&root, stack, *format, major),
     }
 }
 
@@ -146,5 +156,23 @@ fn export_stack(
         written.len(),
         export::GITOPS_CRDS
     );
+    Ok(Exit::Clean)
+}
+
+fn diff(
+    root: &std::path::Path,
+    named: &PathBuf,
+    format: nex_harness::diff::report::Format,
+    major: Major,
+) -> anyhow::Result<Exit> {
+    let path = one(root, named)?;
+    let config = super::config(root)?;
+    let base =
+        nex_harness::changed::Baseline::resolve(&config).map_err(|e| anyhow::anyhow!("stack diff: {e}"))?;
+    let helm = super::helm(major)?;
+    let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
+    let report =
+        stack::diff(&path, root, &base, &config.chart_dirs, &helm, &cache).map_err(anyhow::Error::msg)?;
+    print!("{}", nex_harness::diff::report::render(format, &report));
     Ok(Exit::Clean)
 }

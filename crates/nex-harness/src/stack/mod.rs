@@ -469,3 +469,96 @@ pub fn relative(mut d: Diagnostic, root: &Path) -> Diagnostic {
     }
     d
 }
+
+/// `stack diff`: what this branch changes in the objects every release of the
+/// stack renders, against the merge base of the target branch. The stack file,
+/// its values files and the chart dirs are read there with `git archive` into
+/// a temporary folder (nothing is checked out). One entry per release; a
+/// release on one side only is all added or all removed.
+pub fn diff(
+    path: &Path,
+    root: &Path,
+    base: &crate::changed::Baseline,
+    chart_dirs: &[PathBuf],
+    helm: &Helm,
+    cache: &Cache,
+) -> Result<crate::diff::report::Report, String> {
+    use crate::diff::report::{ChartDiff, Report, ScenarioDiff};
+    let new = file::read(path).map_err(|d| located(&d))?;
+    let rel = |p: &Path| -> Option<PathBuf> {
+        let abs = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
+        let abs = crate::paths::clean(&abs);
+        abs.strip_prefix(crate::paths::clean(root)).ok().map(Path::to_path_buf)
+    };
+    let stack_rel = rel(path).ok_or_else(|| format!("{} is outside the repository", path.display()))?;
+    let mut dirs: Vec<PathBuf> = chart_dirs.to_vec();
+    dirs.extend(stack_rel.parent().map(Path::to_path_buf));
+    for r in &new.releases {
+        dirs.extend(r.values.iter().filter_map(|(v, _)| rel(v)?.parent().map(Path::to_path_buf)));
+        dirs.extend(rel(&r.chart));
+    }
+    dirs.sort();
+    dirs.dedup();
+    let tmp = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    base.archive(&dirs, tmp.path()).map_err(|e| e.to_string())?;
+    let old_path = tmp.path().join(&stack_rel);
+    let (old, old_note) = if old_path.is_file() {
+        match file::read(&old_path) {
+            Ok(s) => (Some(s), None),
+            Err(d) => (None, Some(format!("the stack file on {} has problems: {}", base.label, located(&d)))),
+        }
+    } else {
+        (None, Some(format!("the stack is new on this branch (not on {})", base.label)))
+    };
+    let (new_rendered, new_failed) = render(&new, helm, cache);
+    let (old_rendered, old_failed) = match &old {
+        Some(o) => render(o, helm, cache),
+        None => (Vec::new(), Vec::new()),
+    };
+    let mut names: Vec<&str> = new.releases.iter().map(|r| r.name.as_str()).collect();
+    if let Some(o) = &old {
+        names.extend(
+            o.releases.iter().map(|r| r.name.as_str()).filter(|n| !new.releases.iter().any(|r| r.name == *n)),
+        );
+    }
+    let mut charts = Vec::new();
+    for name in names {
+        let objects = |rendered: &[Rendered]| {
+            rendered.iter().find(|r| r.release.name == name).map(|r| r.release.objects.clone())
+        };
+        let failed = |f: &[Diagnostic]| f.iter().find(|d| d.chart == name).map(|d| d.message.clone());
+        let mut notes: Vec<String> = old_note.iter().cloned().collect();
+        notes.extend(failed(&old_failed).map(|m| format!("on {}: {m}", base.label)));
+        notes.extend(failed(&new_failed).map(|m| format!("on this branch: {m}")));
+        let changes = crate::diff::objects(
+            &objects(&old_rendered).unwrap_or_default(),
+            &objects(&new_rendered).unwrap_or_default(),
+        );
+        let version = |s: &file::Stack| {
+            s.releases.iter().find(|r| r.name == name).map(|r| {
+                r.version
+                    .clone()
+                    .or_else(|| crate::files::read_chart_meta(&r.chart).version)
+                    .unwrap_or_default()
+            })
+        };
+        charts.push(ChartDiff {
+            chart: format!("release {name}"),
+            old_version: old.as_ref().and_then(version),
+            new_version: version(&new).unwrap_or_else(|| "(removed)".into()),
+            notes,
+            scenarios: vec![ScenarioDiff { scenario: new.name.clone(), changes, note: None }],
+        });
+    }
+    Ok(Report { base: base.label.clone(), charts })
+}
+
+fn located(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| {
+            format!("{}: {}", d.location.as_ref().map(ToString::to_string).unwrap_or_default(), d.message)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
