@@ -298,4 +298,28 @@ mod tests {
         assert!(unused.iter().all(|d| d.rule == UNUSED.id));
         assert!(unused[0].message.contains("Deployment") && unused[1].message.contains("StatefulSet"));
     }
+
+    /// A bad entry of a block-scalar annotation is placed on its own line and
+    /// column in Chart.yaml (the annotation's text is offset into the file).
+    #[test]
+    fn a_bad_entry_is_located_in_chart_yaml() {
+        let text = "apiVersion: v2\nname: t\nannotations:\n  nex-charts/policy-exceptions: |\n    - rule: pss/seccomp\n      objects: [Pod]\n      reason: r\n    - rule: nope/nope\n      objects: [Pod]\n      reason: r\n";
+        let parsed = crate::yaml::parse(text);
+        let path = std::path::Path::new("charts/t/Chart.yaml");
+        let meta = ChartMeta::from_parsed(path, text.to_owned(), &parsed);
+        let root = parsed.as_ref().ok().and_then(|y| y.root());
+        let chart = crate::catalog::Chart { name: "t".into(), dir: "charts/t".into(), scenarios: Vec::new() };
+        let (ex, diags) = parse_meta(&chart, &meta, root);
+        assert_eq!(ex.list.len(), 1);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].location, Some(Location::at(path, 8, 7)), "{diags:#?}");
+        // A flow (quoted) annotation cannot be mapped line by line: the annotation's key.
+        let text =
+            "apiVersion: v2\nname: t\nannotations:\n  nex-charts/policy-exceptions: \"- rule: nope/nope\"\n";
+        let parsed = crate::yaml::parse(text);
+        let meta = ChartMeta::from_parsed(path, text.to_owned(), &parsed);
+        let (_, diags) = parse_meta(&chart, &meta, parsed.as_ref().ok().and_then(|y| y.root()));
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].location, Some(Location::at(path, 4, 3)), "{diags:#?}");
+    }
 }
