@@ -58,6 +58,27 @@ fn yaldap_names_its_binary_so_the_run_arguments_are_neither_dropped_nor_doubled(
     assert!(err.contains("command is required"), "{err}");
 }
 
+/// yaLDAP parses bind passwords as PHC strings and compares anything else as plain text:
+/// a bare `$2y$…` hash (what htpasswd prints) installs and then refuses every bind.
+#[test]
+fn yaldap_refuses_a_bare_bcrypt_hash_and_takes_the_phc_form() {
+    let directory = |password: &str| {
+        format!("directory=dc:org:\n  cn:bob:\n    userPassword: !!ldap/bind:password {password}\n")
+    };
+    for bare in ["'$2y$10$abcdefghijklmnopqrstuv'", "$2a$08$NNxtVCdMOz3D", "\"$2b$12$x\""] {
+        let err = render("yaldap", &[&directory(bare)]).unwrap_err();
+        assert!(err.contains("bare bcrypt hash") && err.contains("$bcrypt$v=0$r=COST$$HEX"), "{bare}: {err}");
+    }
+    // yaLDAP's own test fixture (common/types_test.go, v0.2.0): bcrypt of password123, cost 8.
+    let phc = "'$bcrypt$v=0$r=8$$243261243038244e4e78745643644d4f7a33442f6a37534e72345a7075586b772f416d58456a2f6e544856706f784b45656446547570332f41474743'";
+    let objects = render("yaldap", &[&directory(phc)]).expect("the PHC form renders");
+    let secret = one(&objects, "Secret");
+    assert!(
+        secret["stringData"]["directory.yaml"].as_str().unwrap().contains("$bcrypt$v=0$r=8$$2432"),
+        "{secret}"
+    );
+}
+
 fn keeps(secret: &Value) -> bool {
     secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 }

@@ -178,11 +178,76 @@ fn an_export_that_breaks_its_crd_is_refused_and_nothing_is_written() {
         nex_harness::stack::file::read(&root().join("stacks/nex-rpi/stack.yaml")).expect("stack file");
     let mut objects =
         nex_harness::stack::export::objects(&stack, nex_harness::stack::export::Format::Flux).unwrap();
-    objects[1].object["spec"]["intervall"] = serde_json::json!("5m");
+    let release = objects.iter_mut().find(|e| e.object["kind"] == "HelmRelease").expect("a HelmRelease");
+    release.object["spec"]["intervall"] = serde_json::json!("5m");
     let crds = root().join(nex_harness::stack::export::GITOPS_CRDS);
     let err = nex_harness::stack::export::write(&objects, dir.path(), &crds).unwrap_err().to_string();
     assert!(err.contains("intervall"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// A release may render into another release's namespace (authelia's Middlewares go to
+/// `home` and `dns`): every namespace exists before any release, with the labels the
+/// stack's NetworkPolicies were judged with, and is never pruned.
+#[test]
+fn the_export_makes_every_namespace_first_with_the_stacks_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        "name: ns\nrepository: {url: https://example.org/charts}\nnodes: [{name: n, arch: amd64, cpu: 2, memory: 4Gi}]\n\
+         namespaces: {home: {zone: lan}, elsewhere: {zone: x}}\n\
+         releases:\n\
+         - {name: glance, chart: CHART, namespace: home}\n\
+         - {name: gatus, chart: CHART2, namespace: home}\n\
+         - {name: authelia, chart: CHART3, namespace: sso}\n"
+            .replace("CHART3", &root().join("charts/authelia").display().to_string())
+            .replace("CHART2", &root().join("charts/gatus").display().to_string())
+            .replace("CHART", &root().join("charts/glance").display().to_string()),
+    )
+    .unwrap();
+    let stack = nex_harness::stack::file::read(&dir.path().join("stack.yaml")).expect("stack file");
+    for format in [nex_harness::stack::export::Format::Flux, nex_harness::stack::export::Format::Argocd] {
+        let objects = nex_harness::stack::export::objects(&stack, format).unwrap();
+        let kinds: Vec<String> = objects
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    e.object["kind"].as_str().unwrap(),
+                    e.object["metadata"]["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let first_release = kinds
+            .iter()
+            .position(|k| k.starts_with("HelmRelease/") || k.starts_with("Application/"))
+            .unwrap();
+        let namespaces: Vec<&String> = kinds.iter().filter(|k| k.starts_with("Namespace/")).collect();
+        assert_eq!(namespaces, ["Namespace/home", "Namespace/sso"], "{kinds:?}");
+        assert!(
+            kinds.iter().rposition(|k| k.starts_with("Namespace/")).unwrap() < first_release,
+            "{kinds:?}"
+        );
+        let home = &objects.iter().find(|e| e.object["metadata"]["name"] == "home").unwrap().object;
+        assert_eq!(home["metadata"]["labels"]["zone"], "lan");
+        assert_eq!(home["metadata"]["labels"]["app.kubernetes.io/part-of"], "ns");
+        assert_eq!(home["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"], "disabled");
+        assert_eq!(home["metadata"]["annotations"]["argocd.argoproj.io/sync-options"], "Prune=false");
+        let sso = &objects.iter().find(|e| e.object["metadata"]["name"] == "sso").unwrap().object;
+        assert!(sso["metadata"]["labels"].get("zone").is_none());
+        let out = dir.path().join(format!("{format:?}"));
+        nex_harness::stack::export::write(
+            &objects,
+            &out,
+            &root().join(nex_harness::stack::export::GITOPS_CRDS),
+        )
+        .expect("valid export");
+        let kustomization = std::fs::read_to_string(out.join("kustomization.yaml")).unwrap();
+        assert!(
+            kustomization.contains("  - namespace-home.yaml\n  - namespace-sso.yaml\n"),
+            "{kustomization}"
+        );
+    }
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! values files). The objects are validated against the vendored upstream
 //! CRDs (`schemas/gitops/`) before anything is written; files are written
 //! atomically, one per object, plus a `kustomization.yaml` listing them.
+//! The namespaces come first, as `Namespace` objects carrying the labels the
+//! stack file declares, never pruned by Flux or Argo CD.
 
 use super::file::Stack;
 use serde_json::{Map, Value, json};
@@ -108,6 +110,39 @@ pub fn objects(stack: &Stack, format: Format) -> Result<Vec<Exported>, ExportErr
             }),
         });
     }
+    // Each namespace the stack deploys into, made before any release: a release may render
+    // objects into another release's namespace (authelia's forward-auth Middlewares do), and
+    // `createNamespace` only makes a release's own, when its turn comes. Never pruned: removing
+    // a release from the stack must not delete a namespace and the volumes in it.
+    let mut namespaces: Vec<&str> = Vec::new();
+    for r in &stack.releases {
+        if !namespaces.contains(&r.namespace.as_str()) {
+            namespaces.push(&r.namespace);
+        }
+    }
+    for ns in namespaces {
+        // The labels the stack file declares for it (NetworkPolicy namespaceSelectors were judged with them).
+        let mut labels = Map::new();
+        for (k, v) in stack.namespaces.get(ns).into_iter().flatten() {
+            labels.insert(k.clone(), json!(v));
+        }
+        labels.insert("app.kubernetes.io/part-of".into(), json!(stack.name));
+        out.push(Exported {
+            file: format!("namespace-{ns}.yaml"),
+            object: json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": ns,
+                    "labels": labels,
+                    "annotations": {
+                        "kustomize.toolkit.fluxcd.io/prune": "disabled",
+                        "argocd.argoproj.io/sync-options": "Prune=false",
+                    },
+                },
+            }),
+        });
+    }
     for r in &stack.releases {
         let (chart, version) = chart_meta(r)?;
         let values = values_of(r)?;
@@ -164,6 +199,9 @@ pub fn validate(objects: &[Exported], crd_dir: &Path) -> Vec<(String, String)> {
     for e in objects {
         let api = e.object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = e.object.get("kind").and_then(Value::as_str).unwrap_or("");
+        if (api, kind) == ("v1", "Namespace") {
+            continue; // a core object of name, labels and annotations only: no CRD to check it against
+        }
         let Some(crd) = set.get(api, kind) else {
             out.push((e.file.clone(), format!("no CRD for {api} {kind} in {}", crd_dir.display())));
             continue;
