@@ -537,4 +537,81 @@ mod tests {
         let rbac = Context { grants_rbac: true, ..ctx() };
         assert_eq!(fired(&with(Some(true), None), &rbac), []);
     }
+
+    /// `check` over a rendering: the ServiceAccounts of that rendering (and nothing else)
+    /// decide the token rule, and every finding names its scenario.
+    #[test]
+    fn check_reads_the_renderings_service_accounts_and_names_the_scenario() {
+        use crate::catalog::Scenario;
+        use crate::process::ProcOutput;
+        let mut loaded =
+            crate::load::for_tests(&["default"], json!({"version": "0.1.0", "appVersion": "1.2.3"}));
+        let mut pod = deployment(good_container(), stable_selector());
+        let spec = pod.value["spec"]["template"]["spec"].as_object_mut().unwrap();
+        spec.remove("automountServiceAccountToken");
+        spec.insert("serviceAccountName".into(), json!("quiet"));
+        let account = Object {
+            source: None,
+            line: 1,
+            value: json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "quiet", "labels": labels()}, "automountServiceAccountToken": false}),
+        };
+        // A Deployment named like the account must not stand in for it.
+        let mut decoy = deployment(good_container(), stable_selector());
+        decoy.value["metadata"]["name"] = json!("loud");
+        decoy.value["spec"]["template"]["spec"]["serviceAccountName"] = json!("loud");
+        decoy.value["spec"]["template"]["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("automountServiceAccountToken");
+        loaded.renderings = vec![crate::render::Rendering {
+            scenario: Scenario { name: "default".into(), values_file: None },
+            kube_version: "1.36.0".into(),
+            output: Ok(ProcOutput {
+                success: true,
+                stdout: String::new(),
+                stderr: String::new(),
+                signal: None,
+            }),
+            objects: vec![account, pod, decoy],
+            parse_errors: Vec::new(),
+            validation: Vec::new(),
+        }];
+        let diags = check(&loaded);
+        let tokens: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.rule == "policy/service-account-token")
+            .map(|d| d.message.split(':').next().unwrap())
+            .collect();
+        assert_eq!(tokens, ["Deployment/loud"], "{diags:#?}");
+        assert!(diags.iter().all(|d| d.scenarios == ["default"]), "{diags:#?}");
+    }
+
+    /// Probes are for long-running containers: not init containers, not Jobs' pods.
+    #[test]
+    fn init_containers_and_jobs_need_no_probes() {
+        let mut init = good_container();
+        init["name"] = json!("setup");
+        init.as_object_mut().unwrap().remove("readinessProbe");
+        init.as_object_mut().unwrap().remove("livenessProbe");
+        let mut d = deployment(good_container(), stable_selector());
+        d.value["spec"]["template"]["spec"]["initContainers"] = json!([init.clone()]);
+        assert_eq!(fired(&d, &ctx()), []);
+        let job = Object {
+            source: None,
+            line: 1,
+            value: json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "nex-a", "labels": labels()},
+                "spec": {"template": {"metadata": {"labels": labels()},
+                "spec": {"automountServiceAccountToken": false, "restartPolicy": "Never", "containers": [init]}}}}),
+        };
+        assert_eq!(fired(&job, &ctx()), []);
+        // The same container as the main one of a Deployment does need them.
+        let mut bare = good_container();
+        bare.as_object_mut().unwrap().remove("readinessProbe");
+        let d = deployment(bare, stable_selector());
+        assert_eq!(
+            fired(&d, &ctx()),
+            [("policy/probes", "/spec/template/spec/containers/0/readinessProbe".to_owned())]
+        );
+    }
 }

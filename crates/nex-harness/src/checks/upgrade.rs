@@ -797,4 +797,62 @@ mod tests {
         let found = value_findings(s.clone(), s, json!({"tree": {"child": {"child": {}}}}));
         assert_eq!(found, []);
     }
+
+    /// A target-branch rendering that failed is said once, with helm's first non-blank line,
+    /// unless it borrowed this branch's new ci file (the old chart need not know its values).
+    #[test]
+    fn an_unrendered_base_is_said_unless_its_scenario_is_new_here() {
+        let mut loaded = crate::load::for_tests(&["default", "tls"], json!({"version": "1.3.0"}));
+        let failed = |scenario: &str, borrowed: bool, err: &str| crate::base_tree::BaseRendering {
+            scenario: scenario.into(),
+            borrowed,
+            kube_version: "1.25.0".into(),
+            objects: Err(err.into()),
+        };
+        loaded.upgrade = Some(BaseChart {
+            label: "origin/main".into(),
+            version: Some("1.2.0".into()),
+            library: false,
+            values: None,
+            schema: None,
+            renderings: vec![
+                failed("default", false, "\n   \nError: template: t/templates/a.yaml:3: boom\nsecond line"),
+                failed("tls", true, "Error: unknown field tls.cert"),
+            ],
+        });
+        let found: Vec<(String, String, Vec<String>)> =
+            check(&loaded).into_iter().map(|d| (d.rule, d.message, d.scenarios)).collect();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            (found[0].0.as_str(), found[0].2.clone()),
+            (BASE_UNRENDERED.id, vec!["default".to_owned()])
+        );
+        assert!(
+            found[0].1.starts_with(
+                "the chart on origin/main cannot be rendered (Error: template: t/templates/a.yaml:3: boom), so"
+            ),
+            "{found:#?}"
+        );
+    }
+
+    /// Every upgrade finding tells the way out: keep the thing, or take the next major version.
+    #[test]
+    fn the_hint_names_what_to_keep_and_the_next_major_version() {
+        let none = |_: &Object, _: &str| None;
+        for (old_version, next) in [("1.2.0", "2.0.0"), ("0.4.1", "0.5.0")] {
+            let ctx = Ctx { chart: "c", label: "origin/main", old_version, locate: &none };
+            let found = objects(&ctx, &[obj(sts("db", "db", "data"))], &[obj(sts("database", "db", "data"))]);
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert_eq!(
+                found[0].hint.as_deref(),
+                Some(
+                    format!(
+                        "keep the name `db`; or, if the break is intended, bump the major version ({old_version} on \
+                         origin/main → {next}) and say in artifacthub.io/changes what users must do before upgrading"
+                    )
+                    .as_str()
+                ),
+            );
+        }
+    }
 }
