@@ -855,4 +855,81 @@ mod tests {
             );
         }
     }
+
+    /// A field that was not set before reads `(none)`, not `null`.
+    #[test]
+    fn a_field_set_for_the_first_time_was_none() {
+        let mut old = sts("db", "db", "data");
+        old["spec"].as_object_mut().unwrap().remove("serviceName");
+        let found = run(vec![old], vec![sts("db", "db-headless", "data")]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .contains("`spec.serviceName` is (none) on origin/main and \"db-headless\" on this branch"),
+            "{found:?}"
+        );
+    }
+
+    /// `additionalProperties` given as a schema is followed: a map of objects whose
+    /// items shut a key out rejects that key in every item.
+    #[test]
+    fn a_schema_for_additional_properties_is_walked_into() {
+        let old = json!({"type": "object"});
+        let new = json!({"type": "object", "properties": {"hosts": {"type": "object",
+            "additionalProperties": {"type": "object", "additionalProperties": false, "properties": {"a": {}}}}}});
+        let found = value_findings(old, new, json!({"hosts": {"one": {"a": 1, "gone": 2}}}));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].1.starts_with("value `hosts.one.gone` defaults to 2 on origin/main"), "{found:#?}");
+    }
+
+    /// One change to an immutable field is told alone; more are counted.
+    #[test]
+    fn several_changes_to_one_immutable_field_are_counted() {
+        let mut old = sts("db", "db", "data");
+        old["spec"]["selector"]["matchLabels"] = json!({"a": "b", "c": "d"});
+        let mut one = old.clone();
+        one["spec"]["selector"]["matchLabels"]["a"] = json!("x");
+        let mut two = one.clone();
+        two["spec"]["selector"]["matchLabels"]["c"] = json!("y");
+        let found = run(vec![old.clone()], vec![one]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].1.contains("is \"b\" on origin/main and \"x\" on this branch; Kubernetes"),
+            "{found:?}"
+        );
+        let found = run(vec![old], vec![two]);
+        assert!(found[0].1.contains("and \"x\" on this branch (and 1 more); Kubernetes"), "{found:?}");
+    }
+
+    /// Without an old type, the old default's type is what users wrote after: a whole
+    /// number (negative, or beyond i64) stays an integer, a fraction is a number.
+    #[test]
+    fn an_untyped_default_is_judged_by_its_own_type() {
+        let integer = json!({"type": "integer"});
+        for whole in [json!(3), json!(-3), json!(u64::MAX)] {
+            assert_eq!(narrowed(&json!({}), Some(&whole), &integer), None, "{whole}");
+        }
+        assert_eq!(
+            narrowed(&json!({}), Some(&json!(2.5)), &integer),
+            Some(("number".to_owned(), "integer".to_owned()))
+        );
+    }
+
+    /// A removed value is guessed renamed only to the one property this branch added beside it.
+    #[test]
+    fn a_rename_is_guessed_from_the_one_new_sibling() {
+        let old = json!({"type": "object", "properties": {"keep": {}, "oldName": {}}});
+        let one = json!({"type": "object", "additionalProperties": false, "properties": {"keep": {}, "newName": {}}});
+        let found = value_findings(old.clone(), one, json!({"oldName": 1}));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].1.contains("is removed on this branch (renamed to `newName`?): values"),
+            "{found:#?}"
+        );
+        let two = json!({"type": "object", "additionalProperties": false,
+            "properties": {"keep": {}, "newName": {}, "other": {}}});
+        let found = value_findings(old, two, json!({"oldName": 1}));
+        assert!(found[0].1.contains("is removed on this branch: values"), "{found:#?}");
+    }
 }
