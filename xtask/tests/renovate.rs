@@ -84,6 +84,15 @@ fn copy_inputs(root: &Path, to: &Path) -> Vec<String> {
             std::fs::copy(entry.path(), to.join(rel)).unwrap();
         }
     }
+    // The images this repository builds.
+    for entry in std::fs::read_dir(root.join("images")).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir.join("Dockerfile").is_file() {
+            let to_dir = to.join(dir.strip_prefix(root).unwrap());
+            std::fs::create_dir_all(&to_dir).unwrap();
+            std::fs::copy(dir.join("Dockerfile"), to_dir.join("Dockerfile")).unwrap();
+        }
+    }
     let mut charts = Vec::new();
     for entry in std::fs::read_dir(root.join("charts")).unwrap() {
         let dir = entry.unwrap().path();
@@ -336,6 +345,30 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
         assert!(tool_deps.iter().any(|d| d.name == name && d.value == v), "{key}: {name} {v} not extracted");
     }
 
+    // The images this repository builds: the upstream release each builds, and its base images.
+    for entry in std::fs::read_dir(repo.join("images")).unwrap() {
+        let dir = entry.unwrap().path();
+        let rel = format!("{}/Dockerfile", dir.strip_prefix(&repo).unwrap().display());
+        let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        let deps = found.get(&rel).cloned().unwrap_or_default();
+        let version = text.lines().find_map(|l| l.strip_prefix("ARG VERSION=")).expect("ARG VERSION=");
+        assert!(
+            deps.iter().any(|(m, d, _)| m.ends_with("regex") && !d.name.is_empty() && d.value == version),
+            "{rel}: VERSION {version} is not extracted: {deps:?}"
+        );
+        for from in text.lines().filter_map(|l| l.strip_prefix("FROM ")) {
+            let image = from.split_whitespace().find(|w| !w.starts_with("--")).unwrap();
+            if image == "scratch" {
+                continue;
+            }
+            let (name, tag) = image.split_once(':').unwrap();
+            assert!(
+                deps.iter().any(|(m, d, _)| m == "dockerfile" && d.name == name && d.value == tag),
+                "{rel}: base image {image} is not extracted: {deps:?}"
+            );
+        }
+    }
+
     // GitHub Actions: every `uses:` of every workflow, by its commit SHA.
     let mut actions = 0;
     for entry in std::fs::read_dir(repo.join(".github/workflows")).unwrap() {
@@ -348,10 +381,12 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
                 continue;
             };
             let (action, reference) = rest.split_whitespace().next().unwrap().split_once('@').unwrap();
+            // An action in a repository's subfolder (`owner/repo/path`) is the repository's release.
+            let repository = action.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
             actions += 1;
             let hit = deps.iter().any(|(m, d, _)| {
                 m == "github-actions"
-                    && d.name == action
+                    && d.name == repository
                     && (d.digest.as_deref() == Some(reference) || d.value == reference)
             });
             assert!(hit, "{rel}: `uses: {action}@{reference}` is not extracted: {deps:?}");

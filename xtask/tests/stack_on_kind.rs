@@ -233,3 +233,59 @@ fn the_yaldap_hash_the_script_makes_is_what_yaldap_verifies() {
     assert!(bcrypt::verify("correct horse", &mcf).unwrap());
     assert!(!bcrypt::verify("wrong", &mcf).unwrap());
 }
+
+/// The value of a `NAME="…"` line of the script.
+fn script_value(name: &str) -> String {
+    let script = read(SCRIPT);
+    let prefix = format!("{name}=\"");
+    let line =
+        script.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("{SCRIPT}: no {name}"));
+    line[prefix.len()..].trim_end_matches('"').to_string()
+}
+
+/// Gatus keys an endpoint `<group>_<name>`, lower-cased, with ` /_,.#+&` made `-`
+/// (TwiN/gatus `config/key`, v5.36.0).
+fn gatus_key(group: &str, name: &str) -> String {
+    let clean = |s: &str| {
+        s.to_lowercase().chars().map(|c| if " /_,.#+&".contains(c) { '-' } else { c }).collect::<String>()
+    };
+    format!("{}_{}", clean(group), clean(name))
+}
+
+#[test]
+fn the_gatus_endpoints_the_script_expects_are_the_stacks() {
+    let values = yaml("stacks/nex-rpi/values/gatus.yaml");
+    let mut keys: Vec<String> = values["config"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| gatus_key(e["group"].as_str().unwrap_or(""), e["name"].as_str().unwrap()))
+        .collect();
+    keys.sort();
+    assert_eq!(script_value("GATUS_KEYS"), keys.join(" "));
+}
+
+/// What a pod outside the stack must not reach is a Service port the stack renders.
+#[test]
+fn the_refused_urls_name_services_of_the_stack() {
+    let objects = rendered();
+    let urls = script_value("REFUSED_URLS");
+    assert!(urls.split_whitespace().count() >= 3, "{urls}");
+    for url in urls.split_whitespace() {
+        let rest = url.split_once("://").unwrap().1;
+        let authority = rest.split('/').next().unwrap();
+        let (host, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, p.parse::<u64>().unwrap()),
+            None => (authority, 80),
+        };
+        let mut parts = host.split('.');
+        let (name, ns) = (parts.next().unwrap(), parts.next().unwrap());
+        assert_eq!(parts.collect::<Vec<_>>(), ["svc", "cluster", "local"], "{url}");
+        let found = of_kind(&objects, "Service").into_iter().any(|s| {
+            s["metadata"]["name"] == name
+                && s["metadata"]["namespace"] == ns
+                && s["spec"]["ports"].as_array().unwrap().iter().any(|p| p["port"] == port)
+        });
+        assert!(found, "{url}: no Service {ns}/{name} with port {port} in the stack");
+    }
+}

@@ -1,0 +1,119 @@
+//! The images this repository builds itself (`images/<name>/Dockerfile`, for
+//! upstreams that publish none) can only be built on GitHub (no container
+//! runtime here). What ties them to the rest of the catalog is pinned here: the
+//! chart runs exactly `ghcr.io/nex-charts/<name>:<VERSION>`, the build workflow
+//! builds every one, and `images.lock.yaml` states what the Dockerfile says
+//! (entrypoint, command, user, ports), so the image/* rules judge the chart
+//! against the image it really gets.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{documents, workspace_root};
+
+struct Dockerfile {
+    name: String,
+    version: String,
+    entrypoint: Value,
+    cmd: Value,
+    user: String,
+    ports: Vec<String>,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The instructions that matter, from the last stage (the image itself).
+fn parse(name: &str) -> Dockerfile {
+    let text = read(&format!("images/{name}/Dockerfile"));
+    let mut d = Dockerfile {
+        name: name.into(),
+        version: String::new(),
+        entrypoint: json!([]),
+        cmd: json!([]),
+        user: String::new(),
+        ports: Vec::new(),
+    };
+    let mut seen_from = false;
+    for line in text.lines() {
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match word {
+            "ARG" if !seen_from => {
+                if let Some(v) = rest.strip_prefix("VERSION=") {
+                    d.version = v.trim().to_string();
+                }
+            }
+            "FROM" => {
+                seen_from = true;
+                (d.entrypoint, d.cmd, d.user, d.ports) = (json!([]), json!([]), String::new(), Vec::new());
+            }
+            "ENTRYPOINT" => d.entrypoint = serde_json::from_str(rest).expect("exec-form ENTRYPOINT"),
+            "CMD" => d.cmd = serde_json::from_str(rest).expect("exec-form CMD"),
+            "USER" => d.user = rest.trim().to_string(),
+            "EXPOSE" => d.ports.extend(rest.split_whitespace().map(str::to_string)),
+            _ => {}
+        }
+    }
+    assert!(!d.version.is_empty(), "images/{name}/Dockerfile: no global `ARG VERSION=`");
+    d
+}
+
+fn built() -> Vec<Dockerfile> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("images"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().join("Dockerfile").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    names.iter().map(|n| parse(n)).collect()
+}
+
+#[test]
+fn the_lock_states_what_each_dockerfile_builds() {
+    let lock = documents(&read("images.lock.yaml")).remove(0);
+    for d in built() {
+        let key = format!("ghcr.io/nex-charts/{}:{}", d.name, d.version);
+        let e = &lock["images"][&key];
+        assert!(e.is_object(), "images.lock.yaml has no {key}");
+        assert_eq!(e["entrypoint"], d.entrypoint, "{key}");
+        assert_eq!(e["cmd"], d.cmd, "{key}");
+        assert_eq!(e["user"], d.user.as_str(), "{key}");
+        let ports: Vec<String> =
+            d.ports.iter().map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") }).collect();
+        assert_eq!(e["ports"], json!(ports), "{key}");
+        assert_eq!(e["source"]["path"], format!("images/{}/Dockerfile", d.name), "{key}");
+        assert_eq!(
+            e["platforms"],
+            json!(["linux/amd64", "linux/arm64"]),
+            "{key}: what build-images.yaml builds"
+        );
+    }
+}
+
+#[test]
+fn each_built_image_is_what_its_chart_runs_and_the_workflow_builds() {
+    let workflow = read(".github/workflows/build-images.yaml");
+    for d in built() {
+        assert!(
+            workflow.contains(&format!("image: [{}]", d.name))
+                || workflow.contains(&format!("- {}\n", d.name)),
+            "build-images.yaml does not build {}",
+            d.name
+        );
+        let chart = format!("charts/{}", d.name);
+        let values = documents(&read(&format!("{chart}/values.yaml"))).remove(0);
+        let image = &values["image"];
+        assert_eq!(
+            (image["registry"].as_str(), image["repository"].as_str(), image["tag"].as_str()),
+            (Some("ghcr.io"), Some(format!("nex-charts/{}", d.name).as_str()), Some(d.version.as_str())),
+            "{chart}/values.yaml"
+        );
+        let meta = documents(&read(&format!("{chart}/Chart.yaml"))).remove(0);
+        assert_eq!(meta["appVersion"], d.version.as_str(), "{chart}/Chart.yaml");
+        let annotation = meta["annotations"]["artifacthub.io/images"].as_str().unwrap();
+        assert!(annotation.contains(&format!("ghcr.io/nex-charts/{}:{}", d.name, d.version)), "{annotation}");
+    }
+}
