@@ -117,3 +117,49 @@ fn each_built_image_is_what_its_chart_runs_and_the_workflow_builds() {
         assert!(annotation.contains(&format!("ghcr.io/nex-charts/{}:{}", d.name, d.version)), "{annotation}");
     }
 }
+
+/// `.github/scripts/build-catalog-images` builds exactly the images of the charts it is
+/// given (all without a list), each under the name its chart runs, and prints the names.
+/// Run with a stand-in `docker` that records its arguments (there is no container runtime here).
+#[test]
+fn the_build_script_builds_the_images_of_the_charts_under_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("docker.log");
+    let docker = tmp.path().join("docker");
+    std::fs::write(&docker, format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display())).unwrap();
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = workspace_root().join(".github/scripts/build-catalog-images");
+    let run = |args: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        let out = std::process::Command::new(&script)
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", tmp.path().display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8(out.stdout).unwrap(), std::fs::read_to_string(&log).unwrap_or_default())
+    };
+    let all: Vec<String> =
+        built().iter().map(|d| format!("ghcr.io/nex-charts/{}:{}", d.name, d.version)).collect();
+    let (printed, calls) = run(&[]);
+    assert_eq!(printed.lines().collect::<Vec<_>>(), all);
+    for d in built() {
+        let dir = workspace_root().join("images").join(&d.name);
+        assert!(
+            calls.contains(&format!(
+                "build --quiet --tag ghcr.io/nex-charts/{}:{} {}/",
+                d.name,
+                d.version,
+                dir.display()
+            )),
+            "{calls}"
+        );
+    }
+    let (printed, calls) = run(&["charts/glance,charts/gatus"]);
+    assert_eq!((printed.as_str(), calls.as_str()), ("", ""));
+    let (printed, _) = run(&["charts/glance,charts/yaldap"]);
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        all.iter().filter(|r| r.contains("/yaldap:")).collect::<Vec<_>>()
+    );
+}

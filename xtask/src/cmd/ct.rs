@@ -62,6 +62,11 @@ fails, 2 when a tool is missing or the cluster cannot be created.")]
         #[arg(long, default_value = "target/ct-artifacts")]
         artifacts: PathBuf,
 
+        /// A local image to load into the cluster before installing (repeatable): an image
+        /// this repository builds (images/*), tested before its tag is published
+        #[arg(long, value_name = "IMAGE")]
+        load_image: Vec<String>,
+
         #[command(flatten)]
         selection: Selection,
     },
@@ -101,7 +106,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 .status()?;
             Ok(if status.success() { Exit::Clean } else { Exit::Findings })
         }
-        Action::Install { cluster_name, upgrade, artifacts, selection, .. } => {
+        Action::Install { cluster_name, upgrade, artifacts, selection, load_image, .. } => {
             let artifacts = root.join(artifacts);
             // Charts named explicitly are checked against the cluster's version, as
             // helm would: the matrix runs the lowest version any chart claims.
@@ -130,6 +135,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 all: selection.all,
                 charts,
                 extra: selection.extra.clone(),
+                load_images: load_image.clone(),
             };
             match cluster::install(&plan, &path, &artifacts) {
                 Ok(true) => Ok(Exit::Clean),

@@ -50,6 +50,13 @@ pub fn install(plan: &InstallPlan, path: &OsString, artifacts: &Path) -> Result<
     if !created.is_ok_and(|s| s.success()) {
         return Err("`kind create cluster` failed (see above)".into());
     }
+    for image in &plan.load_images {
+        eprintln!("loading {image} into {}", plan.cluster);
+        let loaded = Command::new("kind").args(ct::kind_load_args(plan, image)).env("PATH", path).status();
+        if !loaded.is_ok_and(|s| s.success()) {
+            return Err(format!("`kind load docker-image {image}` failed: build it first (docker build)"));
+        }
+    }
 
     let kubectl = |args: &[&str]| {
         let mut c = Command::new("kubectl");

@@ -172,6 +172,9 @@ pub struct InstallPlan {
     pub all: bool,
     pub charts: Vec<String>,
     pub extra: Vec<String>,
+    /// Local images (`docker build` output) loaded into the node before installing: the
+    /// images this repository builds, before their tag is published.
+    pub load_images: Vec<String>,
 }
 
 pub fn kind_create_args(plan: &InstallPlan) -> Vec<OsString> {
@@ -181,6 +184,11 @@ pub fn kind_create_args(plan: &InstallPlan) -> Vec<OsString> {
         .collect();
     a.extend(["--wait".into(), "180s".into(), "--kubeconfig".into(), plan.kubeconfig.clone().into()]);
     a
+}
+
+/// `kind load docker-image IMAGE --name CLUSTER`.
+pub fn kind_load_args(plan: &InstallPlan, image: &str) -> Vec<OsString> {
+    ["load", "docker-image", image, "--name", &plan.cluster].iter().map(OsString::from).collect()
 }
 
 pub fn kind_delete_args(plan: &InstallPlan) -> Vec<OsString> {
@@ -335,7 +343,17 @@ mod tests {
             all: false,
             charts: vec!["charts/glance".into(), "charts/gatus".into()],
             extra: vec!["--debug".into()],
+            load_images: vec!["ghcr.io/nex-charts/yaldap:v0.2.0".into()],
         }
+    }
+
+    #[test]
+    fn local_images_are_loaded_into_the_named_cluster() {
+        let p = plan();
+        assert_eq!(
+            strings(kind_load_args(&p, &p.load_images[0])),
+            ["load", "docker-image", "ghcr.io/nex-charts/yaldap:v0.2.0", "--name", "nex-ct"]
+        );
     }
 
     fn strings(a: Vec<OsString>) -> Vec<String> {
