@@ -10,105 +10,10 @@ mod support;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant, SystemTime};
-use support::xtask_in;
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16, child: &mut Child, log: &Path) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "registry exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(format!("nothing listens on 127.0.0.1:{port} after 20s"))
-}
-
-/// The distribution registry on a free loopback port, storage in a temp dir; killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// None (after a loud SKIP) only when the binary is absent (.ci/run installs it).
-    fn start(test: &str) -> Option<Self> {
-        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file());
-        let Some(bin) = bin else {
-            eprintln!(
-                "\n==============================================================\n\
-                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
-                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
-                 ==============================================================\n"
-            );
-            return None;
-        };
-        let mut last = String::new();
-        for _ in 0..3 {
-            match Self::spawn(&bin) {
-                Ok(r) => return Some(r),
-                Err(e) => last = e,
-            }
-        }
-        panic!("the registry did not start: {last}");
-    }
-
-    fn spawn(bin: &Path) -> Result<Self, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("storage").display()
-            ),
-        )
-        .unwrap();
-        let log = dir.path().join("registry.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = std::process::Command::new(bin)
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let mut r = Self { child, port, _dir: dir };
-        wait_for_port(port, &mut r.child, &log)?;
-        Ok(r)
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+use support::{Registry, free_port, xtask_in};
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))

@@ -6,13 +6,12 @@ use assert_cmd::Command;
 use nex_harness::helm::{Helm, Major};
 use predicates::prelude::*;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod support;
-use support::StaticServer;
+use support::{Registry, StaticServer, free_port};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -97,113 +96,6 @@ impl IsolatedHelm {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
-}
-
-/// Waits until something accepts connections on the port; an error says why not.
-fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut child = child;
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        if let Some(c) = child.as_deref_mut()
-            && let Ok(Some(status)) = c.try_wait()
-        {
-            let log = log.and_then(|l| std::fs::read_to_string(l).ok()).unwrap_or_default();
-            return Err(format!(
-                "server on port {port} exited ({status}) before accepting connections:\n{log}"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
-}
-
-/// The CNCF distribution registry (Debian's `docker-registry`) on a free
-/// loopback port with its storage in a temp dir; killed when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// None (after a loud SKIP message) only when the registry binary is absent.
-    fn start(test: &str) -> Option<Self> {
-        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .or_else(|| {
-                std::env::var_os("PATH").and_then(|path| {
-                    std::env::split_paths(&path).map(|d| d.join("docker-registry")).find(|p| p.is_file())
-                })
-            });
-        let Some(bin) = bin else {
-            eprintln!(
-                "\n==============================================================\n\
-                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
-                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
-                 ==============================================================\n"
-            );
-            return None;
-        };
-        // A freed port can be taken again before the registry binds it: retry.
-        let mut last = String::new();
-        for _ in 0..3 {
-            match Self::spawn(&bin) {
-                Ok(r) => return Some(r),
-                Err(e) => last = e,
-            }
-        }
-        panic!("the OCI registry did not start: {last}");
-    }
-
-    fn spawn(bin: &Path) -> Result<Self, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let config = dir.path().join("config.yml");
-        let storage = dir.path().join("storage");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                storage.display()
-            ),
-        )
-        .unwrap();
-        let log = dir.path().join("registry.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = std::process::Command::new(bin)
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        // Built before waiting, so a registry that never answers is killed on drop.
-        let mut registry = Self { child, port, _dir: dir };
-        wait_for_port(port, Some(&mut registry.child), Some(&log))?;
-        Ok(registry)
-    }
-
-    fn oci(&self) -> String {
-        format!("oci://127.0.0.1:{}/charts", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Copies a fixture catalog into a temp dir, so tests may change it.
 fn copy_fixture(name: &str) -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
@@ -222,6 +114,11 @@ fn copy_fixture(name: &str) -> tempfile::TempDir {
 
 fn package(root: &Path, out: &Path) -> assert_cmd::assert::Assert {
     xtask().current_dir(root).arg("package").arg("--out").arg(out).assert()
+}
+
+/// The registry's chart repository reference.
+fn oci(registry: &Registry) -> String {
+    format!("oci://{}/charts", registry.host())
 }
 
 #[test]
@@ -346,7 +243,7 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
     let refs = dist.path().join("refs.txt");
     xtask()
         .current_dir(&root)
-        .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir"])
+        .args(["publish", "--oci", &oci(&registry), "--plain-http", "--dir"])
         .arg(dist.path())
         .arg("--refs-out")
         .arg(&refs)
@@ -360,7 +257,7 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
         let helm = IsolatedHelm::new(major);
         for e in &expected {
             let pulled = tempfile::tempdir().unwrap();
-            let reference = format!("{}/{}", registry.oci(), e.name);
+            let reference = format!("{}/{}", oci(&registry), e.name);
             let dest = pulled.path().to_str().unwrap();
             helm.ok(&["pull", &reference, "--version", &e.version, "--plain-http", "--destination", dest]);
             let file = format!("{}-{}.tgz", e.name, e.version);
@@ -376,7 +273,7 @@ fn the_catalog_is_served_over_http_and_pushed_to_an_oci_registry() {
     let refs_again = dist.path().join("refs-again.txt");
     xtask()
         .current_dir(&root)
-        .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir"])
+        .args(["publish", "--oci", &oci(&registry), "--plain-http", "--dir"])
         .arg(dist.path())
         .arg("--refs-out")
         .arg(&refs_again)
@@ -481,7 +378,7 @@ fn a_registry_holding_other_bytes_under_a_version_is_refused() {
     let publish = |dir: &str| {
         xtask()
             .current_dir(root)
-            .args(["publish", "--oci", &registry.oci(), "--plain-http", "--dir", dir])
+            .args(["publish", "--oci", &oci(&registry), "--plain-http", "--dir", dir])
             .assert()
     };
     publish("dist").success().stdout(predicate::str::contains("pushed"));

@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 use assert_cmd::Command;
-use std::path::Path;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 /// The harness binary with a clean environment: the pinned helm (no HELM_BIN,
 /// no NEX_HELM), the cache in use, no colours.
@@ -170,4 +173,112 @@ pub fn read_only(ro: &[&Path], dir: &Path, args: &[&str], envs: &[(&str, &Path)]
         cmd.env(k, v);
     }
     cmd.output().expect("unshare runs")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something accepts connections on the port; an error says why not.
+pub fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut child = child;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(c) = child.as_deref_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            let log = log.and_then(|l| std::fs::read_to_string(l).ok()).unwrap_or_default();
+            return Err(format!(
+                "server on port {port} exited ({status}) before accepting connections:\n{log}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
+}
+
+/// The CNCF distribution registry (Debian's `docker-registry`) on a free
+/// loopback port with its storage in a temp dir; killed when dropped.
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// None (after a loud SKIP message) only when the registry binary is absent.
+    pub fn start(test: &str) -> Option<Self> {
+        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .or_else(|| {
+                std::env::var_os("PATH").and_then(|path| {
+                    std::env::split_paths(&path).map(|d| d.join("docker-registry")).find(|p| p.is_file())
+                })
+            });
+        let Some(bin) = bin else {
+            eprintln!(
+                "\n==============================================================\n\
+                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
+                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
+                 ==============================================================\n"
+            );
+            return None;
+        };
+        // A freed port can be taken again before the registry binds it: retry.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::spawn(&bin) {
+                Ok(r) => return Some(r),
+                Err(e) => last = e,
+            }
+        }
+        panic!("the OCI registry did not start: {last}");
+    }
+
+    fn spawn(bin: &Path) -> Result<Self, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        let storage = dir.path().join("storage");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(bin)
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        // Built before waiting, so a registry that never answers is killed on drop.
+        let mut registry = Self { child, port, _dir: dir };
+        wait_for_port(port, Some(&mut registry.child), Some(&log))?;
+        Ok(registry)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
