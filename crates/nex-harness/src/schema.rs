@@ -255,6 +255,19 @@ fn has_description(root: &Value, sub: &Value) -> bool {
 }
 
 /// Whether a schema object refuses keys it does not list (`additionalProperties: false`).
+/// The JSON Schema type of a value (`integer` for whole numbers, negative or beyond i64 too).
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 pub fn closes(schema: &Value) -> bool {
     schema.get("additionalProperties") == Some(&Value::Bool(false))
 }

@@ -445,27 +445,15 @@ fn types(node: &Value) -> Option<BTreeSet<String>> {
     }
 }
 
-/// The JSON Schema type of a value (`integer` for whole numbers).
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// What the old schema accepted that the new one does not, as (old, new)
 /// descriptions. An old schema that names no type is judged by the type of
 /// the old default (what users' values were written after); with neither,
 /// nothing is known to be lost.
 fn narrowed(old: &Value, old_default: Option<&Value>, new: &Value) -> Option<(String, String)> {
     let show = |t: &BTreeSet<String>| t.iter().cloned().collect::<Vec<_>>().join(" or ");
-    let ot =
-        types(old).or_else(|| old_default.filter(|d| !d.is_null()).map(|d| [type_of(d).to_owned()].into()));
+    let ot = types(old).or_else(|| {
+        old_default.filter(|d| !d.is_null()).map(|d| [crate::schema::json_type(d).to_owned()].into())
+    });
     if let (Some(n), Some(o)) = (&types(new), &ot) {
         let covered = |t: &String| n.contains(t) || (t == "integer" && n.contains("number"));
         if !o.iter().all(covered) {

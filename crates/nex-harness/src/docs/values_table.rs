@@ -43,7 +43,7 @@ fn leaves(v: &Value, path: &str, rows: &mut Vec<Row>) {
         _ if path.is_empty() => {}
         _ => rows.push(Row {
             key: path.to_owned(),
-            ty: json_type(v).into(),
+            ty: crate::schema::json_type(v).into(),
             default: Some(compact(v)),
             description: String::new(),
             required: false,
@@ -154,9 +154,9 @@ impl Walker<'_> {
                     }
                     uniq.join(" or ")
                 } else if let Some(Value::Array(e)) = schema.get("enum") {
-                    e.first().map(json_type).unwrap_or("any").to_owned()
+                    e.first().map(crate::schema::json_type).unwrap_or("any").to_owned()
                 } else if let Some(c) = schema.get("const") {
-                    json_type(c).to_owned()
+                    crate::schema::json_type(c).to_owned()
                 } else if schema.contains_key("properties") {
                     "object".into()
                 } else {
@@ -239,18 +239,6 @@ fn decode_pointer(fragment: &str) -> String {
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 pub(crate) fn compact(v: &Value) -> String {
