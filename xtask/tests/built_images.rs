@@ -77,7 +77,13 @@ fn the_lock_states_what_each_dockerfile_builds() {
     for d in built() {
         let key = format!("ghcr.io/nex-charts/{}:{}", d.name, d.version);
         let e = &lock["images"][&key];
-        assert!(e.is_object(), "images.lock.yaml has no {key}");
+        assert!(
+            e.is_object(),
+            "images.lock.yaml has no {key}: a new VERSION in images/{}/Dockerfile needs its lock entry \
+             (entrypoint, cmd, user, ports from the Dockerfile), the chart's image tag, appVersion and \
+             artifacthub.io/images in the same change",
+            d.name
+        );
         assert_eq!(e["entrypoint"], d.entrypoint, "{key}");
         assert_eq!(e["cmd"], d.cmd, "{key}");
         assert_eq!(e["user"], d.user.as_str(), "{key}");
@@ -88,19 +94,21 @@ fn the_lock_states_what_each_dockerfile_builds() {
         assert_eq!(
             e["platforms"],
             json!(["linux/amd64", "linux/arm64"]),
-            "{key}: what build-images.yaml builds"
+            "{key}: what publish-catalog-image builds"
         );
     }
 }
 
 #[test]
 fn each_built_image_is_what_its_chart_runs_and_the_workflow_builds() {
-    let workflow = read(".github/workflows/build-images.yaml");
+    let workflow = read(".github/workflows/release.yaml");
+    let script = read(".github/scripts/publish-catalog-image");
+    assert!(script.contains("--platform linux/amd64,linux/arm64"), "publish-catalog-image: the platforms");
     for d in built() {
         assert!(
             workflow.contains(&format!("image: [{}]", d.name))
                 || workflow.contains(&format!("- {}\n", d.name)),
-            "build-images.yaml does not build {}",
+            "release.yaml's images job does not publish {}",
             d.name
         );
         let chart = format!("charts/{}", d.name);
@@ -155,6 +163,12 @@ fn the_build_script_builds_the_images_of_the_charts_under_test() {
             "{calls}"
         );
     }
+    // --list names them without building (what `cargo xtask images --unpublished` takes).
+    let (printed, calls) = run(&["--list"]);
+    assert_eq!(
+        (printed.lines().collect::<Vec<_>>(), calls.as_str()),
+        (all.iter().map(String::as_str).collect(), "")
+    );
     let (printed, calls) = run(&["charts/glance,charts/gatus"]);
     assert_eq!((printed.as_str(), calls.as_str()), ("", ""));
     let (printed, _) = run(&["charts/glance,charts/yaldap"]);

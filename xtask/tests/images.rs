@@ -620,3 +620,35 @@ fn the_base64_helper_is_right() {
     assert_eq!(base64("ab"), "YWI=");
     assert_eq!(base64("abc"), "YWJj");
 }
+
+/// A pull request that bumps an image this repository builds names a tag nobody has
+/// pushed yet: with `--unpublished` that tag is a warning (exit 0), and only that one.
+#[test]
+fn an_image_built_here_may_be_unpublished_when_named() {
+    let Some(reg) = Registry::start("an_image_built_here_may_be_unpublished") else { return };
+    let host = reg.host();
+    push_image(&host, "team/app", "1.0.0", BOTH, &good_config());
+    let cat = Catalog::new(&host, "9.9.9", "");
+    let named = format!("{host}/team/app:9.9.9");
+    // The change carries the lock entry for the new tag, read from the Dockerfile it builds.
+    std::fs::write(
+        cat.root().join("images.lock.yaml"),
+        format!(
+            "version: 1\nimages:\n  \"{named}\":\n    digest: null\n    platforms: [\"linux/amd64\", \"linux/arm64\"]\n    \
+             entrypoint: [\"/app\"]\n    cmd: []\n    user: \"65532:65532\"\n    ports: [\"8080/tcp\"]\n    healthcheck: []\n    \
+             source: {{kind: dockerfile, repository: \"github.com/o/r\", path: \"images/app/Dockerfile\", commit: \"0000000\"}}\n"
+        ),
+    )
+    .unwrap();
+    let out = cat.images(&["--insecure-registry", &host, "--unpublished", &named]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    let found = findings(&out);
+    assert!(
+        found.iter().any(|(r, m)| r == "image/missing" && m.contains("is not in the registry yet")),
+        "{}",
+        explain(&out)
+    );
+    // Another image named unpublished does not excuse this one.
+    let out = cat.images(&["--insecure-registry", &host, "--unpublished", &format!("{host}/team/app:9.9.8")]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+}

@@ -27,6 +27,9 @@ pub struct Options<'a> {
     /// `HOST:PORT`s spoken to over plain HTTP.
     pub insecure: Vec<String>,
     pub update: bool,
+    /// Images this repository builds (`registry/repository:tag`) whose tag a change may
+    /// introduce before it is published: absent from the registry, they are a warning.
+    pub unpublished: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,24 @@ pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
                     out.diagnostics.extend(compare(key, previous, &entry, &lock_path));
                 }
                 fresh.images.insert(key.clone(), entry);
+            }
+            Err(RegistryError::NotFound { .. } | RegistryError::Denied { .. })
+                if opts.unpublished.iter().any(|u| ImageRef::parse(u).is_ok_and(|r| &r.key() == key)) =>
+            {
+                // Built and pushed once the change is merged (the release workflow); the lock
+                // keeps what it says about the tag until a registry can confirm it.
+                for u in uses.iter().filter(|u| &u.image.key() == key) {
+                    let chart = &opts.charts[u.chart];
+                    out.diagnostics.push(
+                        Diagnostic::warning(
+                            rules::RULE_MISSING,
+                            &chart.name,
+                            format!("{key} is not in the registry yet: this repository builds it and publishes it when the change is merged"),
+                        )
+                        .at(Location::file(chart.dir.join("values.yaml")))
+                        .scenario(&u.scenario),
+                    );
+                }
             }
             Err(e) => {
                 for u in uses.iter().filter(|u| &u.image.key() == key) {

@@ -33,6 +33,11 @@ pub struct Args {
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     pub insecure_registry: Vec<String>,
 
+    /// An image this repository builds (REGISTRY/REPOSITORY:TAG) that may not be published yet:
+    /// missing from its registry it is a warning, not an error (a pull request bumping it); repeatable
+    #[arg(long, value_name = "IMAGE")]
+    pub unpublished: Vec<String>,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -55,6 +60,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         cache: &cache,
         insecure: args.insecure_registry.clone(),
         update: args.update,
+        unpublished: args.unpublished.clone(),
     };
     let outcome = match images::run(&opts) {
         Ok(o) => o,
