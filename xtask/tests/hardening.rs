@@ -24,33 +24,6 @@ fn xtask(dir: &Path) -> Command {
     cmd
 }
 
-/// A private, empty cache dir whose tools and schemas are links into the usual
-/// cache (provisioned first), so a test can break its cache without downloads.
-fn private_cache() -> tempfile::TempDir {
-    let shared = nex_harness::provision::cache_root();
-    let o = xtask(&corpus()).args(["tools"]).output().unwrap();
-    assert!(o.status.success(), "tools: {}", String::from_utf8_lossy(&o.stderr));
-    let tmp = tempfile::tempdir().unwrap();
-    for sub in ["tools", "kube-schemas"] {
-        std::fs::create_dir_all(shared.join(sub)).unwrap();
-        std::os::unix::fs::symlink(shared.join(sub), tmp.path().join(sub)).unwrap();
-    }
-    tmp
-}
-
-/// A catalog with one chart: the corpus's clean base chart under `name`.
-fn one_chart(name: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(corpus().join("ct.yaml"), tmp.path().join("ct.yaml")).unwrap();
-    std::fs::copy(corpus().join("harness.yaml"), tmp.path().join("harness.yaml")).unwrap();
-    let dir = tmp.path().join("charts").join(name);
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/charts/ok"), &dir);
-    let chart = dir.join("Chart.yaml");
-    let text = std::fs::read_to_string(&chart).unwrap().replace("name: ok", &format!("name: {name}"));
-    std::fs::write(chart, text).unwrap();
-    tmp
-}
-
 struct Outcome {
     code: i32,
     stdout: String,
@@ -146,7 +119,7 @@ fn every_case_of_the_corpus_gets_its_diagnostic() {
 
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&corpus(), dir.path());
-    let cache = private_cache();
+    let cache = support::private_cache(&corpus());
     let mut cmd = xtask(dir.path());
     cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache.path());
     let out = lint(cmd);
@@ -167,7 +140,7 @@ fn every_case_of_the_corpus_gets_its_diagnostic() {
 
 #[test]
 fn huge_binary_and_linked_files() {
-    let cat = one_chart("odd-files");
+    let cat = support::one_chart(&corpus(), "odd-files");
     let chart = cat.path().join("charts/odd-files");
     // An 8 MB values file: refused by size, not read into memory and parsed.
     let mut huge = String::from("replicas: 1\n");
@@ -186,7 +159,7 @@ fn huge_binary_and_linked_files() {
     std::fs::write(cat.path().join("outside.yaml"), "a: 1\n").unwrap();
     std::os::unix::fs::symlink(cat.path().join("outside.yaml"), chart.join("templates/outside.yaml"))
         .unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&corpus());
     let mut cmd = xtask(cat.path());
     cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache.path());
     let out = lint(cmd);
@@ -205,8 +178,8 @@ fn huge_binary_and_linked_files() {
 
 #[test]
 fn an_unwritable_cache_only_costs_time() {
-    let cat = one_chart("unwritable-cache");
-    let cache = private_cache();
+    let cat = support::one_chart(&corpus(), "unwritable-cache");
+    let cache = support::private_cache(&corpus());
     // `results` is a file, so no entry can be stored (chmod would not stop root).
     std::fs::write(cache.path().join("results"), "not a folder").unwrap();
     let mut cmd = xtask(cat.path());
@@ -217,7 +190,7 @@ fn an_unwritable_cache_only_costs_time() {
     assert!(
         out.errors("unwritable-cache").iter().all(|(r, _, _)| r != "helm/lint" && !r.starts_with("render/"))
     );
-    let cache = private_cache();
+    let cache = support::private_cache(&corpus());
     let results = cache.path().join("results");
     std::fs::create_dir_all(&results).unwrap();
     let mut perms = std::fs::metadata(&results).unwrap().permissions();
@@ -231,8 +204,8 @@ fn an_unwritable_cache_only_costs_time() {
 
 #[test]
 fn interrupted_and_corrupt_cache_writes_are_misses() {
-    let cat = one_chart("torn-cache");
-    let cache = private_cache();
+    let cat = support::one_chart(&corpus(), "torn-cache");
+    let cache = support::private_cache(&corpus());
     let run = || {
         let mut cmd = xtask(cat.path());
         cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache.path());
@@ -279,7 +252,7 @@ fn fake_helm(dir: &Path, body: &str) -> PathBuf {
 
 #[test]
 fn a_missing_helm_is_a_tooling_failure() {
-    let cat = one_chart("no-helm");
+    let cat = support::one_chart(&corpus(), "no-helm");
     let mut cmd = xtask(cat.path());
     cmd.args(["lint"]).env("HELM_BIN", cat.path().join("nowhere/helm"));
     let out = lint(cmd);
@@ -289,10 +262,10 @@ fn a_missing_helm_is_a_tooling_failure() {
 
 #[test]
 fn a_crashing_helm_is_reported_and_not_cached() {
-    let cat = one_chart("helm-crash");
+    let cat = support::one_chart(&corpus(), "helm-crash");
     let bin = tempfile::tempdir().unwrap();
     let helm = fake_helm(bin.path(), "kill -SEGV $$");
-    let cache = private_cache();
+    let cache = support::private_cache(&corpus());
     for _ in 0..2 {
         let mut cmd = xtask(cat.path());
         cmd.args(["lint", "--format", "json"]).env("HELM_BIN", &helm).env("NEX_CACHE_DIR", cache.path());
@@ -314,10 +287,10 @@ fn a_crashing_helm_is_reported_and_not_cached() {
 
 #[test]
 fn a_hanging_helm_is_killed_after_the_timeout() {
-    let cat = one_chart("helm-hang");
+    let cat = support::one_chart(&corpus(), "helm-hang");
     let bin = tempfile::tempdir().unwrap();
     let helm = fake_helm(bin.path(), "exec sleep 600");
-    let cache = private_cache();
+    let cache = support::private_cache(&corpus());
     let mut cmd = xtask(cat.path());
     cmd.args(["lint", "--format", "json"])
         .env("HELM_BIN", &helm)
@@ -338,8 +311,8 @@ fn a_hanging_helm_is_killed_after_the_timeout() {
 
 #[test]
 fn cached_findings_follow_every_edit() {
-    let cat = one_chart("edited");
-    let cache = private_cache();
+    let cat = support::one_chart(&corpus(), "edited");
+    let cache = support::private_cache(&corpus());
     let run = || {
         let mut cmd = xtask(cat.path());
         cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache.path());

@@ -23,32 +23,6 @@ fn xtask(dir: &Path) -> Command {
     cmd
 }
 
-/// A private, empty cache whose tools and schemas link into the usual cache.
-fn private_cache() -> tempfile::TempDir {
-    let shared = nex_harness::provision::cache_root();
-    let o = xtask(&fixtures().join("hardening")).args(["tools"]).output().unwrap();
-    assert!(o.status.success(), "tools: {}", String::from_utf8_lossy(&o.stderr));
-    let tmp = tempfile::tempdir().unwrap();
-    for sub in ["tools", "kube-schemas"] {
-        std::fs::create_dir_all(shared.join(sub)).unwrap();
-        std::os::unix::fs::symlink(shared.join(sub), tmp.path().join(sub)).unwrap();
-    }
-    tmp
-}
-
-/// A catalog with one chart: the lint fixtures' clean chart under `name`.
-fn one_chart(name: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(fixtures().join("hardening/ct.yaml"), tmp.path().join("ct.yaml")).unwrap();
-    std::fs::copy(fixtures().join("hardening/harness.yaml"), tmp.path().join("harness.yaml")).unwrap();
-    let dir = tmp.path().join("charts").join(name);
-    copy_dir(&fixtures().join("lint/charts/ok"), &dir);
-    let chart = dir.join("Chart.yaml");
-    let text = std::fs::read_to_string(&chart).unwrap().replace("name: ok", &format!("name: {name}"));
-    std::fs::write(chart, text).unwrap();
-    tmp
-}
-
 struct Outcome {
     code: i32,
     stdout: String,
@@ -127,7 +101,7 @@ const RSS_LIMIT_KIB: u64 = 300 * 1024;
 
 #[test]
 fn linked_files_are_fingerprinted_by_target_and_links_leaving_the_chart_are_findings() {
-    let cat = one_chart("linked");
+    let cat = support::one_chart(&fixtures().join("hardening"), "linked");
     let chart = cat.path().join("charts/linked");
     let shared = cat.path().join("shared");
     std::fs::create_dir_all(shared.join("templates")).unwrap();
@@ -137,7 +111,7 @@ fn linked_files_are_fingerprinted_by_target_and_links_leaving_the_chart_are_find
     let templates = chart.join("templates");
     std::fs::rename(&templates, shared.join("templates-real")).unwrap();
     std::os::unix::fs::symlink(shared.join("templates-real"), &templates).unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let first = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     assert!(first.has("linked", "file/outside-link", "ci/x-values.yaml"), "{:#?}", first.findings("linked"));
     assert!(first.has("linked", "file/outside-link", "linked/templates"), "{:#?}", first.findings("linked"));
@@ -160,7 +134,7 @@ fn linked_files_are_fingerprinted_by_target_and_links_leaving_the_chart_are_find
 
 #[test]
 fn fifos_and_devices_are_findings_not_hangs() {
-    let cat = one_chart("special");
+    let cat = support::one_chart(&fixtures().join("hardening"), "special");
     let chart = cat.path().join("charts/special");
     std::fs::remove_file(chart.join("values.yaml")).unwrap();
     let made = std::process::Command::new("mkfifo").arg(chart.join("values.yaml")).status().unwrap();
@@ -169,7 +143,7 @@ fn fifos_and_devices_are_findings_not_hangs() {
     std::os::unix::fs::symlink("/dev/stdin", chart.join("values.schema.json")).unwrap();
     std::fs::create_dir_all(chart.join("ci")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", chart.join("ci/zero-values.yaml")).unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     // A hang would be killed by the timeout and fail the exit-code check.
     let started = std::time::Instant::now();
     let (kib, out) = peak_rss_kib(cat.path(), cache.path(), &["lint", "--format", "json"]);
@@ -189,7 +163,7 @@ fn fifos_and_devices_are_findings_not_hangs() {
 
 #[test]
 fn alias_expansion_is_bounded_in_bytes_and_memory() {
-    let cat = one_chart("bombs");
+    let cat = support::one_chart(&fixtures().join("hardening"), "bombs");
     let chart = cat.path().join("charts/bombs");
     std::fs::create_dir_all(chart.join("ci")).unwrap();
     // One 100 KB string aliased 27 000 times (a 200 KB file, 2.7 GB expanded).
@@ -213,7 +187,7 @@ fn alias_expansion_is_bounded_in_bytes_and_memory() {
     assert!(text.contains(old));
     let text = text.replace(old, &format!("  artifacthub.io/images: |\n{annotation}"));
     std::fs::write(&chart_yaml, text).unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let (kib, out) = peak_rss_kib(cat.path(), cache.path(), &["lint", "--format", "json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let findings = out.findings("bombs");
@@ -232,14 +206,14 @@ fn alias_expansion_is_bounded_in_bytes_and_memory() {
 
 #[test]
 fn objects_inside_a_list_are_checked_and_duplicates_are_errors() {
-    let cat = one_chart("listed");
+    let cat = support::one_chart(&fixtures().join("hardening"), "listed");
     let chart = cat.path().join("charts/listed");
     std::fs::write(
         chart.join("templates/list.yaml"),
         "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: {{ .Release.Name }}-root\n    spec:\n      hostNetwork: true\n      containers:\n        - name: root\n          image: docker.io/library/busybox:1.37\n          securityContext:\n            privileged: true\n            runAsUser: 0\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: {{ .Release.Name }}-{{ .Chart.Name }}\n",
     )
     .unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let out = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     let findings = out.findings("listed");
     let pss: Vec<_> = findings
@@ -261,12 +235,12 @@ fn lint_never_reaches_the_network_through_helm() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}/schema.json", listener.local_addr().unwrap());
-    let cat = one_chart("remote-ref");
+    let cat = support::one_chart(&fixtures().join("hardening"), "remote-ref");
     let schema_file = cat.path().join("charts/remote-ref/values.schema.json");
     let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
     schema["properties"]["replicas"] = serde_json::json!({"description": "Pods.", "$ref": url});
     std::fs::write(&schema_file, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let mut cmd = xtask(cat.path());
     cmd.args(["lint", "--format", "json"])
         .env("NEX_CACHE_DIR", cache.path())
@@ -303,9 +277,9 @@ fn with_local_library(cat: &Path, chart: &str) {
 
 #[test]
 fn a_read_only_checkout_is_a_tooling_failure_naming_the_path() {
-    let cat = one_chart("frozen");
+    let cat = support::one_chart(&fixtures().join("hardening"), "frozen");
     with_local_library(cat.path(), "frozen");
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let out = support::read_only(
         &[cat.path()],
         cat.path(),
@@ -326,8 +300,8 @@ fn a_read_only_checkout_is_a_tooling_failure_naming_the_path() {
 
 #[test]
 fn a_huge_thread_count_is_capped_not_a_panic() {
-    let cat = one_chart("threads");
-    let cache = private_cache();
+    let cat = support::one_chart(&fixtures().join("hardening"), "threads");
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let mut cmd = xtask(cat.path());
     cmd.args(["lint", "--format", "json"])
         .env("NEX_CACHE_DIR", cache.path())
@@ -339,8 +313,8 @@ fn a_huge_thread_count_is_capped_not_a_panic() {
 
 #[test]
 fn edited_kube_schema_dir_schemas_are_not_served_from_the_cache() {
-    let cat = one_chart("schema-dir");
-    let cache = private_cache();
+    let cat = support::one_chart(&fixtures().join("hardening"), "schema-dir");
+    let cache = support::private_cache(&fixtures().join("hardening"));
     // Render once through the usual cache, so the schemas are extracted.
     lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     let source = std::fs::read_dir(cache.path().join("kube-schemas"))
@@ -395,8 +369,8 @@ fn edited_kube_schema_dir_schemas_are_not_served_from_the_cache() {
 
 #[test]
 fn cache_prune_bounds_the_results_cache() {
-    let cat = one_chart("pruned");
-    let cache = private_cache();
+    let cat = support::one_chart(&fixtures().join("hardening"), "pruned");
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let clean = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     let size = || -> u64 {
         walkdir::WalkDir::new(cache.path().join("results"))
@@ -425,13 +399,13 @@ fn cache_prune_bounds_the_results_cache() {
 
 #[test]
 fn leftovers_commas_and_outside_chart_dirs_are_refused_not_silent() {
-    let cat = one_chart("tidy");
+    let cat = support::one_chart(&fixtures().join("hardening"), "tidy");
     let chart = cat.path().join("charts/tidy");
     // What a killed `cargo xtask new` leaves: a complete chart in a temp folder.
     copy_dir(&chart, &cat.path().join("charts/.xtask-new.AbC123"));
     std::fs::create_dir_all(chart.join("ci")).unwrap();
     std::fs::write(chart.join("ci/a,b-values.yaml"), "replicas: 2\n").unwrap();
-    let cache = private_cache();
+    let cache = support::private_cache(&fixtures().join("hardening"));
     let out = lint_json(cat.path(), cache.path(), Duration::from_secs(300));
     assert_eq!(out.json()["charts"], serde_json::json!(["tidy"]), "the leftover was linted as a chart");
     let findings = out.findings("tidy");
@@ -456,7 +430,7 @@ fn leftovers_commas_and_outside_chart_dirs_are_refused_not_silent() {
 
 #[test]
 fn package_merge_with_a_missing_file_or_a_url_fails() {
-    let cat = one_chart("merged");
+    let cat = support::one_chart(&fixtures().join("hardening"), "merged");
     for merge in ["nowhere/index.yaml", "https://example.org/index.yaml"] {
         let mut cmd = xtask(cat.path());
         cmd.args(["package", "--out", "dist", "--merge", merge]);

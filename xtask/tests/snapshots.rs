@@ -58,24 +58,16 @@ fn render_text(
     Ok(nex_harness::snapshot::text(&objects))
 }
 
-/// Sprig's functions whose output changes from one render to the next.
-const RANDOM_FUNCTIONS: &[&str] = &[
-    "randAlphaNum",
-    "randAlpha",
-    "randNumeric",
-    "randAscii",
-    "randBytes",
-    "randInt",
-    "uuidv4",
-    "genPrivateKey",
-    "genCA",
-    "genSelfSignedCert",
-    "genSignedCert",
-    "now",
-    "htpasswd",
-    "bcrypt",
-    "shuffle",
-];
+/// Functions whose output changes from one render to the next: the engine's
+/// generators (not `lookup`, which `helm template` answers with nothing, always),
+/// the clock, and `shuffle`.
+fn random_functions() -> impl Iterator<Item = &'static str> {
+    nex_harness::checks::secret_keep::GENERATORS
+        .iter()
+        .copied()
+        .filter(|f| *f != "lookup")
+        .chain(["now", "shuffle"])
+}
 
 /// Whether the chart's templates (or its local dependencies') call a random function.
 fn uses_randomness(chart: &Chart) -> bool {
@@ -85,7 +77,7 @@ fn uses_randomness(chart: &Chart) -> bool {
     );
     dirs.iter().flat_map(|d| walkdir::WalkDir::new(d).into_iter().flatten()).any(|e| {
         std::fs::read_to_string(e.path()).is_ok_and(|t| {
-            RANDOM_FUNCTIONS.iter().any(|f| t.split(|c: char| !c.is_alphanumeric()).any(|w| w == *f))
+            random_functions().any(|f| t.split(|c: char| !c.is_alphanumeric()).any(|w| w == f))
         })
     })
 }

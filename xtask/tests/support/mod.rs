@@ -282,3 +282,32 @@ impl Drop for Registry {
         let _ = self.child.wait();
     }
 }
+
+/// A private, empty cache dir whose tools and schemas are links into the usual
+/// cache (provisioned first, from `catalog`), so a test can break its cache
+/// without downloads.
+pub fn private_cache(catalog: &Path) -> tempfile::TempDir {
+    let shared = nex_harness::provision::cache_root();
+    let o = xtask_in(catalog).args(["tools"]).output().unwrap();
+    assert!(o.status.success(), "tools: {}", String::from_utf8_lossy(&o.stderr));
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in ["tools", "kube-schemas"] {
+        std::fs::create_dir_all(shared.join(sub)).unwrap();
+        std::os::unix::fs::symlink(shared.join(sub), tmp.path().join(sub)).unwrap();
+    }
+    tmp
+}
+
+/// A catalog with one chart, the lint fixtures' clean chart under `name`, and
+/// the ct.yaml and harness.yaml of `config`.
+pub fn one_chart(config: &Path, name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(config.join("ct.yaml"), tmp.path().join("ct.yaml")).unwrap();
+    std::fs::copy(config.join("harness.yaml"), tmp.path().join("harness.yaml")).unwrap();
+    let dir = tmp.path().join("charts").join(name);
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/charts/ok"), &dir);
+    let chart = dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart).unwrap().replace("name: ok", &format!("name: {name}"));
+    std::fs::write(chart, text).unwrap();
+    tmp
+}
