@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bump when the meaning of a cached value changes, to orphan old entries.
 const FORMAT: &str = "nex-cache-v1";
@@ -36,7 +38,12 @@ pub struct Cache {
     dir: PathBuf,
     /// `NEX_NO_CACHE=1` reads nothing (results are still written).
     read: bool,
+    /// Bytes this process stored (shared by clones): what [`Cache::settle`] accounts.
+    written: Arc<AtomicU64>,
 }
+
+/// The file beside `results/` holding its size as last accounted (bytes, as text).
+const USAGE: &str = "results.usage";
 
 /// Lower-case hex of bytes (digests).
 pub fn hex(bytes: &[u8]) -> String {
@@ -98,6 +105,7 @@ impl KeyBuilder {
 
 /// The sha256 of a file's bytes, streamed (vendored archives may be large).
 fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    crate::trace::read(path);
     let mut h = Sha256::new();
     std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
     Ok(h.finalize().into())
@@ -108,29 +116,124 @@ fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
 /// helm follows them: a link's key is what it points at, so editing the target
 /// of a linked ci file or `templates/` folder changes the fingerprint.
 /// `snapshots/` is left out: it records renders, it does not shape them.
+/// [`Cache::fingerprint`] gives the same value without reading unchanged files.
 pub fn chart_fingerprint(dir: &Path) -> String {
+    content_fingerprint(dir, &tree_files(dir, Walk::Chart))
+}
+
+/// Which files a fingerprint covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// A chart folder: links followed, the top-level `snapshots/` left out.
+    Chart,
+    /// Any other folder (CRDs): every file, links followed.
+    All,
+}
+
+/// The files under `dir` (links followed), sorted; nothing when it is missing.
+fn tree_files(dir: &Path, walk: Walk) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
+        .filter_entry(|e| !(walk == Walk::Chart && e.depth() == 1 && e.file_name() == "snapshots"))
         .flatten()
         .filter(|e| !e.file_type().is_dir())
         .map(|e| e.into_path())
         .collect();
     files.sort();
+    files
+}
+
+fn content_fingerprint(dir: &Path, files: &[PathBuf]) -> String {
     let mut k = KeyBuilder::new("chart");
     for f in files {
-        let rel = f.strip_prefix(dir).unwrap_or(&f);
-        k = k.str(&rel.to_string_lossy()).file(&f);
+        let rel = f.strip_prefix(dir).unwrap_or(f);
+        k = k.str(&rel.to_string_lossy()).file(f);
     }
     k.finish().0
+}
+
+/// What `stat` tells of a file (links followed) without reading it: device,
+/// inode, type, size, and the modification and change times to the
+/// nanosecond. Any write changes the change time, which no program can set
+/// back, so equal stamps mean equal content, unless the write fell in the same
+/// clock tick as the stamp was taken: [`SETTLE_SECONDS`] rules that out.
+/// Returns the stamp's bytes and the file's last change (seconds).
+fn stamp(path: &Path) -> Option<(Vec<u8>, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    let fields: [i64; 9] = [
+        m.dev() as i64,
+        m.ino() as i64,
+        m.mode() as i64,
+        m.len() as i64,
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.nlink() as i64,
+    ];
+    Some((fields.iter().flat_map(|f| f.to_le_bytes()).collect(), m.mtime().max(m.ctime())))
+}
+
+/// How long ago a file must have last changed for its stamp to stand for its
+/// content: coarser than any file system's time stamps (FAT's are 2 s).
+const SETTLE_SECONDS: i64 = 3;
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Cache {
     /// The cache lives in `<root>/results`.
     pub fn new(root: &Path) -> Self {
         let read = std::env::var_os("NEX_NO_CACHE").is_none_or(|v| v.is_empty() || v == "0");
-        Self { dir: root.join("results"), read }
+        Self { dir: root.join("results"), read, written: Arc::default() }
+    }
+
+    /// [`chart_fingerprint`] of a chart folder, reading no file whose stamp
+    /// (see [`stamp`]) is the same as when the folder was last fingerprinted:
+    /// the stamps of its files key a memo of the content fingerprint, so an
+    /// unchanged chart costs a warm run a directory walk and one cache read.
+    pub fn fingerprint(&self, dir: &Path) -> String {
+        self.memo_fingerprint(dir, Walk::Chart)
+    }
+
+    /// The same for any folder (every file counts): the catalog's CRDs.
+    pub fn tree_fingerprint(&self, dir: &Path) -> String {
+        self.memo_fingerprint(dir, Walk::All)
+    }
+
+    fn memo_fingerprint(&self, dir: &Path, walk: Walk) -> String {
+        self.memo_fingerprint_at(dir, walk, now_seconds())
+    }
+
+    /// [`Cache::memo_fingerprint`] as of `now` (seconds): the memo is only
+    /// written when every file last changed [`SETTLE_SECONDS`] before (see [`stamp`]).
+    fn memo_fingerprint_at(&self, dir: &Path, walk: Walk, now: i64) -> String {
+        let files = tree_files(dir, walk);
+        let mut k = KeyBuilder::new("fingerprint memo").str(&format!("{walk:?}")).str(&dir.to_string_lossy());
+        let mut newest = i64::MIN;
+        let mut stamped = true;
+        for f in &files {
+            k = k.str(&f.strip_prefix(dir).unwrap_or(f).to_string_lossy());
+            match stamp(f) {
+                Some((bytes, changed)) => {
+                    newest = newest.max(changed);
+                    k = k.part(&bytes);
+                }
+                None => stamped = false,
+            }
+        }
+        let key = k.finish();
+        if stamped && let Some(hit) = self.get::<String>(&key) {
+            return hit;
+        }
+        let print = content_fingerprint(dir, &files);
+        if stamped && newest + SETTLE_SECONDS < now {
+            self.put(&key, &print);
+        }
+        print
     }
 
     fn path(&self, key: &Key) -> PathBuf {
@@ -143,6 +246,7 @@ impl Cache {
             return None;
         }
         let path = self.path(key);
+        crate::trace::read(&path);
         let bytes = std::fs::read(&path).ok()?;
         // A corrupt entry is a miss; the next put replaces it.
         let value = serde_json::from_slice(&bytes).ok()?;
@@ -173,6 +277,7 @@ impl Cache {
         let total: u64 = entries.iter().map(|(_, len, _)| len).sum();
         let mut out = Pruned { bytes_before: total, ..Pruned::default() };
         if total <= max_bytes {
+            self.record_usage(total);
             return out;
         }
         entries.sort();
@@ -187,6 +292,7 @@ impl Cache {
                 out.bytes_removed += len;
             }
         }
+        self.record_usage(left);
         out
     }
 
@@ -202,8 +308,51 @@ impl Cache {
             return;
         }
         let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
-        if tmp.write_all(&bytes).is_ok() {
-            let _ = tmp.persist(&path);
+        if tmp.write_all(&bytes).is_ok() && tmp.persist(&path).is_ok() {
+            self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Keeps the results within `max_bytes` at the end of a run without walking
+    /// the cache each time: `results.usage` beside it holds its size as last counted plus
+    /// what runs stored since; only when that estimate passes the bound (or is
+    /// missing) are the entries walked, counted and pruned ([`Cache::prune`]).
+    /// A run that stored nothing (a warm one) touches nothing. The estimate
+    /// only errs high (a rewritten entry counts twice), except that two runs
+    /// ending at the same moment may both add to the same old figure; the next
+    /// walk counts afresh.
+    pub fn settle(&self, max_bytes: u64) -> Option<Pruned> {
+        let written = self.written.swap(0, Ordering::Relaxed);
+        if written == 0 {
+            return None;
+        }
+        let known = std::fs::File::open(self.usage_file()).ok().and_then(|f| {
+            use std::io::Read;
+            let mut text = String::new();
+            f.take(64).read_to_string(&mut text).ok()?;
+            text.trim().parse::<u64>().ok()
+        });
+        match known.map(|k| k.saturating_add(written)) {
+            Some(estimate) if estimate <= max_bytes => {
+                self.record_usage(estimate);
+                None
+            }
+            _ => Some(self.prune(max_bytes)),
+        }
+    }
+
+    fn usage_file(&self) -> PathBuf {
+        self.dir.with_file_name(USAGE)
+    }
+
+    /// Writes the accounted size (best effort: a lost write only means an early walk).
+    fn record_usage(&self, bytes: u64) {
+        let file = self.usage_file();
+        let Some(dir) = file.parent() else { return };
+        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
+            && tmp.write_all(bytes.to_string().as_bytes()).is_ok()
+        {
+            let _ = tmp.persist(&file);
         }
     }
 
@@ -242,7 +391,7 @@ mod tests {
     #[test]
     fn put_then_get_round_trips_and_corrupt_entries_miss() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache { dir: tmp.path().to_path_buf(), read: true };
+        let cache = Cache { dir: tmp.path().join("results"), read: true, written: Arc::default() };
         let key = KeyBuilder::new("t").str("1").finish();
         assert_eq!(cache.get::<Vec<u32>>(&key), None);
         cache.put(&key, &vec![1u32, 2]);
@@ -254,7 +403,7 @@ mod tests {
     #[test]
     fn prune_evicts_the_least_recently_used_first() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache { dir: tmp.path().to_path_buf(), read: true };
+        let cache = Cache { dir: tmp.path().join("results"), read: true, written: Arc::default() };
         let keys: Vec<Key> = (0..4).map(|i| KeyBuilder::new("t").str(&i.to_string()).finish()).collect();
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         for (i, k) in keys.iter().enumerate() {
@@ -275,9 +424,71 @@ mod tests {
     }
 
     #[test]
+    fn settling_walks_the_cache_only_when_its_estimate_passes_the_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: tmp.path().join("results"), read: true, written: Arc::default() };
+        // A run that stored nothing touches nothing.
+        assert_eq!(cache.settle(1000), None);
+        assert!(!tmp.path().join(USAGE).exists());
+        let put = |i: usize| cache.put(&KeyBuilder::new("t").str(&i.to_string()).finish(), &"x".repeat(100));
+        put(0);
+        // No size known yet: counted once, by a walk.
+        let first = cache.settle(1000).expect("a first walk");
+        assert_eq!((first.entries, first.bytes_before), (0, 102));
+        put(1);
+        // Within the bound: the estimate grows, nothing is walked.
+        assert_eq!(cache.settle(1000), None);
+        assert_eq!(std::fs::read_to_string(tmp.path().join(USAGE)).unwrap(), "204");
+        for i in 2..12 {
+            put(i);
+        }
+        // Past it: walked, and pruned to fit.
+        let p = cache.settle(1000).expect("a walk past the bound");
+        assert_eq!(p.bytes_before, 12 * 102);
+        assert!(p.bytes_before - p.bytes_removed <= 1000, "{p:?}");
+        let left: u64 = std::fs::read_to_string(tmp.path().join(USAGE)).unwrap().parse().unwrap();
+        assert_eq!(left, p.bytes_before - p.bytes_removed);
+    }
+
+    #[test]
+    fn fingerprint_memo_reads_no_settled_file_and_notices_every_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: tmp.path().join("cache"), read: true, written: Arc::default() };
+        let chart = tmp.path().join("chart");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(chart.join("templates/a.yaml"), "a").unwrap();
+        let later = now_seconds() + 60;
+        let print = cache.memo_fingerprint_at(&chart, Walk::Chart, later);
+        assert_eq!(print, chart_fingerprint(&chart));
+        // The memo is kept once, then stands for the content (nothing new is
+        // stored; `tests/warm.rs` shows no chart file is read).
+        let kept = cache.written.load(Ordering::Relaxed);
+        assert!(kept > 0);
+        let a = chart.join("templates/a.yaml");
+        let memo_hit = |c: &Cache| c.memo_fingerprint_at(&chart, Walk::Chart, later);
+        assert_eq!(memo_hit(&cache), print);
+        assert_eq!(cache.written.load(Ordering::Relaxed), kept);
+        // Any edit changes the stamps: same size, same modification time, new content.
+        let mtime = std::fs::metadata(&a).unwrap().modified().unwrap();
+        std::fs::write(&a, "b").unwrap();
+        std::fs::File::options().write(true).open(&a).unwrap().set_modified(mtime).unwrap();
+        let edited = memo_hit(&cache);
+        assert_ne!(edited, print);
+        assert_eq!(edited, chart_fingerprint(&chart));
+        std::fs::write(chart.join("templates/b.yaml"), "b").unwrap();
+        assert_eq!(memo_hit(&cache), chart_fingerprint(&chart), "a new file");
+        std::fs::remove_file(chart.join("templates/b.yaml")).unwrap();
+        assert_eq!(memo_hit(&cache), edited, "a removed one");
+        // A file that changed just now is hashed, and no memo is kept for it.
+        let fresh = Cache { dir: tmp.path().join("fresh"), read: true, written: Arc::default() };
+        fresh.memo_fingerprint_at(&chart, Walk::Chart, now_seconds());
+        assert_eq!(fresh.written.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn oversized_entries_are_not_stored() {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache { dir: tmp.path().to_path_buf(), read: true };
+        let cache = Cache { dir: tmp.path().join("results"), read: true, written: Arc::default() };
         let key = KeyBuilder::new("t").finish();
         cache.put(&key, &"x".repeat(MAX_ENTRY_BYTES as usize + 1));
         assert!(!cache.path(&key).exists());

@@ -39,6 +39,7 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
         std::io::ErrorKind::NotFound => FileError::Missing,
         _ => FileError::Io(e.to_string()),
     };
+    crate::trace::read(path);
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_file() {
         return Err(FileError::NotRegular(kind_of(meta.file_type())));

@@ -44,6 +44,7 @@ pub mod settings;
 pub mod snapshot;
 pub mod stack;
 pub mod tools;
+pub mod trace;
 pub mod values;
 pub mod yamale;
 pub mod yaml;

@@ -1,7 +1,7 @@
 //! Loading: everything the checks need about one chart, gathered at the edge
 //! (files read, helm run, objects validated) so that the checks themselves stay pure.
 
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
 use crate::catalog::{Chart, Scenario};
 use crate::changed::Baseline;
 use crate::files::{FileError, JsonFile, YamlFile};
@@ -150,8 +150,8 @@ pub struct LoadOptions<'a> {
     pub base: Option<&'a crate::base_tree::Tree>,
     /// Chart repositories and the cache for remote dependencies (none: no `chart-repos`, no cache).
     pub deps: Option<&'a crate::deps::Deps>,
-    /// The catalog's image lock, read once for the run, and its text (for cache keys).
-    pub images_lock: Option<(std::sync::Arc<crate::images::lock::Lock>, String)>,
+    /// The catalog's image lock: its digest (for cache keys), parsed when a chart is loaded.
+    pub images_lock: Option<crate::images::lock::LockFile>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -200,7 +200,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     // Without its dependencies helm can only fail; that is said once, as `deps/unavailable`.
     let helm_runs = helm_may_read && !matches!(dependencies, Err(crate::deps::DepsError::Unavailable { .. }));
-    let fingerprint = cache::chart_fingerprint(&chart.dir);
+    let fingerprint = opts.cache.fingerprint(&chart.dir);
     let inputs = RenderInputs {
         chart_dir: &chart.dir,
         meta: &meta,
@@ -296,7 +296,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         local_dependencies,
         crd_errors,
         upgrade,
-        images_lock: opts.images_lock.as_ref().map(|(l, _)| l.clone()),
+        images_lock: opts.images_lock.as_ref().and_then(|l| l.lock()),
     }
 }
 

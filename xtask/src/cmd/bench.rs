@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// spread), with the lint process's peak memory. The baseline's Python tools are
 /// installed with pip, pinned, into a venv under the cache dir (target/nex-cache/bench-venv).
 /// Prints a table and writes JSON; the last two lines are the speedup over the
-/// baseline and the overhead over the helm floor.
+/// baseline and the overhead over the helm floor. Exits 1 when a target is missed.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The real catalog only (a fast check)
@@ -84,6 +84,12 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     write_atomic(&out, &json).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("bench: wrote {}", out.display());
     print!("{}", report.text());
+    let missed = report.missed();
+    if !missed.is_empty() {
+        let names: Vec<&str> = missed.iter().map(|t| t.name.as_str()).collect();
+        eprintln!("bench: {} target(s) missed: {}", missed.len(), names.join("; "));
+        return Ok(Exit::Findings);
+    }
     Ok(Exit::Clean)
 }
 

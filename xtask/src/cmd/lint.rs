@@ -98,15 +98,24 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let config = &settings.ct;
     let shown_ct = settings.ct_path.strip_prefix(&root).unwrap_or(&settings.ct_path);
     let mut findings: Vec<Diagnostic> = config.findings_in(&settings.ct_path, shown_ct);
-    let discovery = nex_harness::catalog::discover_all(&root, config)?;
     let named = !args.charts.is_empty();
+    // Charts named by their folders need no walk over the other charts.
+    let direct = if named { nex_harness::catalog::by_path(&args.charts) } else { None };
+    let discovery = match direct {
+        Some(_) => Default::default(),
+        None => nex_harness::catalog::discover_all(&root, config)?,
+    };
     // Findings about chart folders belong to runs over the whole catalog.
     let whole = !named && !args.changed;
     findings.extend(discovery.findings.into_iter().filter(|d| whole || d.chart.is_empty()));
     let check_versions = config.check_version_increment && !config.all && (named || args.changed);
+    // The README's catalog table is judged over the whole catalog only.
+    let every_chart = (whole && config.charts.is_empty()).then(|| discovery.charts.clone());
 
     let mut baseline = None;
-    let mut charts: Vec<Chart> = if named {
+    let mut charts: Vec<Chart> = if let Some(direct) = direct {
+        direct
+    } else if named {
         nex_harness::catalog::select(discovery.charts, &args.charts)?
     } else if args.changed {
         let base = Baseline::resolve(config).map_err(|e| anyhow::anyhow!("--changed: {e}"))?;
@@ -149,7 +158,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let helm = super::helm(major)?.with_release(&settings.release, &settings.namespace);
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
-    let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(root.join(CATALOG_CRDS)));
+    let schemas = Schemas::from_env(&cache, &cache_root, Some(root.join(CATALOG_CRDS)));
     let deps = nex_harness::deps::Deps::new(config.chart_repos.clone(), &cache_root);
     let mut opts = LoadOptions::new(&helm, &cache, settings.lint_extra_args.clone());
     opts.deps = Some(&deps);
@@ -177,17 +186,16 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     opts.base = tree.as_ref();
     // The image rules read the catalog's lock (offline); a catalog without one is not judged.
     // Read from the working directory (the root), so findings name it relative.
-    match nex_harness::images::lock::Lock::read(std::path::Path::new("")) {
-        Ok(Some(lock)) => {
-            let text = std::fs::read_to_string(nex_harness::images::lock::FILE_NAME).unwrap_or_default();
-            opts.images_lock = Some((std::sync::Arc::new(lock), text));
+    if let Some((lock, problem)) = nex_harness::images::lock::LockFile::open(std::path::Path::new(""), &cache)
+    {
+        match problem {
+            None => opts.images_lock = Some(lock),
+            Some((message, at)) => findings.push(
+                Diagnostic::error(nex_harness::checks::image::RULE_LOCK, "", message)
+                    .at(at)
+                    .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
+            ),
         }
-        Ok(None) => {}
-        Err(e) => findings.push(
-            Diagnostic::error(nex_harness::checks::image::RULE_LOCK, "", e.to_string())
-                .at(e.location())
-                .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
-        ),
     }
     // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
     let unwritable: Vec<String> = charts
@@ -202,19 +210,16 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     }
     findings.extend(nex_harness::lint::run(&charts, &opts));
-    for e in crd_errors {
+    for e in schemas.crd_errors() {
         findings.push(Diagnostic::error(
             nex_harness::checks::kube_schema::CRD,
             "",
             format!("cannot read CRD file {e}"),
         ));
     }
-    if whole && config.charts.is_empty() {
-        // The table lists every chart `docs` sees (deprecated ones too). Charts whose
-        // docs cannot be built have their own findings; the table is not judged then.
-        let all = nex_harness::catalog::discover(&root, config)?;
-        let top = nex_harness::docs::catalog_readme(&root, &all).ok().flatten();
-        findings.extend(nex_harness::checks::docs::catalog(&root.join(nex_harness::docs::README), top));
+    if let Some(all) = &every_chart {
+        // The table lists every chart `docs` sees (deprecated ones too).
+        findings.extend(nex_harness::lint::catalog_table(&root, all, &cache));
     }
     // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
     let unavailable = findings.iter().any(|d| d.rule == nex_harness::checks::kube_schema::UNAVAILABLE);
@@ -225,7 +230,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(args.format, &diags, &names, color));
     // Keep the results cache bounded (least recently used entries go first).
-    cache.prune(nex_harness::cache::MAX_CACHE_BYTES);
+    cache.settle(nex_harness::cache::MAX_CACHE_BYTES);
     if unavailable {
         return Ok(Exit::Failure);
     }
