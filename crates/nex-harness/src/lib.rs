@@ -20,6 +20,7 @@ pub mod diff;
 pub mod docs;
 pub mod files;
 pub mod helm;
+pub mod helmlint;
 pub mod image_contract;
 pub mod images;
 pub mod kube;

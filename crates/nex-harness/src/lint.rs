@@ -64,6 +64,15 @@ fn lint_chart(
         return hit;
     }
     let loaded = load::load(chart, opts);
+    if std::env::var_os("NEX_DEBUG_LINT_MODEL").is_some() {
+        eprintln!(
+            "{}: {:?} {:?} runs={}",
+            chart.name,
+            loaded.lint_doubt,
+            loaded.lint_model,
+            loaded.helm_lint.len()
+        );
+    }
     let diags = checks::run_all(&loaded);
     if let Some(k) = key.filter(|_| settled(&loaded)) {
         opts.cache.put(&k, &diags);
@@ -96,6 +105,8 @@ fn findings_key(
         .str(&format!("{:?}", chart.scenarios))
         .str(&opts.helm.version)
         .str(&opts.lint_extra_args.join("\u{0}"))
+        // `NEX_HELM_LINT=always` runs helm lint where the model would prove it silent.
+        .opt(std::env::var(crate::helmlint::ENV).ok().as_deref())
         .str(&format!("{:?}", opts.settings))
         .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
         .opt(opts.render.map(|s| s.identity()).as_deref())

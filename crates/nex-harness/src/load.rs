@@ -38,6 +38,12 @@ pub struct LoadedChart {
     /// repeat that, blaming templates that need the dependency).
     pub dependencies: Result<(), crate::deps::DepsError>,
     pub helm_lint: Vec<LintRun>,
+    /// Why the model of `helm lint` could not vouch for the chart whatever
+    /// its values (helm lint then ran for every scenario).
+    pub lint_doubt: Option<String>,
+    /// Otherwise, per scenario, whether the model proved helm lint would say
+    /// nothing (`None`: it did not run) or why not (then it ran).
+    pub lint_model: Vec<(String, Option<String>)>,
     /// The README and the files it is generated from.
     pub docs: crate::docs::Loaded,
     /// The chart's source files, read and parsed once.
@@ -231,17 +237,24 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     }
     let chart_crds = CrdSet::new(crds);
 
-    let (helm_lint, renderings) = rayon::join(
-        || {
-            scenarios
-                .par_iter()
-                .filter(|_| helm_runs)
-                .map(|scenario| LintRun {
-                    scenario: scenario.clone(),
-                    result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
-                    strict: opts.lint_extra_args.iter().any(|a| a == "--strict"),
-                })
-                .collect()
+    // `helm lint` runs only where the model of it cannot prove it would say
+    // nothing (see `helmlint`): whatever the values (then beside the renders,
+    // for every scenario), or given a scenario's renders (then after them).
+    let lint_run = |scenario: &Scenario| LintRun {
+        scenario: scenario.clone(),
+        result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
+        strict: opts.lint_extra_args.iter().any(|a| a == "--strict"),
+    };
+    let model = crate::helmlint::Model::for_helm(&opts.helm.version, &opts.lint_extra_args);
+    let chart_doubt = match (&model, opts.render) {
+        (Ok(m), Some(_)) if kube_versions.is_ok() => m.chart_doubt(chart, &files, &meta),
+        (Err(doubt), _) => Some(doubt.clone()),
+        _ => Some("no renders to judge".into()),
+    };
+    let (mut helm_lint, renderings): (Vec<LintRun>, Vec<Rendering>) = rayon::join(
+        || match &chart_doubt {
+            Some(_) if helm_runs => scenarios.par_iter().map(lint_run).collect(),
+            _ => Vec::new(),
         },
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
@@ -253,6 +266,24 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             _ => Vec::new(),
         },
     );
+    let mut lint_model = Vec::new();
+    if let (Ok(m), None, true) = (&model, &chart_doubt, helm_runs) {
+        let doubts: Vec<Option<String>> = scenarios
+            .iter()
+            .map(|s| {
+                let renders: Vec<&Rendering> =
+                    renderings.iter().filter(|r| r.scenario.name == s.name).collect();
+                m.render_doubt(&chart.name, &opts.helm.release, &renders)
+            })
+            .collect();
+        helm_lint = scenarios
+            .par_iter()
+            .zip(&doubts)
+            .filter(|(_, d)| d.is_some())
+            .map(|(s, _)| lint_run(s))
+            .collect();
+        lint_model = scenarios.iter().zip(doubts).map(|(s, d)| (s.name.clone(), d)).collect();
+    }
 
     let text = |s: &Source<YamlFile>| s.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
     let mut values_texts = BTreeMap::new();
@@ -288,6 +319,8 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         previous,
         dependencies,
         helm_lint,
+        lint_doubt: chart_doubt,
+        lint_model,
         meta,
         kube_versions,
         renderings,
@@ -387,6 +420,8 @@ pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> Lo
         },
         dependencies: Ok(()),
         helm_lint: Vec::new(),
+        lint_doubt: None,
+        lint_model: Vec::new(),
         docs: crate::docs::Loaded { sources: Err("not read".into()), readme: None },
         files: ChartFiles {
             chart_yaml: missing("Chart.yaml"),

@@ -45,7 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "adapters",
         &["catalog", "files", "helm", "provision", "kube", "deps", "changed", "docs", "images", "tools"],
     ),
-    ("load", &["load", "render", "base_tree"]),
+    ("load", &["load", "render", "base_tree", "helmlint"]),
     ("checks", &["checks", "checks/*"]),
     (
         "apps",
