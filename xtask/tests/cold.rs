@@ -161,3 +161,56 @@ fn catalog_findings_are_the_same_with_and_without_the_model() {
     };
     assert_eq!(run(false), run(true));
 }
+
+#[test]
+fn an_unreachable_dependency_is_not_asked_for_again_until_rechecked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(root.join("ct.yaml"), "chart-dirs:\n  - charts\n").unwrap();
+    let port = support::free_port();
+    create(root, "needs-redis", |c| {
+        append(
+            &c.join("Chart.yaml"),
+            &format!(
+                "dependencies:\n  - name: redis\n    version: 1.0.0\n    repository: http://127.0.0.1:{port}/charts\n"
+            ),
+        )
+    });
+    let cache = support::private_cache(&support::workspace_root());
+    let log = root.join("helm.log");
+    let helm = logging_helm(root, &log, Major::V4);
+    let run = |recheck: bool| -> (Vec<String>, String) {
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = support::xtask_in(root);
+        cmd.args(["lint", "--format", "json"]).env("NEX_CACHE_DIR", cache.path()).env("HELM_BIN", &helm);
+        if recheck {
+            cmd.env("NEX_RECHECK_DEPS", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let message = report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["rule"] == "deps/unavailable")
+            .and_then(|d| d["message"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let builds = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("dependency build"))
+            .map(str::to_owned)
+            .collect();
+        (builds, message)
+    };
+    let (builds, first) = run(false);
+    assert_eq!(builds.len(), 1, "the first run asks: {builds:?}");
+    assert!(first.contains("redis 1.0.0") && first.contains("NEX_RECHECK_DEPS"), "{first}");
+    let (builds, second) = run(false);
+    assert!(builds.is_empty(), "a remembered failure is not asked again: {builds:?}");
+    assert!(second.contains("is remembered") && second.contains("UTC"), "{second}");
+    let (builds, _) = run(true);
+    assert_eq!(builds.len(), 1, "NEX_RECHECK_DEPS=1 asks again: {builds:?}");
+}

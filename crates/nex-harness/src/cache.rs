@@ -237,8 +237,31 @@ impl Cache {
     }
 
     fn path(&self, key: &Key) -> PathBuf {
+        self.path_with(key, "json")
+    }
+
+    fn path_with(&self, key: &Key, ext: &str) -> PathBuf {
         let (a, b) = key.0.split_at(2);
-        self.dir.join(a).join(format!("{b}.json"))
+        self.dir.join(a).join(format!("{b}.{ext}"))
+    }
+
+    /// Bytes stored as they are (large texts that JSON would only escape).
+    pub fn get_raw(&self, key: &Key) -> Option<Vec<u8>> {
+        if !self.read {
+            return None;
+        }
+        let path = self.path_with(key, "raw");
+        crate::trace::read(&path);
+        let bytes = std::fs::read(&path).ok()?;
+        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+        Some(bytes)
+    }
+
+    /// Stores bytes as they are; failures are ignored (the cache only saves work).
+    pub fn put_raw(&self, key: &Key, bytes: &[u8]) {
+        self.write(self.path_with(key, "raw"), bytes);
     }
 
     pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
@@ -269,7 +292,8 @@ impl Cache {
             .filter_map(|e| {
                 let meta = e.metadata().ok()?;
                 // A temp file sorts as oldest: it is never read.
-                let stray = !e.file_name().to_string_lossy().ends_with(".json");
+                let name = e.file_name().to_string_lossy();
+                let stray = !name.ends_with(".json") && !name.ends_with(".raw");
                 let used = if stray { std::time::UNIX_EPOCH } else { meta.modified().ok()? };
                 Some((used, meta.len(), e.into_path()))
             })
@@ -299,16 +323,19 @@ impl Cache {
     /// Stores a value; failures are ignored (the cache only saves work).
     pub fn put<T: Serialize>(&self, key: &Key, value: &T) {
         let Ok(bytes) = serde_json::to_vec(value) else { return };
+        self.write(self.path(key), &bytes);
+    }
+
+    fn write(&self, path: PathBuf, bytes: &[u8]) {
         if bytes.len() as u64 > MAX_ENTRY_BYTES {
             return;
         }
-        let path = self.path(key);
         let Some(dir) = path.parent() else { return };
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
         let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
-        if tmp.write_all(&bytes).is_ok() && tmp.persist(&path).is_ok() {
+        if tmp.write_all(bytes).is_ok() && tmp.persist(&path).is_ok() {
             self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
     }

@@ -554,9 +554,9 @@ fn asks_api_versions(dir: &Path, meta: &ChartMeta) -> Option<Doubt> {
                 continue;
             }
             let found = if e.path().extension().is_some_and(|x| x == "tgz") {
-                archive_mentions(e.path(), b"APIVersions")
+                archive_mentions(e.path(), "APIVersions")
             } else {
-                std::fs::read(e.path()).map_or(true, |b| b.windows(11).any(|w| w == b"APIVersions"))
+                std::fs::read(e.path()).map_or(true, |b| String::from_utf8_lossy(&b).contains("APIVersions"))
             };
             if found {
                 return true;
@@ -570,7 +570,7 @@ fn asks_api_versions(dir: &Path, meta: &ChartMeta) -> Option<Doubt> {
 }
 
 /// Whether any file of a chart archive contains `needle` (unreadable: yes).
-fn archive_mentions(path: &Path, needle: &[u8]) -> bool {
+fn archive_mentions(path: &Path, needle: &str) -> bool {
     use std::io::Read;
     let Ok(file) = std::fs::File::open(path) else { return true };
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
@@ -581,7 +581,7 @@ fn archive_mentions(path: &Path, needle: &[u8]) -> bool {
         if entry.take(crate::files::MAX_FILE_BYTES).read_to_end(&mut bytes).is_err() {
             return true;
         }
-        if bytes.windows(needle.len()).any(|w| w == needle) {
+        if String::from_utf8_lossy(&bytes).contains(needle) {
             return true;
         }
     }

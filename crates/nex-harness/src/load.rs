@@ -89,6 +89,8 @@ pub struct Settings {
     pub chart_yaml_schema: Option<std::sync::Arc<ChartYamlSchema>>,
     /// Whether Chart.yaml is also held to `schemas/chart.schema.json`.
     pub chart_policy: bool,
+    /// Whether READMEs are judged (`docs/stale` is on): otherwise they are not read.
+    pub docs: bool,
 }
 
 /// A yamale schema for Chart.yaml and the path it is shown by.
@@ -111,6 +113,7 @@ impl Default for Settings {
             kube_versions: None,
             chart_yaml_schema: None,
             chart_policy: true,
+            docs: true,
         }
     }
 }
@@ -303,7 +306,11 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         }
     }
     let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
-    let docs = crate::docs::Loaded::load(chart, &meta);
+    let docs = if opts.settings.docs {
+        crate::docs::Loaded::load(chart, &meta)
+    } else {
+        crate::docs::Loaded { sources: Err("READMEs are not judged in this run".into()), readme: None }
+    };
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
     let upgrade = match (opts.base, &kube_versions) {
         (Some(tree), Ok(versions)) if helm_runs => {

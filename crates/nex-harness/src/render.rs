@@ -174,17 +174,14 @@ pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
 /// helper that receives it is scanned too, and must name `KubeVersion` or
 /// `APIVersions` to read the version.
 fn sees_version(text: &[u8]) -> bool {
-    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
-    if has(text, b"KubeVersion") || has(text, b"APIVersions") {
+    // std's substring search (the byte windows of old cost a tenth of a cold run).
+    let text = String::from_utf8_lossy(text);
+    if text.contains("KubeVersion") || text.contains("APIVersions") {
         return true;
     }
-    let mut rest = text.to_vec();
-    for handed_on in [&b"\"Capabilities\" .Capabilities"[..], b"\"Capabilities\" $.Capabilities"] {
-        while let Some(at) = rest.windows(handed_on.len()).position(|w| w == handed_on) {
-            rest.drain(at..at + handed_on.len());
-        }
-    }
-    has(&rest, b"Capabilities")
+    text.replace("\"Capabilities\" .Capabilities", "")
+        .replace("\"Capabilities\" $.Capabilities", "")
+        .contains("Capabilities")
 }
 
 /// `helm template`, served from the cache when nothing it depends on changed.

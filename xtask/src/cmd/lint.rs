@@ -163,6 +163,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let mut opts = LoadOptions::new(&helm, &cache, settings.lint_extra_args.clone());
     opts.deps = Some(&deps);
     opts.render = Some(&schemas);
+    let docs_judged =
+        settings.severity(nex_harness::checks::docs::RULE.id, nex_harness::diag::Severity::Error).is_some();
     let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
     findings.extend(lint_conf_findings);
     opts.settings = Settings {
@@ -173,6 +175,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         kube_versions: settings.kube_versions.clone(),
         chart_yaml_schema: settings.chart_yaml_schema.clone(),
         chart_policy: settings.chart_policy(),
+        // README rendering is a tenth of a cold run: skipped when its rule is off (profile ct).
+        docs: docs_judged,
     };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
     // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).
@@ -217,7 +221,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             format!("cannot read CRD file {e}"),
         ));
     }
-    if let Some(all) = &every_chart {
+    if let Some(all) = every_chart.as_ref().filter(|_| docs_judged) {
         // The table lists every chart `docs` sees (deprecated ones too).
         findings.extend(nex_harness::lint::catalog_table(&root, all, &cache));
     }

@@ -80,11 +80,17 @@ impl Schemas {
     /// The catalog's CRD files that cannot be read or parsed, remembered by
     /// the folders' content, so that an unchanged folder is not parsed again.
     pub fn crd_errors(&self) -> Vec<String> {
-        if self.crd_dirs.is_empty() {
+        let dirs: Vec<&PathBuf> = self.crd_dirs.iter().filter(|d| d.exists()).collect();
+        if dirs.is_empty() {
             return Vec::new();
         }
         let key = KeyBuilder::new("catalog crd errors").str(&self.identity()).finish();
-        self.cache.get_or(&key, || self.catalog_crds().1.clone(), |_| true)
+        // The folders alone: the built-in CRDs have no errors (a test parses them).
+        let errors = || match self.catalog_crds.get() {
+            Some((_, errors)) => errors.clone(),
+            None => dirs.iter().flat_map(|d| crd::load_dir(d).1).collect(),
+        };
+        self.cache.get_or(&key, errors, |_| true)
     }
 
     fn catalog_crds(&self) -> &(CrdSet, Vec<String>) {
@@ -178,8 +184,18 @@ impl Schemas {
             let key = KeyBuilder::new("served api versions").str(&self.root.identity()).str(version).finish();
             let read = || {
                 let Ok(dir) = self.root.definitions(version) else { return Vec::new() };
+                // In the cache's schema folder the list is kept beside the definitions,
+                // derived once per version like the extraction itself.
+                let kept = matches!(self.root, SchemaRoot::Cache(_)).then(|| dir.join(provision::SERVED));
+                if let Some(text) = kept.as_ref().and_then(|p| crate::files::read_text(p).ok()) {
+                    return text.lines().map(str::to_owned).collect();
+                }
                 let Ok(defs) = std::fs::read(dir.join("_definitions.json")) else { return Vec::new() };
-                served_api_versions(&defs)
+                let served = served_api_versions(&defs);
+                if kept.is_some() && !served.is_empty() {
+                    let _ = provision::write_atomic(&dir, provision::SERVED, served.join("\n").as_bytes());
+                }
+                served
             };
             self.cache.get_or(&key, read, |v: &Vec<String>| !v.is_empty())
         })
@@ -213,29 +229,58 @@ impl Schemas {
         let Some(file) = self.root.kind_file(version, &name)? else {
             return Ok(cell.get_or_init(|| None).clone());
         };
-        // The definitions a kind reaches are kept in the results cache: a run
-        // that validates a new Secret then reads none of the 1.8 MB file.
-        let key =
-            KeyBuilder::new("kind definitions").str(&self.root.identity()).str(version).str(&name).finish();
-        let kept: Option<Value> = self.cache.get(&key);
+        // The definitions a kind reaches are kept (beside the schemas in the
+        // cache's schema folder, derived once like the extraction; else in the
+        // results cache): a run that validates a new Secret then reads none of
+        // the 1.8 MB file.
+        let key = KeyBuilder::new("kind definitions text")
+            .str(&self.root.identity())
+            .str(version)
+            .str(&name)
+            .finish();
+        let bundle = match &self.root {
+            SchemaRoot::Cache(_) => file.parent().map(|d| d.join(provision::BUNDLES).join(&name)),
+            SchemaRoot::Override(_) => None,
+        };
+        let kept: Option<String> = match &bundle {
+            Some(b) => crate::files::read_text(b).ok(),
+            None => self.cache.get_raw(&key).and_then(|b| String::from_utf8(b).ok()),
+        };
         let defs = if kept.is_none() { Some(self.definitions(version)?) } else { None };
         Ok(cell
             .get_or_init(|| {
                 let fail = |e: String| format!("{}: {e}", file.display());
-                let schema: Value = match std::fs::read(&file)
+                let text = match crate::files::read_capped(&file, crate::files::MAX_FILE_BYTES)
                     .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+                    .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
                 {
-                    Ok(s) => s,
+                    Ok(t) => t,
                     Err(e) => return Some(Err(fail(e))),
+                };
+                let schema: Value = match serde_json::from_str(&text) {
+                    Ok(s) => s,
+                    Err(e) => return Some(Err(fail(e.to_string()))),
                 };
                 // Registered under the URI the kind's `$ref`s resolve to; only the
                 // definitions the kind reaches (a Secret: 8 of Kubernetes' 862).
-                let doc = match (&kept, &defs) {
-                    (Some(doc), _) => Ok(doc.clone()),
-                    (None, Some(defs)) => defs.reached_from(&schema).inspect(|doc| self.cache.put(&key, doc)),
-                    (None, None) => Err("no definitions".into()),
+                let doc = match (kept.clone(), &defs) {
+                    (Some(doc), _) => doc,
+                    (None, Some(defs)) => {
+                        let doc = defs.reached_from(&text);
+                        match bundle.as_ref().and_then(|b| Some((b.parent()?, b.file_name()?))) {
+                            Some((dir, file)) => {
+                                let _ =
+                                    std::fs::create_dir_all(dir).map_err(|e| e.to_string()).and_then(|()| {
+                                        provision::write_atomic(dir, &file.to_string_lossy(), doc.as_bytes())
+                                    });
+                            }
+                            None => self.cache.put_raw(&key, doc.as_bytes()),
+                        }
+                        doc
+                    }
+                    (None, None) => String::new(),
                 };
+                let doc: Result<Value, String> = serde_json::from_str(&doc).map_err(|e| e.to_string());
                 let registry = match doc.map_err(fail).and_then(|doc| {
                     jsonschema::Registry::new()
                         .add(DEFINITIONS_URI, doc)
@@ -284,58 +329,60 @@ struct Definitions {
 }
 
 impl Definitions {
-    /// A definitions document holding the definitions `schema` reaches, under
-    /// the same table name, `$schema` and `$id` as the whole one.
-    fn reached_from(&self, schema: &Value) -> Result<Value, String> {
+    /// The text of a definitions document holding the definitions `schema`
+    /// (a kind's schema, as text) reaches, under the same table name, `$schema`
+    /// and `$id` as the whole one. Built from the definitions' own text: the
+    /// references are found by scanning it, nothing is parsed twice.
+    fn reached_from(&self, schema: &str) -> String {
         let (table, defs) = match (&self.defs, &self.definitions) {
             (Some(d), _) => ("$defs", d),
             (None, Some(d)) => ("definitions", d),
             (None, None) => ("$defs", &HashMap::new()),
         };
-        let mut kept = serde_json::Map::new();
-        let mut todo = Vec::new();
-        def_refs(schema, &mut todo);
+        let mut kept: Vec<(&str, &str)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = def_refs(schema);
         while let Some(name) = todo.pop() {
-            if kept.contains_key(&name) {
-                continue;
-            }
             // A dangling reference is left for the compiler to report.
-            let Some(raw) = defs.get(&name) else { continue };
-            let def: Value = serde_json::from_str(raw.get()).map_err(|e| format!("{name}: {e}"))?;
-            def_refs(&def, &mut todo);
-            kept.insert(name, def);
+            let Some((key, raw)) = defs.get_key_value(&name) else { continue };
+            if seen.insert(name) {
+                todo.extend(def_refs(raw.get()));
+                kept.push((key, raw.get()));
+            }
         }
-        let mut doc = serde_json::Map::new();
-        doc.insert(table.into(), Value::Object(kept));
-        if let Some(s) = &self.schema {
-            doc.insert("$schema".into(), Value::String(s.clone()));
+        let quoted = |s: &str| Value::String(s.to_owned()).to_string();
+        let mut doc = format!("{{{}:{{", quoted(table));
+        for (i, (name, raw)) in kept.iter().enumerate() {
+            if i > 0 {
+                doc.push(',');
+            }
+            doc.push_str(&quoted(name));
+            doc.push(':');
+            doc.push_str(raw);
         }
-        if let Some(id) = &self.id {
-            doc.insert("$id".into(), Value::String(id.clone()));
+        doc.push('}');
+        for (key, value) in [("$schema", &self.schema), ("$id", &self.id)] {
+            if let Some(v) = value {
+                doc.push_str(&format!(",{}:{}", quoted(key), quoted(v)));
+            }
         }
-        Ok(Value::Object(doc))
+        doc.push('}');
+        doc
     }
 }
 
-/// The names of the definitions a schema's `$ref`s name (`…#/$defs/<name>`).
-fn def_refs(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(map) => {
-            for (k, v) in map {
-                match (k.as_str(), v) {
-                    ("$ref", Value::String(r)) => {
-                        let name = r.split_once("#/$defs/").or_else(|| r.split_once("#/definitions/"));
-                        if let Some((_, name)) = name {
-                            out.push(name.replace("~1", "/").replace("~0", "~"));
-                        }
-                    }
-                    _ => def_refs(v, out),
-                }
+/// The names of the definitions a schema's text references (`…#/$defs/<name>"`).
+fn def_refs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for marker in ["#/$defs/", "#/definitions/"] {
+        for (at, _) in text.match_indices(marker) {
+            let rest = &text[at + marker.len()..];
+            if let Some(end) = rest.find('"') {
+                out.push(rest[..end].replace("~1", "/").replace("~0", "~"));
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| def_refs(i, out)),
-        _ => {}
     }
+    out
 }
 
 /// The group versions (and group/version/Kind) that serve a resource kind, from

@@ -172,6 +172,11 @@ impl SchemaRoot {
 }
 
 const DEFINITIONS: &str = "_definitions.json";
+/// The API versions a version serves (one a line), derived from its definitions once.
+pub const SERVED: &str = "_served";
+/// The folder of each kind's schema with the definitions it reaches (a
+/// definitions document of its own), derived once per kind.
+pub const BUNDLES: &str = "_bundles";
 /// The files of a version folder in the wheel, one a line, while it is extracted lazily.
 const INDEX: &str = "_index";
 
@@ -273,7 +278,7 @@ fn extract_member(wheel: &Path, dest: &Path, member: &str, name: &str) -> Result
     Ok(())
 }
 
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let mut tmp = tempfile::Builder::new().prefix(".extract-").tempfile_in(dir).map_err(|e| e.to_string())?;
     tmp.write_all(bytes).map_err(|e| e.to_string())?;
