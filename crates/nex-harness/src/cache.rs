@@ -176,6 +176,13 @@ fn stamp(path: &Path) -> Option<(Vec<u8>, i64)> {
     Some((fields.iter().flat_map(|f| f.to_le_bytes()).collect(), m.mtime().max(m.ctime())))
 }
 
+/// A file's stamp when it stands for its content (the file last changed
+/// [`SETTLE_SECONDS`] ago or earlier), for memos held within one run.
+pub(crate) fn settled_stamp(path: &Path) -> Option<Vec<u8>> {
+    let (stamp, changed) = stamp(path)?;
+    (changed + SETTLE_SECONDS < now_seconds()).then_some(stamp)
+}
+
 /// How long ago a file must have last changed for its stamp to stand for its
 /// content: coarser than any file system's time stamps (FAT's are 2 s).
 const SETTLE_SECONDS: i64 = 3;

@@ -233,7 +233,7 @@ impl Schemas {
         // cache's schema folder, derived once like the extraction; else in the
         // results cache): a run that validates a new Secret then reads none of
         // the 1.8 MB file.
-        let key = KeyBuilder::new("kind definitions text")
+        let key = KeyBuilder::new("kind definitions without descriptions")
             .str(&self.root.identity())
             .str(version)
             .str(&name)
@@ -257,16 +257,26 @@ impl Schemas {
                     Ok(t) => t,
                     Err(e) => return Some(Err(fail(e))),
                 };
-                let schema: Value = match serde_json::from_str(&text) {
+                let mut schema: Value = match serde_json::from_str(&text) {
                     Ok(s) => s,
                     Err(e) => return Some(Err(fail(e.to_string()))),
                 };
+                drop_descriptions(&mut schema);
                 // Registered under the URI the kind's `$ref`s resolve to; only the
                 // definitions the kind reaches (a Secret: 8 of Kubernetes' 862).
                 let doc = match (kept.clone(), &defs) {
                     (Some(doc), _) => doc,
                     (None, Some(defs)) => {
+                        // Without descriptions (three quarters of a Deployment's text):
+                        // validation never reads them, compiling them costs.
                         let doc = defs.reached_from(&text);
+                        let doc = match serde_json::from_str::<Value>(&doc) {
+                            Ok(mut v) => {
+                                drop_descriptions(&mut v);
+                                v.to_string()
+                            }
+                            Err(_) => doc,
+                        };
                         match bundle.as_ref().and_then(|b| Some((b.parent()?, b.file_name()?))) {
                             Some((dir, file)) => {
                                 let _ =
@@ -368,6 +378,33 @@ impl Definitions {
         }
         doc.push('}');
         doc
+    }
+}
+
+/// Removes the `description` annotations of a JSON schema in place: those
+/// that are keywords, not properties named so (`properties`, definitions and
+/// the like are maps of schemas), and never inside data (`enum`, `const`,
+/// `default`, `examples`).
+fn drop_descriptions(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        if let Value::Array(items) = schema {
+            items.iter_mut().for_each(drop_descriptions);
+        }
+        return;
+    };
+    if map.get("description").is_some_and(Value::is_string) {
+        map.remove("description");
+    }
+    for (key, value) in map.iter_mut() {
+        match key.as_str() {
+            "enum" | "const" | "default" | "examples" | "example" => {}
+            "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas" => {
+                if let Value::Object(schemas) = value {
+                    schemas.values_mut().for_each(drop_descriptions);
+                }
+            }
+            _ => drop_descriptions(value),
+        }
     }
 }
 
@@ -482,6 +519,29 @@ pub fn file_name(api_version: &str, kind: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_go_but_properties_and_data_named_so_stay() {
+        let mut schema = serde_json::json!({
+            "description": "a PriorityClass",
+            "properties": {
+                "description": {"description": "free text", "type": "string"},
+                "spec": {"allOf": [{"description": "x", "type": "object"}], "default": {"description": "kept"}},
+            },
+            "$defs": {"description": {"description": "a definition named so", "enum": [{"description": "kept"}]}},
+        });
+        drop_descriptions(&mut schema);
+        assert_eq!(
+            schema,
+            serde_json::json!({
+                "properties": {
+                    "description": {"type": "string"},
+                    "spec": {"allOf": [{"type": "object"}], "default": {"description": "kept"}},
+                },
+                "$defs": {"description": {"enum": [{"description": "kept"}]}},
+            })
+        );
+    }
 
     #[test]
     fn served_api_versions_come_from_resource_kinds_only() {

@@ -174,9 +174,9 @@ impl SchemaRoot {
 const DEFINITIONS: &str = "_definitions.json";
 /// The API versions a version serves (one a line), derived from its definitions once.
 pub const SERVED: &str = "_served";
-/// The folder of each kind's schema with the definitions it reaches (a
-/// definitions document of its own), derived once per kind.
-pub const BUNDLES: &str = "_bundles";
+/// The folder of the definitions each kind reaches (a definitions document
+/// of its own, descriptions left out), derived once per kind.
+pub const BUNDLES: &str = "_kinds";
 /// The files of a version folder in the wheel, one a line, while it is extracted lazily.
 const INDEX: &str = "_index";
 
