@@ -21,11 +21,23 @@ pub struct Generated {
     /// A copied repository's files as checked out (`--repo`): a cold run starts
     /// from them, whatever the previous run vendored. `None`: a generated catalog.
     pub pristine: Option<std::collections::BTreeSet<PathBuf>>,
+    /// The repository's profile is ct: a chart with ci files is linted with
+    /// those alone (ct's rule), by the lint and so by the baselines.
+    pub ci_only: bool,
 }
 
 impl Generated {
     pub fn charts(&self) -> usize {
         self.apps.len() + self.libraries.len()
+    }
+
+    /// The chart in `dir` with the scenarios the lint runs.
+    pub fn chart(&self, dir: &Path) -> Chart {
+        let mut c = crate::catalog::load(dir);
+        if self.ci_only && c.scenarios.iter().any(|s| s.values_file.is_some()) {
+            c.scenarios.retain(|s| s.values_file.is_some());
+        }
+        c
     }
 
     /// Folders with vendored dependencies; removed before a cold run, the way a fresh checkout has none.
@@ -81,6 +93,7 @@ pub fn generate(
         libraries: Vec::new(),
         scenarios: 0,
         pristine: None,
+        ci_only: false,
     };
     for lib in &libs {
         let to = charts_dir.join(&lib.name);
@@ -142,16 +155,19 @@ pub fn copy_repo(source: &Path, dest: &Path) -> Result<Generated, BenchError> {
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect();
+    let ci_only = crate::settings::RunSettings::resolve(dest, &Default::default())
+        .is_ok_and(|s| s.profile == crate::rule::Profile::Ct);
     let mut out = Generated {
         root: dest.to_path_buf(),
         apps: Vec::new(),
         libraries: Vec::new(),
         scenarios: 0,
         pristine: Some(pristine),
+        ci_only,
     };
     for c in charts {
-        out.scenarios += c.scenarios.len();
         let dir = if c.dir.is_absolute() { c.dir.clone() } else { dest.join(&c.dir) };
+        out.scenarios += out.chart(&dir).scenarios.len();
         if is_library(&dir) { out.libraries.push(dir) } else { out.apps.push(dir) }
     }
     if out.apps.is_empty() {

@@ -229,14 +229,14 @@ fn run_baseline(
     let (mut app_s, mut app_h, mut app_l, mut lib_s, mut lib_h, mut lib_l) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (i, dir) in g.apps.iter().take(sample).enumerate() {
         (opts.progress)(&format!("catalog {label}: baseline chart {}/{sample}", i + 1));
-        let t = baseline::chart(tools, opts.helm, &g.root, &layout, &crate::catalog::load(dir), true)?;
+        let t = baseline::chart(tools, opts.helm, &g.root, &layout, &g.chart(dir), true)?;
         app_s += t.seconds;
         app_h += t.helm_seconds;
         app_l += t.helm_loop_seconds;
         per_chart.push(t);
     }
     for dir in &g.libraries {
-        let t = baseline::chart(tools, opts.helm, &g.root, &layout, &crate::catalog::load(dir), false)?;
+        let t = baseline::chart(tools, opts.helm, &g.root, &layout, &g.chart(dir), false)?;
         lib_s += t.seconds;
         lib_h += t.helm_seconds;
         lib_l += t.helm_loop_seconds;
