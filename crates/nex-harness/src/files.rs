@@ -90,7 +90,9 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static PARSED: OnceLock<Mutex<HashMap<PathBuf, (Vec<u8>, ChartMeta)>>> = OnceLock::new();
+    /// Each Chart.yaml parsed, with the stamp it was parsed at.
+    type Parsed = HashMap<PathBuf, (Vec<u8>, ChartMeta)>;
+    static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
     let path = chart_dir.join(CHART_YAML);
     let memo = PARSED.get_or_init(Default::default);
     let stamp = crate::cache::settled_stamp(&path);
