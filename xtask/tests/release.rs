@@ -626,13 +626,8 @@ struct Gpg {
 }
 
 impl Gpg {
-    fn new() -> Option<Self> {
-        if std::process::Command::new("gpg").arg("--version").output().is_err() {
-            // .ci/run installs gnupg; elsewhere say so instead of passing silently.
-            assert!(std::env::var_os("CI").is_none(), "gpg is missing (install gnupg)");
-            eprintln!("SKIPPED provenance test: gpg is not installed (install gnupg)");
-            return None;
-        }
+    fn new(test: &str) -> Option<Self> {
+        support::system_tool("gpg", "gnupg", "the OpenPGP signer `package --sign` runs", test)?;
         let gpg = Self { home: tempfile::Builder::new().prefix("nexgpg").tempdir_in("/tmp").unwrap() };
         gpg.ok(&[
             "--passphrase",
@@ -678,7 +673,7 @@ impl Drop for Gpg {
 
 #[test]
 fn packaged_charts_carry_provenance_that_helm_verifies() {
-    let Some(gpg) = Gpg::new() else { return };
+    let Some(gpg) = Gpg::new("packaged_charts_carry_provenance_that_helm_verifies") else { return };
     let catalog = copy_fixture("good");
     let root = catalog.path();
     let dist = root.join("dist");

@@ -52,15 +52,25 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Hash a bind password for the stack's yaLDAP directory: reads one line on stdin,
+    /// prints the bcrypt hash in the PHC form yaLDAP verifies (`$bcrypt$v=0$r=COST$$HEX`),
+    /// what a `!!ldap/bind:password` placeholder takes
+    Hash {
+        /// bcrypt cost (2^COST rounds), 4 to 31
+        #[arg(long, default_value_t = stack::password::DEFAULT_COST)]
+        cost: u32,
+    },
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
-    let root = super::root()?;
+    // `hash` needs no catalog: it works from any folder.
+    let root = super::root;
     match &args.command {
-        Command::Lint { stacks, format } => lint(&root, stacks, *format, major),
-        Command::Render { stack } => render(&root, stack, major),
-        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out),
-        Command::Diff { stack, format } => diff(&root, stack, *format, major),
+        Command::Lint { stacks, format } => lint(&root()?, stacks, *format, major),
+        Command::Render { stack } => render(&root()?, stack, major),
+        Command::Export { stack, format, out } => export_stack(&root()?, stack, *format, out),
+        Command::Diff { stack, format } => diff(&root()?, stack, *format, major),
+        Command::Hash { cost } => hash(*cost),
     }
 }
 
@@ -106,6 +116,18 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
         return Ok(Exit::Failure);
     }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
+}
+
+fn hash(cost: u32) -> anyhow::Result<Exit> {
+    use std::io::{BufRead, Read};
+    let mut line = Vec::new();
+    // A password is at most 72 bytes; a longer line is refused, not read whole.
+    std::io::stdin().lock().take(4096).read_until(b'\n', &mut line)?;
+    let password = stack::password::first_line(&line);
+    let phc =
+        stack::password::yaldap_bcrypt(password, cost).map_err(|e| anyhow::anyhow!("stack hash: {e}"))?;
+    println!("{phc}");
+    Ok(Exit::Clean)
 }
 
 fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {

@@ -201,6 +201,37 @@ pub fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -
     Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
 }
 
+/// A program from the system's packages that a test needs and a fresh machine may
+/// lack: the README's two commands must pass with only a Rust toolchain, npm and pip.
+/// Found on PATH (Debian's docker-registry also lives outside it, in /usr/bin): its path.
+/// Absent: where `CI` is set (the workflows and .ci/run install `package`) the test
+/// fails; elsewhere a SKIP banner names the test, the program and the package, written
+/// past libtest's capture so a passing `cargo test` shows it, and the result is None.
+pub fn system_tool(name: &str, package: &str, what: &str, test: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()));
+    let found = on_path.or_else(|| {
+        ["/usr/bin", "/usr/local/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    });
+    if found.is_none() {
+        skip(
+            test,
+            &format!("{what}, `{name}`, is not installed (Debian package {package}; .ci/run installs it)"),
+        );
+    }
+    found
+}
+
+/// Says loudly that `test` did not run and why; fails instead where `CI` is set, so a
+/// CI machine missing a tool cannot pass by skipping.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    assert!(std::env::var_os("CI").is_none(), "{test}: {why}; CI is set, so this fails instead of skipping");
+    let line = "=".repeat(72);
+    // io::stderr() directly: libtest captures only the print macros.
+    let _ = std::io::stderr().write_all(format!("\n{line}\nSKIP {test}: {why}\n{line}\n").as_bytes());
+}
+
 /// The CNCF distribution registry (Debian's `docker-registry`) on a free
 /// loopback port with its storage in a temp dir; killed when dropped.
 pub struct Registry {
@@ -210,26 +241,10 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// None (after a loud SKIP message) only when the registry binary is absent.
+    /// None (after a loud SKIP message, see [`system_tool`]) only when the registry
+    /// binary is absent.
     pub fn start(test: &str) -> Option<Self> {
-        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .or_else(|| {
-                std::env::var_os("PATH").and_then(|path| {
-                    std::env::split_paths(&path).map(|d| d.join("docker-registry")).find(|p| p.is_file())
-                })
-            });
-        let Some(bin) = bin else {
-            eprintln!(
-                "\n==============================================================\n\
-                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
-                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
-                 ==============================================================\n"
-            );
-            return None;
-        };
+        let bin = system_tool("docker-registry", "docker-registry", "the OCI registry", test)?;
         // A freed port can be taken again before the registry binds it: retry.
         let mut last = String::new();
         for _ in 0..3 {
