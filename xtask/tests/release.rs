@@ -590,6 +590,18 @@ fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
 }
 
 #[test]
+fn ct_install_labels_the_namespace_and_applies_the_fixtures_before_ct() {
+    let bin = stand_ins(&[("git", 0), ("docker", 0), ("kind", 0), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    ct_install(bin.path(), artifacts.path()).code(0);
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines[2], "kubectl apply -f -", "{calls}");
+    assert_eq!(lines[3], "kubectl apply --namespace nex -f -", "{calls}");
+    assert!(lines[4].starts_with("ct install --config "), "{calls}");
+}
+
+#[test]
 fn ct_install_skips_charts_whose_kube_version_excludes_the_cluster() {
     // adguard-home claims >=1.26: on the 1.25 cluster helm would refuse it.
     let meta = std::fs::read_to_string(workspace().join("charts/adguard-home/Chart.yaml")).unwrap();

@@ -22,6 +22,7 @@ pub mod files;
 pub mod helm;
 pub mod image_contract;
 pub mod images;
+pub mod kind;
 pub mod kube;
 pub mod lint;
 pub mod lintconf;

@@ -136,6 +136,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 charts,
                 extra: selection.extra.clone(),
                 load_images: load_image.clone(),
+                fixtures: nex_harness::kind::load(&root)?.0,
             };
             match cluster::install(&plan, &path, &artifacts) {
                 Ok(true) => Ok(Exit::Clean),

@@ -36,6 +36,14 @@ pub fn documents(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A chart's scenario file by name: `ci/NAME-values.yaml`, or `ci/lint/NAME-values.yaml`
+/// for a scenario ct does not install.
+pub fn ci_values(chart_dir: &Path, name: &str) -> PathBuf {
+    let file = format!("{name}-values.yaml");
+    let installed = chart_dir.join("ci").join(&file);
+    if installed.is_file() { installed } else { chart_dir.join("ci/lint").join(file) }
+}
+
 /// Copies a folder tree (fixtures into temp dirs).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -245,26 +253,45 @@ impl Registry {
     /// binary is absent.
     pub fn start(test: &str) -> Option<Self> {
         let bin = system_tool("docker-registry", "docker-registry", "the OCI registry", test)?;
+        Some(Self::start_with(&bin, false))
+    }
+
+    /// A registry that lets only user `nex` (password `nex-secret`) in, as GitHub's
+    /// registry treats a private package: anonymous requests get 401.
+    pub fn start_private(test: &str) -> Option<Self> {
+        let bin = system_tool("docker-registry", "docker-registry", "the OCI registry", test)?;
+        Some(Self::start_with(&bin, true))
+    }
+
+    fn start_with(bin: &Path, private: bool) -> Self {
         // A freed port can be taken again before the registry binds it: retry.
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::spawn(&bin) {
-                Ok(r) => return Some(r),
+            match Self::spawn(bin, private) {
+                Ok(r) => return r,
                 Err(e) => last = e,
             }
         }
         panic!("the OCI registry did not start: {last}");
     }
 
-    fn spawn(bin: &Path) -> Result<Self, String> {
+    fn spawn(bin: &Path, private: bool) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
+        let auth = if private {
+            let htpasswd = dir.path().join("htpasswd");
+            let hash = bcrypt::hash("nex-secret", 4).unwrap();
+            std::fs::write(&htpasswd, format!("nex:{hash}\n")).unwrap();
+            format!("auth:\n  htpasswd:\n    realm: nex\n    path: {}\n", htpasswd.display())
+        } else {
+            String::new()
+        };
         let port = free_port();
         let config = dir.path().join("config.yml");
         let storage = dir.path().join("storage");
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
                 storage.display()
             ),
         )

@@ -14,6 +14,7 @@ pub mod deps;
 pub mod docs;
 pub mod helm_lint;
 pub mod image;
+pub mod install_ready;
 pub mod kube_schema;
 pub mod objects;
 pub mod policy;
@@ -44,6 +45,8 @@ pub const ALL: &[(&str, Check)] = &[
     // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
     ("policy", policy::check),
     ("docs", docs::check),
+    // What ct install would install on the kind job's cluster.
+    ("install-ready", install_ready::check),
     // Breaking changes for users of the target branch's version (`lint --changed`).
     ("upgrade", upgrade::check),
 ];
@@ -95,6 +98,7 @@ pub const REGISTRY: &[&[Rule]] = &[
     policy::exceptions::RULES,
     stack::RULES,
     image::RULES,
+    install_ready::RULES,
     docs::RULES,
     upgrade::RULES,
 ];
