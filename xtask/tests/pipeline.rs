@@ -267,3 +267,33 @@ mod toml_like {
         }
     }
 }
+
+/// The release checks the repository's settings before it publishes anything, and
+/// gives the HTTP repository only packages anyone can pull (tests/release_doctor.rs
+/// runs the same command against loopback stand-ins).
+#[test]
+fn the_release_stops_on_missing_settings_before_publishing_anything() {
+    let (_, release) = workflow("release.yaml");
+    let jobs = &release["jobs"];
+    let run_of = |step: &Value| step["run"].as_str().unwrap_or_default().to_owned();
+    let preflight: Vec<String> = jobs["preflight"]["steps"].as_array().unwrap().iter().map(run_of).collect();
+    assert!(
+        preflight.iter().any(|r| r.contains("cargo xtask release doctor --fix") && r.contains("--pages-url"))
+    );
+    assert_eq!(jobs["preflight"]["permissions"]["contents"], "write", "it creates gh-pages");
+    assert_eq!(jobs["images"]["needs"], "preflight");
+    let needs: Vec<&str> =
+        jobs["release"]["needs"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(needs.contains(&"preflight") && needs.contains(&"images"), "{needs:?}");
+    let steps: Vec<String> = jobs["release"]["steps"].as_array().unwrap().iter().map(run_of).collect();
+    let at = |needle: &str| {
+        steps
+            .iter()
+            .position(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no release step runs {needle}"))
+    };
+    let gate = at("release doctor --require-public");
+    assert!(at("cargo xtask publish --oci") < gate, "the gate checks what was pushed");
+    assert!(gate < at("cr upload"), "nothing reaches the HTTP repository before the gate");
+    assert!(gate < at("artifacthub-repo.yml"));
+}

@@ -486,7 +486,14 @@ fn an_unreachable_registry_is_a_tooling_failure_not_a_push() {
 
 #[test]
 fn release_commands_have_help() {
-    for args in [&["package"][..], &["publish"], &["ct", "lint"], &["ct", "install"], &["hooks", "install"]] {
+    for args in [
+        &["package"][..],
+        &["publish"],
+        &["ct", "lint"],
+        &["ct", "install"],
+        &["hooks", "install"],
+        &["release", "doctor"],
+    ] {
         xtask()
             .args(args)
             .arg("--help")
