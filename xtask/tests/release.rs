@@ -672,6 +672,12 @@ impl Gpg {
         out.stdout
     }
 
+    /// The signing key's fingerprint.
+    fn fingerprint(&self) -> String {
+        let out = String::from_utf8(self.ok(&["--with-colons", "--list-secret-keys"])).unwrap();
+        out.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_owned()
+    }
+
     /// The public key as a legacy keyring file, what `helm verify --keyring` reads.
     fn keyring(&self) -> PathBuf {
         let path = self.home.path().join("pubring.gpg");
@@ -698,6 +704,37 @@ fn packaged_charts_carry_provenance_that_helm_verifies() {
     let dist = root.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     let server = StaticServer::start(dist.clone());
+    // A version signed now must name its key for Artifact Hub and users: nothing is
+    // written until its Chart.yaml does (artifacthub.io/signKey, fingerprint and url).
+    let fingerprint = gpg.fingerprint();
+    let unnamed = xtask()
+        .current_dir(root)
+        .env("GNUPGHOME", gpg.home.path())
+        .args(["package", "--url", &server.url(), "--sign", "nex-charts test", "--out"])
+        .arg(&dist)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&unnamed.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("signed with key {fingerprint}, but Chart.yaml names no key")),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&dist).unwrap().count(), 0, "nothing is written");
+    let chart_yaml = root.join("charts/tiny/Chart.yaml");
+    let meta = std::fs::read_to_string(&chart_yaml).unwrap();
+    let key = format!(
+        "\nannotations:\n  artifacthub.io/signKey: |\n    fingerprint: {fingerprint}\n    url: {}/pubkey.asc\n",
+        server.url()
+    );
+    std::fs::write(&chart_yaml, meta.replacen("\nannotations:\n", &key, 1)).unwrap();
+    // Named, it must be signed: unsigned packaging of it is refused the same way.
+    let unsigned = tempfile::tempdir().unwrap();
+    let out = xtask().current_dir(root).args(["package", "--out"]).arg(unsigned.path()).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("names a signing key (artifacthub.io/signKey) but the chart is packaged unsigned"),
+        "{stderr}"
+    );
     let sign = |assert_new: bool| {
         let out = xtask()
             .current_dir(root)
