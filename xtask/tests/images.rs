@@ -8,87 +8,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
-use support::{Registry, free_port, xtask_in};
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
-}
-
-/// Pushes a blob (monolithic upload) and returns its digest.
-fn push_blob(host: &str, repo: &str, bytes: &[u8]) -> String {
-    let digest = sha256(bytes);
-    let resp = agent().post(&format!("http://{host}/v2/{repo}/blobs/uploads/")).send_empty().unwrap();
-    assert_eq!(resp.status().as_u16(), 202, "start upload");
-    let location = resp.headers().get("location").unwrap().to_str().unwrap().to_owned();
-    let url = if location.starts_with("http") { location } else { format!("http://{host}{location}") };
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let resp = agent()
-        .put(&format!("{url}{sep}digest={digest}"))
-        .header("Content-Type", "application/octet-stream")
-        .send(bytes)
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "finish upload");
-    digest
-}
-
-fn push_manifest(host: &str, repo: &str, reference: &str, media: &str, doc: &Value) -> (String, usize) {
-    let bytes = serde_json::to_vec(doc).unwrap();
-    let resp = agent()
-        .put(&format!("http://{host}/v2/{repo}/manifests/{reference}"))
-        .header("Content-Type", media)
-        .send(&bytes[..])
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "push manifest {reference}");
-    (sha256(&bytes), bytes.len())
-}
-
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-/// Pushes `repo:tag` as an index of one image per platform (`linux/amd64`,
-/// `linux/arm64`…), each with `config` as its image config; returns the index digest.
-fn push_image(host: &str, repo: &str, tag: &str, platforms: &[&str], config: &Value) -> String {
-    let mut entries = Vec::new();
-    for platform in platforms {
-        let mut parts = platform.split('/');
-        let (os, arch, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
-        let layer = format!("layer of {repo}:{tag} for {platform}").into_bytes();
-        let layer_digest = push_blob(host, repo, &layer);
-        let mut blob = json!({"architecture": arch, "os": os, "config": config,
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]}});
-        if let Some(v) = variant {
-            blob["variant"] = json!(v);
-        }
-        let config_bytes = serde_json::to_vec(&blob).unwrap();
-        let config_digest = push_blob(host, repo, &config_bytes);
-        let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_bytes.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]});
-        let (digest, size) =
-            push_manifest(host, repo, &config_digest_ref(&manifest), OCI_MANIFEST, &manifest);
-        let mut p = json!({"os": os, "architecture": arch});
-        if let Some(v) = variant {
-            p["variant"] = json!(v);
-        }
-        entries.push(json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": p}));
-    }
-    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
-    push_manifest(host, repo, tag, OCI_INDEX, &index).0
-}
-
-/// A manifest is pushed under its own digest (what an index refers to).
-fn config_digest_ref(manifest: &Value) -> String {
-    sha256(&serde_json::to_vec(manifest).unwrap())
-}
+use support::{Registry, agent, free_port, push_image, xtask_in};
 
 /// A good image config: exec-form entrypoint, numeric user, port 8080.
 fn good_config() -> Value {
