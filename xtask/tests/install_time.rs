@@ -84,7 +84,7 @@ fn yaldap_refuses_a_bare_bcrypt_hash_and_takes_the_phc_form() {
         "",
     ] {
         let err = render("yaldap", &[&directory(plain)]).unwrap_err();
-        assert!(err.contains("bind password 1"), "{plain}: {err}");
+        assert!(err.contains("bind password #1"), "{plain}: {err}");
         assert!(err.contains("allowPlainTextPasswords"), "{plain}: {err}");
         let secret_part = plain.trim_matches(['\'', '"']).split(' ').next().unwrap_or("");
         if secret_part.len() > 4 && !secret_part.starts_with('$') {
