@@ -57,13 +57,24 @@ fn without_existing_config_map_every_file_comes_from_the_charts_config_map() {
 
 #[test]
 fn with_existing_config_map_kubernetes_yaml_still_comes_from_the_kubernetes_values() {
-    for (sets, mode) in [(&["existingConfigMap=mine"][..], "disabled"), (&["existingConfigMap=mine", "kubernetes.enabled=true"][..], "cluster")] {
+    for (sets, mode) in [
+        (&["existingConfigMap=mine"][..], "disabled"),
+        (&["existingConfigMap=mine", "kubernetes.enabled=true"][..], "cluster"),
+    ] {
         let objects = render(sets);
         let files = config_files(&objects);
         let theirs: Vec<&String> = files.iter().filter(|(_, (cm, _))| cm == "mine").map(|(f, _)| f).collect();
         assert_eq!(
             theirs,
-            ["bookmarks.yaml", "custom.css", "custom.js", "docker.yaml", "services.yaml", "settings.yaml", "widgets.yaml"],
+            [
+                "bookmarks.yaml",
+                "custom.css",
+                "custom.js",
+                "docker.yaml",
+                "services.yaml",
+                "settings.yaml",
+                "widgets.yaml"
+            ],
             "{sets:?}: {files:?}"
         );
         let (cm, key) = &files["kubernetes.yaml"];

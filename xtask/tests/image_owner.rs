@@ -49,8 +49,9 @@ fn file_in(tgz: &Path, name: &str) -> String {
 
 /// The image the packaged chart runs by default.
 fn rendered_image(tgz: &Path) -> String {
-    let helm = nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
-        .expect("pinned helm");
+    let helm =
+        nex_harness::helm::Helm::locate(nex_harness::helm::Major::V4, &nex_harness::provision::cache_root())
+            .expect("pinned helm");
     let out = helm.command().args(["template", "nex"]).arg(tgz).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let docs = support::documents(&String::from_utf8_lossy(&out.stdout));
@@ -67,11 +68,16 @@ fn the_packaged_chart_runs_the_image_of_the_given_owner() {
     let tgz = archive(dir, "acme");
     assert_eq!(rendered_image(&tgz), "ghcr.io/acme/yaldap:v0.2.0");
     let chart = file_in(&tgz, "Chart.yaml");
-    assert!(chart.contains("image: ghcr.io/acme/yaldap:v0.2.0") && !chart.contains("ghcr.io/nex-charts/"), "{chart}");
+    assert!(
+        chart.contains("image: ghcr.io/acme/yaldap:v0.2.0") && !chart.contains("ghcr.io/nex-charts/"),
+        "{chart}"
+    );
     let readme = file_in(&tgz, "README.md");
     assert!(!readme.contains("ghcr.io/nex-charts/yaldap"), "{readme}");
     // The chart repository alias and the source repository are not image names.
-    assert!(readme.contains("nex-charts/yaldap --version") && readme.contains("github.com/nex-charts/nex-charts"));
+    assert!(
+        readme.contains("nex-charts/yaldap --version") && readme.contains("github.com/nex-charts/nex-charts")
+    );
 
     // No owner, or the one the charts name in git: the archive is what git holds, byte for byte.
     let plain = package(dir, "plain", None);
@@ -108,7 +114,8 @@ fn a_bad_owner_is_a_usage_error_and_a_pinned_digest_is_refused() {
     let text = std::fs::read_to_string(&values).unwrap();
     let pinned = format!("sha256:{}", "a".repeat(64));
     assert!(text.contains("  digest: \"\"\n"));
-    std::fs::write(&values, text.replacen("  digest: \"\"\n", &format!("  digest: \"{pinned}\"\n"), 1)).unwrap();
+    std::fs::write(&values, text.replacen("  digest: \"\"\n", &format!("  digest: \"{pinned}\"\n"), 1))
+        .unwrap();
     let run = package(dir, "dist", Some("acme"));
     assert_eq!(run.status.code(), Some(1));
     let err = String::from_utf8_lossy(&run.stderr);

@@ -95,8 +95,14 @@ fn yaldap_refuses_a_bare_bcrypt_hash_and_takes_the_phc_form() {
     let err = render("yaldap", &[&directory(templated)]).unwrap_err();
     assert!(err.contains("Go template"), "{err}");
     // The opt-in renders plain text as written.
-    let objects = render("yaldap", &[&directory("hunter2"), "allowPlainTextPasswords=true"]).expect("opted in");
-    assert!(one(&objects, "Secret")["stringData"]["directory.yaml"].as_str().unwrap().contains("password hunter2"));
+    let objects =
+        render("yaldap", &[&directory("hunter2"), "allowPlainTextPasswords=true"]).expect("opted in");
+    assert!(
+        one(&objects, "Secret")["stringData"]["directory.yaml"]
+            .as_str()
+            .unwrap()
+            .contains("password hunter2")
+    );
     // yaLDAP's own test fixture (common/types_test.go, v0.2.0): bcrypt of password123, cost 8.
     let phc = "'$bcrypt$v=0$r=8$$243261243038244e4e78745643644d4f7a33442f6a37534e72345a7075586b772f416d58456a2f6e544856706f784b45656446547570332f41474743'";
     // The other algorithms, in the shape phc-crypto v1.2.0 serializes (format.Serialize), plain or quoted.

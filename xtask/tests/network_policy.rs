@@ -241,7 +241,8 @@ fn adguard_dns_stays_open_when_extra_ingress_rules_are_added() {
     let narrowed = tmp_values(
         "dnsClients:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n",
     );
-    let policy = render_policy(&helm, "adguard-home", &[narrowed.path().to_path_buf()]).expect("a NetworkPolicy");
+    let policy =
+        render_policy(&helm, "adguard-home", &[narrowed.path().to_path_buf()]).expect("a NetworkPolicy");
     assert!(admits(&policy, &svclb, "dns-udp", "UDP"), "{policy:#}");
     assert!(!admits(&policy, &NGINX, "dns-udp", "UDP"), "{policy:#}");
     assert!(admits(&policy, &NGINX, "http", "TCP"), "{policy:#}");

@@ -319,13 +319,23 @@ fn an_exposure_nothing_exposes_or_a_policy_drops_is_reported_at_its_entry() {
     let closed = at("dns-cluster-only");
     assert_eq!(closed.len(), 1, "{r:#?}");
     assert!(closed[0].1.ends_with("stacks/exposure/stack.yaml:8:5"), "{closed:?}");
-    assert!(closed[0].2.contains("nothing exposes 53/UDP") && closed[0].2.contains("ClusterIP"), "{closed:?}");
+    assert!(
+        closed[0].2.contains("nothing exposes 53/UDP") && closed[0].2.contains("ClusterIP"),
+        "{closed:?}"
+    );
     // ServiceLB masquerades: the LAN ipBlock never matches what the pod sees, on either protocol.
     let filtered = at("dns-lan-only");
     assert_eq!(filtered.len(), 2, "{r:#?}");
-    assert!(filtered.iter().all(|(release, _, m)| release == "dns-b" && m.contains("k3s' ServiceLB pod")), "{filtered:?}");
+    assert!(
+        filtered.iter().all(|(release, _, m)| release == "dns-b" && m.contains("k3s' ServiceLB pod")),
+        "{filtered:?}"
+    );
     let web = at("web");
-    assert!(web.len() == 1 && web[0].2.contains("no HTTPRoute or Ingress of the stack serves host dns.home.example.org"), "{web:?}");
+    assert!(
+        web.len() == 1
+            && web[0].2.contains("no HTTPRoute or Ingress of the stack serves host dns.home.example.org"),
+        "{web:?}"
+    );
 }
 
 #[test]
@@ -363,12 +373,27 @@ fn under_argocd_a_secret_generated_at_render_time_is_refused_by_lint_and_export(
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let run = xtask_in(&root()).args(["stack", "export"]).arg(&file).args(["--format", "argocd", "--out"]).arg(&out).output().unwrap();
+    let run = xtask_in(&root())
+        .args(["stack", "export"])
+        .arg(&file)
+        .args(["--format", "argocd", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("error[stack/render-time-secret]") && err.contains("Secret dns/adguard-home"), "{err}");
+    assert!(
+        err.contains("error[stack/render-time-secret]") && err.contains("Secret dns/adguard-home"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing is written");
-    let run = xtask_in(&root()).args(["stack", "export"]).arg(&file).args(["--format", "flux", "--out"]).arg(&out).output().unwrap();
+    let run = xtask_in(&root())
+        .args(["stack", "export"])
+        .arg(&file)
+        .args(["--format", "flux", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
@@ -377,7 +402,8 @@ fn under_argocd_a_secret_generated_at_render_time_is_refused_by_lint_and_export(
 #[test]
 fn the_owners_stack_serves_lan_dns_and_a_cluster_only_service_fails_it() {
     let stack: serde_json::Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(root().join("stacks/nex-rpi/stack.yaml")).unwrap()).unwrap();
+        serde_saphyr::from_str(&std::fs::read_to_string(root().join("stacks/nex-rpi/stack.yaml")).unwrap())
+            .unwrap();
     let dns = stack["serves"].as_array().unwrap().iter().find(|e| e["name"] == "dns").expect("serves dns");
     assert_eq!(dns["over"], "lan");
     assert_eq!(dns["release"], "adguard-home");
@@ -388,7 +414,9 @@ fn the_owners_stack_serves_lan_dns_and_a_cluster_only_service_fails_it() {
     let dir = tmp.path().join("nex-rpi");
     support::copy_dir(&root().join("stacks/nex-rpi"), &dir);
     let file = dir.join("stack.yaml");
-    let text = std::fs::read_to_string(&file).unwrap().replace("../../charts", &root().join("charts").display().to_string());
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("../../charts", &root().join("charts").display().to_string());
     std::fs::write(&file, text).unwrap();
     let values = dir.join("values/adguard-home.yaml");
     let text = std::fs::read_to_string(&values).unwrap();

@@ -281,7 +281,8 @@ fn the_gatus_endpoints_the_script_expects_are_the_stacks() {
 #[test]
 fn the_script_resolves_through_the_dns_service_the_stack_serves() {
     let stack = yaml("stacks/nex-rpi/stack.yaml");
-    let dns = stack["serves"].as_array().unwrap().iter().find(|e| e["over"] == "lan").expect("a LAN exposure");
+    let dns =
+        stack["serves"].as_array().unwrap().iter().find(|e| e["over"] == "lan").expect("a LAN exposure");
     let release = dns["release"].as_str().unwrap();
     let service = script_value("DNS_SERVICE");
     let (name, ns) = service.split_once('.').unwrap();
@@ -294,7 +295,13 @@ fn the_script_resolves_through_the_dns_service_the_stack_serves() {
     assert_eq!(svc["metadata"]["labels"]["app.kubernetes.io/instance"], release);
     assert_eq!(svc["spec"]["type"], "LoadBalancer");
     for protocol in ["UDP", "TCP"] {
-        assert!(svc["spec"]["ports"].as_array().unwrap().iter().any(|p| p["port"] == 53 && p["protocol"] == protocol));
+        assert!(
+            svc["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["port"] == 53 && p["protocol"] == protocol)
+        );
     }
     assert!(read(SCRIPT).contains(r#"nslookup example.org "$DNS_SERVICE""#));
 }

@@ -227,7 +227,8 @@ pub fn template_release_again(
     values: &[&Path],
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
-    let mut k = key("template release, second render", inputs, None).str(release).str(namespace).opt(kube_version);
+    let mut k =
+        key("template release, second render", inputs, None).str(release).str(namespace).opt(kube_version);
     for v in values {
         k = k.str(&v.to_string_lossy()).file(v);
     }

@@ -63,7 +63,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let charts = nex_harness::catalog::discover(&root, &config)?;
     let image_owner = match &args.image_owner {
         Some(owner) => {
-            nex_harness::release::image_owner::validate(owner).map_err(|e| anyhow::anyhow!("--image-owner: {e}"))?;
+            nex_harness::release::image_owner::validate(owner)
+                .map_err(|e| anyhow::anyhow!("--image-owner: {e}"))?;
             Some(nex_harness::release::image_owner::ImageOwner {
                 owner: owner.clone(),
                 images: nex_harness::release::image_owner::catalog_images(&root),

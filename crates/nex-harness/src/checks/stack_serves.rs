@@ -21,8 +21,8 @@
 
 use super::stack::{
     Direction, Peer, Release, UNNAMED_GATEWAY_NAMESPACE, View, allowed, containers, exists, has_type,
-    is_hook, namespace_of, pods, port_matches, resolve_target, selects, service, service_ports,
-    show_labels, string_map,
+    is_hook, namespace_of, pods, port_matches, resolve_target, selects, service, service_ports, show_labels,
+    string_map,
 };
 use crate::diag::{Diagnostic, Location};
 use crate::manifest::Object;
@@ -206,7 +206,11 @@ fn policies<'a>(view: &'a View<'_>) -> Vec<&'a Object> {
 
 /// Who a NetworkPolicy sees connecting.
 enum Source {
-    Pod { namespace: String, labels: BTreeMap<String, String>, what: String },
+    Pod {
+        namespace: String,
+        labels: BTreeMap<String, String>,
+        what: String,
+    },
     Addresses(Vec<Cidr>),
     /// A source nothing is known about: only "from anywhere" admits it.
     Unknown(String),
@@ -273,7 +277,8 @@ fn lan(view: &View<'_>, outside: &Outside<'_>, e: &Exposure) -> Vec<Diagnostic> 
         for svc in &services {
             let ns = namespace_of(svc).to_owned();
             let ty = svc.value.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP");
-            let local = svc.value.pointer("/spec/externalTrafficPolicy").and_then(Value::as_str) == Some("Local");
+            let local =
+                svc.value.pointer("/spec/externalTrafficPolicy").and_then(Value::as_str) == Some("Local");
             let selector = string_map(svc.value.pointer("/spec/selector"));
             let dests: Vec<_> = all_pods
                 .iter()
@@ -284,7 +289,8 @@ fn lan(view: &View<'_>, outside: &Outside<'_>, e: &Exposure) -> Vec<Diagnostic> 
                 })
                 .map(|p| (p.namespace.to_owned(), p.labels.clone(), p.spec))
                 .collect();
-            let raw_ports = svc.value.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
+            let raw_ports =
+                svc.value.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
             for (sp, raw) in service_ports(svc).into_iter().zip(raw_ports) {
                 if sp.protocol != pp.protocol {
                     continue;
@@ -307,13 +313,19 @@ fn lan(view: &View<'_>, outside: &Outside<'_>, e: &Exposure) -> Vec<Diagnostic> 
                             what: format!("k3s' ServiceLB pod for Service {ns}/{}", svc.name()),
                         },
                         Some(LoadBalancer::ClientAddress) if local => Source::Addresses(clients(e)),
-                        Some(LoadBalancer::ClientAddress) => {
-                            unknown("the load balancer with externalTrafficPolicy Cluster (the node's address)")
+                        Some(LoadBalancer::ClientAddress) => unknown(
+                            "the load balancer with externalTrafficPolicy Cluster (the node's address)",
+                        ),
+                        None => {
+                            unknown("the cluster's load balancer (the stack file names no `loadBalancer:`)")
                         }
-                        None => unknown("the cluster's load balancer (the stack file names no `loadBalancer:`)"),
                     }
                 } else if matches!(ty, "NodePort" | "LoadBalancer") && node_port == Some(u64::from(pp.port)) {
-                    if local { Source::Addresses(clients(e)) } else { unknown("a NodePort with externalTrafficPolicy Cluster (the node's address)") }
+                    if local {
+                        Source::Addresses(clients(e))
+                    } else {
+                        unknown("a NodePort with externalTrafficPolicy Cluster (the node's address)")
+                    }
                 } else {
                     continue;
                 };
@@ -422,7 +434,10 @@ fn servicelb_clash(
         .releases
         .iter()
         .flat_map(|r| &r.objects)
-        .filter(|o| o.kind() == "Service" && o.value.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer"))
+        .filter(|o| {
+            o.kind() == "Service"
+                && o.value.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
+        })
         .filter(|o| service_ports(o).iter().any(|p| p.port == pp.port && p.protocol == pp.protocol))
         .map(|o| format!("{}/{}", namespace_of(o), o.name()))
         .collect();
@@ -457,7 +472,8 @@ fn admitted(view: &View<'_>, policies: &[&Object], w: &Way<'_>) -> Result<(), St
                 allowed(view, policies, Direction::Ingress, &dest, &src, target, named, &protocol)
             }
             Source::Unknown(_) => {
-                let src = Peer { namespace: UNNAMED_GATEWAY_NAMESPACE.into(), labels: BTreeMap::new(), spec: None };
+                let src =
+                    Peer { namespace: UNNAMED_GATEWAY_NAMESPACE.into(), labels: BTreeMap::new(), spec: None };
                 allowed(view, policies, Direction::Ingress, &dest, &src, target, named, &protocol)
             }
             Source::Addresses(cidrs) => addresses_admitted(policies, &dest, cidrs, target, named, &protocol),
@@ -528,7 +544,9 @@ fn addresses_admitted(
 
 fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("*.") {
-        Some(domain) => host.strip_suffix(domain).is_some_and(|h| h.ends_with('.') && !h[..h.len() - 1].contains('.')),
+        Some(domain) => {
+            host.strip_suffix(domain).is_some_and(|h| h.ends_with('.') && !h[..h.len() - 1].contains('.'))
+        }
         None => pattern.eq_ignore_ascii_case(host),
     }
 }
@@ -579,9 +597,18 @@ fn gateway(view: &View<'_>, e: &Exposure) -> Vec<Diagnostic> {
         for (r, route) in routes {
             let ns = namespace_of(route);
             if route.kind() != "Ingress" {
-                let parents = route.value.pointer("/spec/parentRefs").and_then(Value::as_array).cloned().unwrap_or_default();
+                let parents = route
+                    .value
+                    .pointer("/spec/parentRefs")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 if parents.is_empty() {
-                    out.push(finding(e, &r.name, format!("{} serves {host} but attaches to no Gateway", route.id())));
+                    out.push(finding(
+                        e,
+                        &r.name,
+                        format!("{} serves {host} but attaches to no Gateway", route.id()),
+                    ));
                 }
                 for p in &parents {
                     let kind = p.get("kind").and_then(Value::as_str).unwrap_or("Gateway");
@@ -601,17 +628,36 @@ fn gateway(view: &View<'_>, e: &Exposure) -> Vec<Diagnostic> {
             }
             for (svc_name, port) in backends(route) {
                 let Some(svc) = service(view, ns, &svc_name) else {
-                    out.push(finding(e, &r.name, format!("{} sends {host} to Service {ns}/{svc_name}, which the stack does not render", route.id())));
+                    out.push(finding(
+                        e,
+                        &r.name,
+                        format!(
+                            "{} sends {host} to Service {ns}/{svc_name}, which the stack does not render",
+                            route.id()
+                        ),
+                    ));
                     continue;
                 };
                 let selector = string_map(svc.value.pointer("/spec/selector"));
                 for sp in service_ports(svc).into_iter().filter(|sp| port.is_none_or(|p| p == sp.port)) {
                     for d in all_pods.iter().filter(|p| {
-                        p.namespace == ns && !selector.is_empty() && selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+                        p.namespace == ns
+                            && !selector.is_empty()
+                            && selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
                     }) {
                         let Some(target) = resolve_target(&sp.target, d.spec) else { continue };
-                        let dest = Peer { namespace: ns.to_owned(), labels: d.labels.clone(), spec: Some(d.spec) };
-                        if !allowed(view, &policies, Direction::Ingress, &dest, &gw, target, sp.target.as_str(), &sp.protocol) {
+                        let dest =
+                            Peer { namespace: ns.to_owned(), labels: d.labels.clone(), spec: Some(d.spec) };
+                        if !allowed(
+                            view,
+                            &policies,
+                            Direction::Ingress,
+                            &dest,
+                            &gw,
+                            target,
+                            sp.target.as_str(),
+                            &sp.protocol,
+                        ) {
                             out.push(
                                 finding(
                                     e,
@@ -643,7 +689,10 @@ fn backends(route: &Object) -> Vec<(String, Option<u16>)> {
                 continue;
             }
             if let Some(n) = b.get("name").and_then(Value::as_str) {
-                out.push((n.to_owned(), b.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok())));
+                out.push((
+                    n.to_owned(),
+                    b.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
+                ));
             }
         }
         for p in rule.pointer("/http/paths").and_then(Value::as_array).into_iter().flatten() {
@@ -683,7 +732,10 @@ fn internet_admitted(policies: &[&Object], src: &Peer<'_>, port: u16, protocol: 
                 None => true,
                 Some(peers) if peers.is_empty() => true,
                 Some(peers) => peers.iter().any(|peer| {
-                    peer.pointer("/ipBlock/cidr").and_then(Value::as_str).and_then(Cidr::parse).is_some_and(|c| c.prefix == 0)
+                    peer.pointer("/ipBlock/cidr")
+                        .and_then(Value::as_str)
+                        .and_then(Cidr::parse)
+                        .is_some_and(|c| c.prefix == 0)
                 }),
             };
             let ports_ok = match rule.get("ports").and_then(Value::as_array) {
@@ -708,7 +760,8 @@ fn tailnet(view: &View<'_>, e: &Exposure) -> Vec<Diagnostic> {
     }
     let policies = policies(view);
     for pod in own {
-        let src = Peer { namespace: pod.namespace.to_owned(), labels: pod.labels.clone(), spec: Some(pod.spec) };
+        let src =
+            Peer { namespace: pod.namespace.to_owned(), labels: pod.labels.clone(), spec: Some(pod.spec) };
         if !internet_admitted(&policies, &src, 443, "TCP") {
             out.push(finding(
                 e,
@@ -721,8 +774,18 @@ fn tailnet(view: &View<'_>, e: &Exposure) -> Vec<Diagnostic> {
             labels: [(CLUSTER_DNS_LABEL.0.to_owned(), CLUSTER_DNS_LABEL.1.to_owned())].into(),
             spec: None,
         };
-        if !["UDP", "TCP"].iter().any(|p| allowed(view, &policies, Direction::Egress, &src, &dns, 53, None, p)) {
-            out.push(finding(e, &release.name, format!("{} may not reach the cluster DNS (port 53): it cannot resolve the coordination server", pod.owner)));
+        if !["UDP", "TCP"]
+            .iter()
+            .any(|p| allowed(view, &policies, Direction::Egress, &src, &dns, 53, None, p))
+        {
+            out.push(finding(
+                e,
+                &release.name,
+                format!(
+                    "{} may not reach the cluster DNS (port 53): it cannot resolve the coordination server",
+                    pod.owner
+                ),
+            ));
         }
         if !e.routes.is_empty() {
             let advertised: BTreeSet<String> = containers(pod.spec)
@@ -817,11 +880,7 @@ pub fn bind_passwords(directory: &str) -> Option<Vec<(String, String)>> {
             None => None,
         }
     }
-    Some(
-        out.into_iter()
-            .map(|(p, v)| (p.trim_start_matches('/').replace("//", "/"), v))
-            .collect(),
-    )
+    Some(out.into_iter().map(|(p, v)| (p.trim_start_matches('/').replace("//", "/"), v)).collect())
 }
 
 /// Whether yaLDAP v0.2.0 verifies this bind password as a hash: a PHC string
@@ -834,8 +893,11 @@ pub fn is_phc(value: &str) -> bool {
     let ids = ["argon2i", "argon2id", "bcrypt", "scrypt"];
     let pbkdf2 = ["sha1", "sha224", "sha256", "sha384", "sha512", "md5"];
     let id_ok = ids.contains(id) || id.strip_prefix("pbkdf2").is_some_and(|h| pbkdf2.contains(&h));
-    let version_ok = version.strip_prefix("v=").is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
-    let name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let version_ok =
+        version.strip_prefix("v=").is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
+    let name = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
     let val = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/+.-".contains(&b));
     let params_ok = params.split(',').all(|p| p.split_once('=').is_some_and(|(k, v)| name(k) && val(v)));
     let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
@@ -963,7 +1025,9 @@ mod tests {
     #[test]
     fn phc_strings_are_what_phc_crypto_verifies() {
         // yaLDAP's own fixture (pkg/ldap/directory/common/types_test.go, v0.2.0).
-        assert!(is_phc("$bcrypt$v=0$r=8$$243261243038244e4e78745643644d4f7a33442f6a37534e72345a7075586b772f416d58456a2f6e544856706f784b45656446547570332f41474743"));
+        assert!(is_phc(
+            "$bcrypt$v=0$r=8$$243261243038244e4e78745643644d4f7a33442f6a37534e72345a7075586b772f416d58456a2f6e544856706f784b45656446547570332f41474743"
+        ));
         assert!(is_phc("$argon2id$v=19$m=65536,t=16,p=3$8400b4e5f01f3009$3fd77927d189"));
         assert!(is_phc("$pbkdf2sha512$v=0$i=4096$87a39b3cf30626bc$d32093416bf521ff"));
         for plain in [
@@ -1017,13 +1081,17 @@ mod tests {
             name: "dns".into(),
             namespace: "dns".into(),
             objects: vec![
-                obj(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "dns", "namespace": "dns"},
+                obj(
+                    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "dns", "namespace": "dns"},
                     "spec": {"template": {"metadata": {"labels": {"app": "dns"}},
-                        "spec": {"containers": [{"name": "c", "image": "x", "ports": [port]}]}}}})),
+                        "spec": {"containers": [{"name": "c", "image": "x", "ports": [port]}]}}}}),
+                ),
                 obj(svc),
-                obj(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "dns", "namespace": "dns"},
+                obj(
+                    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "dns", "namespace": "dns"},
                     "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-                             "ingress": [{"from": from, "ports": [{"port": "dns", "protocol": "UDP"}]}]}})),
+                             "ingress": [{"from": from, "ports": [{"port": "dns", "protocol": "UDP"}]}]}}),
+                ),
             ],
             at: Location::at("stack.yaml", 1, 1),
             node: None,
@@ -1082,20 +1150,38 @@ mod tests {
                             "podSelector": {"matchLabels": {"svccontroller.k3s.cattle.io/svcname": "dns"}}}]);
         let anywhere = json!([]);
         // ServiceLB masquerades: a LAN ipBlock never matches, its svclb pod does.
-        let f = lan_findings(dns_release("LoadBalancer", false, false, lan.clone()), Some(LoadBalancer::ServiceLb), &[]);
+        let f = lan_findings(
+            dns_release("LoadBalancer", false, false, lan.clone()),
+            Some(LoadBalancer::ServiceLb),
+            &[],
+        );
         assert!(f.len() == 1 && f[0].contains("k3s' ServiceLB pod"), "{f:?}");
-        assert!(lan_findings(dns_release("LoadBalancer", false, false, svclb.clone()), Some(LoadBalancer::ServiceLb), &[]).is_empty());
+        assert!(
+            lan_findings(
+                dns_release("LoadBalancer", false, false, svclb.clone()),
+                Some(LoadBalancer::ServiceLb),
+                &[]
+            )
+            .is_empty()
+        );
         // A load balancer keeping client addresses (Local): the LAN ipBlock admits LAN clients only.
         let keep = Some(LoadBalancer::ClientAddress);
-        assert!(lan_findings(dns_release("LoadBalancer", true, false, lan.clone()), keep, &["192.168.1.0/24"]).is_empty());
+        assert!(
+            lan_findings(dns_release("LoadBalancer", true, false, lan.clone()), keep, &["192.168.1.0/24"])
+                .is_empty()
+        );
         let f = lan_findings(dns_release("LoadBalancer", true, false, lan.clone()), keep, &["10.0.0.0/8"]);
         assert!(f.len() == 1 && f[0].contains("clients at 10.0.0.0/8"), "{f:?}");
         // Cluster policy, or no `loadBalancer:`: only "from anywhere" is known to work.
         assert_eq!(lan_findings(dns_release("LoadBalancer", false, false, lan.clone()), keep, &[]).len(), 1);
         assert_eq!(lan_findings(dns_release("LoadBalancer", false, false, svclb), None, &[]).len(), 1);
-        assert!(lan_findings(dns_release("LoadBalancer", false, false, anywhere.clone()), None, &[]).is_empty());
+        assert!(
+            lan_findings(dns_release("LoadBalancer", false, false, anywhere.clone()), None, &[]).is_empty()
+        );
         // A hostPort keeps the client's address; ClusterIP exposes nothing.
-        assert!(lan_findings(dns_release("ClusterIP", false, true, lan), None, &["192.168.1.0/24"]).is_empty());
+        assert!(
+            lan_findings(dns_release("ClusterIP", false, true, lan), None, &["192.168.1.0/24"]).is_empty()
+        );
         let f = lan_findings(dns_release("ClusterIP", false, false, anywhere), None, &[]);
         assert!(f.len() == 1 && f[0].contains("nothing exposes 53/UDP"), "{f:?}");
     }

@@ -93,7 +93,11 @@ impl ImageOwner {
             let pinned = format!("{REGISTRY}/{SOURCE_OWNER}/{name}:");
             for line in text.lines().filter(|l| l.contains(&pinned)) {
                 if let Some(at) = line.find("@sha256:") {
-                    return Err(self.pinned("Chart.yaml (artifacthub.io/images)", name, line[at + 1..].trim()));
+                    return Err(self.pinned(
+                        "Chart.yaml (artifacthub.io/images)",
+                        name,
+                        line[at + 1..].trim(),
+                    ));
                 }
             }
         }
@@ -130,7 +134,11 @@ impl ImageOwner {
                 let Some(name) = repo.strip_prefix(&format!("{SOURCE_OWNER}/")) else { return };
                 let registry = map.get("registry").and_then(Value::as_str).unwrap_or(REGISTRY);
                 let digest = map.get("digest").and_then(Value::as_str).unwrap_or("");
-                if problem.is_none() && registry == REGISTRY && self.images.iter().any(|i| i == name) && !digest.is_empty() {
+                if problem.is_none()
+                    && registry == REGISTRY
+                    && self.images.iter().any(|i| i == name)
+                    && !digest.is_empty()
+                {
                     problem = Some(self.pinned("values.yaml", name, digest));
                 }
             });
@@ -176,7 +184,10 @@ impl ImageOwner {
 
 /// Writes the owner into the chart's own Chart.yaml, values.yaml and README.md
 /// entries (not its subcharts'). Returns whether anything changed.
-pub fn rewrite_entries(entries: &mut [super::archive::Entry], owner: &ImageOwner) -> Result<bool, OwnerError> {
+pub fn rewrite_entries(
+    entries: &mut [super::archive::Entry],
+    owner: &ImageOwner,
+) -> Result<bool, OwnerError> {
     let mut changed = false;
     for e in entries.iter_mut().filter(|e| e.path.matches('/').count() == 1) {
         let file = e.path.rsplit('/').next().unwrap_or("");

@@ -376,8 +376,11 @@ fn exposures(
         let at = locate(path, root, &format!("/serves/{i}/name"));
         let mut fail = |key: &str, message: String| {
             problems.push(
-                Diagnostic::error(RULE_FILE, "", format!("serves `{}`: {message}", e.name))
-                    .at(locate(path, root, &format!("/serves/{i}/{key}"))),
+                Diagnostic::error(RULE_FILE, "", format!("serves `{}`: {message}", e.name)).at(locate(
+                    path,
+                    root,
+                    &format!("/serves/{i}/{key}"),
+                )),
             )
         };
         let over = match e.over.as_str() {
@@ -402,7 +405,10 @@ fn exposures(
         for (j, p) in e.ports.iter().enumerate() {
             match PortProtocol::parse(p) {
                 Some(pp) => ports.push(pp),
-                None => fail(&format!("ports/{j}"), format!("`{p}` is not PORT/PROTOCOL with a port of 1 to 65535")),
+                None => fail(
+                    &format!("ports/{j}"),
+                    format!("`{p}` is not PORT/PROTOCOL with a port of 1 to 65535"),
+                ),
             }
         }
         for (j, c) in e.clients.iter().enumerate() {
@@ -507,6 +513,21 @@ mod tests {
         assert!(p.iter().any(|p| p.contains("must be Kubernetes quantities")), "{p:?}");
         assert!(p.iter().any(|p| p.contains("`pi` is named twice")), "{p:?}");
         assert!(p.iter().any(|p| p.contains("node `nope`")), "{p:?}");
+    }
+
+    #[test]
+    fn serves_entries_are_judged_and_located() {
+        let p = problems(
+            "name: s\nserves:\n  - {name: dns, over: lan, release: nope}\n  - {name: web, over: gateway}\n  - {name: t, over: tailnet}\n  - {name: x, over: lan, release: a, ports: [99999/UDP], clients: [lan]}\nplainTextPasswords:\n  - {release: ghost, reason: r}\nreleases:\n  - {name: a, chart: x, namespace: n}\n",
+        );
+        let has = |at: &str, text: &str| p.iter().any(|l| l.contains(at) && l.contains(text));
+        assert!(has(":3:", "`nope` is not a release"), "{p:#?}");
+        assert!(has(":3:", "needs `ports`"), "{p:#?}");
+        assert!(has(":4:", "needs `hosts`"), "{p:#?}");
+        assert!(has(":5:", "needs `release`"), "{p:#?}");
+        assert!(has(":6:", "`99999/UDP` is not PORT/PROTOCOL"), "{p:#?}");
+        assert!(has(":6:", "`lan` is not a CIDR"), "{p:#?}");
+        assert!(has(":8:", "plainTextPasswords: `ghost`"), "{p:#?}");
     }
 
     #[test]

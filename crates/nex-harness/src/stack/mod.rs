@@ -339,7 +339,9 @@ pub fn regenerated(
     let secrets = |objects: &[Object]| -> BTreeMap<String, Value> {
         objects
             .iter()
-            .filter(|o| o.kind() == "Secret" && o.value.pointer("/metadata/annotations/helm.sh~1hook").is_none())
+            .filter(|o| {
+                o.kind() == "Secret" && o.value.pointer("/metadata/annotations/helm.sh~1hook").is_none()
+            })
             .map(|o| {
                 let ns = o.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
                 let mut data = serde_json::Map::new();
@@ -365,9 +367,17 @@ pub fn regenerated(
             let meta = crate::files::read_chart_meta(&r.chart);
             crate::deps::ensure(&chart, &meta, helm).ok()?;
             let fingerprint = crate::cache::chart_fingerprint(&r.chart);
-            let inputs = RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
+            let inputs =
+                RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
             let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
-            let out = crate::render::template_release_again(&inputs, &r.name, &r.namespace, &values, Some(&version)).ok()?;
+            let out = crate::render::template_release_again(
+                &inputs,
+                &r.name,
+                &r.namespace,
+                &values,
+                Some(&version),
+            )
+            .ok()?;
             if !out.success {
                 return None;
             }
