@@ -830,7 +830,6 @@ pub fn bind_passwords(directory: &str) -> Option<Vec<(String, String)>> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut path: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    // Pushes a value's path segment; returns whether a segment was pushed.
     for item in Parser::new_from_str(directory) {
         let (event, _) = item.ok()?;
         match event {
