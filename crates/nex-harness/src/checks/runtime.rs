@@ -9,7 +9,9 @@
 //! it needs are given. Settings are read from the rendered container (its
 //! literal environment, its arguments) and the rendered configuration file
 //! the contract names (a ConfigMap or Secret key): what the scenario renders
-//! decides whether, say, Authelia writes its health-check file.
+//! decides whether, say, Authelia writes its health-check file. The object
+//! findings are made with the policy rules (`checks/policy.rs`), so a chart's
+//! declared exceptions (a deliberate mode, scoped to its scenario) apply.
 
 use super::objects::{self, Container, Finding};
 use crate::diag::{Diagnostic, Location};
@@ -30,35 +32,50 @@ pub const RULE_WRITE: Rule = Rule::error(
     "runtime/read-only-write",
     EVERY,
     "the root filesystem is read-only and the program writes, with this scenario's settings, a path no writable volume is mounted over (a warning when upstream tolerates the failure)",
-);
+)
+.exceptable();
 pub const RULE_PROBE: Rule = Rule::error(
     "runtime/probe-unlisted",
     EVERY,
     "a probe calls a port, HTTP path or TCP check the runtime contract does not list among the program's listeners and health endpoints",
-);
+)
+.exceptable();
 pub const RULE_READINESS: Rule = Rule::error(
     "runtime/readiness-not-ready",
     EVERY,
     "a readiness probe uses a health check that the runtime contract says passes while the program is not ready",
-);
+)
+.exceptable();
 pub const RULE_USER: Rule = Rule::error(
     "runtime/user",
     EVERY,
     "the container's user contradicts the runtime contract (it needs root, or one UID, and runs as another)",
-);
+)
+.exceptable();
 pub const RULE_CAPABILITY: Rule = Rule::error(
     "runtime/capability",
     EVERY,
     "the container lacks a capability the runtime contract says the program needs, or adds one it does not list",
-);
+)
+.exceptable();
 pub const RULE_CREDENTIAL: Rule = Rule::error(
     "runtime/credential",
     EVERY,
     "the program needs a credential to become ready (runtime contract) and the container is given none of the variables that pass it",
-);
+)
+.exceptable();
 pub const RULES: &[Rule] =
     &[RULE_CONTRACT, RULE_WRITE, RULE_PROBE, RULE_READINESS, RULE_USER, RULE_CAPABILITY, RULE_CREDENTIAL];
 
+/// The contract, when the chart has one that parsed.
+pub fn contract(loaded: &LoadedChart) -> Option<&Contract> {
+    loaded.files.runtime.as_ref()?.content.as_ref().ok()?.as_ref().ok()
+}
+
+/// Findings about the contract itself: it does not parse, or names a
+/// container no workload of a scenario runs. What the contract says about the
+/// rendered objects is judged with the policy rules ([`findings`]), so a
+/// chart's policy exceptions apply to it.
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let Some(source) = &loaded.files.runtime else { return Vec::new() };
     let chart = &loaded.chart.name;
@@ -84,48 +101,67 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     };
     let mut diags = Vec::new();
     for r in loaded.renderings.iter().filter(|r| r.succeeded()) {
-        let scenario = r.scenario.name.as_str();
-        let config = config_file(contract, &r.objects);
-        let mut ran = false;
-        for obj in &r.objects {
-            if !matches!(
-                obj.kind(),
-                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob"
-            ) {
-                continue;
-            }
-            let Some((spec, spec_path)) = objects::pod_spec(obj) else { continue };
-            for c in objects::containers(spec, spec_path) {
-                if c.init
-                    || c.ephemeral
-                    || c.value.get("name").and_then(Value::as_str) != Some(&contract.container)
-                {
-                    continue;
-                }
-                ran = true;
-                let ctx = Ctx::new(contract, spec, &c, config.as_ref());
-                for f in findings(contract, &ctx, &c) {
-                    diags.push(objects::diagnostic(loaded, obj, scenario, &f));
-                }
-            }
-        }
-        let workloads = r.objects.iter().any(|o| objects::pod_spec(o).is_some() && o.kind() != "Pod");
-        if !ran && workloads {
+        let workloads: Vec<&Object> =
+            r.objects.iter().filter(|o| objects::pod_spec(o).is_some() && o.kind() != "Pod").collect();
+        let runs = workloads.iter().any(|o| !containers(contract, o).is_empty());
+        if !runs && !workloads.is_empty() {
             let pos = contract.container_at.0;
-            let at = Location::at(&contract.path, pos.line.max(1), pos.column.max(1));
             diags.push(
                 Diagnostic::error(
                     RULE_CONTRACT,
                     chart,
                     format!("no workload runs a container named `{}`", contract.container),
                 )
-                .at(at)
-                .scenario(scenario)
+                .at(Location::at(&contract.path, pos.line.max(1), pos.column.max(1)))
+                .scenario(&r.scenario.name)
                 .hint("`container` names the container of the chart's Deployment/StatefulSet/DaemonSet that runs the upstream program"),
             );
         }
     }
     diags
+}
+
+/// The containers of a workload that run the program the contract describes.
+fn containers<'a>(contract: &Contract, obj: &'a Object) -> Vec<(&'a Value, Container<'a>)> {
+    if obj.kind() == "Pod" {
+        return Vec::new();
+    }
+    let Some((spec, spec_path)) = objects::pod_spec(obj) else { return Vec::new() };
+    objects::containers(spec, spec_path)
+        .into_iter()
+        .filter(|c| {
+            !c.init
+                && !c.ephemeral
+                && c.value.get("name").and_then(Value::as_str) == Some(&contract.container)
+        })
+        .map(|c| (spec, c))
+        .collect()
+}
+
+/// What a rendering holds that the contract reads besides the workload: its configuration file.
+pub struct Rendered {
+    config: Option<Value>,
+}
+
+impl Rendered {
+    pub fn new(contract: &Contract, objects: &[Object]) -> Self {
+        Self { config: config_file(contract, objects) }
+    }
+}
+
+/// What the contract says about one rendered object: findings for the
+/// container running the program (none for other objects).
+pub fn findings(contract: &Contract, rendered: &Rendered, obj: &Object) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (spec, c) in containers(contract, obj) {
+        let ctx = Ctx::new(contract, spec, &c, rendered.config.as_ref());
+        writes(contract, &ctx, &c, &mut out);
+        probes(contract, &ctx, &c, &mut out);
+        user(contract, &ctx, &c, &mut out);
+        capabilities(contract, &ctx, &c, &mut out);
+        credential(contract, &ctx, &c, &mut out);
+    }
+    out
 }
 
 /// The configuration file the contract names, from the rendering's ConfigMaps and Secrets.
@@ -316,16 +352,6 @@ impl<'a> Ctx<'a> {
 fn sources(contract: &Contract, source: &[String]) -> String {
     let files: Vec<String> = source.iter().map(|s| format!("`{s}`")).collect();
     format!("{} at {}: {}", contract.upstream.repository, contract.upstream.tag, files.join(", "))
-}
-
-fn findings(contract: &Contract, ctx: &Ctx<'_>, c: &Container<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    writes(contract, ctx, c, &mut out);
-    probes(contract, ctx, c, &mut out);
-    user(contract, ctx, c, &mut out);
-    capabilities(contract, ctx, c, &mut out);
-    credential(contract, ctx, c, &mut out);
-    out
 }
 
 fn writes(contract: &Contract, ctx: &Ctx<'_>, c: &Container<'_>, out: &mut Vec<Finding>) {
