@@ -196,11 +196,11 @@ fn an_edited_contract_is_judged_again_not_served_from_the_cache() {
     assert_eq!(count(&lint(dir.path(), &["probes"])), 0);
 }
 
-/// A catalog holding the real authelia chart (and its library), as a user's clone has them.
-fn authelia_catalog() -> tempfile::TempDir {
+/// A catalog holding one real chart of the catalog (and its library), as a user's clone has them.
+fn chart_catalog(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = workspace_root();
-    for chart in ["authelia", "common"] {
+    for chart in [name, "common"] {
         copy_dir(&root.join("charts").join(chart), &dir.path().join("charts").join(chart));
     }
     std::fs::write(
@@ -214,7 +214,7 @@ fn authelia_catalog() -> tempfile::TempDir {
 
 #[test]
 fn authelia_before_the_healthcheck_fix_is_flagged_and_after_it_is_not() {
-    let dir = authelia_catalog();
+    let dir = chart_catalog("authelia");
     let now = lint(dir.path(), &["authelia"]);
     assert_eq!(runtime_findings(&now, "authelia"), Vec::<Value>::new());
     // Issue 22: the chart as it was, neither the setting nor (with existingConfigMap) the variable.
@@ -241,4 +241,31 @@ fn authelia_before_the_healthcheck_fix_is_flagged_and_after_it_is_not() {
         scenarios.iter().any(|s| s == "default") && scenarios.iter().any(|s| s == "existing-secret"),
         "{d}"
     );
+}
+
+#[test]
+fn tailscale_before_its_readiness_fix_is_flagged_and_after_it_is_not() {
+    let dir = chart_catalog("tailscale");
+    let now = lint(dir.path(), &["tailscale"]);
+    // The interactive-login scenario's missing key is a declared exception.
+    let found = runtime_findings(&now, "tailscale");
+    assert!(found.iter().all(|d| d["allowed"].is_string()), "{found:#?}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // Issue 22: readiness on the listener (a TCP connect), which opens before any login.
+    let values = dir.path().join("charts/tailscale/values.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    let old = text.replace(
+        "    httpGet:\n      path: /healthz\n      port: metrics\n",
+        "    tcpSocket:\n      port: metrics\n",
+    );
+    assert_ne!(old, text);
+    std::fs::write(&values, old).unwrap();
+    let then = lint(dir.path(), &["tailscale"]);
+    let d = runtime_findings(&then, "tailscale")
+        .into_iter()
+        .find(|d| d["rule"] == "runtime/readiness-not-ready")
+        .expect("runtime/readiness-not-ready");
+    let message = d["message"].as_str().unwrap();
+    assert!(message.contains("TCP connect on port 9002") && message.contains("before `tailscale up`"), "{d}");
+    assert!(d["scenarios"].as_array().unwrap().iter().any(|s| s == "default"), "{d}");
 }

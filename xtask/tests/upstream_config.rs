@@ -337,3 +337,45 @@ fn authelia_never_writes_its_healthcheck_file_on_the_read_only_root() {
     }
     assert!(checked >= 11, "only {checked} authelia scenarios checked");
 }
+
+// tailscale/tailscale v1.94.2 (2de4d31): kube/health/healthz.go answers /healthz with 200 only while
+// the node has a tailnet IP; kube/metrics/metrics.go proxies /metrics with no such condition; and
+// cmd/containerboot/main.go gives the login 60 s (bootCtx) before exiting, so without a key the pod
+// restarts every minute.
+#[test]
+fn tailscale_is_ready_only_in_the_tailnet_and_needs_a_key_or_asks_for_interactive_login() {
+    let mut checked = 0;
+    for (scenario, objects) in scenarios("tailscale") {
+        let what = format!("tailscale {scenario}");
+        let c = container(&objects);
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/healthz", "{what}");
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics", "{what}");
+        assert_eq!(env(&objects, "TS_ENABLE_HEALTH_CHECK").as_deref(), Some("true"), "{what}");
+        let local = env(&objects, "TS_LOCAL_ADDR_PORT").expect("TS_LOCAL_ADDR_PORT");
+        assert!(local.ends_with(&format!(":{}", container_port(&objects, "metrics"))), "{what}: {local}");
+        // The helm test proves membership too.
+        let test = objects
+            .iter()
+            .find(|o| o["kind"] == "Pod" && o["metadata"]["annotations"]["helm.sh/hook"] == "test")
+            .expect("a test pod");
+        let args = test["spec"]["containers"][0]["command"].to_string()
+            + &test["spec"]["containers"][0]["args"].to_string();
+        assert!(args.contains("/healthz") && !args.contains("/metrics"), "{what}: {args}");
+        let key = c["env"].as_array().unwrap().iter().any(|e| e["name"] == "TS_AUTHKEY");
+        assert!(key || scenario == "interactive-login", "{what}: no auth key");
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} tailscale scenarios checked");
+    // No key and no deliberate interactive login: refused, naming the way out.
+    let helm = Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm");
+    let out = helm
+        .command()
+        .args(["template", "nex"])
+        .arg(root().join("charts/tailscale"))
+        .args(["--set", "existingSecret="])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("existingSecret is empty") && err.contains("interactiveLogin: true"), "{err}");
+}
