@@ -269,3 +269,34 @@ fn tailscale_before_its_readiness_fix_is_flagged_and_after_it_is_not() {
     assert!(message.contains("TCP connect on port 9002") && message.contains("before `tailscale up`"), "{d}");
     assert!(d["scenarios"].as_array().unwrap().iter().any(|s| s == "default"), "{d}");
 }
+
+#[test]
+fn stack_lint_reads_the_contract_against_the_stack_values() {
+    let stack = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stacks/runtime-readiness");
+    let out =
+        xtask(&workspace_root()).args(["stack", "lint", "--format", "json"]).arg(&stack).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<&Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"].as_str().unwrap().starts_with("runtime/"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["rule"], "runtime/readiness-not-ready");
+    assert_eq!(found[0]["chart"], "tailscale");
+    assert!(
+        found[0]["location"]["file"].as_str().unwrap().ends_with("runtime-readiness/stack.yaml"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("StatefulSet/tailscale (tailscale/templates/workload.yaml)"),
+        "{}",
+        found[0]
+    );
+}
