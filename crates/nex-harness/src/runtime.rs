@@ -313,9 +313,8 @@ struct RawCredential {
     source: Vec<String>,
 }
 
-/// The contract of a chart folder, when it has one: `None` without a
-/// `runtime.yaml` (the contract is opt-in), else the model or every placed
-/// problem found.
+/// Parses a contract's text: the model, or every placed problem found
+/// (structure first, against the schema; then port names).
 pub fn parse(path: &Path, text: &str) -> Result<Contract, Vec<Problem>> {
     let fail =
         |pos: Pos, message: String| Problem { line: pos.line.max(1), column: pos.column.max(1), message };
