@@ -38,6 +38,7 @@ pub mod report;
 pub mod robustness;
 pub mod rule;
 pub mod rules_doc;
+pub mod runtime;
 pub mod scaffold;
 pub mod schema;
 pub mod settings;

@@ -134,6 +134,15 @@ pub struct ChartFiles {
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
     pub contracts: Vec<(String, Source<JsonFile>)>,
+    /// The runtime contract (`runtime.yaml`), parsed; `None` when the chart has none.
+    pub runtime: Option<Source<RuntimeFile>>,
+}
+
+/// A runtime contract as read: the model, or every placed problem.
+pub type RuntimeFile = Result<crate::runtime::Contract, Vec<crate::runtime::Problem>>;
+
+fn read_runtime(path: &Path) -> Result<RuntimeFile, FileError> {
+    crate::files::read_text(path).map(|text| crate::runtime::parse(path, &text))
 }
 
 /// What the loader needs from the run's configuration.
@@ -365,6 +374,7 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),
+        runtime: optional(dir.join(crate::runtime::FILE_NAME), read_runtime),
     };
     (files, meta)
 }
@@ -397,6 +407,7 @@ pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> Lo
             symlink_loops: Vec::new(),
             scan: Default::default(),
             contracts: Vec::new(),
+            runtime: None,
         },
         settings: Settings::default(),
         previous: None,

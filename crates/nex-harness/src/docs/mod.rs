@@ -9,6 +9,7 @@ pub mod catalog_table;
 mod markdown;
 pub mod model;
 pub mod readme;
+pub mod upstream_facts;
 
 pub mod values_table;
 
@@ -116,6 +117,8 @@ pub struct Sources {
     pub values_yaml: Option<String>,
     pub schema_json: Option<String>,
     pub ci: Vec<CiFile>,
+    /// The runtime contract (`runtime.yaml`), when the chart has one: the "Upstream facts" table.
+    pub runtime: Option<String>,
 }
 
 impl Sources {
@@ -135,7 +138,8 @@ impl Sources {
             let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             ci.push(CiFile { scenario: scenario.name.clone(), file_name, text: read(file)? });
         }
-        Ok(Self { dir: dir.clone(), meta, values_yaml, schema_json, ci })
+        let runtime = read_optional(&dir.join(crate::runtime::FILE_NAME))?;
+        Ok(Self { dir: dir.clone(), meta, values_yaml, schema_json, ci, runtime })
     }
 
     pub fn file(&self, name: &str) -> PathBuf {

@@ -230,6 +230,9 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     let no_crds = CrdSet::new(Vec::new());
     for r in &rendered {
         diagnostics.extend(per_object(&r.release, &version, schemas, &no_crds, cache));
+        if let Some(spec) = stack.releases.iter().find(|s| s.name == r.release.name) {
+            diagnostics.extend(runtime_contract(&r.release, &spec.chart));
+        }
     }
     let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
     let nodes: Vec<rules::Node> = stack
@@ -492,6 +495,34 @@ fn per_object(
             let mut d =
                 Diagnostic::new(f.rule, f.severity, &release.name, format!("{}: {}", at(&f.path), f.message))
                     .at(release.at.clone());
+            if let Some(h) = &f.hint {
+                d = d.hint(h.clone());
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The chart's runtime contract (`runtime.yaml`, when it has one) against the
+/// release as the stack renders it: the stack's values decide, say, whether
+/// Authelia writes its health-check file. A contract that does not parse is
+/// `cargo xtask lint`'s to report.
+fn runtime_contract(release: &rules::Release, chart: &Path) -> Vec<Diagnostic> {
+    let path = chart.join(crate::runtime::FILE_NAME);
+    let Ok(text) = crate::files::read_text(&path) else { return Vec::new() };
+    let Ok(contract) = crate::runtime::parse(&path, &text) else { return Vec::new() };
+    let rendered = crate::checks::runtime::Rendered::new(&contract, &release.objects);
+    let mut out = Vec::new();
+    for o in &release.objects {
+        for f in crate::checks::runtime::findings(&contract, &rendered, o) {
+            let mut d = Diagnostic::new(
+                f.rule,
+                f.severity,
+                &release.name,
+                format!("{} ({}): {}", o.id(), o.source.as_deref().unwrap_or("?"), f.message),
+            )
+            .at(release.at.clone());
             if let Some(h) = &f.hint {
                 d = d.hint(h.clone());
             }
