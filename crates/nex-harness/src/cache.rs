@@ -108,20 +108,28 @@ fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
 /// helm follows them: a link's key is what it points at, so editing the target
 /// of a linked ci file or `templates/` folder changes the fingerprint.
 /// `snapshots/` is left out: it records renders, it does not shape them.
+/// A link leaving the repository is keyed by where it points, never followed
+/// (a chart linked to `/usr` is not hashed whole; the link is a finding).
 pub fn chart_fingerprint(dir: &Path) -> String {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
-        .flatten()
-        .filter(|e| !e.file_type().is_dir())
-        .map(|e| e.into_path())
-        .collect();
+    chart_fingerprint_in(dir, Path::new(""))
+}
+
+/// [`chart_fingerprint`] with the repository root given (`""`: the working directory).
+pub fn chart_fingerprint_in(dir: &Path, repo: &Path) -> String {
+    let walk = crate::fsio::walk_chart(dir, repo);
+    let mut files: Vec<PathBuf> =
+        walk.entries.into_iter().filter(|e| !e.file_type().is_dir()).map(|e| e.into_path()).collect();
     files.sort();
     let mut k = KeyBuilder::new("chart");
     for f in files {
         let rel = f.strip_prefix(dir).unwrap_or(&f);
         k = k.str(&rel.to_string_lossy()).file(&f);
+    }
+    let mut leaving = walk.leaving;
+    leaving.sort();
+    for (link, target) in leaving {
+        let rel = link.strip_prefix(dir).unwrap_or(&link);
+        k = k.str(&rel.to_string_lossy()).str("leaves the repository").str(&target.to_string_lossy());
     }
     k.finish().0
 }
@@ -307,15 +315,36 @@ mod tests {
         std::fs::write(outside.join("t.yaml"), "kind: A\n").unwrap();
         std::os::unix::fs::symlink(outside.join("x-values.yaml"), chart.join("ci/x-values.yaml")).unwrap();
         std::os::unix::fs::symlink(&outside, chart.join("templates")).unwrap();
-        let f1 = chart_fingerprint(&chart);
+        let repo = tmp.path();
+        let f1 = chart_fingerprint_in(&chart, repo);
         std::fs::write(outside.join("x-values.yaml"), "a: 2\n").unwrap();
-        let f2 = chart_fingerprint(&chart);
+        let f2 = chart_fingerprint_in(&chart, repo);
         assert_ne!(f1, f2, "a linked file's edit");
         std::fs::write(outside.join("t.yaml"), "kind: B\n").unwrap();
-        assert_ne!(f2, chart_fingerprint(&chart), "an edit inside a linked folder");
+        let f3 = chart_fingerprint_in(&chart, repo);
+        assert_ne!(f2, f3, "an edit inside a linked folder");
+        // Out of the repository, a link is keyed by where it points, never followed.
+        let inner = tmp.path().join("c");
+        assert_eq!(chart_fingerprint_in(&chart, &inner), chart_fingerprint_in(&chart, &inner));
+        std::fs::write(outside.join("t.yaml"), "kind: C\n").unwrap();
+        let g = chart_fingerprint_in(&chart, &inner);
+        std::fs::write(outside.join("t.yaml"), "kind: D\n").unwrap();
+        assert_eq!(g, chart_fingerprint_in(&chart, &inner), "not followed out of the repository");
+        assert_ne!(g, chart_fingerprint_in(&chart, repo));
         // A FIFO is named, never opened (opening it would block).
         let fifo = chart.join("values.yaml");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert_ne!(chart_fingerprint(&chart), chart_fingerprint(&outside));
+        assert_ne!(chart_fingerprint_in(&chart, repo), chart_fingerprint_in(&outside, repo));
+    }
+
+    #[test]
+    fn a_chart_linked_to_a_big_folder_outside_the_repository_is_not_walked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("c");
+        std::fs::create_dir_all(&chart).unwrap();
+        std::os::unix::fs::symlink("/usr", chart.join("templates")).unwrap();
+        let walk = crate::fsio::walk_chart(&chart, tmp.path());
+        assert_eq!(walk.entries.len(), 1, "only the chart folder itself");
+        assert_eq!(walk.leaving, [(chart.join("templates"), PathBuf::from("/usr"))]);
     }
 }

@@ -273,9 +273,17 @@ fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), Stri
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
     }
-    if let Some((path, kind)) = crate::files::scan(&chart.dir).special.first() {
+    let scan = crate::files::scan(&chart.dir);
+    if let Some((path, kind)) = scan.special.first() {
         // helm would block on it (a FIFO) or read it forever (a device).
         return Err(format!("not vendored: {} is {kind}", path.display()));
+    }
+    if let Some((path, target)) = scan.leaving_repo.first() {
+        return Err(format!(
+            "not vendored: {} is a link to {}, outside the repository",
+            path.display(),
+            target.display()
+        ));
     }
     let mut cmd = helm.command();
     cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);

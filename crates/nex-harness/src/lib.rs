@@ -19,6 +19,7 @@ pub mod diag;
 pub mod diff;
 pub mod docs;
 pub mod files;
+pub mod fsio;
 pub mod helm;
 pub mod image_contract;
 pub mod images;

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "yaml",
             "model",
             "paths",
+            "fsio",
             "process",
             "cache",
             "values",

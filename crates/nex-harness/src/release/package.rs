@@ -78,12 +78,20 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     if let Some(merge) = &opts.merge {
         check_merge(merge)?;
     }
+    let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
+    // helm package copies what a link points at into the archive: a link out of
+    // the chart (to /proc/self/environ, a key, a shared folder) is refused
+    // before anything is written or helm runs.
+    let refused: Vec<(String, String)> =
+        publish.iter().filter_map(|c| links_leaving(c).map(|why| (c.name.clone(), why))).collect();
+    if !refused.is_empty() {
+        return Ok(Outcome::Failed(refused));
+    }
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
     // Staging inside `out` so the final moves are same-filesystem renames.
     let staging =
         tempfile::Builder::new().prefix(".package-").tempdir_in(&opts.out).map_err(io(&opts.out))?;
 
-    let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
     let mut packaged = Vec::new();
     let mut failed = Vec::new();
     for (i, chart) in publish.iter().enumerate() {
@@ -138,6 +146,34 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
         added,
         skipped: skipped.iter().map(|c| c.name.clone()).collect(),
         index: index_path,
+    })
+}
+
+/// The links of a chart (and of the local dependencies helm vendors into it)
+/// that leave the chart folder, or special files helm would block on, in words.
+fn links_leaving(chart: &Chart) -> Option<String> {
+    let meta = crate::files::read_chart_meta(&chart.dir);
+    let mut dirs = vec![chart.dir.clone()];
+    dirs.extend(meta.local_dependencies(&chart.dir).into_iter().map(|(_, dir)| dir));
+    let mut found = Vec::new();
+    for dir in &dirs {
+        let scan = crate::files::scan(dir);
+        for (link, target) in scan.links_leaving_chart() {
+            found.push(format!(
+                "{} is a link to {}, outside the chart folder",
+                link.display(),
+                target.display()
+            ));
+        }
+        for (path, kind) in &scan.special {
+            found.push(format!("{} is {kind}", path.display()));
+        }
+    }
+    (!found.is_empty()).then(|| {
+        format!(
+            "not packaged: {}; helm would copy what a link points at into the archive (a special file would block it): a chart ships only regular files of its own",
+            found.join("; ")
+        )
     })
 }
 
