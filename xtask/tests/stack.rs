@@ -192,17 +192,20 @@ fn an_export_that_breaks_its_crd_is_refused_and_nothing_is_written() {
 #[test]
 fn the_export_makes_every_namespace_first_with_the_stacks_labels() {
     let dir = tempfile::tempdir().unwrap();
+    // A stack's charts lie inside its repository (absolute paths are refused): copies here.
+    for chart in ["glance", "gatus", "authelia"] {
+        let to = dir.path().join("charts").join(chart);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(root().join("charts").join(chart).join("Chart.yaml"), to.join("Chart.yaml")).unwrap();
+    }
     std::fs::write(
         dir.path().join("stack.yaml"),
         "name: ns\nrepository: {url: https://example.org/charts}\nnodes: [{name: n, arch: amd64, cpu: 2, memory: 4Gi}]\n\
          namespaces: {home: {zone: lan}, elsewhere: {zone: x}}\n\
          releases:\n\
-         - {name: glance, chart: CHART, namespace: home}\n\
-         - {name: gatus, chart: CHART2, namespace: home}\n\
-         - {name: authelia, chart: CHART3, namespace: sso}\n"
-            .replace("CHART3", &root().join("charts/authelia").display().to_string())
-            .replace("CHART2", &root().join("charts/gatus").display().to_string())
-            .replace("CHART", &root().join("charts/glance").display().to_string()),
+         - {name: glance, chart: charts/glance, namespace: home}\n\
+         - {name: gatus, chart: charts/gatus, namespace: home}\n\
+         - {name: authelia, chart: charts/authelia, namespace: sso}\n",
     )
     .unwrap();
     let stack = nex_harness::stack::file::read(&dir.path().join("stack.yaml")).expect("stack file");

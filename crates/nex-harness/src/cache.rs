@@ -9,7 +9,6 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bump when the meaning of a cached value changes, to orphan old entries.
@@ -81,26 +80,17 @@ impl KeyBuilder {
     /// differs). Links are followed, so the key follows what a link points at;
     /// only regular files are read (a FIFO or `/dev/zero` gives its kind).
     pub fn file(self, path: &Path) -> Self {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => match hash_file(path) {
-                Ok(digest) => self.str("file").part(&digest),
-                Err(e) => self.str("unreadable").str(&e.kind().to_string()),
-            },
-            Ok(m) => self.str("special").str(crate::paths::kind_of(m.file_type())),
-            Err(e) => self.str("unreadable").str(&e.kind().to_string()),
+        use crate::fsio::FileError;
+        match crate::fsio::hash_capped(path, crate::fsio::limit::ARCHIVE) {
+            Ok(digest) => self.str("file").part(&digest),
+            Err(FileError::NotRegular(kind)) => self.str("special").str(kind),
+            Err(e) => self.str("unreadable").str(&e.to_string()),
         }
     }
 
     pub fn finish(self) -> Key {
         Key(hex(&self.0.finalize()))
     }
-}
-
-/// The sha256 of a file's bytes, streamed (vendored archives may be large).
-fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
-    Ok(h.finalize().into())
 }
 
 /// A fingerprint of every file of a chart folder (paths and contents), vendored
@@ -151,13 +141,12 @@ impl Cache {
             return None;
         }
         let path = self.path(key);
-        let bytes = std::fs::read(&path).ok()?;
+        // A FIFO or an oversized file in its place is a miss, never a hang.
+        let bytes = crate::fsio::read_capped(&path, MAX_ENTRY_BYTES).ok()?;
         // A corrupt entry is a miss; the next put replaces it.
         let value = serde_json::from_slice(&bytes).ok()?;
         // Used now: the modification time orders entries for eviction (best effort).
-        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
-            let _ = f.set_modified(std::time::SystemTime::now());
-        }
+        let _ = crate::fsio::touch(&path);
         Some(value)
     }
 
@@ -189,7 +178,8 @@ impl Cache {
             if left <= max_bytes {
                 break;
             }
-            if std::fs::remove_file(&path).is_ok() {
+            // Never through a link: only what lies inside the cache is removed.
+            if crate::fsio::remove_file_within(&self.dir, &path).is_ok() {
                 left -= len;
                 out.entries += 1;
                 out.bytes_removed += len;
@@ -209,10 +199,7 @@ impl Cache {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
-        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
-        if tmp.write_all(&bytes).is_ok() {
-            let _ = tmp.persist(&path);
-        }
+        let _ = crate::fsio::write_scratch(&self.dir, &path, &bytes);
     }
 
     /// The cached value for `key`, or `compute()`'s result, stored when `keep` says so.

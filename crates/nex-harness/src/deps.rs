@@ -180,19 +180,19 @@ fn keep(charts: &Path, declared: &[Dependency], kept: &Path) {
     for archive in archives(charts) {
         let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if declared.iter().any(|d| name.starts_with(&format!("{}-", d.name)))
-            && std::fs::copy(&archive, kept.join(name)).is_err()
+            && crate::fsio::copy_capped(&archive, &kept.join(name), crate::fsio::limit::ARCHIVE).is_err()
         {
             return;
         }
     }
-    let _ = std::fs::write(kept.join(COMPLETE), "");
+    let _ = crate::fsio::write_atomic(&kept.join(COMPLETE), b"");
 }
 
 fn restore(kept: &Path, charts: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(charts)?;
     for archive in archives(kept) {
         if let Some(name) = archive.file_name() {
-            std::fs::copy(&archive, charts.join(name))?;
+            crate::fsio::copy_capped(&archive, &charts.join(name), crate::fsio::limit::ARCHIVE)?;
         }
     }
     Ok(())

@@ -30,6 +30,10 @@ pub mod limit {
     pub const KUBE_SCHEMA: u64 = 16 * 1024 * 1024;
     /// A stamp, checksum or marker file the harness writes for itself.
     pub const STAMP: u64 = 64 * 1024;
+    /// One file of the target branch's tree (`diff`, `lint --changed`, `stack
+    /// diff`), unpacked from `git archive` as it streams: chart files are at
+    /// most [`CHART_FILE`], vendored archives far below this.
+    pub const TREE_FILE: u64 = 16 * 1024 * 1024;
 }
 
 /// Why a file could not be read.
@@ -51,6 +55,15 @@ pub enum FileError {
     LeavesRepo(PathBuf),
     #[error("cannot read file: {0}")]
     Io(String),
+}
+
+impl From<FileError> for std::io::Error {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::Missing => std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
+            e => std::io::Error::other(e.to_string()),
+        }
+    }
 }
 
 impl FileError {
@@ -191,8 +204,11 @@ pub fn confine(root: &Path, base: &Path, path: &Path) -> Result<PathBuf, Outside
         return Err(Outside::Absolute { shown: path.to_owned(), root: root.to_owned() });
     }
     let joined = base.join(path);
-    let clean_root = crate::paths::clean(root);
-    let clean = crate::paths::clean(&joined);
+    // Both absolute (lexically: `""` is the working directory), so a relative
+    // root and an absolute base compare.
+    let absolute = |p: &Path| std::path::absolute(or_dot(p)).unwrap_or_else(|_| p.to_path_buf());
+    let clean_root = crate::paths::clean(&absolute(root));
+    let clean = crate::paths::clean(&absolute(&joined));
     // `clean` keeps a leading `..` it cannot remove: such a path is above the root.
     if !clean.starts_with(&clean_root) || clean.components().any(|c| c == Component::ParentDir) {
         return Err(Outside::Climbs { shown: path.to_owned(), root: root.to_owned() });
@@ -329,6 +345,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 /// target is replaced); a FIFO, device, socket or folder at `path` is refused,
 /// never opened. The new file keeps the mode of the one it replaces (0644 when new).
 pub fn write_within(root: &Path, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write(root, path, bytes, true)
+}
+
+/// [`write_within`] for a file that can be recomputed (a cache entry): as
+/// atomic and as confined, but not synced to disk (a crash may lose it, never
+/// leave half of it).
+pub fn write_scratch(root: &Path, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write(root, path, bytes, false)
+}
+
+fn write(root: &Path, path: &Path, bytes: &[u8], sync: bool) -> Result<(), WriteError> {
     let dest = destination(root, path)?;
     let io = |source| WriteError::Io { path: path.to_owned(), source };
     let dir = parent(&dest);
@@ -337,9 +364,23 @@ pub fn write_within(root: &Path, path: &Path, bytes: &[u8]) -> Result<(), WriteE
     tmp.write_all(bytes).map_err(io)?;
     let perms = std::fs::metadata(&dest).ok().filter(|m| m.is_file()).map(|m| m.permissions());
     set_mode(tmp.as_file(), perms).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
+    if sync {
+        tmp.as_file().sync_all().map_err(io)?;
+    }
     tmp.persist(&dest).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// A file of the repository, written as [`write_within`] the working directory
+/// (the catalog root) when it is named inside it: a link there may lead
+/// anywhere inside the repository, never out of it. A path named outside it (a
+/// flag, a temp folder) is confined to its own folder.
+pub fn write_repo_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let named_inside = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .is_some_and(|cwd| crate::paths::clean(&cwd.join(path)).starts_with(cwd));
+    if named_inside { write_within(Path::new(""), path, bytes) } else { write_atomic(path, bytes) }
 }
 
 /// Where a write to `path` lands once checked against `root` (see [`write_within`]).
@@ -403,9 +444,10 @@ fn set_mode(file: &std::fs::File, keep: Option<std::fs::Permissions>) -> std::io
     keep.map_or(Ok(()), |p| file.set_permissions(p))
 }
 
-/// Creates a file for streaming output (a log) that must not exist as anything
-/// but a regular file: an existing link or special file is refused, never followed.
-pub fn create_new_log(path: &Path) -> Result<std::fs::File, WriteError> {
+/// Creates (or truncates) a file for streaming output (a log, an extracted
+/// member) that must not exist as anything but a regular file: an existing
+/// link or special file is refused, never followed.
+pub fn create_output(path: &Path) -> Result<std::fs::File, WriteError> {
     let io = |source| WriteError::Io { path: path.to_owned(), source };
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.is_file() => {
@@ -424,35 +466,126 @@ fn link_or_kind(m: &std::fs::Metadata) -> &'static str {
     if m.file_type().is_symlink() { "a symbolic link" } else { kind_of(m.file_type()) }
 }
 
-/// An exclusive lock on `<path>.lock`, held until dropped. Two runs that
-/// rewrite one file take it in turn, so neither loses the other's update.
-/// The lock file is a regular file that is never followed through a link.
+/// A file being built beside its destination (a download, an archive): a
+/// private temp file, deleted unless [`Staged::publish`]ed, which renames it
+/// into place under the rules of [`write_within`] (the destination's folder).
 #[derive(Debug)]
-pub struct FileLock {
-    _file: std::fs::File,
+pub struct Staged(tempfile::NamedTempFile);
+
+impl Staged {
+    pub fn new_in(dir: &Path, prefix: &str) -> Result<Self, WriteError> {
+        let tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempfile_in(dir)
+            .map_err(|source| WriteError::Io { path: dir.to_owned(), source })?;
+        Ok(Self(tmp))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.0.as_file_mut()
+    }
+
+    /// Renames the file over `dest` (a link there is replaced only when it leads
+    /// inside `dest`'s folder; a special file there is refused).
+    pub fn publish(self, dest: &Path) -> Result<(), WriteError> {
+        let dest = destination(&parent(dest), dest)?;
+        self.0.persist(&dest).map_err(|e| WriteError::Io { path: dest.clone(), source: e.error })?;
+        Ok(())
+    }
 }
 
-/// Blocks until the lock beside `path` is held.
-pub fn lock_beside(path: &Path) -> Result<FileLock, WriteError> {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".lock");
-    let lock = path.with_file_name(name);
-    let file = create_or_open_lock(&lock)?;
-    file.lock().map_err(|source| WriteError::Io { path: lock.clone(), source })?;
-    Ok(FileLock { _file: file })
+/// Unpacks a tar stream (`git archive` of the target branch) into `dest` as it
+/// arrives, never holding it whole, under the rules the working tree is read
+/// by: regular files of at most `limit` bytes, folders, and links whose target
+/// stays inside `dest`. Anything else stops the unpacking with the entry named
+/// (a link to `/etc` or `../../..`, a 600 MB file, a device).
+pub fn unpack_confined(stream: impl Read, dest: &Path, limit: u64) -> Result<(), String> {
+    let mut archive = tar::Archive::new(stream);
+    let entries = archive.entries().map_err(|e| e.to_string())?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let name = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let kind = entry.header().entry_type();
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous if entry.size() > limit => {
+                return Err(format!(
+                    "{} is {} bytes; files of the tree are limited to {limit} bytes",
+                    name.display(),
+                    entry.size()
+                ));
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Directory => {}
+            tar::EntryType::Symlink => {
+                let target = entry.link_name().map_err(|e| e.to_string())?.unwrap_or_default().into_owned();
+                let from = name.parent().unwrap_or(Path::new(""));
+                let lands = crate::paths::clean(&from.join(&target));
+                if target.has_root() || lands.components().next() == Some(Component::ParentDir) {
+                    return Err(format!(
+                        "{} is a link to {}, outside the tree; it is not followed",
+                        name.display(),
+                        target.display()
+                    ));
+                }
+            }
+            // Headers git writes for long names and the commit id: nothing to unpack.
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
+            other => {
+                return Err(format!(
+                    "{} is a {other:?} entry; only files, folders and links are unpacked",
+                    name.display()
+                ));
+            }
+        }
+        // `unpack_in` refuses names that climb out of `dest`.
+        entry.unpack_in(dest).map_err(|e| format!("cannot unpack {}: {e}", name.display()))?;
+    }
+    Ok(())
 }
 
-fn create_or_open_lock(path: &Path) -> Result<std::fs::File, WriteError> {
-    if let Ok(m) = std::fs::symlink_metadata(path)
-        && !m.is_file()
-    {
+/// Makes a symbolic link (a private cache pointing at the provisioned tools).
+#[cfg(unix)]
+pub fn symlink(target: &Path, link: &Path) -> Result<(), WriteError> {
+    std::os::unix::fs::symlink(target, link)
+        .map_err(|source| WriteError::Io { path: link.to_owned(), source })
+}
+
+/// Sets a regular file's modification time to now (a link or special file is left alone).
+pub fn touch(path: &Path) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io { path: path.to_owned(), source };
+    let m = std::fs::symlink_metadata(path).map_err(io)?;
+    if !m.is_file() {
         return Err(WriteError::NotRegular { path: path.to_owned(), kind: link_or_kind(&m) });
     }
     let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
+    opts.write(true);
     #[cfg(target_os = "linux")]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, O_NOFOLLOW | O_NONBLOCK);
-    opts.open(path).map_err(|source| WriteError::Io { path: path.to_owned(), source })
+    opts.open(path).and_then(|f| f.set_modified(std::time::SystemTime::now())).map_err(io)
+}
+
+/// An exclusive lock on the folder holding a file, held until dropped. Two
+/// runs that rewrite one file take it in turn, so neither loses the other's
+/// update. The folder itself is locked (`flock` on its handle), so no lock file
+/// is left in the repository, and a lock file cannot be swapped for a link.
+#[derive(Debug)]
+pub struct FileLock {
+    _dir: std::fs::File,
+}
+
+/// Blocks until the lock on the folder holding `path` is held.
+pub fn lock_beside(path: &Path) -> Result<FileLock, WriteError> {
+    let dir = parent(path);
+    let io = |source| WriteError::Io { path: dir.clone(), source };
+    let handle = std::fs::File::open(&dir).map_err(io)?;
+    if !handle.metadata().map_err(io)?.is_dir() {
+        return Err(WriteError::NotRegular { path: dir.clone(), kind: "not a folder" });
+    }
+    handle.lock().map_err(io)?;
+    Ok(FileLock { _dir: handle })
 }
 
 /// Removes a file (or a link itself, never its target) when its folder
@@ -504,6 +637,42 @@ pub fn rename_within(root: &Path, from: &Path, to: &Path) -> Result<(), WriteErr
         return Err(WriteError::NotRegular { path: to.to_owned(), kind: link_or_kind(&m) });
     }
     std::fs::rename(from, to).map_err(|source| WriteError::Io { path: to.to_owned(), source })
+}
+
+/// Puts the folder `staged` (built beside `dest`, in the same folder) in the
+/// place of `dest` in one step (`renameat2` with `RENAME_EXCHANGE`; two
+/// renames where the file system cannot exchange). Afterwards `staged` holds
+/// the old folder (or nothing), for its owner to remove. A reader sees the old
+/// folder or the new one, never a mix. `dest` must be a folder or missing; a
+/// link there is refused (it is not followed, nor replaced).
+pub fn swap_dir(staged: &Path, dest: &Path) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io { path: dest.to_owned(), source };
+    check_folder(&parent(dest), staged)?;
+    match std::fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Nothing to keep: `staged` becomes `dest`, and an empty folder takes its name back.
+            std::fs::rename(staged, dest).map_err(io)?;
+            return std::fs::create_dir(staged).map_err(io);
+        }
+        Err(e) => return Err(io(e)),
+        Ok(m) if m.is_dir() => {}
+        Ok(m) => return Err(WriteError::NotRegular { path: dest.to_owned(), kind: link_or_kind(&m) }),
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, staged, CWD, dest, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(io(e.into())),
+        }
+    }
+    let mut aside = staged.as_os_str().to_owned();
+    aside.push(".old");
+    let aside = PathBuf::from(aside);
+    std::fs::rename(dest, &aside).map_err(io)?;
+    std::fs::rename(staged, dest).map_err(io)?;
+    std::fs::rename(&aside, staged).map_err(io)
 }
 
 /// Copies a regular file of at most `limit` bytes to `to`, atomically, inside `to`'s folder.
@@ -699,28 +868,26 @@ mod tests {
         assert!(!tmp.path().join("c.tgz").exists());
         let log = tmp.path().join("log");
         std::os::unix::fs::symlink(&from, &log).unwrap();
-        assert!(matches!(create_new_log(&log), Err(WriteError::NotRegular { kind: "a symbolic link", .. })));
+        assert!(matches!(create_output(&log), Err(WriteError::NotRegular { kind: "a symbolic link", .. })));
         assert_eq!(std::fs::read(&from).unwrap(), b"0123");
         let ok = tmp.path().join("ok.log");
         std::fs::write(&ok, "old").unwrap();
-        create_new_log(&ok).unwrap().write_all(b"new").unwrap();
+        create_output(&ok).unwrap().write_all(b"new").unwrap();
         assert_eq!(std::fs::read(&ok).unwrap(), b"new");
     }
 
     #[test]
-    fn the_lock_beside_a_file_is_exclusive() {
+    fn the_lock_beside_a_file_is_exclusive_and_leaves_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("images.lock.yaml");
         let held = lock_beside(&file).unwrap();
-        assert!(tmp.path().join("images.lock.yaml.lock").is_file());
         // Another handle cannot take it while it is held.
-        let other = std::fs::File::open(tmp.path().join("images.lock.yaml.lock")).unwrap();
+        let other = std::fs::File::open(tmp.path()).unwrap();
         assert!(other.try_lock().is_err());
         drop(held);
         assert!(other.try_lock().is_ok());
         other.unlock().unwrap();
-        std::fs::remove_file(tmp.path().join("images.lock.yaml.lock")).unwrap();
-        std::os::unix::fs::symlink("/etc/passwd", tmp.path().join("images.lock.yaml.lock")).unwrap();
-        assert!(matches!(lock_beside(&file), Err(WriteError::NotRegular { .. })));
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "no lock file is left");
+        assert!(lock_beside(Path::new("/nonexistent/x")).is_err());
     }
 }

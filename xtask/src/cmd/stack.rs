@@ -83,7 +83,7 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     let mut tables = Vec::new();
     for f in &files {
         let mut r = stack::lint(f, root, &helm, &cache, &schemas);
-        if let Ok(s) = stack::file::read(f) {
+        if let Ok(s) = stack::file::read_in(f, root) {
             stack::apply_exceptions(&mut r.diagnostics, &s);
         }
         names.push(r.stack.clone());
@@ -108,8 +108,8 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
 }
 
-fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
-    stack::file::read(path).map_err(|diags| {
+fn read(root: &std::path::Path, path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
+    stack::file::read_in(path, root).map_err(|diags| {
         let lines: Vec<String> = diags
             .iter()
             .map(|d| {
@@ -122,7 +122,7 @@ fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
 
 fn render(root: &std::path::Path, named: &PathBuf, major: Major) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
-    let s = read(&path)?;
+    let s = read(root, &path)?;
     let helm = super::helm(major)?;
     let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
     let (rendered, failed) = stack::render(&s, &helm, &cache);
@@ -144,7 +144,7 @@ fn export_stack(
     out: &std::path::Path,
 ) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
-    let s = read(&path)?;
+    let s = read(root, &path)?;
     let objects = export::objects(&s, format)?;
     let written = export::write(&objects, out, &root.join(export::GITOPS_CRDS))?;
     for w in &written {

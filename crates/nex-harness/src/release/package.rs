@@ -117,17 +117,17 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
 
     for (p, dest) in &packaged {
         let target = opts.out.join(&p.file_name);
-        let unchanged = std::fs::read(&target).is_ok_and(|b| archive::sha256(&b) == p.digest);
+        let unchanged = archive::sha256_file(&target).is_ok_and(|d| d == p.digest);
         if !unchanged {
-            std::fs::rename(dest.join(&p.file_name), &target).map_err(io(&target))?;
+            crate::fsio::rename_within(&opts.out, &dest.join(&p.file_name), &target)
+                .map_err(|e| PackageError::Io { path: target.clone(), source: e.into() })?;
         }
         // A rewritten archive gets a new signature; an unchanged one keeps its own.
         let prov = opts.out.join(format!("{}.prov", p.file_name));
         if let Some(signer) = &opts.sign
             && (!unchanged || !prov.is_file())
         {
-            let bytes = std::fs::read(&target).map_err(io(&target))?;
-            let chart_yaml = archive::chart_yaml(&bytes).map_err(|e| PackageError::Io {
+            let chart_yaml = archive::chart_yaml_in_file(&target).map_err(|e| PackageError::Io {
                 path: target.clone(),
                 source: std::io::Error::other(e.to_string()),
             })?;
@@ -211,7 +211,8 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> R
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .ok_or("helm package wrote no archive")?;
-    let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let raw = crate::fsio::read_capped(&file, crate::fsio::limit::ARCHIVE)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     let mut entries = archive::read_entries(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
     if let Some(repo) = repo {
         super::published_deps::rewrite_entries(&mut entries, repo)
@@ -223,7 +224,7 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> R
     let (name, version) = (field("name"), field("version"));
     let file_name = format!("{name}-{version}.tgz");
     let digest = archive::sha256(&bytes);
-    std::fs::remove_file(&file).map_err(|e| e.to_string())?;
+    crate::fsio::remove_file_within(dest, &file).map_err(|e| e.to_string())?;
     archive::write_atomic(&dest.join(&file_name), &bytes).map_err(|e| e.to_string())?;
     Ok(Packaged { name, version, file_name, digest, metadata })
 }

@@ -3,7 +3,6 @@
 //! registry already holds is pulled and compared: the same bytes are skipped,
 //! other bytes are refused (published versions are immutable there too).
 
-use super::archive;
 use super::index::Index;
 use crate::helm::Helm;
 use std::path::{Path, PathBuf};
@@ -63,12 +62,19 @@ pub fn packaged(dir: &Path) -> Result<Vec<(String, String, PathBuf, String)>, Pu
     let index = Index::load(&dir.join(super::index::FILE_NAME))?;
     let mut out = Vec::new();
     for (name, version) in index.versions() {
-        let file = dir.join(format!("{name}-{version}.tgz"));
+        // Names come from a file: one that leads out of `dir` (`../`, a link) is refused.
+        let file =
+            crate::fsio::confine(dir, dir, Path::new(&format!("{name}-{version}.tgz"))).map_err(|e| {
+                PublishError::Io {
+                    path: dir.join(format!("{name}-{version}.tgz")),
+                    source: std::io::Error::other(e),
+                }
+            })?;
         if !file.is_file() {
             continue; // merged from an earlier release; not built here
         }
-        let bytes = std::fs::read(&file).map_err(|source| PublishError::Io { path: file.clone(), source })?;
-        let actual = archive::sha256(&bytes);
+        // Streamed: an archive is hashed, never held whole.
+        let actual = sha256_file(&file)?;
         let listed = index.digest(&name, &version).unwrap_or_default().to_owned();
         if actual != listed {
             return Err(PublishError::Tampered { file, listed, actual });
@@ -135,10 +141,17 @@ fn remote_digest(
         return Ok(if is_absent(&err) { Remote::Absent } else { Remote::Error(err) });
     }
     let file = dest.join(format!("{name}-{version}.tgz"));
-    let bytes = std::fs::read(&file).map_err(|source| PublishError::Io { path: file, source })?;
+    let archive = sha256_file(&file)?;
     let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let manifest = manifest_digest(&text).unwrap_or_default();
-    Ok(Remote::Digest { archive: archive::sha256(&bytes), manifest })
+    Ok(Remote::Digest { archive, manifest })
+}
+
+/// The hex sha256 of an archive, streamed and capped.
+fn sha256_file(file: &Path) -> Result<String, PublishError> {
+    crate::fsio::hash_capped(file, crate::fsio::limit::ARCHIVE)
+        .map(|d| crate::cache::hex(&d))
+        .map_err(|e| PublishError::Io { path: file.to_owned(), source: e.into() })
 }
 
 /// Whether a failed pull means the registry does not hold the chart version.
