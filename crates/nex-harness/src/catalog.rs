@@ -120,7 +120,8 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
                 walk.skip_current_dir();
                 continue;
             }
-            if path.join("Chart.yaml").is_file() {
+            // A Chart.yaml that is a FIFO or a device is still a chart: reading it is a finding, not a vanished chart.
+            if std::fs::metadata(path.join("Chart.yaml")).is_ok() {
                 walk.skip_current_dir();
                 let chart = load(&rel(path));
                 if !config.excluded_charts.contains(&chart.name) {

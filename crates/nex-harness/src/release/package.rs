@@ -22,6 +22,10 @@ pub enum PackageError {
     /// nothing would switch the immutability check off, so it is an error.
     #[error("--merge {path}: {message}")]
     Merge { path: PathBuf, message: String },
+    /// `--url` or `--dependency-repo` is not a URL (it is written into the
+    /// archives' Chart.yaml and the index: a newline would add keys there).
+    #[error("{flag} {value:?}: {message}")]
+    Url { flag: &'static str, value: String, message: String },
     #[error(transparent)]
     Index(#[from] super::index::IndexError),
     #[error(transparent)]
@@ -77,6 +81,11 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     };
     if let Some(merge) = &opts.merge {
         check_merge(merge)?;
+    }
+    for (flag, value) in [("--url", &opts.url), ("--dependency-repo", &opts.dependency_repo)] {
+        if let Some(value) = value {
+            check_url(value).map_err(|message| PackageError::Url { flag, value: value.clone(), message })?;
+        }
     }
     let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
     // helm package copies what a link points at into the archive: a link out of
@@ -177,6 +186,28 @@ fn links_leaving(chart: &Chart) -> Option<String> {
     })
 }
 
+/// A chart repository URL: `http://`, `https://` or `oci://`, a host, and only
+/// characters a URL may hold unescaped (no white space, no control character,
+/// no quote), so it can be written into YAML as it is.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let rest = ["https://", "http://", "oci://"]
+        .iter()
+        .find_map(|s| url.strip_prefix(s))
+        .ok_or("must start with https://, http:// or oci://")?;
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic() || "\"'<>\\^`{|}".contains(*c)) {
+        return Err(format!("holds {c:?}, which a URL cannot hold unescaped"));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err("names no host".into());
+    }
+    if rest.contains(['?', '#']) {
+        return Err("holds a query or fragment; a repository URL is a base path".into());
+    }
+    Ok(())
+}
+
 /// An index named by `--merge` must be a local file that exists (the default
 /// `<out>/index.yaml` may be missing: the first release has none).
 fn check_merge(path: &Path) -> Result<(), PackageError> {
@@ -255,6 +286,30 @@ mod tests {
         assert!(check_merge(tmp.path()).unwrap_err().to_string().contains("not a regular file"));
         std::fs::write(tmp.path().join("index.yaml"), "apiVersion: v1\nentries: {}\n").unwrap();
         assert!(check_merge(&tmp.path().join("index.yaml")).is_ok());
+    }
+
+    #[test]
+    fn repository_urls_are_urls() {
+        for good in ["https://charts.example.org", "http://127.0.0.1:8080/charts/", "oci://ghcr.io/o/charts"]
+        {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("https://x.org\nname: evil", "\\n"),
+            ("https://x.org/a b", "' '"),
+            ("ftp://x.org", "must start"),
+            ("x.org", "must start"),
+            ("https://", "no host"),
+            ("https:///path", "no host"),
+            ("https://:80/", "no host"),
+            ("https://x.org/\"q", "'\"'"),
+            ("https://x.org/?a=b", "query"),
+            ("https://x.org/é", "'é'"),
+            ("https://x.org/\t", "\\t"),
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
     }
 
     #[test]
