@@ -179,6 +179,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn archives_on_disk_are_streamed_to_the_same_answers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tgz(&[("x/charts/dep/Chart.yaml", b"name: dep\n"), ("x/Chart.yaml", b"name: x\n")], 1);
+        let path = tmp.path().join("x-0.1.0.tgz");
+        std::fs::write(&path, &t).unwrap();
+        assert_eq!(chart_yaml_in_file(&path).unwrap(), "name: x\n");
+        assert_eq!(sha256_file(&path).unwrap(), sha256(&t));
+        std::fs::write(&path, tgz(&[("x/values.yaml", b"")], 1)).unwrap();
+        assert!(matches!(chart_yaml_in_file(&path), Err(ArchiveError::Missing(_))));
+        assert!(chart_yaml_in_file(&tmp.path().join("none.tgz")).is_err());
+    }
+
+    #[test]
     fn different_content_different_digest() {
         let a = normalize(&tgz(&[("x/Chart.yaml", b"version: 1.0.0\n")], 1)).unwrap();
         let b = normalize(&tgz(&[("x/Chart.yaml", b"version: 1.0.1\n")], 1)).unwrap();

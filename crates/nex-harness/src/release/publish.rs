@@ -213,6 +213,40 @@ mod tests {
     }
 
     #[test]
+    fn archives_the_index_names_outside_the_folder_are_never_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dist = tmp.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(tmp.path().join("secret-1.tgz"), "not a chart").unwrap();
+        let digest =
+            crate::cache::hex(&crate::fsio::hash_capped(&tmp.path().join("secret-1.tgz"), 100).unwrap());
+        let index = |name: &str| {
+            std::fs::write(
+                dist.join("index.yaml"),
+                format!(
+                    "apiVersion: v1\nentries:\n  {name}:\n    - version: \"1\"\n      digest: {digest}\n"
+                ),
+            )
+            .unwrap();
+        };
+        index("\"../secret\"");
+        let e = packaged(&dist).unwrap_err().to_string();
+        assert!(e.contains("leaves") && e.contains("../secret-1.tgz"), "{e}");
+        index("\"/tmp/x\"");
+        assert!(packaged(&dist).is_err());
+        // A link in the folder leading out of it is refused as well.
+        index("app");
+        std::os::unix::fs::symlink(tmp.path().join("secret-1.tgz"), dist.join("app-1.tgz")).unwrap();
+        let e = packaged(&dist).unwrap_err().to_string();
+        assert!(e.contains("is a link to"), "{e}");
+        // The archive itself is hashed, streamed, and compared with the index.
+        std::fs::remove_file(dist.join("app-1.tgz")).unwrap();
+        std::fs::copy(tmp.path().join("secret-1.tgz"), dist.join("app-1.tgz")).unwrap();
+        let found = packaged(&dist).unwrap();
+        assert_eq!(found, [("app".to_owned(), "1".to_owned(), dist.join("app-1.tgz"), digest)]);
+    }
+
+    #[test]
     fn reads_the_pushed_digest() {
         let d = format!("sha256:{}", "ab".repeat(32));
         let out = format!("Pushed: 127.0.0.1:5000/charts/hello:0.1.0\nDigest: {d}\n");
