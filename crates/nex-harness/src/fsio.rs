@@ -667,6 +667,13 @@ pub fn swap_dir(staged: &Path, dest: &Path) -> Result<(), WriteError> {
             Err(e) => return Err(io(e.into())),
         }
     }
+    swap_by_renames(staged, dest)
+}
+
+/// [`swap_dir`] where the file system cannot exchange: three renames (a crash
+/// between them leaves both folders, side by side, never a mix).
+fn swap_by_renames(staged: &Path, dest: &Path) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io { path: dest.to_owned(), source };
     let mut aside = staged.as_os_str().to_owned();
     aside.push(".old");
     let aside = PathBuf::from(aside);
@@ -874,6 +881,205 @@ mod tests {
         std::fs::write(&ok, "old").unwrap();
         create_output(&ok).unwrap().write_all(b"new").unwrap();
         assert_eq!(std::fs::read(&ok).unwrap(), b"new");
+    }
+
+    #[test]
+    fn folders_are_swapped_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dest, staged) = (tmp.path().join("gitops"), tmp.path().join(".gitops.new"));
+        let fill = |dir: &Path, name: &str| {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(name), name).unwrap();
+        };
+        let names = |dir: &Path| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        // No destination yet: the staged folder becomes it, an empty one is left in its place.
+        fill(&staged, "a.yaml");
+        swap_dir(&staged, &dest).unwrap();
+        assert_eq!((names(&dest), names(&staged)), (vec!["a.yaml".to_owned()], vec![]));
+        // An existing one is exchanged: the old export is where the staged one was.
+        fill(&staged, "b.yaml");
+        swap_dir(&staged, &dest).unwrap();
+        assert_eq!((names(&dest), names(&staged)), (vec!["b.yaml".to_owned()], vec!["a.yaml".to_owned()]));
+        // The same by renames, where exchanging is not supported.
+        swap_by_renames(&staged, &dest).unwrap();
+        assert_eq!((names(&dest), names(&staged)), (vec!["a.yaml".to_owned()], vec!["b.yaml".to_owned()]));
+        assert!(!tmp.path().join(".gitops.new.old").exists());
+        // A link or a file in the destination's place is refused, never followed.
+        let link = tmp.path().join("linked");
+        std::os::unix::fs::symlink(&dest, &link).unwrap();
+        assert!(matches!(
+            swap_dir(&staged, &link),
+            Err(WriteError::NotRegular { kind: "a symbolic link", .. })
+        ));
+        assert_eq!(names(&dest), ["a.yaml"]);
+        // A staged folder outside the destination's folder is refused.
+        let other = tempfile::tempdir().unwrap();
+        assert!(matches!(swap_dir(other.path(), &dest), Err(WriteError::FolderOutside { .. })));
+    }
+
+    #[test]
+    fn staged_files_are_published_under_the_writers_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut staged = Staged::new_in(tmp.path(), ".fetch-").unwrap();
+        staged.file().write_all(b"tool").unwrap();
+        let temp = staged.path().to_path_buf();
+        assert!(temp.file_name().unwrap().to_string_lossy().starts_with(".fetch-"));
+        staged.publish(&tmp.path().join("helm")).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("helm")).unwrap(), b"tool");
+        assert!(!temp.exists());
+        let f = tmp.path().join("fifo");
+        fifo(&f);
+        let staged = Staged::new_in(tmp.path(), ".fetch-").unwrap();
+        let temp = staged.path().to_path_buf();
+        assert!(matches!(staged.publish(&f), Err(WriteError::NotRegular { .. })));
+        assert!(!temp.exists(), "an unpublished file is removed");
+        assert!(Staged::new_in(&tmp.path().join("none"), "x").is_err());
+        // touch: a regular file's time moves; a link is left alone.
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1);
+        std::fs::File::options()
+            .write(true)
+            .open(tmp.path().join("helm"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        touch(&tmp.path().join("helm")).unwrap();
+        assert!(std::fs::metadata(tmp.path().join("helm")).unwrap().modified().unwrap() > old);
+        symlink(&tmp.path().join("helm"), &tmp.path().join("link")).unwrap();
+        assert!(matches!(touch(&tmp.path().join("link")), Err(WriteError::NotRegular { .. })));
+        assert!(touch(&tmp.path().join("none")).is_err());
+        assert!(symlink(&tmp.path().join("helm"), &tmp.path().join("link")).is_err(), "exists");
+    }
+
+    #[test]
+    fn trees_are_unpacked_under_the_working_trees_rules() {
+        fn tar(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+            let mut b = tar::Builder::new(Vec::new());
+            for (path, kind, data, link) in entries {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(*kind);
+                h.set_size(data.len() as u64);
+                h.set_mode(0o644);
+                if let Some(l) = link {
+                    h.set_link_name(l).unwrap();
+                }
+                h.set_path(path).unwrap();
+                h.set_cksum();
+                b.append(&h, *data).unwrap();
+            }
+            b.into_inner().unwrap()
+        }
+        use tar::EntryType::{Directory, Regular, Symlink};
+        let tmp = tempfile::tempdir().unwrap();
+        let ok = tar(&[
+            ("charts/", Directory, b"", None),
+            ("charts/a/values.yaml", Regular, b"a: 1\n", None),
+            ("charts/a/linked.yaml", Symlink, b"", Some("values.yaml")),
+            ("charts/a/up.yaml", Symlink, b"", Some("../../charts/a/values.yaml")),
+        ]);
+        unpack_confined(ok.as_slice(), tmp.path(), 5).unwrap();
+        assert_eq!(std::fs::read_to_string(tmp.path().join("charts/a/linked.yaml")).unwrap(), "a: 1\n");
+        let refused = |entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]| {
+            let dest = tempfile::tempdir().unwrap();
+            let e = unpack_confined(tar(entries).as_slice(), dest.path(), 5).unwrap_err();
+            (e, dest)
+        };
+        let (e, _) = refused(&[("a/t.yaml", Symlink, b"", Some("/etc/passwd"))]);
+        assert!(e.contains("a/t.yaml is a link to /etc/passwd, outside the tree"), "{e}");
+        let (e, _) = refused(&[("a/t.yaml", Symlink, b"", Some("../../x"))]);
+        assert!(e.contains("outside the tree"), "{e}");
+        let (e, dest) = refused(&[("a/first", Regular, b"12345", None), ("a/big", Regular, b"123456", None)]);
+        assert!(e.contains("a/big is 6 bytes; files of the tree are limited to 5 bytes"), "{e}");
+        assert!(dest.path().join("a/first").is_file() && !dest.path().join("a/big").exists());
+        let (e, _) = refused(&[("a/fifo", tar::EntryType::Fifo, b"", None)]);
+        assert!(e.contains("a/fifo is a Fifo entry"), "{e}");
+        assert!(
+            unpack_confined(&b"not a tar archive at all, longer than nothing"[..], tmp.path(), 5).is_err()
+        );
+    }
+
+    #[test]
+    fn repository_files_resolving_outside_it_are_not_read() {
+        // Named inside the working directory (the crate, under test), leading out of it.
+        let here = tempfile::Builder::new().prefix(".fsio-test-").tempdir_in(".").unwrap();
+        let name = here.path().file_name().unwrap().to_owned();
+        let rel = Path::new(&name);
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), here.path().join("leak")).unwrap();
+        std::fs::write(here.path().join("ok"), "fine").unwrap();
+        std::os::unix::fs::symlink("ok", here.path().join("in")).unwrap();
+        let e = read_repo_text(&rel.join("leak"), 10).unwrap_err();
+        assert!(matches!(&e, FileError::LeavesRepo(t) if t.ends_with("secret")), "{e}");
+        assert!(e.to_string().contains("outside the repository"), "{e}");
+        assert_eq!(leaves_repo(&rel.join("ok")), None);
+        assert_eq!(read_repo_text(&rel.join("in"), 10).unwrap(), "fine");
+        // Named outside it, a path is read as named.
+        assert_eq!(read_repo_text(&outside.path().join("secret"), 10).unwrap(), "s");
+        assert_eq!(leaves_repo(&outside.path().join("secret")), None);
+        // A device is named as one first.
+        std::os::unix::fs::symlink("/dev/zero", here.path().join("zero")).unwrap();
+        assert_eq!(read_repo_text(&rel.join("zero"), 10), Err(FileError::NotRegular("a character device")));
+        // Writes: inside the repository a link may lead anywhere in it, never out.
+        assert!(matches!(write_repo_file(&rel.join("leak"), b"x"), Err(WriteError::LinkOutside { .. })));
+        assert_eq!(std::fs::read(outside.path().join("secret")).unwrap(), b"s");
+        write_repo_file(&rel.join("in"), b"new").unwrap();
+        assert_eq!(std::fs::read(here.path().join("ok")).unwrap(), b"new");
+        // Outside it, a write is confined to its own folder.
+        std::os::unix::fs::symlink(here.path().join("ok"), outside.path().join("back")).unwrap();
+        assert!(matches!(
+            write_repo_file(&outside.path().join("back"), b"x"),
+            Err(WriteError::LinkOutside { .. })
+        ));
+        write_repo_file(&outside.path().join("secret"), b"t").unwrap();
+        assert_eq!(std::fs::read(outside.path().join("secret")).unwrap(), b"t");
+    }
+
+    #[test]
+    fn chart_walks_stop_at_links_leaving_the_repository() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        let chart = repo.join("charts/c");
+        std::fs::create_dir_all(chart.join("snapshots")).unwrap();
+        std::fs::create_dir_all(repo.join("shared")).unwrap();
+        std::fs::write(chart.join("snapshots/s.snap"), "s").unwrap();
+        std::fs::write(repo.join("shared/t.yaml"), "t").unwrap();
+        std::os::unix::fs::symlink(repo.join("shared"), chart.join("templates")).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), chart.join("up")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", chart.join("null")).unwrap();
+        std::os::unix::fs::symlink(".", chart.join("loop")).unwrap();
+        let walk = walk_chart(&chart, &repo);
+        let mut seen: Vec<String> = walk
+            .entries
+            .iter()
+            .map(|e| e.path().strip_prefix(&chart).unwrap().display().to_string())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["", "null", "templates", "templates/t.yaml"], "{walk:?}");
+        assert_eq!(walk.leaving, [(chart.join("up"), outside.path().canonicalize().unwrap())]);
+        assert_eq!(walk.loops, [chart.join("loop")]);
+        // The chart folder bounds it when it is not inside the repository given.
+        let alone = walk_chart(&chart, &tmp.path().join("elsewhere"));
+        assert_eq!(alone.leaving.len(), 2, "{alone:?}");
+    }
+
+    #[test]
+    fn errors_convert_to_io_errors_of_their_kind() {
+        let e: std::io::Error = FileError::Missing.into();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        let e: std::io::Error = FileError::NotRegular("a socket").into();
+        assert_eq!(e.kind(), std::io::ErrorKind::Other);
+        assert!(e.to_string().contains("a socket"));
+        let source = std::io::Error::new(std::io::ErrorKind::StorageFull, "full");
+        let e: std::io::Error = WriteError::Io { path: "x".into(), source }.into();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
     }
 
     #[test]

@@ -177,6 +177,9 @@ fn links_leaving(chart: &Chart) -> Option<String> {
         for (path, kind) in &scan.special {
             found.push(format!("{} is {kind}", path.display()));
         }
+        for path in crate::catalog::symlink_loops(dir) {
+            found.push(format!("{} is a link that loops back into its own folder", path.display()));
+        }
     }
     (!found.is_empty()).then(|| {
         format!(
