@@ -15,7 +15,11 @@ Chart.yaml annotation `nex-charts/publish: \"false\"`.
 
 Published versions are immutable: when the index to merge with already lists a chart version \
 with another digest, nothing is written and the run exits 1 naming the chart, the version and \
-both digests. Archives and index.yaml are written through temp files and renames.")]
+both digests. Archives and index.yaml are written through temp files and renames.
+
+A chart holding a symbolic link that leaves its folder (or a FIFO or device) is not packaged: \
+helm would copy what the link points at into the archive. --url and --dependency-repo must be \
+http(s):// or oci:// URLs.")]
 pub struct Args {
     /// Output folder for the archives and index.yaml
     #[arg(long, default_value = "dist")]

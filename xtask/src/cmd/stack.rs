@@ -48,7 +48,8 @@ pub enum Command {
         /// Flux (HelmRepository + HelmReleases) or Argo CD (Applications)
         #[arg(long, value_enum)]
         format: export::Format,
-        /// Folder to write into (created if missing; files are replaced atomically)
+        /// Folder to write into (built beside it and swapped in whole; stale exported files
+        /// are dropped, other regular files kept; two objects with one file name are refused)
         #[arg(long)]
         out: PathBuf,
     },
