@@ -129,7 +129,7 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
-    /// Special files (FIFOs, devices) and links leaving the chart folder.
+    /// Special files (FIFOs, devices) and links leaving the chart folder or the repository.
     pub scan: crate::files::Scan,
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
@@ -190,7 +190,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     // helm's YAML reader has no byte bound on alias expansion: a file ours
     // refuses for its size after expansion would run helm out of memory.
+    // A link leaving the repository would have helm read (and package) what it points at.
     let helm_may_read = files.scan.special.is_empty()
+        && files.scan.leaving_repo.is_empty()
         && !over_limit(&files.chart_yaml)
         && !files.values.as_ref().is_some_and(over_limit);
     // helm splits `--values a,b` at commas: such a file name would be read as two files.

@@ -218,27 +218,10 @@ pub fn catalog_readme(
 }
 
 /// Temp file in the same folder, then rename: a reader never sees half a README.
+/// A README keeps its mode; a README that is a link is written through only
+/// when it leads inside the repository (the working directory), never out of it.
 pub fn write_atomic(file: &Path, text: &str) -> std::io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".README.md.").tempfile_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    // Temp files are private (0600); a README keeps the mode it had, or gets the usual one.
-    let perms = std::fs::metadata(file).map(|m| m.permissions()).ok().or_else(default_permissions);
-    if let Some(perms) = perms {
-        tmp.as_file().set_permissions(perms)?;
-    }
-    tmp.persist(file).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    None
+    Ok(crate::fsio::write_repo_file(file, text.as_bytes())?)
 }
 
 /// Parses YAML into JSON values with the harness's positioned loader (the same

@@ -220,7 +220,7 @@ pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
 pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Schemas) -> Report {
     let name =
         path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stack = match file::read(path) {
+    let stack = match file::read_in(path, root) {
         Ok(s) => s,
         Err(diagnostics) => return Report { stack: name, diagnostics, budget: Vec::new() },
     };
@@ -637,7 +637,7 @@ pub fn diff(
     cache: &Cache,
 ) -> Result<crate::diff::report::Report, String> {
     use crate::diff::report::{ChartDiff, Report, ScenarioDiff};
-    let new = file::read(path).map_err(|d| located(&d))?;
+    let new = file::read_in(path, root).map_err(|d| located(&d))?;
     let rel = |p: &Path| -> Option<PathBuf> {
         let abs = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
         let abs = crate::paths::clean(&abs);
@@ -656,7 +656,8 @@ pub fn diff(
     base.archive(&dirs, tmp.path()).map_err(|e| e.to_string())?;
     let old_path = tmp.path().join(&stack_rel);
     let (old, old_note) = if old_path.is_file() {
-        match file::read(&old_path) {
+        // The target branch's copy: its paths must stay inside its own tree.
+        match file::read_in(&old_path, tmp.path()) {
             Ok(s) => (Some(s), None),
             Err(d) => (None, Some(format!("the stack file on {} has problems: {}", base.label, located(&d)))),
         }
