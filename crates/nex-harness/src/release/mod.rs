@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod ct;
 pub mod doctor;
 pub mod hooks;
+pub mod image_owner;
 pub mod index;
 pub mod package;
 pub mod provenance;

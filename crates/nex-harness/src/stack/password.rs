@@ -34,6 +34,14 @@ pub fn yaldap_bcrypt(password: &[u8], cost: u32) -> Result<String, HashError> {
     Ok(phc(&parts, cost))
 }
 
+/// The plain modular-crypt bcrypt (`$2a$COST$…`), with a random salt: what AdGuard
+/// Home's `users[].password` (and its chart's `passwordHash`) takes; Go's bcrypt
+/// writes `$2a$` itself.
+pub fn bcrypt_mcf(password: &[u8], cost: u32) -> Result<String, HashError> {
+    check(password, cost)?;
+    Ok(bcrypt::hash_with_result(password, cost)?.format_for_version(bcrypt::Version::TwoA))
+}
+
 /// [`yaldap_bcrypt`] with a given salt (known-answer tests).
 pub fn yaldap_bcrypt_with_salt(password: &[u8], cost: u32, salt: [u8; 16]) -> Result<String, HashError> {
     check(password, cost)?;
@@ -73,6 +81,16 @@ pub fn first_line(input: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_form_verifies_and_refuses_what_the_phc_form_refuses() {
+        let mcf = bcrypt_mcf(b"pass word", 4).unwrap();
+        assert!(mcf.starts_with("$2a$04$"), "{mcf}");
+        assert!(bcrypt::verify("pass word", &mcf).unwrap());
+        assert!(!bcrypt::verify("pass", &mcf).unwrap());
+        assert!(matches!(bcrypt_mcf(b"", 10), Err(HashError::Empty)));
+        assert!(matches!(bcrypt_mcf(&[b'x'; 73], 10), Err(HashError::TooLong(73))));
+    }
 
     fn unhex(hex: &str) -> String {
         let bytes: Vec<u8> =
