@@ -1,0 +1,232 @@
+//! Hardening III (issue 24), the bounds half: what a hostile input costs is
+//! bounded (findings, code frames, stack values, tool output, registry
+//! replies, stack rules), credentials stay with their host, and the small
+//! surfaces say what happened (a closed stdout, rules off, a remote `$ref`,
+//! an option-like `since`, a digest nobody verifies). The file-access half is
+//! `hardening_iii.rs`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod support;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn of(o: std::process::Output) -> Self {
+        let out = Outcome {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+        out
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Findings: (rule, file:line:col, message).
+    fn findings(&self) -> Vec<(String, String, String)> {
+        self.json()["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let l = &d["location"];
+                (
+                    d["rule"].as_str().unwrap_or_default().to_owned(),
+                    format!(
+                        "{}:{}:{}",
+                        l["file"].as_str().unwrap_or(""),
+                        l["line"].as_u64().unwrap_or(0),
+                        l["column"].as_u64().unwrap_or(0)
+                    ),
+                    d["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Runs the harness in `dir` with its own results cache.
+fn run(dir: &Path, cache: &Path, args: &[&str]) -> Outcome {
+    let mut cmd = support::xtask_in(dir);
+    cmd.args(args)
+        .env("NEX_CACHE_DIR", cache)
+        .env_remove("NEX_HELM_TIMEOUT")
+        .env_remove("RAYON_NUM_THREADS")
+        .timeout(Duration::from_secs(600));
+    Outcome::of(cmd.output().unwrap())
+}
+
+/// Peak resident memory (KiB) of a run and every process it waited for (GNU time's `%M`).
+fn peak_rss_kib(dir: &Path, cache: &Path, args: &[&str]) -> (u64, Outcome) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-o")
+        .arg(report.path())
+        .args(["-f", "%M"])
+        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env("NEX_CACHE_DIR", cache)
+        .env_remove("HELM_BIN")
+        .env_remove("NEX_HELM")
+        .env_remove("NEX_NO_CACHE")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let kib = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text}"));
+    (kib, Outcome::of(out))
+}
+
+const RSS_LIMIT_KIB: u64 = 300 * 1024;
+
+// ------------------------------------------------------------------ item 4
+
+/// One 100 kB string aliased 27 000 times with no space after each comma:
+/// besides the expansion error, 27 000 `yaml/commas` findings on one 200 kB
+/// line. The human report drew a frame of that line for each (3.3 GB).
+#[test]
+fn a_flood_of_findings_on_one_long_line_is_reported_in_bounded_memory() {
+    let cat = support::one_chart(&fixtures().join("hardening"), "bombs");
+    let chart = cat.path().join("charts/bombs");
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    let bomb = format!("big: &s \"{}\"\nrefs: [{}]\n", "x".repeat(100_000), "*s,".repeat(27_000));
+    std::fs::write(chart.join("ci/bomb-values.yaml"), &bomb).unwrap();
+    let cache = support::private_cache(&fixtures().join("hardening"));
+    let (kib, out) = peak_rss_kib(cat.path(), cache.path(), &["lint"]);
+    assert_eq!(out.code, 1, "{}\n{}", &out.stdout[..out.stdout.len().min(2000)], out.stderr);
+    assert!(kib < RSS_LIMIT_KIB, "peak RSS {kib} KiB");
+    assert!(out.stdout.len() < 64 * 1024, "{} bytes of report", out.stdout.len());
+    assert!(out.stdout.contains("error[yaml/syntax]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("… and 26980 more [yaml/commas] findings in charts/bombs/ci/bomb-values.yaml"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("27001 errors, 0 warnings in 1 chart\n"), "{}", out.stdout);
+    // Every frame is a window of the line, not the line.
+    assert!(out.stdout.lines().all(|l| l.chars().count() < 400), "a frame holds the whole line");
+}
+
+/// A repository with one chart (`app`, a ConfigMap holding `.Values.extra`
+/// through `tpl`) and one stack `t` deploying it with `values`.
+fn stack_repo(values: &[(&str, &[u8])], template: Option<&str>) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(root.join("ct.yaml"), "chart-dirs:\n  - charts\n").unwrap();
+    let chart = root.join("charts/app");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 0.1.0\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "extra: \"\"\n").unwrap();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  extra: {{ tpl (toString .Values.extra) . | quote }}\n";
+    std::fs::write(chart.join("templates/cm.yaml"), template.unwrap_or(cm)).unwrap();
+    let stack = root.join("stacks/t");
+    std::fs::create_dir_all(stack.join("values")).unwrap();
+    let names: Vec<String> = values.iter().map(|(n, _)| format!("values/{n}")).collect();
+    std::fs::write(
+        stack.join("stack.yaml"),
+        format!(
+            "name: t\nnodes:\n  - name: n\n    arch: arm64\n    cpu: 4\n    memory: 8Gi\nreleases:\n  - name: app\n    chart: ../../charts/app\n    namespace: web\n    values: [{}]\n",
+            names.join(", ")
+        ),
+    )
+    .unwrap();
+    for (name, bytes) in values {
+        std::fs::write(stack.join("values").join(name), bytes).unwrap();
+    }
+    tmp
+}
+
+#[test]
+fn stack_values_files_get_the_alias_guard_before_helm_and_big_ones_are_still_judged() {
+    // An alias bomb (2.7 GB expanded), a 1.1 MB file with a key given twice, a 9 MB file.
+    let mut bomb = format!("big: &s \"{}\"\nextra: [", "x".repeat(100_000));
+    bomb.push_str(&"*s, ".repeat(27_000));
+    bomb.push_str("]\n");
+    let mut big = String::from("extra: one\n");
+    let mut i = 0;
+    while big.len() < 1_100_000 {
+        big.push_str(&format!("key{i}: \"{}\"\n", "v".repeat(100)));
+        i += 1;
+    }
+    big.push_str("extra: two\n");
+    let dup_line = big.lines().count();
+    let repo = stack_repo(&[("bomb.yaml", bomb.as_bytes()), ("big.yaml", big.as_bytes())], None);
+    let cache = support::private_cache(repo.path());
+    let (kib, out) = peak_rss_kib(repo.path(), cache.path(), &["stack", "lint", "t", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(kib < RSS_LIMIT_KIB, "peak RSS {kib} KiB (helm was given the bomb?)");
+    let f = out.findings();
+    assert!(
+        f.iter().any(|(r, at, m)| r == "stack/file"
+            && at.contains("stacks/t/values/bomb.yaml:2:")
+            && m.contains("alias expansion")
+            && m.contains("not given to helm")),
+        "{f:#?}"
+    );
+    assert!(!f.iter().any(|(r, _, _)| r == "stack/render"), "helm ran: {f:#?}");
+    assert!(
+        f.iter().any(|(r, at, m)| r == "stack/file"
+            && at.ends_with(&format!("stacks/t/values/big.yaml:{dup_line}:1"))
+            && m.contains("`extra` is given twice")),
+        "{f:#?}"
+    );
+
+    // Over the stack values bound: refused, pointing at the stack file's entry.
+    let huge = vec![b'#'; 9 * 1024 * 1024];
+    let repo = stack_repo(&[("huge.yaml", &huge)], None);
+    let out = run(repo.path(), cache.path(), &["stack", "lint", "t", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let f = out.findings();
+    assert!(
+        f.iter().any(|(r, at, m)| r == "stack/file"
+            && at.ends_with("stacks/t/stack.yaml:11:14")
+            && m.contains("limited to 8388608")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn stack_render_keeps_every_line_of_helms_error() {
+    let template = "{{ fail \"first line\\nsecond line\\nthird line\" }}\n";
+    let repo = stack_repo(&[("ok.yaml", b"extra: 1\n")], Some(template));
+    let cache = support::private_cache(repo.path());
+    let out = run(repo.path(), cache.path(), &["stack", "lint", "t", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let f = out.findings();
+    let render: Vec<_> = f.iter().filter(|(r, _, _)| r == "stack/render").collect();
+    assert_eq!(render.len(), 1, "{f:#?}");
+    for line in ["first line", "second line", "third line"] {
+        assert!(render[0].2.contains(line), "{line}: {}", render[0].2);
+    }
+}
+
+/// A template that repeats a value into 20 MB: helm's output is cut at the
+/// bound and the run is a finding, not 20 MB parsed, validated and cached.
+#[test]
+fn a_rendering_over_the_tool_output_bound_is_an_error() {
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  big: {{ tpl (repeat 20000000 \"x\") . | quote }}\n";
+    let repo = stack_repo(&[("ok.yaml", b"extra: 1\n")], Some(template));
+    let cache = support::private_cache(repo.path());
+    let out = run(repo.path(), cache.path(), &["stack", "lint", "t", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let f = out.findings();
+    assert!(
+        f.iter().any(|(r, _, m)| r == "stack/render" && m.contains("wrote more than 16777216 bytes")),
+        "{f:#?}"
+    );
+}
