@@ -230,3 +230,39 @@ fn a_rendering_over_the_tool_output_bound_is_an_error() {
         "{f:#?}"
     );
 }
+
+// ------------------------------------------------------------------ item 13
+
+/// Runs the harness with its standard output a pipe whose reader is already gone.
+fn with_closed_stdout(dir: &Path, cache: &Path, args: &[&str]) -> Outcome {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env("NEX_CACHE_DIR", cache)
+        .env_remove("HELM_BIN")
+        .env_remove("NEX_HELM")
+        .env("NO_COLOR", "1")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    Outcome::of(out)
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let cat = support::one_chart(&fixtures().join("hardening"), "plain");
+    let cache = support::private_cache(&fixtures().join("hardening"));
+    // `print!` (the lint report, the rule list) and `write!` (stack render) alike.
+    for args in [&["lint"][..], &["lint", "--list-rules"], &["lint", "--format", "json"]] {
+        let out = with_closed_stdout(cat.path(), cache.path(), args);
+        assert_eq!(out.code, 141, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{args:?}");
+    }
+    let repo = stack_repo(&[("ok.yaml", b"extra: 1\n")], None);
+    let out = with_closed_stdout(repo.path(), cache.path(), &["stack", "render", "t"]);
+    assert_eq!(out.code, 141, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+}
