@@ -266,3 +266,163 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(out.code, 141, "{}", out.stderr);
     assert_eq!(out.stderr, "");
 }
+
+/// A chart whose values.schema.json names a schema by URL: `helm lint` fails
+/// on it (it fetches the URL, or fails offline), so profile ct reports it too.
+#[test]
+fn a_remote_ref_is_reported_under_profile_ct() {
+    let cat = support::one_chart(&fixtures().join("hardening"), "remote");
+    std::fs::remove_file(cat.path().join("harness.yaml")).unwrap();
+    let schema_path = cat.path().join("charts/remote/values.schema.json");
+    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    schema["properties"]["replicas"] =
+        serde_json::json!({"description": "Pods.", "$ref": "https://schemas.invalid/replicas.json"});
+    std::fs::write(&schema_path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    let cache = support::private_cache(&fixtures().join("hardening"));
+    let out = run(cat.path(), cache.path(), &["lint", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let f = out.findings();
+    assert!(
+        f.iter().any(|(r, at, m)| r == "schema/local-ref"
+            && at.contains("values.schema.json:")
+            && m.contains("https://schemas.invalid/replicas.json")
+            && m.contains("helm lint")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_run_with_every_rule_off_says_so() {
+    let cat = support::one_chart(&fixtures().join("hardening"), "quiet");
+    // A chart with a finding (an unknown value), and then every rule off.
+    std::fs::write(cat.path().join("charts/quiet/values.yaml"), "replicas: many\n").unwrap();
+    let cache = support::private_cache(&fixtures().join("hardening"));
+    let before = run(cat.path(), cache.path(), &["lint"]);
+    assert_eq!(before.code, 1, "{}", before.stdout);
+    let ids = run(cat.path(), cache.path(), &["lint", "--list-rules", "--format", "json"]).json();
+    let ids: Vec<String> =
+        ids.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    assert!(ids.len() > 50, "{ids:?}");
+    let mut harness = String::from("profile: catalog\nrules:\n");
+    for id in &ids {
+        harness.push_str(&format!("  {id}: off\n"));
+    }
+    std::fs::write(cat.path().join("harness.yaml"), &harness).unwrap();
+    let human = run(cat.path(), cache.path(), &["lint"]);
+    assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);
+    assert!(
+        human.stdout.ends_with("0 errors, 0 warnings in 1 chart (every rule is off: nothing was checked)\n"),
+        "{}",
+        human.stdout
+    );
+    let json = run(cat.path(), cache.path(), &["lint", "--format", "json"]).json();
+    assert_eq!(json["summary"]["rules_on"], 0, "{json}");
+    assert_eq!(json["summary"]["rules_off"].as_u64(), Some(ids.len() as u64), "{json}");
+    // One rule off: counted, named in the summary line.
+    std::fs::write(cat.path().join("harness.yaml"), "profile: catalog\nrules:\n  yaml/truthy: off\n")
+        .unwrap();
+    let one = run(cat.path(), cache.path(), &["lint", "--format", "github"]);
+    assert!(one.stdout.trim_end().ends_with("(1 rule off in harness.yaml)"), "{}", one.stdout);
+}
+
+/// `since:` (and `remote`, `target-branch`) from ct.yaml go to git as
+/// revisions: one that reads as an option is refused before git runs, and
+/// git is never given it. A `git` on PATH records every argument it gets.
+#[test]
+fn an_option_in_since_never_reaches_git() {
+    let tmp = tempfile::tempdir().unwrap();
+    let upstream = tmp.path().join("upstream");
+    let cat = support::one_chart(&fixtures().join("hardening"), "app");
+    support::copy_dir(cat.path(), &upstream);
+    support::git(&upstream, &["init", "-q"]);
+    support::git(&upstream, &["add", "-A"]);
+    support::git(&upstream, &["commit", "-qm", "catalog"]);
+    support::git(tmp.path(), &["clone", "-q", upstream.to_str().unwrap(), "work"]);
+    let work = tmp.path().join("work");
+    let ct = std::fs::read_to_string(work.join("ct.yaml")).unwrap();
+    std::fs::write(work.join("ct.yaml"), format!("{ct}since: --octopus\n")).unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = tmp.path().join("git-args.log");
+    let real = String::from_utf8(
+        std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    std::fs::write(
+        bin.join("git"),
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\nexec '{}' \"$@\"\n", log.display(), real.trim()),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("git"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let cache = support::private_cache(&fixtures().join("hardening"));
+    for args in [&["lint", "--changed"][..], &["diff"]] {
+        let out = Outcome::of(
+            support::xtask_in(&work)
+                .args(args)
+                .env("PATH", &path)
+                .env("NEX_CACHE_DIR", cache.path())
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(out.code, 2, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains("`since: --octopus` is not a git revision"), "{args:?}: {}", out.stderr);
+    }
+    let seen = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!seen.lines().any(|a| a == "--octopus"), "git was given --octopus:\n{seen}");
+    // The recorder does see the harness's git: a good `since` reaches merge-base, after `--end-of-options`.
+    std::fs::write(work.join("ct.yaml"), format!("{ct}since: HEAD\n")).unwrap();
+    let out = Outcome::of(
+        support::xtask_in(&work)
+            .args(["lint", "--changed"])
+            .env("PATH", &path)
+            .env("NEX_CACHE_DIR", cache.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let seen = std::fs::read_to_string(&log).unwrap();
+    assert!(seen.contains("merge-base\n--end-of-options\norigin/main\nHEAD\n"), "{seen}");
+}
+
+/// A digest nobody verifies (`md5:0`) pins nothing: `image/lock` says so,
+/// whatever the lock holds for the image.
+#[test]
+fn a_digest_of_an_unverified_algorithm_fails_the_image_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(root.join("ct.yaml"), "chart-dirs:\n  - charts\n").unwrap();
+    let chart = root.join("charts/app");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 0.1.0\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "digest: md5:0\n").unwrap();
+    std::fs::write(
+        chart.join("templates/deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels: {app: a}\n  template:\n    metadata:\n      labels: {app: a}\n    spec:\n      containers:\n        - name: app\n          image: \"docker.io/example/app:1@{{ .Values.digest }}\"\n",
+    )
+    .unwrap();
+    let lock = "version: 1\nimages:\n  \"docker.io/example/app:1\":\n    digest: null\n    platforms: [linux/amd64, linux/arm64]\n    source: {kind: dockerfile, repository: \"github.com/example/app\", path: \"Dockerfile\", commit: \"0000000000000000000000000000000000000000\"}\n";
+    std::fs::write(root.join("images.lock.yaml"), lock).unwrap();
+    let cache = support::private_cache(root);
+    let out = run(root, cache.path(), &["lint", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let f = out.findings();
+    assert!(
+        f.iter()
+            .any(|(r, _, m)| r == "image/lock" && m.contains("md5:0") && m.contains("verified by nobody")),
+        "{f:#?}"
+    );
+    // The lock itself cannot record one either.
+    std::fs::write(root.join("images.lock.yaml"), lock.replace("digest: null", "digest: \"md5:0\"")).unwrap();
+    let out = run(root, cache.path(), &["lint", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.findings()
+            .iter()
+            .any(|(r, at, m)| r == "image/lock" && at.starts_with("images.lock.yaml") && m.contains("md5:0")),
+        "{:#?}",
+        out.findings()
+    );
+}

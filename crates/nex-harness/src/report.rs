@@ -23,6 +23,19 @@ pub struct Summary {
     pub warnings: usize,
     pub allowed: usize,
     pub charts: usize,
+    /// Rules the run judged (`lint`: the profile's, with harness.yaml's levels applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_on: Option<usize>,
+    /// Rules harness.yaml turned off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_off: Option<usize>,
+}
+
+/// Which rules a run judged: "0 errors" says little when every rule was off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    pub rules_on: usize,
+    pub rules_off: usize,
 }
 
 impl Summary {
@@ -51,6 +64,13 @@ impl Summary {
         if self.allowed > 0 {
             let _ = write!(line, " ({} allowed by exception)", self.allowed);
         }
+        match (self.rules_on, self.rules_off) {
+            (Some(0), _) => line.push_str(" (every rule is off: nothing was checked)"),
+            (_, Some(off)) if off > 0 => {
+                let _ = write!(line, " ({off} {} off in harness.yaml)", plural(off, "rule", "rules"));
+            }
+            _ => {}
+        }
         line
     }
 }
@@ -62,10 +82,26 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 /// Renders a report. `charts` lists every chart checked, clean ones included,
 /// so the JUnit and JSON forms show what passed too.
 pub fn render(format: Format, diags: &[Diagnostic], charts: &[String], color: bool) -> String {
+    render_run(format, diags, charts, color, None)
+}
+
+/// [`render`], with the summary saying which rules were judged (`lint`).
+pub fn render_run(
+    format: Format,
+    diags: &[Diagnostic],
+    charts: &[String],
+    color: bool,
+    coverage: Option<Coverage>,
+) -> String {
+    let mut summary = Summary::of(diags, charts.len());
+    if let Some(c) = coverage {
+        summary.rules_on = Some(c.rules_on);
+        summary.rules_off = Some(c.rules_off);
+    }
     match format {
-        Format::Human => human(diags, charts, color),
-        Format::Github => github(diags, charts),
-        Format::Json => json(diags, charts),
+        Format::Human => human(diags, charts, color, summary),
+        Format::Github => github(diags, summary),
+        Format::Json => json(diags, charts, summary),
         Format::Junit => junit(diags, charts),
     }
 }
@@ -89,7 +125,7 @@ pub const MAX_SHOWN_PER_RULE_AND_FILE: usize = 20;
 /// (a minified file is one line of a megabyte).
 pub const MAX_FRAME_CHARS: usize = 160;
 
-fn human(diags: &[Diagnostic], charts: &[String], color: bool) -> String {
+fn human(diags: &[Diagnostic], charts: &[String], color: bool, summary: Summary) -> String {
     let style = Style { on: color };
     let mut out = String::new();
     let mut groups: Vec<&str> = charts.iter().map(String::as_str).collect();
@@ -135,7 +171,7 @@ fn human(diags: &[Diagnostic], charts: &[String], color: bool) -> String {
             );
         }
     }
-    out.push_str(&Summary::of(diags, charts.len()).line());
+    out.push_str(&summary.line());
     out.push('\n');
     out
 }
@@ -227,7 +263,7 @@ fn code_frame(loc: &crate::diag::Location, source: &mut Source) -> Option<String
 }
 
 /// GitHub workflow commands; `%`, CR and LF are escaped as GitHub requires.
-fn github(diags: &[Diagnostic], charts: &[String]) -> String {
+fn github(diags: &[Diagnostic], summary: Summary) -> String {
     let mut out = String::new();
     for d in diags {
         let level = match (d.allowed.is_some(), d.severity) {
@@ -255,7 +291,7 @@ fn github(diags: &[Diagnostic], charts: &[String]) -> String {
         }
         let _ = writeln!(out, "::{level} {}::{}", props.join(","), gh_data(&msg));
     }
-    out.push_str(&Summary::of(diags, charts.len()).line());
+    out.push_str(&summary.line());
     out.push('\n');
     out
 }
@@ -269,10 +305,10 @@ fn gh_prop(s: &str) -> String {
 }
 
 /// The JSON report; its shape is described by `schemas/report.schema.json`.
-fn json(diags: &[Diagnostic], charts: &[String]) -> String {
+fn json(diags: &[Diagnostic], charts: &[String], summary: Summary) -> String {
     let doc = serde_json::json!({
         "version": 1,
-        "summary": Summary::of(diags, charts.len()),
+        "summary": summary,
         "charts": charts,
         "diagnostics": diags,
     });
@@ -468,6 +504,31 @@ mod tests {
         assert_eq!(json["diagnostics"].as_array().unwrap().len(), 1_002);
         // Bounded: a frame per shown finding, each at most a window of the line.
         assert!(out.len() < 30 * (MAX_FRAME_CHARS * 4 + 400), "{} bytes", out.len());
+    }
+
+    #[test]
+    fn the_summary_says_when_rules_were_off() {
+        let none = Coverage { rules_on: 0, rules_off: 90 };
+        let out = render_run(Format::Human, &[], &["web".into()], false, Some(none));
+        assert!(
+            out.ends_with("0 errors, 0 warnings in 1 chart (every rule is off: nothing was checked)\n"),
+            "{out}"
+        );
+        let some = Coverage { rules_on: 80, rules_off: 1 };
+        let out = render_run(Format::Github, &[], &["web".into()], false, Some(some));
+        assert!(out.ends_with("in 1 chart (1 rule off in harness.yaml)\n"), "{out}");
+        let all = Coverage { rules_on: 80, rules_off: 0 };
+        let out = render_run(Format::Human, &[], &["web".into()], false, Some(all));
+        assert!(out.ends_with("in 1 chart\n"), "{out}");
+        let v: serde_json::Value =
+            serde_json::from_str(&render_run(Format::Json, &[], &["web".into()], false, Some(none))).unwrap();
+        assert_eq!(
+            (v["summary"]["rules_on"].as_u64(), v["summary"]["rules_off"].as_u64()),
+            (Some(0), Some(90))
+        );
+        // Other commands judge no rule set: the fields are absent.
+        let v: serde_json::Value = serde_json::from_str(&render(Format::Json, &[], &[], false)).unwrap();
+        assert!(v["summary"].get("rules_on").is_none(), "{v}");
     }
 
     #[test]
