@@ -426,3 +426,259 @@ fn a_digest_of_an_unverified_algorithm_fails_the_image_rules() {
         out.findings()
     );
 }
+
+// ------------------------------------------------------------------ items 5 and 11
+
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+
+/// A loopback HTTP server on `ip` recording each request's target and
+/// `Authorization`, answered by `reply(target, authorization, own port)`.
+fn http_server(
+    ip: &str,
+    reply: impl Fn(&str, Option<&str>, u16) -> Vec<u8> + Send + Sync + 'static,
+) -> (u16, Seen) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Seen = Default::default();
+    let (log, reply) = (seen.clone(), std::sync::Arc::new(reply));
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(s.try_clone().unwrap());
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_owned());
+            }
+            let target = head.first().and_then(|l| l.split(' ').nth(1)).unwrap_or("/").to_owned();
+            let auth = head.iter().find_map(|h| {
+                h.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                    .map(|(_, v)| v.trim().to_owned())
+            });
+            log.lock().unwrap().push((target.clone(), auth.clone()));
+            let _ = s.write_all(&reply(&target, auth.as_deref(), port));
+        }
+    });
+    (port, seen)
+}
+
+fn http_ok(content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+fn http_status(line: &str, headers: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {line}\r\n{headers}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}").into_bytes()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// An image for `platforms`: its index (as JSON, to edit) and every manifest and config by digest.
+fn image(platforms: &[&str]) -> (Value, std::collections::HashMap<String, Vec<u8>>) {
+    let mut blobs = std::collections::HashMap::new();
+    let mut entries = Vec::new();
+    for p in platforms {
+        let (os, arch) = p.split_once('/').unwrap();
+        let config = serde_json::json!({"os": os, "architecture": arch,
+            "config": {"User": "65532", "Entrypoint": ["/app"], "ExposedPorts": {"8080/tcp": {}}}})
+        .to_string();
+        let config_digest = sha256(config.as_bytes());
+        blobs.insert(config_digest.clone(), config.into_bytes());
+        let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": 1},
+            "layers": []})
+        .to_string();
+        let digest = sha256(manifest.as_bytes());
+        blobs.insert(digest.clone(), manifest.into_bytes());
+        entries.push(serde_json::json!({"mediaType": MANIFEST, "digest": digest, "size": 1,
+            "platform": {"os": os, "architecture": arch}}));
+    }
+    (serde_json::json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": entries}), blobs)
+}
+
+/// A catalog with one chart running `HOST/team/app:1.0.0`, and a Docker config
+/// holding a password for `HOST`.
+fn image_catalog(host: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(root.join("ct.yaml"), "chart-dirs:\n  - charts\n").unwrap();
+    let chart = root.join("charts/app");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        format!("image:\n  registry: \"{host}\"\n  repository: team/app\n  tag: \"1.0.0\"\n  digest: \"\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels: {app: a}\n  template:\n    metadata:\n      labels: {app: a}\n    spec:\n      securityContext: {runAsNonRoot: true, runAsUser: 65532}\n      containers:\n        - name: app\n          image: \"{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}{{ with .Values.image.digest }}@{{ . }}{{ end }}\"\n          ports:\n            - containerPort: 8080\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("docker")).unwrap();
+    // `nex:s3cret`
+    std::fs::write(
+        root.join("docker/config.json"),
+        format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"bmV4OnMzY3JldA==\"}}}}}}"),
+    )
+    .unwrap();
+    tmp
+}
+
+fn images(cat: &Path, cache: &Path, host: &str) -> Outcome {
+    let mut cmd = support::xtask_in(cat);
+    cmd.args(["images", "--update", "--format", "json", "--insecure-registry", host])
+        .env("NEX_CACHE_DIR", cache)
+        .env("DOCKER_CONFIG", cat.join("docker"))
+        .timeout(Duration::from_secs(600));
+    Outcome::of(cmd.output().unwrap())
+}
+
+const PASSWORD: &str = "Basic bmV4OnMzY3JldA==";
+
+/// A registry on 127.0.0.1 whose 401 names the token service `realm(own port)`,
+/// serving the tag itself and sending every manifest and blob by digest to a
+/// CDN on 127.0.0.2.
+fn guarded_registry(
+    realm: impl Fn(u16) -> String + Send + Sync + 'static,
+    index: &Value,
+    cdn: u16,
+) -> (u16, Seen) {
+    let index = index.to_string().into_bytes();
+    http_server("127.0.0.1", move |target, auth, own| {
+        if target.starts_with("/token") {
+            return http_ok("application/json", b"{\"token\": \"tok\"}");
+        }
+        if auth != Some("Bearer tok") {
+            let challenge = format!(
+                "WWW-Authenticate: Bearer realm=\"{}\",service=\"nex\",scope=\"repository:team/app:pull\"\r\n",
+                realm(own)
+            );
+            return http_status("401 Unauthorized", &challenge);
+        }
+        if target.ends_with("/manifests/1.0.0") {
+            return http_ok(INDEX, &index);
+        }
+        let digest = target.rsplit('/').next().unwrap_or("");
+        http_status("307 Temporary Redirect", &format!("Location: http://127.0.0.2:{cdn}/{digest}\r\n"))
+    })
+}
+
+#[test]
+fn the_docker_config_password_stays_with_its_registry_and_redirects_drop_credentials() {
+    let (index, blobs) = image(&["linux/amd64", "linux/arm64"]);
+    let (cdn, cdn_seen) =
+        http_server("127.0.0.2", move |target, _, _| match blobs.get(target.trim_start_matches('/')) {
+            Some(b) => http_ok("application/json", b),
+            None => http_status("404 Not Found", ""),
+        });
+    let (token, token_seen) =
+        http_server("127.0.0.2", |_, _, _| http_ok("application/json", b"{\"token\": \"tok\"}"));
+    let (port, seen) = guarded_registry(move |_| format!("http://127.0.0.2:{token}/token"), &index, cdn);
+    let host = format!("127.0.0.1:{port}");
+    let cat = image_catalog(&host);
+    let cache = support::private_cache(cat.path());
+    let out = images(cat.path(), cache.path(), &host);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lock = std::fs::read_to_string(cat.path().join("images.lock.yaml")).unwrap();
+    assert!(lock.contains(&sha256(index.to_string().as_bytes())), "{lock}");
+    // The token service on another host was asked anonymously.
+    let token_seen = token_seen.lock().unwrap().clone();
+    assert!(!token_seen.is_empty());
+    assert!(token_seen.iter().all(|(_, a)| a.is_none()), "the password crossed hosts: {token_seen:?}");
+    // The CDN got every manifest and config, and no credential of any kind.
+    let cdn_seen = cdn_seen.lock().unwrap().clone();
+    assert_eq!(cdn_seen.len(), 4, "{cdn_seen:?}");
+    assert!(cdn_seen.iter().all(|(_, a)| a.is_none()), "credentials followed a redirect: {cdn_seen:?}");
+    // The registry itself saw the token, never the password.
+    assert!(seen.lock().unwrap().iter().all(|(_, a)| a.as_deref() != Some(PASSWORD)));
+
+    // The registry's own token service (the same server) does get the password.
+    let (port, seen) = guarded_registry(|own| format!("http://127.0.0.1:{own}/token"), &index, cdn);
+    let host = format!("127.0.0.1:{port}");
+    let cat = image_catalog(&host);
+    let out = images(cat.path(), cache.path(), &host);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().any(|(t, a)| t.starts_with("/token?") && a.as_deref() == Some(PASSWORD)), "{seen:?}");
+}
+
+/// An anonymous registry on 127.0.0.1 serving `index` (raw bytes) for the tag and `blobs` by digest.
+fn open_registry(index: Vec<u8>, blobs: std::collections::HashMap<String, Vec<u8>>) -> (u16, Seen) {
+    http_server("127.0.0.1", move |target, _, _| {
+        if target.ends_with("/manifests/1.0.0") {
+            return http_ok(INDEX, &index);
+        }
+        match blobs.get(target.rsplit('/').next().unwrap_or("")) {
+            Some(b) => http_ok("application/json", b),
+            None => http_status("404 Not Found", ""),
+        }
+    })
+}
+
+#[test]
+fn registry_answers_are_bounded_and_reported_as_what_they_are() {
+    let (index, blobs) = image(&["linux/amd64", "linux/arm64"]);
+    let cache = support::private_cache(image_catalog("127.0.0.1:1").path());
+    // (outcome, the lock written if any, requests the registry saw)
+    let run_against = |body: Vec<u8>| {
+        let (port, seen) = open_registry(body, blobs.clone());
+        let host = format!("127.0.0.1:{port}");
+        let cat = image_catalog(&host);
+        let out = images(cat.path(), cache.path(), &host);
+        let lock = std::fs::read_to_string(cat.path().join("images.lock.yaml")).ok();
+        let requests = seen.lock().unwrap().len();
+        (out, lock, requests)
+    };
+
+    // 20 000 entries: one request (the index), exit 2, nothing written.
+    let mut huge = index.clone();
+    let entry = huge["manifests"][0].clone();
+    huge["manifests"] = Value::Array(vec![entry; 20_000]);
+    let (out, lock, requests) = run_against(huge.to_string().into_bytes());
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("an index of 20000 entries; at most 64 are read"), "{}", out.stderr);
+    assert_eq!(requests, 1);
+    assert_eq!(lock, None);
+
+    // A platform listed twice is recorded once.
+    let mut twice = index.clone();
+    let first = twice["manifests"][0].clone();
+    twice["manifests"].as_array_mut().unwrap().push(first);
+    let (out, lock, requests) = run_against(twice.to_string().into_bytes());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lock = lock.unwrap();
+    assert_eq!(lock.matches("linux/amd64").count(), 1, "{lock}");
+    assert_eq!(requests, 5, "index, two manifests, two configs");
+
+    // A manifest named by a digest nobody verifies: never requested, never recorded.
+    let mut weak = index.clone();
+    weak["manifests"][1]["digest"] = serde_json::json!("md5:0");
+    let (out, lock, requests) = run_against(weak.to_string().into_bytes());
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("\"md5:0\"") && out.stderr.contains("verified by nobody"), "{}", out.stderr);
+    assert_eq!(lock, None);
+    assert_eq!(requests, 3, "the index, then the amd64 manifest and config only");
+
+    // Garbage: what it is, not `image/missing`.
+    let (out, lock, _) = run_against(b"<html>maintenance</html>".to_vec());
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("unusable answer from the registry: not JSON"), "{}", out.stderr);
+    assert!(!out.stdout.contains("image/missing") && !out.stderr.contains("image/missing"));
+    assert_eq!(lock, None);
+}
