@@ -217,6 +217,32 @@ pub fn template_release(
     Ok(keep(inputs.cache, &key, out))
 }
 
+/// A second, separately cached `helm template` of a named release: what differs
+/// from [`template_release`]'s output is generated anew on every render (random
+/// functions, `lookup` finding nothing), which Argo CD would re-apply on every sync.
+pub fn template_release_again(
+    inputs: &RenderInputs<'_>,
+    release: &str,
+    namespace: &str,
+    values: &[&Path],
+    kube_version: Option<&str>,
+) -> Result<ProcOutput, String> {
+    let mut k =
+        key("template release, second render", inputs, None).str(release).str(namespace).opt(kube_version);
+    for v in values {
+        k = k.str(&v.to_string_lossy()).file(v);
+    }
+    let key = k.finish();
+    if let Some(hit) = inputs.cache.get(&key) {
+        return Ok(hit);
+    }
+    let out = inputs
+        .helm
+        .template_release(inputs.chart_dir, release, namespace, values, kube_version)
+        .map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
+}
+
 /// `helm lint --strict`, through the same cache.
 pub fn lint(
     inputs: &RenderInputs<'_>,

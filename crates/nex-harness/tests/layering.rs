@@ -604,6 +604,10 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "rewrites the packaged Chart.yaml and Chart.lock inside helm's archive",
     ),
     (
+        "crates/nex-harness/src/release/image_owner.rs",
+        "`package --image-owner` rewrites the packaged Chart.yaml's image references inside the archive",
+    ),
+    (
         "crates/nex-harness/src/image_contract.rs",
         "`images --update` rewrites the artifacthub.io/images annotation in Chart.yaml",
     ),

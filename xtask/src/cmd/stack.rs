@@ -59,7 +59,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     match &args.command {
         Command::Lint { stacks, format } => lint(&root, stacks, *format, major),
         Command::Render { stack } => render(&root, stack, major),
-        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out),
+        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out, major),
         Command::Diff { stack, format } => diff(&root, stack, *format, major),
     }
 }
@@ -142,9 +142,28 @@ fn export_stack(
     named: &PathBuf,
     format: export::Format,
     out: &std::path::Path,
+    major: Major,
 ) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
     let s = read(&path)?;
+    if format == export::Format::Argocd {
+        // Argo CD renders with `helm template`: a Secret generated on every render would be
+        // replaced on every sync. Refuse before anything is written.
+        let helm = super::helm(major)?;
+        let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
+        let blockers = stack::argocd_blockers(&s, &helm, &cache);
+        if !blockers.is_empty() {
+            for d in blockers.into_iter().map(|d| stack::relative(d, root)) {
+                let at = d.location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default();
+                eprintln!("error[{}]: {at}{}: {}", d.rule, d.chart, d.message);
+                if let Some(h) = &d.hint {
+                    eprintln!("  = hint: {h}");
+                }
+            }
+            eprintln!("nothing was written: Argo CD could not deploy this stack as it is");
+            return Ok(Exit::Findings);
+        }
+    }
     let objects = export::objects(&s, format)?;
     let written = export::write(&objects, out, &root.join(export::GITOPS_CRDS))?;
     for w in &written {

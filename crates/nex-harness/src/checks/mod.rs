@@ -22,6 +22,7 @@ pub mod render;
 pub mod secret_keep;
 pub mod sources;
 pub mod stack;
+pub mod stack_serves;
 pub mod upgrade;
 pub mod value_names;
 pub mod values_schema;
@@ -94,6 +95,7 @@ pub const REGISTRY: &[&[Rule]] = &[
     policy::RULES,
     policy::exceptions::RULES,
     stack::RULES,
+    stack_serves::RULES,
     image::RULES,
     docs::RULES,
     upgrade::RULES,

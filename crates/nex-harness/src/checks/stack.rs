@@ -173,6 +173,18 @@ impl<'a> Index<'a> {
         index
     }
 
+    /// An object of the stack (or one `external:` declares) with this kind, namespace and name.
+    fn exists(&self, kind: &str, namespace: &str, name: &str) -> bool {
+        self.names.contains(&(kind, namespace, name))
+            || self.external.iter().any(|e| {
+                e.kind == kind && e.name == name && e.namespace.as_deref().is_none_or(|n| n == namespace)
+            })
+    }
+
+    fn service(&self, namespace: &str, name: &str) -> Option<&'a Object> {
+        self.services.get(&(namespace, name)).copied()
+    }
+
     fn policies_in(&self, namespace: &str) -> &[&'a Object] {
         self.policies.get(namespace).map_or(&[], Vec::as_slice)
     }
@@ -186,26 +198,26 @@ impl<'a> Index<'a> {
     }
 }
 
-fn namespace_of(o: &Object) -> &str {
+pub(crate) fn namespace_of(o: &Object) -> &str {
     o.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("")
 }
 
-fn is_hook(o: &Object) -> bool {
+pub(crate) fn is_hook(o: &Object) -> bool {
     o.value.pointer("/metadata/annotations/helm.sh~1hook").is_some()
 }
 
 /// A pod template of a workload: (labels, pod spec, replicas).
-struct Pod<'a> {
-    release: usize,
-    namespace: &'a str,
-    owner: String,
-    labels: BTreeMap<String, String>,
-    spec: &'a Value,
+pub(crate) struct Pod<'a> {
+    pub(crate) release: usize,
+    pub(crate) namespace: &'a str,
+    pub(crate) owner: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) spec: &'a Value,
     /// Copies; `None` for a DaemonSet (one per node).
     replicas: Option<u64>,
 }
 
-fn pods<'a>(view: &'a View<'_>, with_hooks: bool) -> Vec<Pod<'a>> {
+pub(crate) fn pods<'a>(view: &'a View<'_>, with_hooks: bool) -> Vec<Pod<'a>> {
     let mut out = Vec::new();
     for (ri, r) in view.releases.iter().enumerate() {
         for o in &r.objects {
@@ -238,13 +250,13 @@ fn pods<'a>(view: &'a View<'_>, with_hooks: bool) -> Vec<Pod<'a>> {
     out
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+pub(crate) fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
         .unwrap_or_default()
 }
 
-fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+pub(crate) fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     ["containers", "initContainers"]
         .into_iter()
         .flat_map(move |k| spec.get(k).and_then(Value::as_array).into_iter().flatten())
@@ -308,9 +320,12 @@ fn name_clash(view: &View<'_>) -> Vec<Diagnostic> {
 
 // ---------------------------------------------------------------- secret-ref
 
-fn exists(index: &Index<'_>, kind: &str, namespace: &str, name: &str) -> bool {
-    index.names.contains(&(kind, namespace, name))
-        || index.external.iter().any(|e| {
+pub(crate) fn exists(view: &View<'_>, kind: &str, namespace: &str, name: &str) -> bool {
+    view.releases
+        .iter()
+        .flat_map(|r| &r.objects)
+        .any(|o| o.kind() == kind && namespace_of(o) == namespace && o.name() == name)
+        || view.external.iter().any(|e| {
             e.kind == kind && e.name == name && e.namespace.as_deref().is_none_or(|n| n == namespace)
         })
 }
@@ -357,7 +372,7 @@ fn secret_refs(view: &View<'_>, index: &Index<'_>) -> Vec<Diagnostic> {
         }
         let release = &view.releases[pod.release];
         for (kind, name) in refs {
-            if exists(index, kind, pod.namespace, &name)
+            if index.exists(kind, pod.namespace, &name)
                 || !reported.insert((kind, pod.namespace.to_owned(), name.clone()))
             {
                 continue;
@@ -393,6 +408,10 @@ pub struct Reference {
     pub port: Option<u16>,
     pub at: Location,
     pub chart: String,
+}
+
+fn services<'a>(view: &'a View<'_>) -> impl Iterator<Item = &'a Object> {
+    view.releases.iter().flat_map(|r| &r.objects).filter(|o| o.kind() == "Service")
 }
 
 fn stack_namespaces(view: &View<'_>) -> BTreeSet<String> {
@@ -482,7 +501,7 @@ fn gateway_side(o: &Object) -> bool {
     matches!(group, "traefik.io" | "traefik.containo.us" | "gateway.networking.k8s.io")
 }
 
-fn base64_decode(s: &str) -> Option<String> {
+pub(crate) fn base64_decode(s: &str) -> Option<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut bits = 0u32;
     let mut n = 0;
@@ -573,7 +592,7 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
                             None => {
                                 // A named port: resolve it on the Service.
                                 let pname = b.pointer("/port/name").and_then(Value::as_str).unwrap_or("");
-                                service(index, namespace_of(o), name).and_then(|s| {
+                                index.service(namespace_of(o), name).and_then(|s| {
                                     service_ports(s).into_iter().find(|p| p.name == pname).map(|p| p.port)
                                 })
                             }
@@ -597,7 +616,7 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
     let mut resolved = Vec::new();
     let mut seen = BTreeSet::new();
     for r in refs {
-        let problem = match service(index, &r.namespace, &r.service) {
+        let problem = match index.service(&r.namespace, &r.service) {
             Some(s) => match r.port {
                 Some(p) if !service_ports(s).iter().any(|sp| sp.port == p) => Some(format!(
                     "Service {}/{} has no port {p} (it serves {})",
@@ -647,18 +666,18 @@ fn endpoint(r: &Reference) -> String {
     }
 }
 
-fn service<'a>(index: &Index<'a>, namespace: &str, name: &str) -> Option<&'a Object> {
-    index.services.get(&(namespace, name)).copied()
+pub(crate) fn service<'a>(view: &'a View<'_>, namespace: &str, name: &str) -> Option<&'a Object> {
+    services(view).find(|s| namespace_of(s) == namespace && s.name() == name)
 }
 
-struct ServicePort {
-    name: String,
-    port: u16,
-    target: Value,
-    protocol: String,
+pub(crate) struct ServicePort {
+    pub(crate) name: String,
+    pub(crate) port: u16,
+    pub(crate) target: Value,
+    pub(crate) protocol: String,
 }
 
-fn service_ports(s: &Object) -> Vec<ServicePort> {
+pub(crate) fn service_ports(s: &Object) -> Vec<ServicePort> {
     s.value
         .pointer("/spec/ports")
         .and_then(Value::as_array)
@@ -679,11 +698,11 @@ fn service_ports(s: &Object) -> Vec<ServicePort> {
 // ---------------------------------------------------------------- network policy
 
 /// One end of a flow: pods in a namespace with labels.
-struct Peer<'a> {
-    namespace: String,
-    labels: BTreeMap<String, String>,
+pub(crate) struct Peer<'a> {
+    pub(crate) namespace: String,
+    pub(crate) labels: BTreeMap<String, String>,
     /// The pod spec, to resolve named ports (destination side).
-    spec: Option<&'a Value>,
+    pub(crate) spec: Option<&'a Value>,
 }
 
 fn network_policy(view: &View<'_>, index: &Index<'_>, refs: &[Reference]) -> Vec<Diagnostic> {
@@ -694,7 +713,7 @@ fn network_policy(view: &View<'_>, index: &Index<'_>, refs: &[Reference]) -> Vec
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for r in refs {
-        let Some(svc) = service(index, &r.namespace, &r.service) else { continue };
+        let Some(svc) = index.service(&r.namespace, &r.service) else { continue };
         let selector = string_map(svc.value.pointer("/spec/selector"));
         if selector.is_empty() {
             continue;
@@ -798,14 +817,14 @@ fn network_policy(view: &View<'_>, index: &Index<'_>, refs: &[Reference]) -> Vec
     out
 }
 
-fn show_labels(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn show_labels(labels: &BTreeMap<String, String>) -> String {
     if labels.is_empty() {
         return "any pod".into();
     }
     labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
-fn resolve_target(target: &Value, spec: &Value) -> Option<u16> {
+pub(crate) fn resolve_target(target: &Value, spec: &Value) -> Option<u16> {
     match target {
         Value::Number(n) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
         Value::String(name) => containers(spec)
@@ -818,7 +837,7 @@ fn resolve_target(target: &Value, spec: &Value) -> Option<u16> {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Direction {
+pub(crate) enum Direction {
     Ingress,
     Egress,
 }
@@ -827,7 +846,7 @@ enum Direction {
 /// (ingress) is allowed when no policy selecting `subject` has that type, or
 /// some such policy has a rule whose peers match `other` and whose ports match.
 #[allow(clippy::too_many_arguments)]
-fn allowed(
+pub(crate) fn allowed(
     view: &View<'_>,
     policies: &[&Object],
     dir: Direction,
@@ -876,7 +895,7 @@ fn allowed(
     })
 }
 
-fn has_type(policy: &Object, dir: Direction) -> bool {
+pub(crate) fn has_type(policy: &Object, dir: Direction) -> bool {
     match policy.value.pointer("/spec/policyTypes").and_then(Value::as_array) {
         Some(types) => types.iter().any(|t| {
             t.as_str()
@@ -931,7 +950,7 @@ fn is_empty_selector(sel: &Value) -> bool {
 }
 
 /// A label selector; absent selects everything, as `{}` does.
-fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
     let Some(sel) = sel else { return true };
     let labels_ok = sel
         .get("matchLabels")
@@ -960,7 +979,7 @@ fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
     labels_ok && exprs_ok
 }
 
-fn port_matches(
+pub(crate) fn port_matches(
     pp: &Value,
     port: u16,
     port_name: Option<&str>,

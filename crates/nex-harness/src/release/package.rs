@@ -43,6 +43,9 @@ pub struct Options {
     pub dependency_repo: Option<String>,
     /// Sign the archives (Helm provenance, `<archive>.prov`) with this gpg key.
     pub sign: Option<super::provenance::Signer>,
+    /// The owner written over `ghcr.io/nex-charts/<image>` for the images this
+    /// repository builds (`--image-owner`; validated by the caller).
+    pub image_owner: Option<super::image_owner::ImageOwner>,
 }
 
 /// What a run did, or why it wrote nothing.
@@ -90,7 +93,7 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
         let dest = staging.path().join(i.to_string());
         std::fs::create_dir_all(&dest).map_err(io(&dest))?;
         let repo = opts.dependency_repo.as_deref().or(opts.url.as_deref());
-        match package_one(chart, helm, &dest, repo) {
+        match package_one(chart, helm, &dest, repo, opts.image_owner.as_ref()) {
             Ok(p) => packaged.push((p, dest)),
             Err(message) => failed.push((chart.name.clone(), message)),
         }
@@ -160,7 +163,13 @@ fn check_merge(path: &Path) -> Result<(), PackageError> {
 
 /// Vendors the chart's library dependencies, `helm package`s it into `dest`
 /// and rewrites the archive reproducibly. Errors are helm's words, for the user.
-fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> Result<Packaged, String> {
+fn package_one(
+    chart: &Chart,
+    helm: &Helm,
+    dest: &Path,
+    repo: Option<&str>,
+    owner: Option<&super::image_owner::ImageOwner>,
+) -> Result<Packaged, String> {
     let meta = crate::files::read_chart_meta(&chart.dir);
     crate::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let mut cmd = helm.command();
@@ -180,6 +189,9 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> R
     if let Some(repo) = repo {
         super::published_deps::rewrite_entries(&mut entries, repo)
             .map_err(|e| format!("cannot name the published repository: {e}"))?;
+    }
+    if let Some(owner) = owner {
+        super::image_owner::rewrite_entries(&mut entries, owner).map_err(|e| e.to_string())?;
     }
     let bytes = archive::build(entries).map_err(|e| format!("{}: {e}", file.display()))?;
     let metadata = chart_metadata(&bytes)?;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::checks::stack::RULE_FILE;
+use crate::checks::stack_serves::{Exposure, LoadBalancer, Over, PortProtocol};
 
 const SCHEMA: &str = include_str!("../../../../schemas/stack.schema.json");
 
@@ -35,6 +36,20 @@ pub struct Stack {
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     pub external: Vec<External>,
     pub releases: Vec<Release>,
+    /// What the stack serves outside the cluster (`serves:`).
+    pub serves: Vec<Exposure>,
+    pub load_balancer: Option<LoadBalancer>,
+    /// `gitops:` tools; `argocd` renders with `helm template`.
+    pub gitops: Vec<String>,
+    /// Releases allowed plain-text (non-PHC) passwords, with the reason.
+    pub plain_text_passwords: Vec<(String, String)>,
+}
+
+impl Stack {
+    /// Whether the stack is deployed with Argo CD (`gitops: [argocd]`).
+    pub fn argocd(&self) -> bool {
+        self.gitops.iter().any(|g| g == "argocd")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +117,36 @@ struct Raw {
     #[serde(default)]
     external: Vec<External>,
     releases: Vec<RawRelease>,
+    #[serde(default)]
+    serves: Vec<RawExposure>,
+    load_balancer: Option<String>,
+    #[serde(default)]
+    gitops: Vec<String>,
+    #[serde(default)]
+    plain_text_passwords: Vec<RawPlainText>,
+}
+
+#[derive(Deserialize)]
+struct RawExposure {
+    name: String,
+    description: Option<String>,
+    over: String,
+    release: Option<String>,
+    service: Option<String>,
+    #[serde(default)]
+    ports: Vec<String>,
+    #[serde(default)]
+    clients: Vec<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    routes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPlainText {
+    release: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -273,10 +318,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
             at,
         });
     }
+    let names: Vec<&str> = releases.iter().map(|r: &Release| r.name.as_str()).collect();
+    let serves = exposures(path, root, &raw.serves, &names, &mut problems);
+    duplicates(path, root, "serves", raw.serves.iter().map(|e| e.name.as_str()), &mut problems);
+    let mut plain_text_passwords = Vec::new();
+    for (i, p) in raw.plain_text_passwords.iter().enumerate() {
+        if !names.contains(&p.release.as_str()) {
+            problems.push(
+                Diagnostic::error(
+                    RULE_FILE,
+                    "",
+                    format!("plainTextPasswords: `{}` is not a release of the stack", p.release),
+                )
+                .at(locate(path, root, &format!("/plainTextPasswords/{i}/release"))),
+            );
+        }
+        plain_text_passwords.push((p.release.clone(), p.reason.clone()));
+    }
+    let load_balancer = match raw.load_balancer.as_deref() {
+        Some("servicelb") => Some(LoadBalancer::ServiceLb),
+        Some("client-address") => Some(LoadBalancer::ClientAddress),
+        _ => None,
+    };
     if !problems.is_empty() {
         return Err(problems);
     }
     Ok(Stack {
+        serves,
+        load_balancer,
+        gitops: raw.gitops,
+        plain_text_passwords,
         path: path.to_owned(),
         name: raw.name,
         description: raw.description,
@@ -290,6 +361,75 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
         external: raw.external,
         releases,
     })
+}
+
+/// The `serves:` entries, judged: what each kind needs, releases that exist, ports and CIDRs that parse.
+fn exposures(
+    path: &Path,
+    root: &Node,
+    raw: &[RawExposure],
+    releases: &[&str],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Exposure> {
+    let mut out = Vec::new();
+    for (i, e) in raw.iter().enumerate() {
+        let at = locate(path, root, &format!("/serves/{i}/name"));
+        let mut fail = |key: &str, message: String| {
+            problems.push(
+                Diagnostic::error(RULE_FILE, "", format!("serves `{}`: {message}", e.name)).at(locate(
+                    path,
+                    root,
+                    &format!("/serves/{i}/{key}"),
+                )),
+            )
+        };
+        let over = match e.over.as_str() {
+            "lan" => Over::Lan,
+            "gateway" => Over::Gateway,
+            _ => Over::Tailnet,
+        };
+        match (&over, &e.release) {
+            (Over::Lan | Over::Tailnet, None) => fail("over", format!("`over: {}` needs `release`", e.over)),
+            (_, Some(r)) if !releases.contains(&r.as_str()) => {
+                fail("release", format!("`{r}` is not a release of the stack"))
+            }
+            _ => {}
+        }
+        if over == Over::Lan && e.ports.is_empty() {
+            fail("over", "`over: lan` needs `ports` (PORT/PROTOCOL)".into());
+        }
+        if over == Over::Gateway && e.hosts.is_empty() {
+            fail("over", "`over: gateway` needs `hosts`".into());
+        }
+        let mut ports = Vec::new();
+        for (j, p) in e.ports.iter().enumerate() {
+            match PortProtocol::parse(p) {
+                Some(pp) => ports.push(pp),
+                None => fail(
+                    &format!("ports/{j}"),
+                    format!("`{p}` is not PORT/PROTOCOL with a port of 1 to 65535"),
+                ),
+            }
+        }
+        for (j, c) in e.clients.iter().enumerate() {
+            if crate::checks::stack_serves::Cidr::parse(c).is_none() {
+                fail(&format!("clients/{j}"), format!("`{c}` is not a CIDR (address/prefix)"));
+            }
+        }
+        out.push(Exposure {
+            name: e.name.clone(),
+            description: e.description.clone(),
+            over,
+            release: e.release.clone(),
+            service: e.service.clone(),
+            ports,
+            clients: e.clients.clone(),
+            hosts: e.hosts.clone(),
+            routes: e.routes.clone(),
+            at,
+        });
+    }
+    out
 }
 
 fn duplicates<'a>(
@@ -373,6 +513,21 @@ mod tests {
         assert!(p.iter().any(|p| p.contains("must be Kubernetes quantities")), "{p:?}");
         assert!(p.iter().any(|p| p.contains("`pi` is named twice")), "{p:?}");
         assert!(p.iter().any(|p| p.contains("node `nope`")), "{p:?}");
+    }
+
+    #[test]
+    fn serves_entries_are_judged_and_located() {
+        let p = problems(
+            "name: s\nserves:\n  - {name: dns, over: lan, release: nope}\n  - {name: web, over: gateway}\n  - {name: t, over: tailnet}\n  - {name: x, over: lan, release: a, ports: [99999/UDP], clients: [lan]}\nplainTextPasswords:\n  - {release: ghost, reason: r}\nreleases:\n  - {name: a, chart: x, namespace: n}\n",
+        );
+        let has = |at: &str, text: &str| p.iter().any(|l| l.contains(at) && l.contains(text));
+        assert!(has(":3:", "`nope` is not a release"), "{p:#?}");
+        assert!(has(":3:", "needs `ports`"), "{p:#?}");
+        assert!(has(":4:", "needs `hosts`"), "{p:#?}");
+        assert!(has(":5:", "needs `release`"), "{p:#?}");
+        assert!(has(":6:", "`99999/UDP` is not PORT/PROTOCOL"), "{p:#?}");
+        assert!(has(":6:", "`lan` is not a CIDR"), "{p:#?}");
+        assert!(has(":8:", "plainTextPasswords: `ghost`"), "{p:#?}");
     }
 
     #[test]
