@@ -192,17 +192,20 @@ fn an_export_that_breaks_its_crd_is_refused_and_nothing_is_written() {
 #[test]
 fn the_export_makes_every_namespace_first_with_the_stacks_labels() {
     let dir = tempfile::tempdir().unwrap();
+    // A stack's charts lie inside its repository (absolute paths are refused): copies here.
+    for chart in ["glance", "gatus", "authelia"] {
+        let to = dir.path().join("charts").join(chart);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(root().join("charts").join(chart).join("Chart.yaml"), to.join("Chart.yaml")).unwrap();
+    }
     std::fs::write(
         dir.path().join("stack.yaml"),
         "name: ns\nrepository: {url: https://example.org/charts}\nnodes: [{name: n, arch: amd64, cpu: 2, memory: 4Gi}]\n\
          namespaces: {home: {zone: lan}, elsewhere: {zone: x}}\n\
          releases:\n\
-         - {name: glance, chart: CHART, namespace: home}\n\
-         - {name: gatus, chart: CHART2, namespace: home}\n\
-         - {name: authelia, chart: CHART3, namespace: sso}\n"
-            .replace("CHART3", &root().join("charts/authelia").display().to_string())
-            .replace("CHART2", &root().join("charts/gatus").display().to_string())
-            .replace("CHART", &root().join("charts/glance").display().to_string()),
+         - {name: glance, chart: charts/glance, namespace: home}\n\
+         - {name: gatus, chart: charts/gatus, namespace: home}\n\
+         - {name: authelia, chart: charts/authelia, namespace: sso}\n",
     )
     .unwrap();
     let stack = nex_harness::stack::file::read(&dir.path().join("stack.yaml")).expect("stack file");
@@ -362,18 +365,21 @@ fn under_argocd_a_secret_generated_at_render_time_is_refused_by_lint_and_export(
     assert!(r[0].2.contains("password, passwordHash"), "{r:?}");
 
     // The export refuses it for Argo CD, writing nothing; Flux runs helm against the cluster (lookup works).
+    // A stack's charts lie inside the repository it is run from (absolute paths are refused).
     let stack = fixture("render-time-secret/stack.yaml").display().to_string();
     let tmp = tempfile::tempdir().unwrap();
+    support::copy_dir(&root().join("charts"), &tmp.path().join("charts"));
+    support::copy_dir(&root().join("schemas/gitops"), &tmp.path().join("schemas/gitops"));
     let text = std::fs::read_to_string(&stack).unwrap();
     let file = tmp.path().join("stack.yaml");
     std::fs::write(
         &file,
         format!("{}repository: {{url: https://example.org/charts}}\n", text)
-            .replace("../../../../../charts", &root().join("charts").display().to_string()),
+            .replace("../../../../../charts", "charts"),
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let run = xtask_in(&root())
+    let run = xtask_in(tmp.path())
         .args(["stack", "export"])
         .arg(&file)
         .args(["--format", "argocd", "--out"])
@@ -387,7 +393,7 @@ fn under_argocd_a_secret_generated_at_render_time_is_refused_by_lint_and_export(
         "{err}"
     );
     assert!(!out.exists(), "nothing is written");
-    let run = xtask_in(&root())
+    let run = xtask_in(tmp.path())
         .args(["stack", "export"])
         .arg(&file)
         .args(["--format", "flux", "--out"])
@@ -410,19 +416,16 @@ fn the_owners_stack_serves_lan_dns_and_a_cluster_only_service_fails_it() {
     assert_eq!(dns["ports"], serde_json::json!(["53/UDP", "53/TCP"]));
     assert_eq!(stack["loadBalancer"], "servicelb", "k3s' ServiceLB is what the Pi runs");
 
+    // A stack's charts lie inside the repository it is run from (absolute paths are refused).
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("nex-rpi");
+    support::copy_dir(&root().join("charts"), &tmp.path().join("charts"));
+    let dir = tmp.path().join("stacks/nex-rpi");
     support::copy_dir(&root().join("stacks/nex-rpi"), &dir);
-    let file = dir.join("stack.yaml");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("../../charts", &root().join("charts").display().to_string());
-    std::fs::write(&file, text).unwrap();
     let values = dir.join("values/adguard-home.yaml");
     let text = std::fs::read_to_string(&values).unwrap();
     assert!(text.contains("service:\n  type: LoadBalancer\n"));
     std::fs::write(&values, text.replace("service:\n  type: LoadBalancer\n", "")).unwrap();
-    let out = xtask_in(&root()).args(["stack", "lint", "--format", "json"]).arg(&dir).output().unwrap();
+    let out = xtask_in(tmp.path()).args(["stack", "lint", "--format", "json"]).arg(&dir).output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = report["diagnostics"].as_array().cloned().unwrap_or_default();
     let r = of_rule(&findings, "stack/exposure");

@@ -153,7 +153,8 @@ pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
             })
             .any(|e| match e {
                 Ok(e) if e.file_type().is_file() => {
-                    std::fs::read(e.path()).map_or(true, |b| b.windows(12).any(|w| w == b"Capabilities"))
+                    crate::fsio::read_capped(e.path(), crate::fsio::limit::CHART_FILE)
+                        .map_or(true, |b| b.windows(12).any(|w| w == b"Capabilities"))
                 }
                 Ok(_) => false,
                 Err(_) => true,

@@ -179,7 +179,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     // Read from the working directory (the root), so findings name it relative.
     match nex_harness::images::lock::Lock::read(std::path::Path::new("")) {
         Ok(Some(lock)) => {
-            let text = std::fs::read_to_string(nex_harness::images::lock::FILE_NAME).unwrap_or_default();
+            let lock_file = std::path::Path::new(nex_harness::images::lock::FILE_NAME);
+            let text = nex_harness::fsio::read_text(lock_file, nex_harness::fsio::limit::SETTINGS_FILE)
+                .unwrap_or_default();
             opts.images_lock = Some((std::sync::Arc::new(lock), text));
         }
         Ok(None) => {}

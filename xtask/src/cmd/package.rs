@@ -17,7 +17,11 @@ Published versions are immutable: when the index to merge with already lists a c
 with another digest, nothing is written and the run exits 1 naming the chart, the version and \
 both digests. Archives and index.yaml are written through temp files and renames.
 
---image-owner names the GitHub owner the release pushed the catalog's own images under (images/<name>, as ghcr.io/OWNER/<name>); a chart pinning a digest of the nex-charts image is refused for any other owner (exit 1), since that digest is not in OWNER's registry.")]
+--image-owner names the GitHub owner the release pushed the catalog's own images under (images/<name>, as ghcr.io/OWNER/<name>); a chart pinning a digest of the nex-charts image is refused for any other owner (exit 1), since that digest is not in OWNER's registry.
+
+A chart holding a symbolic link that leaves its folder (or a FIFO or device) is not packaged: \
+helm would copy what the link points at into the archive. --url and --dependency-repo must be \
+http(s):// or oci:// URLs.")]
 pub struct Args {
     /// Output folder for the archives and index.yaml
     #[arg(long, default_value = "dist")]

@@ -48,7 +48,8 @@ pub enum Command {
         /// Flux (HelmRepository + HelmReleases) or Argo CD (Applications)
         #[arg(long, value_enum)]
         format: export::Format,
-        /// Folder to write into (created if missing; files are replaced atomically)
+        /// Folder to write into (built beside it and swapped in whole; stale exported files
+        /// are dropped, other regular files kept; two objects with one file name are refused)
         #[arg(long)]
         out: PathBuf,
     },
@@ -83,7 +84,7 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     let mut tables = Vec::new();
     for f in &files {
         let mut r = stack::lint(f, root, &helm, &cache, &schemas);
-        if let Ok(s) = stack::file::read(f) {
+        if let Ok(s) = stack::file::read_in(f, root) {
             stack::apply_exceptions(&mut r.diagnostics, &s);
         }
         names.push(r.stack.clone());
@@ -108,8 +109,8 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
 }
 
-fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
-    stack::file::read(path).map_err(|diags| {
+fn read(root: &std::path::Path, path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
+    stack::file::read_in(path, root).map_err(|diags| {
         let lines: Vec<String> = diags
             .iter()
             .map(|d| {
@@ -122,7 +123,7 @@ fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
 
 fn render(root: &std::path::Path, named: &PathBuf, major: Major) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
-    let s = read(&path)?;
+    let s = read(root, &path)?;
     let helm = super::helm(major)?;
     let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
     let (rendered, failed) = stack::render(&s, &helm, &cache);
@@ -145,7 +146,7 @@ fn export_stack(
     major: Major,
 ) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
-    let s = read(&path)?;
+    let s = read(root, &path)?;
     if format == export::Format::Argocd {
         // Argo CD renders with `helm template`: a Secret generated on every render would be
         // replaced on every sync. Refuse before anything is written.

@@ -174,16 +174,43 @@ struct RawRelease {
     node: Option<String>,
 }
 
-/// Reads and judges a stack file. `Err` holds every located problem found.
+/// Reads and judges a stack file. Its repository is the nearest folder above
+/// it holding `.git` (the stack file's own folder when there is none); the
+/// charts and values files it names stay inside that ([`read_in`]).
+/// `Err` holds every located problem found.
 pub fn read(path: &Path) -> Result<Stack, Vec<Diagnostic>> {
-    let text = crate::files::read_text(path).map_err(|e| {
-        vec![Diagnostic::error(RULE_FILE, "", format!("cannot read the stack file: {e}")).in_file(path)]
-    })?;
-    parse(path, &text)
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let root = dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(dir);
+    read_in(path, root)
 }
 
-/// [`read`] over text already read (tests, fuzzing).
+/// [`read`] for a stack file of the repository at `root`: the charts and
+/// values files it names must stay inside `root` (no absolute path, no `..`
+/// above it, no link leading out of it), as `chart-dirs` must.
+pub fn read_in(path: &Path, root: &Path) -> Result<Stack, Vec<Diagnostic>> {
+    let text = crate::fsio::read_text(path, crate::fsio::limit::SETTINGS_FILE).map_err(|e| {
+        vec![Diagnostic::error(RULE_FILE, "", format!("cannot read the stack file: {e}")).in_file(path)]
+    })?;
+    parse_in(path, &text, root)
+}
+
+/// [`read`] over text already read (tests, fuzzing); the stack file's folder is the repository.
 pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
+    parse_in(path, text, path.parent().unwrap_or(Path::new("")))
+}
+
+/// What stands at a path a stack file names, when it is not a regular file, in words.
+fn not_a_file(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) => Some(format!("is {}, not a regular file", crate::paths::kind_of(m.file_type()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
+        Err(e) => Some(format!("cannot be read: {e}")),
+    }
+}
+
+/// [`parse`] with the repository root given.
+pub fn parse_in(path: &Path, text: &str, repo: &Path) -> Result<Stack, Vec<Diagnostic>> {
     let fail = |line: usize, column: usize, message: String| {
         vec![Diagnostic::error(RULE_FILE, "", message).at(Location::at(path, line.max(1), column.max(1)))]
     };
@@ -267,28 +294,31 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
     for (i, r) in raw.releases.into_iter().enumerate() {
         let at = locate(path, root, &format!("/releases/{i}/name"));
         let chart = dir.join(&r.chart);
-        if !chart.join("Chart.yaml").is_file() {
+        let chart_at = locate(path, root, &format!("/releases/{i}/chart"));
+        // Read like `chart-dirs`: a chart outside the repository is never read, not even its Chart.yaml.
+        if let Err(e) = crate::fsio::confine(repo, dir, Path::new(&r.chart)) {
             problems.push(
-                Diagnostic::error(
-                    RULE_FILE,
-                    "",
-                    format!("release `{}`: no chart at {}", r.name, chart.display()),
-                )
-                .at(locate(path, root, &format!("/releases/{i}/chart"))),
+                Diagnostic::error(RULE_FILE, "", format!("release `{}`: chart {e}", r.name)).at(chart_at),
             );
+        } else if let Some(what) = not_a_file(&chart.join("Chart.yaml")) {
+            let message = match what.as_str() {
+                "does not exist" => format!("release `{}`: no chart at {}", r.name, chart.display()),
+                _ => format!("release `{}`: {}/Chart.yaml {what}", r.name, chart.display()),
+            };
+            problems.push(Diagnostic::error(RULE_FILE, "", message).at(chart_at));
         }
         let mut values = Vec::new();
         for (j, v) in r.values.iter().enumerate() {
             let file = dir.join(v);
             let vat = locate(path, root, &format!("/releases/{i}/values/{j}"));
-            if !file.is_file() {
+            let problem = match crate::fsio::confine(repo, dir, Path::new(v)) {
+                Err(e) => Some(format!("values file {e}")),
+                Ok(_) => not_a_file(&file).map(|what| format!("values file {} {what}", file.display())),
+            };
+            if let Some(problem) = problem {
                 problems.push(
-                    Diagnostic::error(
-                        RULE_FILE,
-                        "",
-                        format!("release `{}`: values file {} does not exist", r.name, file.display()),
-                    )
-                    .at(vat.clone()),
+                    Diagnostic::error(RULE_FILE, "", format!("release `{}`: {problem}", r.name))
+                        .at(vat.clone()),
                 );
             }
             values.push((file, vat));

@@ -253,7 +253,7 @@ pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
 pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Schemas) -> Report {
     let name =
         path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stack = match file::read(path) {
+    let stack = match file::read_in(path, root) {
         Ok(s) => s,
         Err(diagnostics) => return Report { stack: name, diagnostics, budget: Vec::new() },
     };
@@ -263,6 +263,9 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     let no_crds = CrdSet::new(Vec::new());
     for r in &rendered {
         diagnostics.extend(per_object(&r.release, &version, schemas, &no_crds, cache));
+        if let Some(spec) = stack.releases.iter().find(|s| s.name == r.release.name) {
+            diagnostics.extend(runtime_contract(&r.release, &spec.chart));
+        }
     }
     let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
     let nodes: Vec<rules::Node> = stack
@@ -525,6 +528,34 @@ fn per_object(
     out
 }
 
+/// The chart's runtime contract (`runtime.yaml`, when it has one) against the
+/// release as the stack renders it: the stack's values decide, say, whether
+/// Authelia writes its health-check file. A contract that does not parse is
+/// `cargo xtask lint`'s to report.
+fn runtime_contract(release: &rules::Release, chart: &Path) -> Vec<Diagnostic> {
+    let path = chart.join(crate::runtime::FILE_NAME);
+    let Ok(text) = crate::files::read_text(&path) else { return Vec::new() };
+    let Ok(contract) = crate::runtime::parse(&path, &text) else { return Vec::new() };
+    let rendered = crate::checks::runtime::Rendered::new(&contract, &release.objects);
+    let mut out = Vec::new();
+    for o in &release.objects {
+        for f in crate::checks::runtime::findings(&contract, &rendered, o) {
+            let mut d = Diagnostic::new(
+                f.rule,
+                f.severity,
+                &release.name,
+                format!("{} ({}): {}", o.id(), o.source.as_deref().unwrap_or("?"), f.message),
+            )
+            .at(release.at.clone());
+            if let Some(h) = &f.hint {
+                d = d.hint(h.clone());
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// The chart's declared exceptions allow a per-object finding of a stack
 /// release when rule and kind match (release names differ from the chart's
 /// scenarios, so object names and scenarios are not compared).
@@ -630,7 +661,7 @@ pub fn diff(
     cache: &Cache,
 ) -> Result<crate::diff::report::Report, String> {
     use crate::diff::report::{ChartDiff, Report, ScenarioDiff};
-    let new = file::read(path).map_err(|d| located(&d))?;
+    let new = file::read_in(path, root).map_err(|d| located(&d))?;
     let rel = |p: &Path| -> Option<PathBuf> {
         let abs = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
         let abs = crate::paths::clean(&abs);
@@ -649,7 +680,8 @@ pub fn diff(
     base.archive(&dirs, tmp.path()).map_err(|e| e.to_string())?;
     let old_path = tmp.path().join(&stack_rel);
     let (old, old_note) = if old_path.is_file() {
-        match file::read(&old_path) {
+        // The target branch's copy: its paths must stay inside its own tree.
+        match file::read_in(&old_path, tmp.path()) {
             Ok(s) => (Some(s), None),
             Err(d) => (None, Some(format!("the stack file on {} has problems: {}", base.label, located(&d)))),
         }
