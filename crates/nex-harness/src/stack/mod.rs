@@ -44,7 +44,7 @@ pub const MAX_VALUES_BYTES: u64 = 8 * 1024 * 1024;
 /// YAML expansion bounds. `Err` is a located `stack/file` finding's place and message.
 fn read_values(path: &Path) -> Result<crate::yaml::Yaml, (Option<(usize, usize)>, String)> {
     let bytes = crate::files::read_capped(path, MAX_VALUES_BYTES).map_err(|e| match e {
-        crate::files::FileError::TooLarge { size } => (
+        crate::files::FileError::TooLarge { size, .. } => (
             None,
             format!("values file is {size} bytes; stack values files are limited to {MAX_VALUES_BYTES}"),
         ),
