@@ -230,7 +230,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", report::render(args.format, &diags, &names, color));
+    print!("{}", report::render_run(args.format, &diags, &names, color, Some(settings.coverage())));
     // Keep the results cache bounded (least recently used entries go first).
     cache.prune(nex_harness::cache::MAX_CACHE_BYTES);
     if unavailable {
