@@ -177,6 +177,9 @@ pub struct InstallPlan {
     pub load_images: Vec<String>,
     /// What is applied before ct runs: the namespace's level, objects in it ([`crate::kind`]).
     pub fixtures: crate::kind::Fixtures,
+    /// Charts ct must skip (`--excluded-charts`): their runtime contract needs a
+    /// credential from an outside service, which a kind cluster cannot give them.
+    pub excluded: Vec<String>,
 }
 
 pub fn kind_create_args(plan: &InstallPlan) -> Vec<OsString> {
@@ -227,6 +230,10 @@ pub fn ct_install_args(plan: &InstallPlan) -> Vec<OsString> {
         a.push("--upgrade".into());
     }
     push_selection(&mut a, plan.all, &plan.charts);
+    if !plan.excluded.is_empty() {
+        a.push("--excluded-charts".into());
+        a.push(plan.excluded.join(",").into());
+    }
     a.extend(plan.extra.iter().map(OsString::from));
     a
 }
@@ -353,6 +360,7 @@ mod tests {
                     },
                 )],
             },
+            excluded: Vec::new(),
         }
     }
 
@@ -428,10 +436,13 @@ mod tests {
         assert!(ct.contains(&"--upgrade".to_owned()) && ct.contains(&"--skip-clean-up".to_owned()));
         assert!(ct.windows(2).any(|w| w == ["--charts", "charts/glance,charts/gatus"]));
         assert_eq!(ct.last().unwrap(), "--debug");
-        let all = InstallPlan { upgrade: false, all: true, ..p };
+        assert!(!ct.contains(&"--excluded-charts".to_owned()));
+        let all =
+            InstallPlan { upgrade: false, all: true, excluded: vec!["tailscale".into(), "x".into()], ..p };
         let ct = strings(ct_install_args(&all));
         assert!(ct.contains(&"--all".to_owned()) && !ct.contains(&"--upgrade".to_owned()));
         assert!(!ct.contains(&"--charts".to_owned()));
+        assert!(ct.windows(2).any(|w| w == ["--excluded-charts", "tailscale,x"]), "{ct:?}");
         assert_eq!(
             strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])),
             ["lint", "--config", "ct.yaml"]
