@@ -167,8 +167,10 @@ fn create_pages_branch(remote: &str) -> Result<(), DoctorError> {
     let dir = tmp.path();
     git(dir, &["init", "-q"])?;
     git(dir, &["checkout", "-q", "--orphan", PAGES_BRANCH])?;
-    std::fs::write(dir.join("index.yaml"), EMPTY_INDEX).map_err(|e| DoctorError::Io(e.to_string()))?;
-    std::fs::write(dir.join(".nojekyll"), "").map_err(|e| DoctorError::Io(e.to_string()))?;
+    for (name, text) in [("index.yaml", EMPTY_INDEX), (".nojekyll", "")] {
+        crate::fsio::write_scratch(dir, &dir.join(name), text.as_bytes())
+            .map_err(|e| DoctorError::Io(e.to_string()))?;
+    }
     git(dir, &["add", "index.yaml", ".nojekyll"])?;
     git(
         dir,
