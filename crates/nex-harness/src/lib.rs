@@ -23,6 +23,7 @@ pub mod fsio;
 pub mod helm;
 pub mod image_contract;
 pub mod images;
+pub mod kind;
 pub mod kube;
 pub mod lint;
 pub mod lintconf;
