@@ -9,7 +9,6 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,13 +87,11 @@ impl KeyBuilder {
     /// differs). Links are followed, so the key follows what a link points at;
     /// only regular files are read (a FIFO or `/dev/zero` gives its kind).
     pub fn file(self, path: &Path) -> Self {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => match hash_file(path) {
-                Ok(digest) => self.str("file").part(&digest),
-                Err(e) => self.str("unreadable").str(&e.kind().to_string()),
-            },
-            Ok(m) => self.str("special").str(crate::paths::kind_of(m.file_type())),
-            Err(e) => self.str("unreadable").str(&e.kind().to_string()),
+        use crate::fsio::FileError;
+        match crate::fsio::hash_capped(path, crate::fsio::limit::ARCHIVE) {
+            Ok(digest) => self.str("file").part(&digest),
+            Err(FileError::NotRegular(kind)) => self.str("special").str(kind),
+            Err(e) => self.str("unreadable").str(&e.to_string()),
         }
     }
 
@@ -103,52 +100,80 @@ impl KeyBuilder {
     }
 }
 
-/// The sha256 of a file's bytes, streamed (vendored archives may be large).
-fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    crate::trace::read(path);
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
-    Ok(h.finalize().into())
-}
-
 /// A fingerprint of every file of a chart folder (paths and contents), vendored
 /// dependency archives in `charts/` included. Symbolic links are followed, as
 /// helm follows them: a link's key is what it points at, so editing the target
 /// of a linked ci file or `templates/` folder changes the fingerprint.
 /// `snapshots/` is left out: it records renders, it does not shape them.
+/// A link leaving the repository is keyed by where it points, never followed
+/// (a chart linked to `/usr` is not hashed whole; the link is a finding).
 /// [`Cache::fingerprint`] gives the same value without reading unchanged files.
 pub fn chart_fingerprint(dir: &Path) -> String {
-    content_fingerprint(dir, &tree_files(dir, Walk::Chart))
+    chart_fingerprint_in(dir, Path::new(""))
+}
+
+/// [`chart_fingerprint`] with the repository root given (`""`: the working directory).
+pub fn chart_fingerprint_in(dir: &Path, repo: &Path) -> String {
+    content_fingerprint(dir, &tree_files(dir, Walk::Chart(repo)))
 }
 
 /// Which files a fingerprint covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Walk {
-    /// A chart folder: links followed, the top-level `snapshots/` left out.
-    Chart,
+enum Walk<'a> {
+    /// A chart folder in a repository (see [`crate::fsio::walk_chart`]): links
+    /// followed inside the repository, the top-level `snapshots/` left out.
+    Chart(&'a Path),
     /// Any other folder (CRDs): every file, links followed.
     All,
 }
 
-/// The files under `dir` (links followed), sorted; nothing when it is missing.
-fn tree_files(dir: &Path, walk: Walk) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| !(walk == Walk::Chart && e.depth() == 1 && e.file_name() == "snapshots"))
-        .flatten()
-        .filter(|e| !e.file_type().is_dir())
-        .map(|e| e.into_path())
-        .collect();
-    files.sort();
-    files
+/// The files of a walk, sorted, and the links it did not follow out of the repository (sorted).
+#[derive(Debug, Default)]
+struct Tree {
+    files: Vec<PathBuf>,
+    leaving: Vec<(PathBuf, PathBuf)>,
 }
 
-fn content_fingerprint(dir: &Path, files: &[PathBuf]) -> String {
+/// The files under `dir` (links followed), sorted; nothing when it is missing.
+fn tree_files(dir: &Path, walk: Walk<'_>) -> Tree {
+    let mut tree = match walk {
+        Walk::Chart(repo) => {
+            let w = crate::fsio::walk_chart(dir, repo);
+            Tree {
+                files: w
+                    .entries
+                    .into_iter()
+                    .filter(|e| !e.file_type().is_dir())
+                    .map(|e| e.into_path())
+                    .collect(),
+                leaving: w.leaving,
+            }
+        }
+        Walk::All => Tree {
+            files: walkdir::WalkDir::new(dir)
+                .follow_links(true)
+                .into_iter()
+                .flatten()
+                .filter(|e| !e.file_type().is_dir())
+                .map(|e| e.into_path())
+                .collect(),
+            leaving: Vec::new(),
+        },
+    };
+    tree.files.sort();
+    tree.leaving.sort();
+    tree
+}
+
+fn content_fingerprint(dir: &Path, tree: &Tree) -> String {
     let mut k = KeyBuilder::new("chart");
-    for f in files {
+    for f in &tree.files {
         let rel = f.strip_prefix(dir).unwrap_or(f);
         k = k.str(&rel.to_string_lossy()).file(f);
+    }
+    for (link, target) in &tree.leaving {
+        let rel = link.strip_prefix(dir).unwrap_or(link);
+        k = k.str(&rel.to_string_lossy()).str("leaves the repository").str(&target.to_string_lossy());
     }
     k.finish().0
 }
@@ -203,7 +228,7 @@ impl Cache {
     /// the stamps of its files key a memo of the content fingerprint, so an
     /// unchanged chart costs a warm run a directory walk and one cache read.
     pub fn fingerprint(&self, dir: &Path) -> String {
-        self.memo_fingerprint(dir, Walk::Chart)
+        self.memo_fingerprint(dir, Walk::Chart(Path::new("")))
     }
 
     /// The same for any folder (every file counts): the catalog's CRDs.
@@ -211,18 +236,21 @@ impl Cache {
         self.memo_fingerprint(dir, Walk::All)
     }
 
-    fn memo_fingerprint(&self, dir: &Path, walk: Walk) -> String {
+    fn memo_fingerprint(&self, dir: &Path, walk: Walk<'_>) -> String {
         self.memo_fingerprint_at(dir, walk, now_seconds())
     }
 
     /// [`Cache::memo_fingerprint`] as of `now` (seconds): the memo is only
     /// written when every file last changed [`SETTLE_SECONDS`] before (see [`stamp`]).
-    fn memo_fingerprint_at(&self, dir: &Path, walk: Walk, now: i64) -> String {
-        let files = tree_files(dir, walk);
+    fn memo_fingerprint_at(&self, dir: &Path, walk: Walk<'_>, now: i64) -> String {
+        let tree = tree_files(dir, walk);
         let mut k = KeyBuilder::new("fingerprint memo").str(&format!("{walk:?}")).str(&dir.to_string_lossy());
+        for (link, target) in &tree.leaving {
+            k = k.str(&link.to_string_lossy()).str(&target.to_string_lossy());
+        }
         let mut newest = i64::MIN;
         let mut stamped = true;
-        for f in &files {
+        for f in &tree.files {
             k = k.str(&f.strip_prefix(dir).unwrap_or(f).to_string_lossy());
             match stamp(f) {
                 Some((bytes, changed)) => {
@@ -236,7 +264,7 @@ impl Cache {
         if stamped && let Some(hit) = self.get::<String>(&key) {
             return hit;
         }
-        let print = content_fingerprint(dir, &files);
+        let print = content_fingerprint(dir, &tree);
         if stamped && newest + SETTLE_SECONDS < now {
             self.put(&key, &print);
         }
@@ -258,11 +286,8 @@ impl Cache {
             return None;
         }
         let path = self.path_with(key, "raw");
-        crate::trace::read(&path);
-        let bytes = std::fs::read(&path).ok()?;
-        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
-            let _ = f.set_modified(std::time::SystemTime::now());
-        }
+        let bytes = crate::fsio::read_capped(&path, MAX_ENTRY_BYTES).ok()?;
+        let _ = crate::fsio::touch(&path);
         Some(bytes)
     }
 
@@ -276,14 +301,12 @@ impl Cache {
             return None;
         }
         let path = self.path(key);
-        crate::trace::read(&path);
-        let bytes = std::fs::read(&path).ok()?;
+        // A FIFO or an oversized file in its place is a miss, never a hang.
+        let bytes = crate::fsio::read_capped(&path, MAX_ENTRY_BYTES).ok()?;
         // A corrupt entry is a miss; the next put replaces it.
         let value = serde_json::from_slice(&bytes).ok()?;
         // Used now: the modification time orders entries for eviction (best effort).
-        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
-            let _ = f.set_modified(std::time::SystemTime::now());
-        }
+        let _ = crate::fsio::touch(&path);
         Some(value)
     }
 
@@ -317,7 +340,8 @@ impl Cache {
             if left <= max_bytes {
                 break;
             }
-            if std::fs::remove_file(&path).is_ok() {
+            // Never through a link: only what lies inside the cache is removed.
+            if crate::fsio::remove_file_within(&self.dir, &path).is_ok() {
                 left -= len;
                 out.entries += 1;
                 out.bytes_removed += len;
@@ -341,8 +365,7 @@ impl Cache {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
-        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
-        if tmp.write_all(bytes).is_ok() && tmp.persist(&path).is_ok() {
+        if crate::fsio::write_scratch(&self.dir, &path, bytes).is_ok() {
             self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
     }
@@ -360,12 +383,8 @@ impl Cache {
         if written == 0 {
             return None;
         }
-        let known = std::fs::File::open(self.usage_file()).ok().and_then(|f| {
-            use std::io::Read;
-            let mut text = String::new();
-            f.take(64).read_to_string(&mut text).ok()?;
-            text.trim().parse::<u64>().ok()
-        });
+        let known =
+            crate::fsio::read_text(&self.usage_file(), 64).ok().and_then(|t| t.trim().parse::<u64>().ok());
         match known.map(|k| k.saturating_add(written)) {
             Some(estimate) if estimate <= max_bytes => {
                 self.record_usage(estimate);
@@ -383,11 +402,7 @@ impl Cache {
     fn record_usage(&self, bytes: u64) {
         let file = self.usage_file();
         let Some(dir) = file.parent() else { return };
-        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
-            && tmp.write_all(bytes.to_string().as_bytes()).is_ok()
-        {
-            let _ = tmp.persist(&file);
-        }
+        let _ = crate::fsio::write_scratch(dir, &file, bytes.to_string().as_bytes());
     }
 
     /// The cached value for `key`, or `compute()`'s result, stored when `keep` says so.
@@ -492,14 +507,14 @@ mod tests {
         std::fs::create_dir_all(chart.join("templates")).unwrap();
         std::fs::write(chart.join("templates/a.yaml"), "a").unwrap();
         let later = now_seconds() + 60;
-        let print = cache.memo_fingerprint_at(&chart, Walk::Chart, later);
+        let print = cache.memo_fingerprint_at(&chart, Walk::Chart(Path::new("")), later);
         assert_eq!(print, chart_fingerprint(&chart));
         // The memo is kept once, then stands for the content (nothing new is
         // stored; `tests/warm.rs` shows no chart file is read).
         let kept = cache.written.load(Ordering::Relaxed);
         assert!(kept > 0);
         let a = chart.join("templates/a.yaml");
-        let memo_hit = |c: &Cache| c.memo_fingerprint_at(&chart, Walk::Chart, later);
+        let memo_hit = |c: &Cache| c.memo_fingerprint_at(&chart, Walk::Chart(Path::new("")), later);
         assert_eq!(memo_hit(&cache), print);
         assert_eq!(cache.written.load(Ordering::Relaxed), kept);
         // Any edit changes the stamps: same size, same modification time, new content.
@@ -515,7 +530,7 @@ mod tests {
         assert_eq!(memo_hit(&cache), edited, "a removed one");
         // A file that changed just now is hashed, and no memo is kept for it.
         let fresh = Cache { dir: tmp.path().join("fresh"), read: true, written: Arc::default() };
-        fresh.memo_fingerprint_at(&chart, Walk::Chart, now_seconds());
+        fresh.memo_fingerprint_at(&chart, Walk::Chart(Path::new("")), now_seconds());
         assert_eq!(fresh.written.load(Ordering::Relaxed), 0);
     }
 
@@ -552,15 +567,36 @@ mod tests {
         std::fs::write(outside.join("t.yaml"), "kind: A\n").unwrap();
         std::os::unix::fs::symlink(outside.join("x-values.yaml"), chart.join("ci/x-values.yaml")).unwrap();
         std::os::unix::fs::symlink(&outside, chart.join("templates")).unwrap();
-        let f1 = chart_fingerprint(&chart);
+        let repo = tmp.path();
+        let f1 = chart_fingerprint_in(&chart, repo);
         std::fs::write(outside.join("x-values.yaml"), "a: 2\n").unwrap();
-        let f2 = chart_fingerprint(&chart);
+        let f2 = chart_fingerprint_in(&chart, repo);
         assert_ne!(f1, f2, "a linked file's edit");
         std::fs::write(outside.join("t.yaml"), "kind: B\n").unwrap();
-        assert_ne!(f2, chart_fingerprint(&chart), "an edit inside a linked folder");
+        let f3 = chart_fingerprint_in(&chart, repo);
+        assert_ne!(f2, f3, "an edit inside a linked folder");
+        // Out of the repository, a link is keyed by where it points, never followed.
+        let inner = tmp.path().join("c");
+        assert_eq!(chart_fingerprint_in(&chart, &inner), chart_fingerprint_in(&chart, &inner));
+        std::fs::write(outside.join("t.yaml"), "kind: C\n").unwrap();
+        let g = chart_fingerprint_in(&chart, &inner);
+        std::fs::write(outside.join("t.yaml"), "kind: D\n").unwrap();
+        assert_eq!(g, chart_fingerprint_in(&chart, &inner), "not followed out of the repository");
+        assert_ne!(g, chart_fingerprint_in(&chart, repo));
         // A FIFO is named, never opened (opening it would block).
         let fifo = chart.join("values.yaml");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert_ne!(chart_fingerprint(&chart), chart_fingerprint(&outside));
+        assert_ne!(chart_fingerprint_in(&chart, repo), chart_fingerprint_in(&outside, repo));
+    }
+
+    #[test]
+    fn a_chart_linked_to_a_big_folder_outside_the_repository_is_not_walked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("c");
+        std::fs::create_dir_all(&chart).unwrap();
+        std::os::unix::fs::symlink("/usr", chart.join("templates")).unwrap();
+        let walk = crate::fsio::walk_chart(&chart, tmp.path());
+        assert_eq!(walk.entries.len(), 1, "only the chart folder itself");
+        assert_eq!(walk.leaving, [(chart.join("templates"), PathBuf::from("/usr"))]);
     }
 }

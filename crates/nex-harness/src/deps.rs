@@ -147,8 +147,8 @@ impl Deps {
                 remembered: None,
             });
         }
-        if let Some(f) = &failed {
-            let _ = std::fs::remove_file(f);
+        if let (Some(f), Some(dir)) = (&failed, &self.cache_dir) {
+            let _ = crate::fsio::remove_file_within(dir, f);
         }
         if let Some(kept) = kept {
             keep(&chart.dir.join("charts"), &declared, &kept);
@@ -223,20 +223,16 @@ impl Failure {
         if recheck {
             return None;
         }
-        let bytes = crate::files::read_capped(path, 64 * 1024).ok()?;
+        let bytes = crate::fsio::read_capped(path, crate::fsio::limit::STAMP).ok()?;
         let f: Failure = serde_json::from_slice(&bytes).ok()?;
         (f.at <= now && now - f.at < UNAVAILABLE_FOR.as_secs()).then_some(f)
     }
 
     /// Best effort: without it the next run only asks again.
     fn keep(&self, path: &Path) {
-        use std::io::Write;
         let (Some(dir), Ok(bytes)) = (path.parent(), serde_json::to_vec(self)) else { return };
-        if std::fs::create_dir_all(dir).is_ok()
-            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
-            && tmp.write_all(&bytes).is_ok()
-        {
-            let _ = tmp.persist(path);
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = crate::fsio::write_scratch(dir, path, &bytes);
         }
     }
 }
@@ -263,19 +259,19 @@ fn keep(charts: &Path, declared: &[Dependency], kept: &Path) {
     for archive in archives(charts) {
         let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if declared.iter().any(|d| name.starts_with(&format!("{}-", d.name)))
-            && std::fs::copy(&archive, kept.join(name)).is_err()
+            && crate::fsio::copy_capped(&archive, &kept.join(name), crate::fsio::limit::ARCHIVE).is_err()
         {
             return;
         }
     }
-    let _ = std::fs::write(kept.join(COMPLETE), "");
+    let _ = crate::fsio::write_atomic(&kept.join(COMPLETE), b"");
 }
 
 fn restore(kept: &Path, charts: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(charts)?;
     for archive in archives(kept) {
         if let Some(name) = archive.file_name() {
-            std::fs::copy(&archive, charts.join(name))?;
+            crate::fsio::copy_capped(&archive, &charts.join(name), crate::fsio::limit::ARCHIVE)?;
         }
     }
     Ok(())
@@ -356,9 +352,17 @@ fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), Stri
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
     }
-    if let Some((path, kind)) = crate::files::scan(&chart.dir).special.first() {
+    let scan = crate::files::scan(&chart.dir);
+    if let Some((path, kind)) = scan.special.first() {
         // helm would block on it (a FIFO) or read it forever (a device).
         return Err(format!("not vendored: {} is {kind}", path.display()));
+    }
+    if let Some((path, target)) = scan.leaving_repo.first() {
+        return Err(format!(
+            "not vendored: {} is a link to {}, outside the repository",
+            path.display(),
+            target.display()
+        ));
     }
     let mut cmd = helm.command();
     cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);

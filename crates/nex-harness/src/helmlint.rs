@@ -44,7 +44,6 @@
 //! runs the real lint for every scenario.
 
 use crate::catalog::Chart;
-use crate::load::ChartFiles;
 use crate::model::ChartMeta;
 use crate::render::Rendering;
 use serde_json::Value;
@@ -86,14 +85,20 @@ impl Model {
 
     /// Why helm lint could say something about the chart whatever the values
     /// (Chart.yaml, templates, dependencies, CRDs); reads the chart's folder.
-    pub fn chart_doubt(&self, chart: &Chart, files: &ChartFiles, meta: &ChartMeta) -> Option<Doubt> {
+    /// `chart_yaml`: Chart.yaml as the loader read it (`None`: unreadable).
+    pub fn chart_doubt(
+        &self,
+        chart: &Chart,
+        chart_yaml: Option<&crate::files::YamlFile>,
+        meta: &ChartMeta,
+    ) -> Option<Doubt> {
         if meta.is_library() {
             return Some("a library chart is not rendered".into());
         }
         if let Some(e) = &meta.error {
             return Some(format!("Chart.yaml: {e}"));
         }
-        let Some(parsed) = files.chart_yaml.content.as_ref().ok().and_then(|f| f.parsed.as_ref().ok()) else {
+        let Some(parsed) = chart_yaml.and_then(|f| f.parsed.as_ref().ok()) else {
             return Some("Chart.yaml cannot be read".into());
         };
         if !parsed.duplicates.is_empty() {
@@ -494,7 +499,7 @@ fn subcharts(dir: &Path, meta: &ChartMeta) -> Option<Doubt> {
 /// The `name` of the Chart.yaml at the top of a chart archive.
 fn archive_chart_name(path: &Path) -> Option<String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
+    let (file, _) = crate::fsio::open_capped(path, crate::fsio::limit::ARCHIVE).ok()?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     for entry in archive.entries().ok()? {
         let entry = entry.ok()?;
@@ -556,7 +561,8 @@ fn asks_api_versions(dir: &Path, meta: &ChartMeta) -> Option<Doubt> {
             let found = if e.path().extension().is_some_and(|x| x == "tgz") {
                 archive_mentions(e.path(), "APIVersions")
             } else {
-                std::fs::read(e.path()).map_or(true, |b| String::from_utf8_lossy(&b).contains("APIVersions"))
+                crate::fsio::read_capped(e.path(), crate::fsio::limit::CHART_FILE)
+                    .map_or(true, |b| String::from_utf8_lossy(&b).contains("APIVersions"))
             };
             if found {
                 return true;
@@ -572,7 +578,7 @@ fn asks_api_versions(dir: &Path, meta: &ChartMeta) -> Option<Doubt> {
 /// Whether any file of a chart archive contains `needle` (unreadable: yes).
 fn archive_mentions(path: &Path, needle: &str) -> bool {
     use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else { return true };
+    let Ok((file, _)) = crate::fsio::open_capped(path, crate::fsio::limit::ARCHIVE) else { return true };
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let Ok(entries) = archive.entries() else { return true };
     for entry in entries {

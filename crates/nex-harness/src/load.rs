@@ -70,6 +70,11 @@ pub struct LoadedChart {
     pub upgrade: Option<crate::base_tree::BaseChart>,
     /// The catalog's `images.lock.yaml` (image/* rules); `None` when it has none.
     pub images_lock: Option<std::sync::Arc<crate::images::lock::Lock>>,
+    /// What `cargo xtask ct install` applies before ct runs (`ct/install-ready`);
+    /// `None`: not read for this run (no fixtures).
+    pub kind_fixtures: Option<std::sync::Arc<crate::kind::Fixtures>>,
+    /// `group/Kind` of every CRD the chart's `crds/` (and its subcharts') define: helm installs them.
+    pub chart_crd_kinds: Vec<String>,
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
@@ -138,11 +143,20 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
-    /// Special files (FIFOs, devices) and links leaving the chart folder.
+    /// Special files (FIFOs, devices) and links leaving the chart folder or the repository.
     pub scan: crate::files::Scan,
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
     pub contracts: Vec<(String, Source<JsonFile>)>,
+    /// The runtime contract (`runtime.yaml`), parsed; `None` when the chart has none.
+    pub runtime: Option<Source<RuntimeFile>>,
+}
+
+/// A runtime contract as read: the model, or every placed problem.
+pub type RuntimeFile = Result<crate::runtime::Contract, Vec<crate::runtime::Problem>>;
+
+fn read_runtime(path: &Path) -> Result<RuntimeFile, FileError> {
+    crate::files::read_text(path).map(|text| crate::runtime::parse(path, &text))
 }
 
 /// What the loader needs from the run's configuration.
@@ -161,6 +175,8 @@ pub struct LoadOptions<'a> {
     pub deps: Option<&'a crate::deps::Deps>,
     /// The catalog's image lock: its digest (for cache keys), parsed when a chart is loaded.
     pub images_lock: Option<crate::images::lock::LockFile>,
+    /// The kind job's fixtures (`crate::kind`), read once for the run, and their text (for cache keys).
+    pub kind_fixtures: Option<(std::sync::Arc<crate::kind::Fixtures>, String)>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -175,6 +191,7 @@ impl<'a> LoadOptions<'a> {
             base: None,
             deps: None,
             images_lock: None,
+            kind_fixtures: None,
         }
     }
 }
@@ -190,7 +207,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     // helm's YAML reader has no byte bound on alias expansion: a file ours
     // refuses for its size after expansion would run helm out of memory.
+    // A link leaving the repository would have helm read (and package) what it points at.
     let helm_may_read = files.scan.special.is_empty()
+        && files.scan.leaving_repo.is_empty()
         && !over_limit(&files.chart_yaml)
         && !files.values.as_ref().is_some_and(over_limit);
     // helm splits `--values a,b` at commas: such a file name would be read as two files.
@@ -238,6 +257,12 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         crds = found;
         crd_errors.append(&mut errors);
     }
+    let mut chart_crd_kinds: Vec<String> = crds
+        .iter()
+        .map(|c| format!("{}/{}", c.api_version.split('/').next().unwrap_or_default(), c.kind))
+        .collect();
+    chart_crd_kinds.sort();
+    chart_crd_kinds.dedup();
     let chart_crds = CrdSet::new(crds);
 
     // `helm lint` runs only where the model of it cannot prove it would say
@@ -250,7 +275,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     let model = crate::helmlint::Model::for_helm(&opts.helm.version, &opts.lint_extra_args);
     let chart_doubt = match (&model, opts.render) {
-        (Ok(m), Some(_)) if kube_versions.is_ok() => m.chart_doubt(chart, &files, &meta),
+        (Ok(m), Some(_)) if kube_versions.is_ok() => {
+            m.chart_doubt(chart, files.chart_yaml.content.as_ref().ok(), &meta)
+        }
         (Err(doubt), _) => Some(doubt.clone()),
         _ => Some("no renders to judge".into()),
     };
@@ -337,6 +364,8 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         crd_errors,
         upgrade,
         images_lock: opts.images_lock.as_ref().and_then(|l| l.lock()),
+        kind_fixtures: opts.kind_fixtures.as_ref().map(|(f, _)| f.clone()),
+        chart_crd_kinds,
     }
 }
 
@@ -382,13 +411,22 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
         .iter()
         .filter_map(|s| s.values_file.as_ref().map(|f| (s.name.clone(), source(f.clone(), YamlFile::read))))
         .collect();
-    let mut ci_ignored: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| !crate::catalog::is_ci_values(p))
-        .collect();
+    // What ct skips under ci/ (and under ci/lint/, the lint-only scenarios' folder).
+    let skipped = |d: PathBuf| {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| !crate::catalog::is_ci_values(p))
+            .collect::<Vec<_>>()
+    };
+    let lint_dir = dir.join("ci").join(crate::catalog::LINT_ONLY_DIR);
+    let mut ci_ignored: Vec<PathBuf> = skipped(dir.join("ci"));
+    if lint_dir.is_dir() {
+        ci_ignored.retain(|p| *p != lint_dir);
+        ci_ignored.extend(skipped(lint_dir));
+    }
     ci_ignored.sort();
     let files = ChartFiles {
         chart_yaml,
@@ -405,6 +443,7 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),
+        runtime: optional(dir.join(crate::runtime::FILE_NAME), read_runtime),
     };
     (files, meta)
 }
@@ -439,11 +478,14 @@ pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> Lo
             symlink_loops: Vec::new(),
             scan: Default::default(),
             contracts: Vec::new(),
+            runtime: None,
         },
         settings: Settings::default(),
         previous: None,
         meta,
         images_lock: None,
+        kind_fixtures: None,
+        chart_crd_kinds: Vec::new(),
         kube_versions: Ok(Vec::new()),
         renderings: Vec::new(),
         values_texts: BTreeMap::new(),

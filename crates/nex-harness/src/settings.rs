@@ -180,8 +180,8 @@ fn chart_yaml_schema(
         return Ok(None);
     }
     let path = root.join(name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|source| SettingsError::Read { path: path.clone(), source })?;
+    let text = crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE)
+        .map_err(|e| SettingsError::Read { path: path.clone(), source: e.into() })?;
     let schema = crate::yamale::Schema::parse(&text)
         .map_err(|e| SettingsError::Invalid(vec![format!("{name}:{e} (ct.yaml's chart-yaml-schema)")]))?;
     Ok(Some(std::sync::Arc::new(crate::load::ChartYamlSchema { shown: PathBuf::from(name), schema })))
@@ -271,6 +271,14 @@ impl RunSettings {
         };
         // A file named on the command line must exist.
         let mut ct = CtConfig::load_file(&ct_path, flags.config.is_some())?;
+        // Paths ct.yaml names are the repository's files; flags may name any.
+        for (key, value) in [("lint-conf", &ct.lint_conf), ("chart-yaml-schema", &ct.chart_yaml_schema)] {
+            if !value.trim().is_empty()
+                && let Err(e) = crate::fsio::confine(root, root, Path::new(value.trim()))
+            {
+                return Err(SettingsError::Invalid(vec![format!("{}: {key}: {e}", ct_path.display())]));
+            }
+        }
         if let Some(v) = &flags.lint_conf {
             ct.lint_conf = v.clone();
         }
@@ -286,8 +294,8 @@ impl RunSettings {
         };
         let file = match &harness_path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| SettingsError::Read { path: p.clone(), source })?;
+                let text = crate::fsio::read_text(p, crate::fsio::limit::SETTINGS_FILE)
+                    .map_err(|e| SettingsError::Read { path: p.clone(), source: e.into() })?;
                 HarnessFile::parse(&text, p.strip_prefix(root).unwrap_or(p))?
             }
             None => HarnessFile::default(),
@@ -352,6 +360,13 @@ impl RunSettings {
                 Some(d)
             })
             .collect()
+    }
+
+    /// How many registered rules this run judges, and how many `rules:` turns off.
+    pub fn coverage(&self) -> crate::report::Coverage {
+        let rules_on = crate::checks::rules().filter(|r| self.severity(r.id, r.severity).is_some()).count();
+        let rules_off = self.rules.values().filter(|l| **l == Level::Off).count();
+        crate::report::Coverage { rules_on, rules_off }
     }
 
     /// Whether Chart.yaml is held to the catalog's `schemas/chart.schema.json`

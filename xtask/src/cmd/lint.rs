@@ -190,7 +190,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     opts.base = tree.as_ref();
     // The image rules read the catalog's lock (offline); a catalog without one is not judged.
     // Read from the working directory (the root), so findings name it relative.
-    if let Some((lock, problem)) = nex_harness::images::lock::LockFile::open(std::path::Path::new(""), &cache)
+    if let Some((lock, problem)) = nex_harness::images::lock::LockFile::find(std::path::Path::new(""), &cache)
     {
         match problem {
             None => opts.images_lock = Some(lock),
@@ -201,6 +201,11 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             ),
         }
     }
+    // ct/install-ready judges the scenarios ct installs against the kind job's fixtures;
+    // unreadable ones stop the run (the install would apply them).
+    let (fixtures, text) = nex_harness::kind::load(std::path::Path::new(""))
+        .map_err(|e| anyhow::anyhow!("{e} (the kind job's fixtures, {})", nex_harness::kind::FIXTURES_DIR))?;
+    opts.kind_fixtures = Some((std::sync::Arc::new(fixtures), text));
     // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
     let unwritable: Vec<String> = charts
         .iter()
@@ -232,7 +237,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", report::render(args.format, &diags, &names, color));
+    print!("{}", report::render_run(args.format, &diags, &names, color, Some(settings.coverage())));
     // Keep the results cache bounded (least recently used entries go first).
     cache.settle(nex_harness::cache::MAX_CACHE_BYTES);
     if unavailable {

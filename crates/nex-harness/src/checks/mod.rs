@@ -14,14 +14,17 @@ pub mod deps;
 pub mod docs;
 pub mod helm_lint;
 pub mod image;
+pub mod install_ready;
 pub mod kube_schema;
 pub mod objects;
 pub mod policy;
 pub mod pss;
 pub mod render;
+pub mod runtime;
 pub mod secret_keep;
 pub mod sources;
 pub mod stack;
+pub mod stack_serves;
 pub mod upgrade;
 pub mod value_names;
 pub mod values_schema;
@@ -43,7 +46,11 @@ pub const ALL: &[(&str, Check)] = &[
     ("kube-schema", kube_schema::check),
     // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
     ("policy", policy::check),
+    // The chart's runtime contract against every rendered scenario.
+    ("runtime", runtime::check),
     ("docs", docs::check),
+    // What ct install would install on the kind job's cluster.
+    ("install-ready", install_ready::check),
     // Breaking changes for users of the target branch's version (`lint --changed`).
     ("upgrade", upgrade::check),
 ];
@@ -93,8 +100,11 @@ pub const REGISTRY: &[&[Rule]] = &[
     pss::RULES,
     policy::RULES,
     policy::exceptions::RULES,
+    runtime::RULES,
     stack::RULES,
+    stack_serves::RULES,
     image::RULES,
+    install_ready::RULES,
     docs::RULES,
     upgrade::RULES,
 ];

@@ -222,7 +222,7 @@ pub type Problem = Option<(String, crate::diag::Location)>;
 
 impl LockFile {
     /// The lock at `root` (`None` when it has none) and its problem, if any.
-    pub fn open(root: &Path, cache: &crate::cache::Cache) -> Option<(Self, Problem)> {
+    pub fn find(root: &Path, cache: &crate::cache::Cache) -> Option<(Self, Problem)> {
         let path = root.join(FILE_NAME);
         if std::fs::symlink_metadata(&path).is_err() {
             return None;
@@ -256,7 +256,7 @@ impl LockFile {
     pub fn lock(&self) -> Option<std::sync::Arc<Lock>> {
         self.parsed
             .get_or_init(|| {
-                let text = crate::files::read_text(&self.path).ok()?;
+                let text = crate::fsio::read_text(&self.path, crate::fsio::limit::SETTINGS_FILE).ok()?;
                 Lock::parse(&self.path, &text).ok().map(std::sync::Arc::new)
             })
             .clone()
@@ -267,10 +267,11 @@ impl Lock {
     /// The lock of a catalog root; `Ok(None)` when it has none.
     pub fn read(root: &Path) -> Result<Option<Self>, LockError> {
         let path = root.join(FILE_NAME);
-        match crate::files::read_text(&path) {
+        // A FIFO or `/dev/zero` in its place is an error, never a hang.
+        match crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE) {
             Ok(text) => Self::parse(&path, &text).map(Some),
-            Err(crate::files::FileError::Missing) => Ok(None),
-            Err(e) => Err(LockError::Io { path, source: std::io::Error::other(e.to_string()) }),
+            Err(crate::fsio::FileError::Missing) => Ok(None),
+            Err(e) => Err(LockError::Io { path, source: e.into() }),
         }
     }
 
@@ -298,6 +299,11 @@ impl Lock {
                 Ok(r) if r.digest.is_some() || r.tag.is_none() => Some(format!("{key:?} must be NAME:TAG")),
                 Ok(_) if e.source.kind == SourceKind::Registry && e.digest.is_none() => {
                     Some(format!("{key}: a registry entry has a digest"))
+                }
+                Ok(_) if e.digest.as_deref().and_then(crate::images::reference::digest_problem).is_some() => {
+                    let d = e.digest.as_deref().unwrap_or_default();
+                    let why = crate::images::reference::digest_problem(d).unwrap_or_default();
+                    Some(format!("{key}: digest {d}: {why}"))
                 }
                 Ok(_)
                     if e.source.kind == SourceKind::Dockerfile
@@ -424,7 +430,7 @@ mod tests {
         lock.images.insert(
             "docker.io/library/busybox:1.37.0".into(),
             Entry {
-                digest: Some("sha256:00ff".into()),
+                digest: Some(format!("sha256:{}", "00ff".repeat(16))),
                 platforms: Some(vec!["linux/amd64".into(), "linux/arm64".into()]),
                 cmd: Some(vec!["sh".into()]),
                 user: Some("".into()),
@@ -481,6 +487,7 @@ mod tests {
             "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: registry}}\n",
             "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: dockerfile}}\n",
             "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: registry}, digest: x, colour: red}\n",
+            "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: registry}, digest: \"md5:0\"}\n",
         ] {
             let e = Lock::parse(Path::new("images.lock.yaml"), bad).unwrap_err().to_string();
             assert!(e.starts_with("images.lock.yaml"), "{e}");

@@ -138,10 +138,6 @@ pub fn is_bundled(text: &str) -> bool {
     BUNDLED.iter().any(|(_, t)| t.len() == text.len() && *t == text)
 }
 
-/// CRD files are large (Gateway API's run to hundreds of kilobytes); one past
-/// this is a mistake, not a definition.
-const MAX_CRD_BYTES: u64 = 16 * 1024 * 1024;
-
 /// Every CRD schema found in the YAML files of a folder (not recursive into
 /// hidden folders); files that cannot be read or parsed are reported.
 pub fn load_dir(dir: &Path) -> (Vec<CrdSchema>, Vec<String>) {
@@ -159,10 +155,7 @@ pub fn load_dir(dir: &Path) -> (Vec<CrdSchema>, Vec<String>) {
         .collect();
     files.sort();
     for f in files {
-        let text = crate::files::read_capped(&f, MAX_CRD_BYTES)
-            .map_err(|e| e.to_string())
-            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
-        match text {
+        match crate::fsio::read_text(&f, crate::fsio::limit::KUBE_SCHEMA) {
             Ok(text) if is_bundled(&text) => {}
             Ok(text) => match from_text(&text, &f) {
                 Ok(mut v) => out.append(&mut v),

@@ -187,10 +187,17 @@ impl Schemas {
                 // In the cache's schema folder the list is kept beside the definitions,
                 // derived once per version like the extraction itself.
                 let kept = matches!(self.root, SchemaRoot::Cache(_)).then(|| dir.join(provision::SERVED));
-                if let Some(text) = kept.as_ref().and_then(|p| crate::files::read_text(p).ok()) {
+                if let Some(text) = kept
+                    .as_ref()
+                    .and_then(|p| crate::fsio::read_text(p, crate::fsio::limit::KUBE_SCHEMA).ok())
+                {
                     return text.lines().map(str::to_owned).collect();
                 }
-                let Ok(defs) = std::fs::read(dir.join("_definitions.json")) else { return Vec::new() };
+                let Ok(defs) =
+                    crate::fsio::read_capped(&dir.join("_definitions.json"), crate::fsio::limit::KUBE_SCHEMA)
+                else {
+                    return Vec::new();
+                };
                 let served = served_api_versions(&defs);
                 if kept.is_some() && !served.is_empty() {
                     let _ = provision::write_atomic(&dir, provision::SERVED, served.join("\n").as_bytes());
@@ -210,7 +217,7 @@ impl Schemas {
         };
         cell.get_or_init(|| {
             let path = self.root.definitions(version)?.join("_definitions.json");
-            std::fs::read(&path)
+            crate::fsio::read_capped(&path, crate::fsio::limit::KUBE_SCHEMA)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice::<Definitions>(&b).map_err(|e| e.to_string()))
                 .map(Arc::new)
@@ -243,14 +250,14 @@ impl Schemas {
             SchemaRoot::Override(_) => None,
         };
         let kept: Option<String> = match &bundle {
-            Some(b) => crate::files::read_text(b).ok(),
+            Some(b) => crate::fsio::read_text(b, crate::fsio::limit::KUBE_SCHEMA).ok(),
             None => self.cache.get_raw(&key).and_then(|b| String::from_utf8(b).ok()),
         };
         let defs = if kept.is_none() { Some(self.definitions(version)?) } else { None };
         Ok(cell
             .get_or_init(|| {
                 let fail = |e: String| format!("{}: {e}", file.display());
-                let text = match crate::files::read_capped(&file, crate::files::MAX_FILE_BYTES)
+                let text = match crate::fsio::read_capped(&file, crate::fsio::limit::KUBE_SCHEMA)
                     .map_err(|e| e.to_string())
                     .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
                 {

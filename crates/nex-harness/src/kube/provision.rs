@@ -8,7 +8,7 @@
 //! validated; [`SchemaRoot::ensure`] extracts a whole version folder.
 
 use crate::provision::sha256_file;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -157,7 +157,7 @@ impl SchemaRoot {
         }
         let SchemaRoot::Cache(root) = self else { return Ok(None) };
         // Not extracted yet, or not in the wheel: the folder's list says which.
-        let listed = match crate::files::read_text(&dir.join(INDEX)) {
+        let listed = match crate::fsio::read_text(&dir.join(INDEX), crate::fsio::limit::KUBE_SCHEMA) {
             Ok(index) => index.lines().any(|l| l == name),
             // A whole folder (no list) holds every file it has.
             Err(_) => false,
@@ -195,7 +195,7 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
         if crate::provision::verified_sha256(&wheel, WHEEL_SHA256) {
             return Ok(wheel);
         }
-        let _ = fs::remove_file(&wheel);
+        let _ = crate::fsio::remove_file_within(dir, &wheel);
     }
     let work = tempfile::Builder::new()
         .prefix(".pip-")
@@ -237,7 +237,8 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
     if sum != WHEEL_SHA256 {
         return Err(format!("checksum mismatch for {WHEEL_FILE}: expected {WHEEL_SHA256}, got {sum}"));
     }
-    fs::rename(&got, &wheel).map_err(|e| format!("cannot move the wheel into {}: {e}", dir.display()))?;
+    crate::fsio::rename_within(dir, &got, &wheel)
+        .map_err(|e| format!("cannot move the wheel into {}: {e}", dir.display()))?;
     Ok(wheel)
 }
 
@@ -245,7 +246,8 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
 /// its `_definitions.json` (last: its presence says the folder is usable).
 fn extract_definitions(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaError> {
     let fail = |e: String| SchemaError::Provision(e);
-    let file = File::open(wheel).map_err(|e| fail(e.to_string()))?;
+    let (file, _) =
+        crate::fsio::open_capped(wheel, crate::fsio::limit::ARCHIVE).map_err(|e| fail(e.to_string()))?;
     let zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
     let prefix = format!("{WHEEL_PREFIX}{folder}/");
     let names: Vec<String> = zip
@@ -267,30 +269,27 @@ fn extract_definitions(wheel: &Path, dir: &Path, folder: &str) -> Result<(), Sch
 /// Extracts one member of the wheel to `dest/name`, through a temp file.
 fn extract_member(wheel: &Path, dest: &Path, member: &str, name: &str) -> Result<(), SchemaError> {
     let fail = |e: String| SchemaError::Provision(e);
-    let file = File::open(wheel).map_err(|e| fail(e.to_string()))?;
+    let (file, _) =
+        crate::fsio::open_capped(wheel, crate::fsio::limit::ARCHIVE).map_err(|e| fail(e.to_string()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
-    let mut entry = zip.by_name(member).map_err(|e| fail(format!("{WHEEL_FILE}: {member}: {e}")))?;
-    let mut tmp =
-        tempfile::Builder::new().prefix(".extract-").tempfile_in(dest).map_err(|e| fail(e.to_string()))?;
-    io::copy(&mut entry, &mut tmp).map_err(|e| fail(format!("extracting {name}: {e}")))?;
-    tmp.persist(dest.join(name))
-        .map_err(|e| fail(format!("cannot write {}: {e}", dest.join(name).display())))?;
-    Ok(())
+    let entry = zip.by_name(member).map_err(|e| fail(format!("{WHEEL_FILE}: {member}: {e}")))?;
+    let mut tmp = crate::fsio::Staged::new_in(dest, ".extract-").map_err(|e| fail(e.to_string()))?;
+    let mut capped = io::Read::take(entry, crate::fsio::limit::KUBE_SCHEMA);
+    io::copy(&mut capped, tmp.file()).map_err(|e| fail(format!("extracting {name}: {e}")))?;
+    tmp.publish(&dest.join(name)).map_err(|e| fail(e.to_string()))
 }
 
+/// Writes `dir/name` whole or not at all (a file derived from the wheel: it can be made again).
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let mut tmp = tempfile::Builder::new().prefix(".extract-").tempfile_in(dir).map_err(|e| e.to_string())?;
-    tmp.write_all(bytes).map_err(|e| e.to_string())?;
-    tmp.persist(dir.join(name)).map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))?;
-    Ok(())
+    crate::fsio::write_scratch(dir, &dir.join(name), bytes).map_err(|e| e.to_string())
 }
 
 /// Extracts one version folder into a temp dir beside it, then renames it into
 /// place (over a lazily extracted one, whose files it holds too).
 fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaError> {
     let fail = |e: String| SchemaError::Provision(e);
-    let file = File::open(wheel).map_err(|e| fail(e.to_string()))?;
+    let (file, _) =
+        crate::fsio::open_capped(wheel, crate::fsio::limit::ARCHIVE).map_err(|e| fail(e.to_string()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
     let prefix = format!("{WHEEL_PREFIX}{folder}/");
     let tmp =
@@ -303,7 +302,7 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
         if name.is_empty() || name.contains('/') || name.contains("..") || !name.ends_with(".json") {
             continue;
         }
-        let mut out = File::create(tmp.path().join(&name)).map_err(|e| fail(e.to_string()))?;
+        let mut out = crate::fsio::create_output(&tmp.path().join(&name)).map_err(|e| fail(e.to_string()))?;
         io::copy(&mut entry, &mut out).map_err(|e| fail(format!("extracting {name}: {e}")))?;
         count += 1;
     }
@@ -314,10 +313,10 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
     let dest = dir.join(folder);
     // A lazily extracted folder is replaced whole (a concurrent reader may miss a file once).
     if dest.join(INDEX).exists() {
-        let _ = fs::remove_dir_all(&dest);
+        let _ = crate::fsio::remove_dir_all_within(dir, &dest);
     }
-    if let Err(e) = fs::rename(&tmp, &dest) {
-        let _ = fs::remove_dir_all(&tmp);
+    if let Err(e) = crate::fsio::rename_within(dir, &tmp, &dest) {
+        let _ = crate::fsio::remove_dir_all_within(dir, &tmp);
         // Another run won the race: its copy is as good as ours.
         if !dest.join("_definitions.json").is_file() {
             return Err(fail(format!("cannot move schemas into {}: {e}", dest.display())));
@@ -329,6 +328,7 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
 
     fn wheel(path: &Path) {

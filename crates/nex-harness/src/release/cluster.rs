@@ -1,5 +1,6 @@
 //! The edge of `cargo xtask ct install`: a kind cluster that is always
-//! deleted, `ct install` in a Pod Security "restricted" namespace, and, when it
+//! deleted, `ct install` in a Pod Security "restricted" namespace holding the
+//! fixtures of `.github/kind/ct-fixtures/` ([`crate::kind`]), and, when it
 //! fails, the evidence (what never became ready, events, describe, logs) saved
 //! as a CI artifact.
 
@@ -66,10 +67,24 @@ pub fn install(plan: &InstallPlan, path: &OsString, artifacts: &Path) -> Result<
     let mut apply =
         kubectl(&["apply", "-f", "-"]).stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
     if let Some(mut stdin) = apply.stdin.take() {
-        stdin.write_all(ct::namespace_manifest().as_bytes()).map_err(|e| e.to_string())?;
+        // A kubectl that exits without reading (it failed) breaks the pipe: its exit
+        // status below says what happened, not EPIPE.
+        let _ = stdin.write_all(crate::kind::namespace_manifest(plan.fixtures.pod_security()).as_bytes());
     }
     if !apply.wait().is_ok_and(|s| s.success()) {
         return Err(format!("cannot create the {TEST_NAMESPACE} namespace"));
+    }
+    // What the scenarios expect to find there (ct/install-ready judged them against it).
+    // The objects ct/install-ready read, as it parsed them.
+    if let Some(args) = ct::fixtures_apply_args(plan) {
+        eprintln!("applying the fixtures of {}", crate::kind::FIXTURES_DIR);
+        let mut apply = kubectl(&[]).args(args).stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+        if let Some(mut stdin) = apply.stdin.take() {
+            let _ = stdin.write_all(plan.fixtures.apply_list().as_bytes());
+        }
+        if !apply.wait().is_ok_and(|s| s.success()) {
+            return Err(format!("`kubectl apply` of {} failed (see above)", crate::kind::FIXTURES_DIR));
+        }
     }
 
     let mut cmd = Command::new("ct");
@@ -85,7 +100,7 @@ pub fn install(plan: &InstallPlan, path: &OsString, artifacts: &Path) -> Result<
 
 /// Runs a command, copying its output both to the terminal and to `log`.
 fn tee(mut cmd: Command, log: &Path) -> Result<bool, String> {
-    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let file = crate::fsio::create_output(log).map_err(|e| e.to_string())?;
     let file = Arc::new(Mutex::new(file));
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
     let pump = |mut from: Box<dyn Read + Send>, to_err: bool| {
@@ -135,7 +150,7 @@ fn print_test_logs(kubectl: &dyn Fn(&[&str]) -> Command) {
 fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, dir: &Path) {
     let save = |file: &str, args: &[&str]| {
         if let Ok(out) = kubectl(args).output() {
-            let _ = std::fs::write(dir.join(file), [out.stdout, out.stderr].concat());
+            let _ = crate::fsio::write_atomic(&dir.join(file), &[out.stdout, out.stderr].concat());
         }
     };
     let kinds = "deployments,statefulsets,daemonsets,replicasets,jobs,pods,persistentvolumeclaims";
@@ -147,7 +162,7 @@ fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, di
         for s in &stuck {
             eprintln!("  {s}");
         }
-        let _ = std::fs::write(dir.join("not-ready.txt"), stuck.join("\n") + "\n");
+        let _ = crate::fsio::write_atomic(&dir.join("not-ready.txt"), (stuck.join("\n") + "\n").as_bytes());
     }
     save("events.txt", &["get", "events", "--all-namespaces", "--sort-by=.lastTimestamp"]);
     save("describe.txt", &["describe", "all,pvc,configmaps,networkpolicies", "-n", TEST_NAMESPACE]);
@@ -159,7 +174,7 @@ fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, di
             if let Ok(o) =
                 kubectl(&["logs", "-n", TEST_NAMESPACE, pod, "--all-containers", "--prefix"]).output()
             {
-                let _ = std::fs::write(logs.join(file), [o.stdout, o.stderr].concat());
+                let _ = crate::fsio::write_atomic(&logs.join(file), &[o.stdout, o.stderr].concat());
             }
         }
     }

@@ -6,10 +6,12 @@
 //! pinned helm and the render cache, validates each object against the
 //! Kubernetes schemas and the Pod Security "restricted" profile, then runs the
 //! stack rules ([`crate::checks::stack`]) on the union. `stack export` writes
-//! the GitOps objects that deploy it ([`export`]).
+//! the GitOps objects that deploy it ([`export`]); `stack hash` hashes a bind
+//! password for the stack's yaLDAP directory ([`password`]).
 
 pub mod export;
 pub mod file;
+pub mod password;
 
 use crate::cache::Cache;
 use crate::checks::policy::exceptions::{ANNOTATION, Exception};
@@ -32,6 +34,32 @@ pub const STACKS_DIR: &str = "stacks";
 
 /// The images lock (issue: image contract), read for `stack/arch` when present.
 pub const IMAGES_LOCK: &str = "images.lock.yaml";
+
+/// The most bytes a stack values file may hold. Each is read and parsed here
+/// (aliases expanded within the YAML bounds) before helm is given it: helm's
+/// own reader has no bound, and a value it passes through `tpl` costs it about
+/// 13 times its size. Larger than a chart file's bound: a stack's values may
+/// inline whole configuration files.
+pub const MAX_VALUES_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A stack values file, read under [`MAX_VALUES_BYTES`] and parsed under the
+/// YAML expansion bounds. `Err` is a located `stack/file` finding's place and message.
+fn read_values(path: &Path) -> Result<crate::yaml::Yaml, (Option<(usize, usize)>, String)> {
+    let bytes = crate::files::read_capped(path, MAX_VALUES_BYTES).map_err(|e| match e {
+        crate::files::FileError::TooLarge { size, .. } => (
+            None,
+            format!("values file is {size} bytes; stack values files are limited to {MAX_VALUES_BYTES}"),
+        ),
+        e => (None, format!("cannot read the values file: {e}")),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        (Some((line, 1)), "values file is not UTF-8 text".to_owned())
+    })?;
+    crate::yaml::parse(&text)
+        .map_err(|e| (Some((e.line, e.column)), format!("values file is not YAML: {}", e.message)))
+}
 
 /// A rendered release: the objects and the values files it was rendered with.
 pub struct Rendered {
@@ -81,17 +109,33 @@ fn render_one(
     version: &str,
 ) -> Result<Rendered, Box<Diagnostic>> {
     let fail = |message: String| Box::new(Diagnostic::error(RULE_RENDER, &r.name, message).at(r.at.clone()));
+    // Every values file is read and parsed under the bounds first; one that
+    // is too big, not YAML or an alias bomb never reaches helm.
+    let mut values = Vec::new();
+    for (p, at) in &r.values {
+        match read_values(p) {
+            Ok(y) => values.extend(y.docs.into_iter().next().map(|root| (p.clone(), root))),
+            Err((place, message)) => {
+                let at = match place {
+                    Some((line, column)) => Location::at(p, line.max(1), column.max(1)),
+                    None => at.clone(),
+                };
+                let d = Diagnostic::error(file::RULE_FILE, &r.name, format!("{message}; not given to helm"));
+                return Err(Box::new(d.at(at)));
+            }
+        }
+    }
     let chart = crate::catalog::load(&r.chart);
     let meta = crate::files::read_chart_meta(&r.chart);
     crate::deps::ensure(&chart, &meta, helm)
         .map_err(|e| fail(format!("cannot vendor the chart's dependencies: {e}")))?;
     let fingerprint = crate::cache::chart_fingerprint(&r.chart);
     let inputs = RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
-    let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
-    let out = crate::render::template_release(&inputs, &r.name, &r.namespace, &values, Some(version))
+    let paths: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
+    let out = crate::render::template_release(&inputs, &r.name, &r.namespace, &paths, Some(version))
         .map_err(|e| fail(format!("helm could not be run: {e}")))?;
     if !out.success {
-        let message = first_error(&out.stderr);
+        let message = helm_error(&out.stderr);
         return Err(fail(format!("helm template failed: {message}")));
     }
     let (objects, errors) = crate::manifest::split(&out.stdout);
@@ -104,15 +148,6 @@ fn render_one(
         )));
     }
     let objects = flatten(objects).into_iter().map(|o| with_namespace(o, &r.namespace)).collect();
-    let values = r
-        .values
-        .iter()
-        .filter_map(|(p, _)| {
-            let text = crate::files::read_text(p).ok()?;
-            let root = crate::yaml::parse(&text).ok()?.docs.into_iter().next()?;
-            Some((p.clone(), root))
-        })
-        .collect();
     Ok(Rendered {
         release: rules::Release {
             name: r.name.clone(),
@@ -126,14 +161,14 @@ fn render_one(
     })
 }
 
-/// helm's first error line, cut short (a crash dump is no message).
-fn first_error(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("Error:"))
-        .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
-        .unwrap_or("no message");
-    line.chars().take(400).collect()
+/// helm's error output, every line of it, within the process module's bounds
+/// for quoted tool output (a crash dump is cut and counted).
+fn helm_error(stderr: &str) -> String {
+    let cut = crate::process::cut_tool_output(stderr.trim());
+    match cut.trim() {
+        "" => "no message".to_owned(),
+        text => text.to_owned(),
+    }
 }
 
 /// `kind: List` (and `*List`) objects are flattened, as kubectl and helm do at install.
@@ -220,7 +255,7 @@ pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
 pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Schemas) -> Report {
     let name =
         path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stack = match file::read(path) {
+    let stack = match file::read_in(path, root) {
         Ok(s) => s,
         Err(diagnostics) => return Report { stack: name, diagnostics, budget: Vec::new() },
     };
@@ -230,6 +265,9 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     let no_crds = CrdSet::new(Vec::new());
     for r in &rendered {
         diagnostics.extend(per_object(&r.release, &version, schemas, &no_crds, cache));
+        if let Some(spec) = stack.releases.iter().find(|s| s.name == r.release.name) {
+            diagnostics.extend(runtime_contract(&r.release, &spec.chart));
+        }
     }
     let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
     let nodes: Vec<rules::Node> = stack
@@ -279,43 +317,156 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
         .filter(|n| !releases.iter().any(|r| &r.name == n))
         .collect();
     let mut found = rules::check(&view);
+    let regenerated = if stack.argocd() { regenerated(&stack, &releases, helm, cache) } else { Vec::new() };
+    let values_text = values_text(&stack);
+    found.extend(crate::checks::stack_serves::check(
+        &view,
+        &crate::checks::stack_serves::Outside {
+            serves: &stack.serves,
+            load_balancer: stack.load_balancer,
+            plain_text_passwords: &stack.plain_text_passwords,
+            argocd: stack.argocd(),
+            regenerated: &regenerated,
+            values_text: &values_text,
+        },
+    ));
     if !incomplete.is_empty() {
-        found.retain(|d| d.rule != rules::RULE_REFERENCE && d.rule != rules::RULE_NETWORK_POLICY);
+        found.retain(|d| {
+            d.rule != rules::RULE_REFERENCE
+                && d.rule != rules::RULE_NETWORK_POLICY
+                && d.rule != crate::checks::stack_serves::RULE_EXPOSURE
+        });
     }
     diagnostics.extend(found);
     let budget = rules::budget(&view).0;
     Report { stack: stack.name, diagnostics, budget }
 }
 
+/// What keeps a stack from being deployed by Argo CD: releases that do not
+/// render, and Secrets generated anew on every render (`stack export --format
+/// argocd` refuses to write when there is any).
+pub fn argocd_blockers(stack: &file::Stack, helm: &Helm, cache: &Cache) -> Vec<Diagnostic> {
+    let (rendered, mut out) = render(stack, helm, cache);
+    let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
+    let regenerated = regenerated(stack, &releases, helm, cache);
+    out.extend(crate::checks::stack_serves::render_time_secrets(&releases, &regenerated));
+    out
+}
+
+/// The text of every values file of the stack (findings point inside block scalars with it).
+fn values_text(stack: &file::Stack) -> BTreeMap<PathBuf, String> {
+    stack
+        .releases
+        .iter()
+        .flat_map(|r| &r.values)
+        .filter_map(|(p, _)| crate::files::read_text(p).ok().map(|t| (p.clone(), t)))
+        .collect()
+}
+
+/// The Secrets each release generates anew on every render: the release is
+/// rendered a second time (cached apart from the first, so a warm run spawns no
+/// helm) and each Secret's `data`/`stringData` keys compared. Only releases
+/// rendering a Secret are rendered again.
+pub fn regenerated(
+    stack: &file::Stack,
+    rendered: &[rules::Release],
+    helm: &Helm,
+    cache: &Cache,
+) -> Vec<crate::checks::stack_serves::Regenerated> {
+    let version = kube_version(stack);
+    let secrets = |objects: &[Object]| -> BTreeMap<String, Value> {
+        objects
+            .iter()
+            .filter(|o| {
+                o.kind() == "Secret" && o.value.pointer("/metadata/annotations/helm.sh~1hook").is_none()
+            })
+            .map(|o| {
+                let ns = o.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+                let mut data = serde_json::Map::new();
+                for k in ["data", "stringData"] {
+                    for (key, v) in o.value.get(k).and_then(Value::as_object).into_iter().flatten() {
+                        data.insert(key.clone(), v.clone());
+                    }
+                }
+                (format!("Secret {ns}/{}", o.name()), Value::Object(data))
+            })
+            .collect()
+    };
+    let found: Vec<Vec<crate::checks::stack_serves::Regenerated>> = stack
+        .releases
+        .par_iter()
+        .filter_map(|r| {
+            let first = rendered.iter().find(|x| x.name == r.name)?;
+            let before = secrets(&first.objects);
+            if before.is_empty() {
+                return None;
+            }
+            let chart = crate::catalog::load(&r.chart);
+            let meta = crate::files::read_chart_meta(&r.chart);
+            crate::deps::ensure(&chart, &meta, helm).ok()?;
+            let fingerprint = crate::cache::chart_fingerprint(&r.chart);
+            let inputs =
+                RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
+            let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
+            let out = crate::render::template_release_again(
+                &inputs,
+                &r.name,
+                &r.namespace,
+                &values,
+                Some(&version),
+            )
+            .ok()?;
+            if !out.success {
+                return None;
+            }
+            let (objects, _) = crate::manifest::split(&out.stdout);
+            let objects: Vec<Object> =
+                flatten(objects).into_iter().map(|o| with_namespace(o, &r.namespace)).collect();
+            let after = secrets(&objects);
+            Some(
+                before
+                    .iter()
+                    .filter_map(|(id, data)| {
+                        let other = after.get(id)?;
+                        let keys: Vec<String> = data
+                            .as_object()?
+                            .iter()
+                            .filter(|(k, v)| other.get(k.as_str()) != Some(*v))
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        (!keys.is_empty()).then(|| crate::checks::stack_serves::Regenerated {
+                            release: r.name.clone(),
+                            secret: id.clone(),
+                            keys,
+                        })
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    found.into_iter().flatten().collect()
+}
+
 /// A key given twice in a values file: Helm silently keeps the last one, so
-/// half of what the stack says is lost.
+/// half of what the stack says is lost. (A values file that cannot be read or
+/// parsed is reported when its release is rendered.)
 fn values_duplicates(stack: &file::Stack) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for r in &stack.releases {
         for (path, _) in &r.values {
-            let Ok(text) = crate::files::read_text(path) else { continue };
-            match crate::yaml::parse(&text) {
-                Ok(y) => out.extend(y.duplicates.iter().map(|d| {
-                    Diagnostic::error(
-                        file::RULE_FILE,
-                        &r.name,
-                        format!("`{}` is given twice in this values file; Helm keeps only the last", d.key),
-                    )
-                    .at(Location::at(
-                        path,
-                        d.second.start.line.max(1),
-                        d.second.start.column.max(1),
-                    ))
-                })),
-                Err(e) => out.push(
-                    Diagnostic::error(
-                        file::RULE_FILE,
-                        &r.name,
-                        format!("values file is not YAML: {}", e.message),
-                    )
-                    .at(Location::at(path, e.line.max(1), e.column.max(1))),
-                ),
-            }
+            let Ok(y) = read_values(path) else { continue };
+            out.extend(y.duplicates.iter().map(|d| {
+                Diagnostic::error(
+                    file::RULE_FILE,
+                    &r.name,
+                    format!("`{}` is given twice in this values file; Helm keeps only the last", d.key),
+                )
+                .at(Location::at(
+                    path,
+                    d.second.start.line.max(1),
+                    d.second.start.column.max(1),
+                ))
+            }));
         }
     }
     out
@@ -370,6 +521,34 @@ fn per_object(
             let mut d =
                 Diagnostic::new(f.rule, f.severity, &release.name, format!("{}: {}", at(&f.path), f.message))
                     .at(release.at.clone());
+            if let Some(h) = &f.hint {
+                d = d.hint(h.clone());
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The chart's runtime contract (`runtime.yaml`, when it has one) against the
+/// release as the stack renders it: the stack's values decide, say, whether
+/// Authelia writes its health-check file. A contract that does not parse is
+/// `cargo xtask lint`'s to report.
+fn runtime_contract(release: &rules::Release, chart: &Path) -> Vec<Diagnostic> {
+    let path = chart.join(crate::runtime::FILE_NAME);
+    let Ok(text) = crate::files::read_text(&path) else { return Vec::new() };
+    let Ok(contract) = crate::runtime::parse(&path, &text) else { return Vec::new() };
+    let rendered = crate::checks::runtime::Rendered::new(&contract, &release.objects);
+    let mut out = Vec::new();
+    for o in &release.objects {
+        for f in crate::checks::runtime::findings(&contract, &rendered, o) {
+            let mut d = Diagnostic::new(
+                f.rule,
+                f.severity,
+                &release.name,
+                format!("{} ({}): {}", o.id(), o.source.as_deref().unwrap_or("?"), f.message),
+            )
+            .at(release.at.clone());
             if let Some(h) = &f.hint {
                 d = d.hint(h.clone());
             }
@@ -484,7 +663,7 @@ pub fn diff(
     cache: &Cache,
 ) -> Result<crate::diff::report::Report, String> {
     use crate::diff::report::{ChartDiff, Report, ScenarioDiff};
-    let new = file::read(path).map_err(|d| located(&d))?;
+    let new = file::read_in(path, root).map_err(|d| located(&d))?;
     let rel = |p: &Path| -> Option<PathBuf> {
         let abs = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
         let abs = crate::paths::clean(&abs);
@@ -503,7 +682,8 @@ pub fn diff(
     base.archive(&dirs, tmp.path()).map_err(|e| e.to_string())?;
     let old_path = tmp.path().join(&stack_rel);
     let (old, old_note) = if old_path.is_file() {
-        match file::read(&old_path) {
+        // The target branch's copy: its paths must stay inside its own tree.
+        match file::read_in(&old_path, tmp.path()) {
             Ok(s) => (Some(s), None),
             Err(d) => (None, Some(format!("the stack file on {} has problems: {}", base.label, located(&d)))),
         }
@@ -561,4 +741,49 @@ fn located(diags: &[Diagnostic]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_helm_error_line_is_kept_within_the_tool_output_bounds() {
+        let stderr = "Error: execution error at (c/templates/a.yaml:1:3): first\nsecond\nthird\n";
+        assert_eq!(helm_error(stderr), stderr.trim());
+        let dump: String = (0..100).map(|i| format!("goroutine {i}\n")).collect();
+        let cut = helm_error(&format!("Error: boom\n{dump}"));
+        assert_eq!(cut.lines().count(), crate::process::MAX_TOOL_MESSAGE_LINES + 1, "{cut}");
+        assert!(cut.starts_with("Error: boom\n") && cut.ends_with("of tool output cut]"), "{cut}");
+        assert_eq!(helm_error(" \n"), "no message");
+    }
+
+    #[test]
+    fn values_files_are_read_under_the_bounds_and_parsed_with_the_alias_guard() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("v.yaml");
+        let mut bomb = format!("big: &s \"{}\"\nrefs: [", "x".repeat(100_000));
+        bomb.push_str(&"*s, ".repeat(27_000));
+        bomb.push_str("]\n");
+        std::fs::write(&p, &bomb).unwrap();
+        let (at, message) = read_values(&p).unwrap_err();
+        assert!(message.contains("alias expansion"), "{message}");
+        assert_eq!(at.map(|(l, _)| l), Some(2));
+        std::fs::write(&p, vec![b'#'; MAX_VALUES_BYTES as usize + 1]).unwrap();
+        let (at, message) = read_values(&p).unwrap_err();
+        assert_eq!(at, None);
+        assert!(message.contains(&format!("limited to {MAX_VALUES_BYTES}")), "{message}");
+        std::fs::write(&p, b"a: 1\nb: caf\xe9\n").unwrap();
+        assert_eq!(read_values(&p).unwrap_err(), (Some((2, 1)), "values file is not UTF-8 text".to_owned()));
+        // Above a chart file's bound, still read: its duplicates are found.
+        let mut big = String::from("a: 1\n");
+        while big.len() < 1_100_000 {
+            big.push_str(&format!("k{}: \"{}\"\n", big.len(), "v".repeat(80)));
+        }
+        big.push_str("a: 2\n");
+        std::fs::write(&p, &big).unwrap();
+        let y = read_values(&p).unwrap();
+        assert_eq!(y.duplicates.len(), 1);
+        assert_eq!(y.duplicates[0].second.start.line, big.lines().count());
+    }
 }
