@@ -1,6 +1,6 @@
 //! What a warm lint reads (issue 26): linting one named chart touches that
 //! chart, its `file://` dependencies, the settings and the cache, and no other
-//! chart, CRD folder or lock; catalog-wide inputs it does not read are still
+//! chart, CRD folder, lock or kind fixture; catalog-wide inputs it does not read are still
 //! noticed when they change. The reads are the harness's own record
 //! (`NEX_TRACE_READS`), not a system-call trace.
 
@@ -22,6 +22,10 @@ fn catalog() -> tempfile::TempDir {
     std::fs::create_dir_all(t.join("schemas/crds")).unwrap();
     std::fs::copy(support::workspace_root().join(crd), t.join("schemas/crds/tlsstores.yaml")).unwrap();
     std::fs::copy(support::workspace_root().join("images.lock.yaml"), t.join("images.lock.yaml")).unwrap();
+    let kind = t.join(".github/kind/ct-fixtures");
+    std::fs::create_dir_all(&kind).unwrap();
+    std::fs::write(kind.join("secret.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\n")
+        .unwrap();
     tmp
 }
 
@@ -89,4 +93,18 @@ fn a_warm_named_chart_reads_that_chart_its_dependencies_the_settings_and_the_cac
     assert!(rules(&report).contains(&"image/lock".to_owned()), "{report:#}");
     std::fs::copy(support::workspace_root().join("images.lock.yaml"), root.join("images.lock.yaml")).unwrap();
     assert_eq!(rules(&lint(&root, &cache_dir, &["charts/shop"]).1), clean);
+    // Nor a broken kind fixture: the run stops, naming it.
+    let fixture = root.join(".github/kind/ct-fixtures/secret.yaml");
+    std::fs::write(&fixture, "kind: Secret\n").unwrap();
+    let out = support::xtask_in(&root)
+        .args(["lint", "charts/shop"])
+        .env("NEX_CACHE_DIR", &cache_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret.yaml"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -113,7 +113,7 @@ fn findings_key(
         // The image rules read the lock: its text is part of every chart's findings.
         .opt(opts.images_lock.as_ref().map(|l| l.digest.as_str()))
         // ct/install-ready reads the kind job's fixtures.
-        .opt(opts.kind_fixtures.as_ref().map(|(_, text)| text.as_str()));
+        .opt(opts.kind_fixtures.as_ref().map(|f| f.digest.as_str()));
     // Findings quote the templates of local dependencies from their source folders.
     for (name, dir) in meta.local_dependencies(&chart.dir) {
         let print = {

@@ -176,7 +176,7 @@ pub struct LoadOptions<'a> {
     /// The catalog's image lock: its digest (for cache keys), parsed when a chart is loaded.
     pub images_lock: Option<crate::images::lock::LockFile>,
     /// The kind job's fixtures (`crate::kind`), read once for the run, and their text (for cache keys).
-    pub kind_fixtures: Option<(std::sync::Arc<crate::kind::Fixtures>, String)>,
+    pub kind_fixtures: Option<std::sync::Arc<crate::kind::FixturesFile>>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -364,7 +364,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         crd_errors,
         upgrade,
         images_lock: opts.images_lock.as_ref().and_then(|l| l.lock()),
-        kind_fixtures: opts.kind_fixtures.as_ref().map(|(f, _)| f.clone()),
+        kind_fixtures: opts.kind_fixtures.as_ref().and_then(|f| f.fixtures()),
         chart_crd_kinds,
     }
 }

@@ -203,9 +203,9 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     }
     // ct/install-ready judges the scenarios ct installs against the kind job's fixtures;
     // unreadable ones stop the run (the install would apply them).
-    let (fixtures, text) = nex_harness::kind::load(std::path::Path::new(""))
+    let fixtures = nex_harness::kind::FixturesFile::find(std::path::Path::new(""), &cache)
         .map_err(|e| anyhow::anyhow!("{e} (the kind job's fixtures, {})", nex_harness::kind::FIXTURES_DIR))?;
-    opts.kind_fixtures = Some((std::sync::Arc::new(fixtures), text));
+    opts.kind_fixtures = Some(std::sync::Arc::new(fixtures));
     // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
     let unwritable: Vec<String> = charts
         .iter()
