@@ -221,3 +221,55 @@ fn targets(catalogs: &[CatalogResult]) -> Vec<Target> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{BaselineResult, CatalogResult};
+
+    fn catalog(name: &str, cold: f64, baseline: f64, helm_loop: f64) -> CatalogResult {
+        let s = |v: f64| Stats::of(&[v]).unwrap();
+        CatalogResult {
+            catalog: name.into(),
+            charts: 2,
+            scenarios: 4,
+            cold: s(cold),
+            warm: s(0.01),
+            named: s(0.01),
+            changed: s(0.5),
+            peak_rss_mib: None,
+            baseline: BaselineResult {
+                seconds: baseline,
+                helm_loop_seconds: helm_loop,
+                helm_seconds: baseline / 2.0,
+                floor_seconds: baseline / 4.0,
+                charts_measured: 2,
+                scaled: false,
+                per_chart: Vec::new(),
+            },
+        }
+    }
+
+    fn goal<'a>(targets: &'a [Target], name: &str) -> Option<&'a Target> {
+        targets.iter().find(|t| t.name == name)
+    }
+
+    #[test]
+    fn the_helm_loop_target_is_set_on_small_repositories_and_the_200_charts_need_ten_times() {
+        let t = targets(&[
+            catalog("1", 1.0, 10.0, 2.9),
+            catalog("repo", 1.0, 10.0, 3.0),
+            catalog("real", 1.0, 10.0, 1.0),
+            catalog("200", 1.0, 9.9, 1.0),
+        ]);
+        assert!(!goal(&t, "cold speedup vs helm loop (1)").unwrap().met, "2.9x misses 3x");
+        assert!(goal(&t, "cold speedup vs helm loop (repo)").unwrap().met);
+        assert!(
+            goal(&t, "cold speedup vs helm loop (real)").is_none(),
+            "the real catalog is not a small one"
+        );
+        let two_hundred = goal(&t, "cold speedup vs baseline (200)").unwrap();
+        assert!(!two_hundred.met && two_hundred.goal == ">= 10x", "{two_hundred:?}");
+        assert!(goal(&t, "cold speedup vs baseline (real)").unwrap().met, "5x elsewhere");
+    }
+}
