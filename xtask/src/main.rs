@@ -18,9 +18,10 @@ KUBE_SCHEMA_DIR (Kubernetes JSON schemas in kubeconform's v<VERSION>-local-stric
 NEX_NO_CACHE=1 (ignore cached helm runs and validation results), \
 NEX_HELM_TIMEOUT (seconds one helm run may take; default 300).")]
 struct Cli {
-    /// Helm major version to run; HELM_BIN, when set, overrides the pinned binaries
-    #[arg(long, global = true, value_enum, env = "NEX_HELM", default_value = "4")]
-    helm: Major,
+    /// Helm major version to run (default 4; `lint` under profile ct: 3, or harness.yaml's `helm`);
+    /// HELM_BIN, when set, overrides the pinned binaries
+    #[arg(long, global = true, value_enum, env = "NEX_HELM")]
+    helm: Option<Major>,
 
     #[command(subcommand)]
     command: Command,
@@ -48,21 +49,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Every command may use rayon: size its pool (capped) before anything does.
     nex_harness::lint::init_thread_pool();
+    let helm = cli.helm.unwrap_or_default();
     let result = match &cli.command {
-        Command::Diff(args) => cmd::diff::run(args, cli.helm),
-        Command::Bench(args) => cmd::bench::run(args, cli.helm),
-        Command::Cache(args) => cmd::cache::run(args, cli.helm),
-        Command::Docs(args) => cmd::docs::run(args, cli.helm),
+        Command::Diff(args) => cmd::diff::run(args, helm),
+        Command::Bench(args) => cmd::bench::run(args, helm),
+        Command::Cache(args) => cmd::cache::run(args, helm),
+        Command::Docs(args) => cmd::docs::run(args, helm),
         Command::Lint(args) => cmd::lint::run(args, cli.helm),
-        Command::New(args) => cmd::new::run(args, cli.helm),
-        Command::Render(args) => cmd::render::run(args, cli.helm),
-        Command::Tools(args) => cmd::tools::run(args, cli.helm),
-        Command::Package(args) => cmd::package::run(args, cli.helm),
-        Command::Publish(args) => cmd::publish::run(args, cli.helm),
-        Command::Ct(args) => cmd::ct::run(args, cli.helm),
-        Command::Hooks(args) => cmd::hooks::run(args, cli.helm),
-        Command::Stack(args) => cmd::stack::run(args, cli.helm),
-        Command::Images(args) => cmd::images::run(args, cli.helm),
+        Command::New(args) => cmd::new::run(args, helm),
+        Command::Render(args) => cmd::render::run(args, helm),
+        Command::Tools(args) => cmd::tools::run(args, helm),
+        Command::Package(args) => cmd::package::run(args, helm),
+        Command::Publish(args) => cmd::publish::run(args, helm),
+        Command::Ct(args) => cmd::ct::run(args, helm),
+        Command::Hooks(args) => cmd::hooks::run(args, helm),
+        Command::Stack(args) => cmd::stack::run(args, helm),
+        Command::Images(args) => cmd::images::run(args, helm),
     };
     match result {
         Ok(exit) => exit.into(),

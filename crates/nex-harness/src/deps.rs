@@ -59,6 +59,10 @@ pub struct Deps {
     pub chart_repos: Vec<String>,
     /// Built archives by key (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
+    /// ct's `helm-repo-extra-args`: `name=args` appended to that repository's `helm repo add`.
+    pub repo_extra_args: Vec<String>,
+    /// ct's `helm-dependency-extra-args`, appended to `helm dependency build`.
+    pub dependency_extra_args: Vec<String>,
     /// What `helm repo add` said for each `chart-repos` entry it could not add.
     repos_added: OnceLock<Vec<String>>,
     done: Mutex<HashMap<PathBuf, Result<(), DepsError>>>,
@@ -110,7 +114,7 @@ impl Deps {
         }
         let repo_failures = self.add_repos(helm);
         let mut cmd = helm.command();
-        cmd.args(["dependency", "build"]).arg(&chart.dir);
+        cmd.args(["dependency", "build"]).arg(&chart.dir).args(&self.dependency_extra_args);
         let out = helm
             .run(cmd)
             .map_err(|e| DepsError::Unavailable { missing: describe(), reason: e.to_string() })?;
@@ -144,14 +148,30 @@ impl Deps {
             let mut failed = Vec::new();
             for entry in &self.chart_repos {
                 let Some((name, url)) = entry.split_once('=') else { continue };
+                let (name, url) = (name.trim(), url.trim());
+                let extra: Vec<&str> = self
+                    .repo_extra_args
+                    .iter()
+                    .filter_map(|e| e.split_once('='))
+                    .filter(|(n, _)| n.trim() == name)
+                    .flat_map(|(_, args)| args.split_whitespace())
+                    .collect();
                 let mut cmd = helm.command();
-                cmd.args(["repo", "add", "--force-update", name.trim(), url.trim()]);
+                // As ct: an OCI registry is logged in to (with its extra args), not added.
+                if let Some(registry) = url.strip_prefix("oci://") {
+                    if extra.is_empty() {
+                        continue;
+                    }
+                    cmd.args(["registry", "login", registry]).args(&extra);
+                } else {
+                    cmd.args(["repo", "add", "--force-update", name, url]).args(&extra);
+                }
                 let why = match helm.run(cmd) {
                     Ok(out) if out.status.success() => continue,
                     Ok(out) => first_complaint(&String::from_utf8_lossy(&out.stderr)),
                     Err(e) => e.to_string(),
                 };
-                failed.push(format!("helm repo add {} {}: {why}", name.trim(), url.trim()));
+                failed.push(format!("helm repo add {name} {url}: {why}"));
             }
             failed
         })

@@ -22,6 +22,13 @@ pub struct ParseError {
     pub source: Option<String>,
     pub line: usize,
     pub message: String,
+    /// Line and column of the error within the document (its `# Source:` line is
+    /// line 1), when the parser knows them; the message then omits them.
+    #[serde(default)]
+    pub at: Option<(usize, usize)>,
+    /// The text of that line, as rendered.
+    #[serde(default)]
+    pub rendered: Option<String>,
 }
 
 impl Object {
@@ -78,11 +85,18 @@ pub fn split(stream: &str) -> (Vec<Object>, Vec<ParseError>) {
         match serde_saphyr::from_str::<Value>(&doc.text) {
             Ok(Value::Null) => {}
             Ok(value) => push_flat(&mut objects, &doc.source, doc.line, value, 0),
-            Err(e) => errors.push(ParseError {
-                source: doc.source,
-                line: doc.line,
-                message: e.to_string().lines().next().unwrap_or_default().to_owned(),
-            }),
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| (l.line() as usize, l.column() as usize))
+                    .filter(|(line, _)| *line > 0);
+                let mut message = e.to_string().lines().next().unwrap_or_default().to_owned();
+                if let Some((line, column)) = at {
+                    message = message.replace(&format!(" at line {line}, column {column}"), "");
+                }
+                let rendered = at.and_then(|(line, _)| doc.text.lines().nth(line - 1)).map(str::to_owned);
+                errors.push(ParseError { source: doc.source, line: doc.line, message, at, rendered })
+            }
         }
     }
     (objects, errors)

@@ -48,18 +48,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             }
         }
         for e in &r.parse_errors {
-            let mut d = Diagnostic::error(
-                YAML,
-                &chart.name,
-                format!("rendered output is not valid YAML (stream line {}): {}", e.line, e.message),
-            )
-            .scenario(&r.scenario.name);
-            if let Some(p) =
-                e.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s))
-            {
-                d = d.in_file(&p);
-            }
-            diags.push(d);
+            diags.push(not_yaml(loaded, r, e));
         }
     }
     for r in &loaded.renderings {
@@ -74,6 +63,44 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         diags.push(d);
     }
     diags
+}
+
+/// `render/yaml`: which template, where in its output, what is wrong — and, when
+/// the offending line is written as is in the template, that line of the template.
+fn not_yaml(loaded: &LoadedChart, r: &Rendering, e: &crate::manifest::ParseError) -> Diagnostic {
+    let chart = &loaded.chart;
+    let template = e.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s));
+    let shown = e.source.as_deref().and_then(|s| s.split_once('/')).map_or("a template", |(_, rel)| rel);
+    // The document's first line is helm's `# Source:` comment; the template's output follows it.
+    let where_ = match e.at {
+        Some((line, column)) if line > 1 => format!(" at line {}, column {column} of its output", line - 1),
+        _ => format!(" (line {} of the rendered stream)", e.line),
+    };
+    let mut d = Diagnostic::error(
+        YAML,
+        &chart.name,
+        format!("{shown} renders text that is not YAML{where_}: {}", e.message.trim_end_matches('.')),
+    )
+    .scenario(&r.scenario.name)
+    .hint("render it with `helm template --debug` to see the output; check indentation (nindent) and quoting there");
+    if let Some(rendered) = e.rendered.as_deref().map(str::trim_end).filter(|l| !l.trim().is_empty()) {
+        d = d.hint(format!(
+            "the output line: `{}`; render it with `helm template --debug` to see the rest; check indentation (nindent) and quoting there",
+            rendered.trim()
+        ));
+    }
+    let Some(path) = template else { return d };
+    // The same text on exactly one line of the template: that is the line.
+    let line_in_template = e.rendered.as_deref().filter(|l| !l.trim().is_empty()).and_then(|l| {
+        let text = loaded.templates.get(&path)?;
+        let mut hits = text.lines().enumerate().filter(|(_, t)| t.trim_end() == l.trim_end());
+        let (i, _) = hits.next()?;
+        hits.next().is_none().then_some(i + 1)
+    });
+    match (line_in_template, e.at) {
+        (Some(line), Some((_, column))) => d.at(Location::at(&path, line, column)),
+        _ => d.in_file(&path),
+    }
 }
 
 /// Objects rendered twice under one kind, namespace and name: one would
@@ -164,7 +191,12 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
 /// place in the same scenario is not reported twice.
 fn reported_by_helm_lint(loaded: &LoadedChart, scenario: &str, loc: &Location) -> bool {
     let Ok(rel) = loc.file.strip_prefix(&loaded.chart.dir) else { return false };
-    let needle = format!("{}/{}:{}", loaded.chart.name, rel.display(), loc.line.unwrap_or(0));
+    // `<chart>/templates/x.yaml:12` (the chart's name may differ from its folder's),
+    // or, for an error without a line, helm lint's `[ERROR] templates/x.yaml: …`.
+    let needle = match loc.line {
+        Some(line) => format!("/{}:{line}", rel.display()),
+        None => format!("[ERROR] {}: ", rel.display()),
+    };
     loaded.helm_lint.iter().filter(|l| l.scenario.name == scenario).any(|l| {
         l.result
             .as_ref()
@@ -186,10 +218,11 @@ fn lint_failed_alike(loaded: &LoadedChart, scenario: &str, message: &str) -> boo
 /// Finds `<chart>/<path>:<line>[:<col>]` (`template: a/templates/x.yaml:3:7:`,
 /// `parse error at (a/templates/x.yaml:5)`) or `YAML parse error on <chart>/<path>`.
 fn locate(chart: &Chart, deps: &[(String, std::path::PathBuf)], message: &str) -> Option<Location> {
-    let prefix = format!("{}/", chart.name);
     for token in message.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"') {
         let token = token.trim_start_matches("template:").trim_end_matches(':');
-        if !token.starts_with(&prefix) {
+        // `<chart>/templates/…` or `<chart>/charts/…`; `<chart>` is Chart.yaml's name.
+        let Some((_, rest)) = token.split_once('/') else { continue };
+        if !(rest.starts_with("templates/") || rest.starts_with("charts/")) {
             continue;
         }
         let mut parts = token.split(':');
