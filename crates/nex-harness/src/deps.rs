@@ -103,7 +103,12 @@ impl Deps {
             } else {
                 missing.clone()
             };
-            shown.iter().map(|d| format!("{} {} ({})", d.name, d.version(), d.repository)).collect()
+            // A chart used twice under two aliases is one archive to fetch: named once.
+            let mut names: Vec<String> =
+                shown.iter().map(|d| format!("{} {} ({})", d.name, d.version(), d.repository)).collect();
+            let mut seen = std::collections::HashSet::new();
+            names.retain(|n| seen.insert(n.clone()));
+            names
         };
         let key = build_key(&chart.dir, meta, helm);
         let kept = self.cache_dir.as_ref().map(|d| d.join(&key.0));

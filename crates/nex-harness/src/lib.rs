@@ -22,6 +22,7 @@ pub mod diff;
 pub mod docs;
 pub mod files;
 pub mod helm;
+pub mod helmignore;
 pub mod image_contract;
 pub mod images;
 pub mod kube;

@@ -161,7 +161,13 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
         Selection::Named(named) => crate::catalog::select(discovery.charts, named)?,
         Selection::Changed => {
             let base = Baseline::resolve(config).map_err(|e| anyhow::anyhow!("changed charts: {e}"))?;
-            let touched = discovery.charts.into_iter().filter(|c| base.touches_chart(&c.dir)).collect();
+            let touched = discovery
+                .charts
+                .into_iter()
+                .filter(|c| {
+                    if config.use_helmignore { base.touches_kept(&c.dir) } else { base.touches_chart(&c.dir) }
+                })
+                .collect();
             baseline = Some(base);
             touched
         }
@@ -200,6 +206,7 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     let cache_root = crate::provision::cache_root();
     let cache = crate::cache::Cache::new(&cache_root);
     let crd_dir = root.join(REPO_CRDS);
+    let crd_folder = crd_dir.is_dir().then(|| REPO_CRDS.to_owned());
     let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(crd_dir));
     let mut deps = crate::deps::Deps::new(config.chart_repos.clone(), &cache_root);
     deps.repo_extra_args = config.helm_repo_extra_args.clone();
@@ -219,6 +226,7 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
         chart_yaml_schema: settings.chart_yaml_schema.clone(),
         chart_policy: settings.chart_policy(),
         validate_maintainers: config.validate_maintainers,
+        crd_folder,
     };
     opts.baseline = if check_versions { baseline.as_ref() } else { None };
     // `--changed` also judges upgrades from the target branch's charts (upgrade/* rules).

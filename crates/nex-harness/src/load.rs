@@ -85,6 +85,8 @@ pub struct Settings {
     pub chart_policy: bool,
     /// ct's `validate-maintainers`: the `chart/maintainers` rule runs.
     pub validate_maintainers: bool,
+    /// The repository's own CRD folder (`schemas/crds`), when it has one: hints name it.
+    pub crd_folder: Option<String>,
 }
 
 /// A yamale schema for Chart.yaml and the path it is shown by.
@@ -108,6 +110,7 @@ impl Default for Settings {
             chart_yaml_schema: None,
             chart_policy: true,
             validate_maintainers: false,
+            crd_folder: None,
         }
     }
 }

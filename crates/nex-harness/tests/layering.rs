@@ -38,6 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "manifest",
             "diff",
             "quantity",
+            "helmignore",
         ],
     ),
     (

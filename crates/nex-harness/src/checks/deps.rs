@@ -28,7 +28,11 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 missing.join(", ")
             ),
         )
-        .in_file(&loaded.meta.path)
+        .at(match loaded.files.chart_yaml.content.as_ref().ok().and_then(|f| f.root()).and_then(|r| r.entry("dependencies")) {
+            // At `dependencies:` in Chart.yaml.
+            Some(e) => crate::diag::Location::at(&loaded.meta.path, e.key_span.start.line.max(1), e.key_span.start.column.max(1)),
+            None => crate::diag::Location::file(&loaded.meta.path),
+        })
         .hint("run where the chart repositories are reachable, list them in ct.yaml `chart-repos`, or vendor the dependencies into charts/"),
     ]
 }
