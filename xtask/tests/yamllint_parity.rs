@@ -53,6 +53,9 @@ const CASES: &[(&str, &str)] = &[
     ("only-spaces-line", "a: 1\n   \nb: 2\n"),
     ("comments", "a: 1 # too close\n#no space\nb: 2\n"),
     ("truthy-and-colons", "a: yes\nb:  2\nc : 3\n"),
+    // DataDog's values.yaml: an empty flow map with a comment after it.
+    ("empty-braces-then-comment", "a:\n  b: {}  # |\n  #  foobar\n  #     foo bar baz\n\nc: 1\n"),
+    ("braces-and-brackets", "a: { b: 1}\nc: [ 1, 2 ]\nd: {x: [1, 2]}\ne: {\n  f: 1}\ng: []  # [ x ]\n"),
 ];
 
 fn yamllint() -> Option<PathBuf> {

@@ -134,6 +134,8 @@ pub struct Outcome {
     pub output: String,
     /// What ct drops after an unquoted shell operator (said, not run).
     pub dropped: Option<String>,
+    /// The program is not on PATH: the machine lacks a tool, the chart is not at fault.
+    pub not_found: Option<String>,
 }
 
 impl Outcome {
@@ -144,8 +146,13 @@ impl Outcome {
 
 /// Renders `template` for `data` and runs it from `cwd`.
 pub fn run(template: &str, data: &ChartData, cwd: &Path) -> Outcome {
-    let mut outcome =
-        Outcome { command: template.to_owned(), status: Ok(None), output: String::new(), dropped: None };
+    let mut outcome = Outcome {
+        command: template.to_owned(),
+        status: Ok(None),
+        output: String::new(),
+        dropped: None,
+        not_found: None,
+    };
     let rendered = match render(template, data) {
         Ok(r) => r,
         Err(e) => {
@@ -177,7 +184,12 @@ pub fn run(template: &str, data: &ChartData, cwd: &Path) -> Outcome {
                 format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
             outcome.status = Ok(out.status.code());
         }
-        Err(e) => outcome.status = Err(format!("cannot run `{program}`: {e}")),
+        Err(e) => {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                outcome.not_found = Some(program.clone());
+            }
+            outcome.status = Err(format!("cannot run `{program}`: {e}"));
+        }
     }
     outcome
 }
@@ -231,6 +243,8 @@ mod tests {
         let bad = run("sh -c 'echo nope >&2; exit 3'", &data(), tmp.path());
         assert_eq!(bad.status, Ok(Some(3)));
         assert_eq!(bad.output.trim(), "nope");
-        assert!(run("no-such-program-here {{ .Path }}", &data(), tmp.path()).failed());
+        let missing = run("no-such-program-here {{ .Path }}", &data(), tmp.path());
+        assert!(missing.failed());
+        assert_eq!(missing.not_found.as_deref(), Some("no-such-program-here"));
     }
 }

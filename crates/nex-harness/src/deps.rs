@@ -192,6 +192,9 @@ fn build_key(chart_dir: &Path, meta: &ChartMeta, helm: &Helm) -> crate::cache::K
     let mut k = crate::cache::KeyBuilder::new("dependency build")
         .str(&meta.text)
         .file(&chart_dir.join("Chart.lock"))
+        // A Chart API v1 chart's dependencies and lock.
+        .file(&chart_dir.join("requirements.yaml"))
+        .file(&chart_dir.join("requirements.lock"))
         .str(&helm.version);
     for (name, dir) in meta.local_dependencies(chart_dir) {
         k = k.str(&name).str(&crate::cache::chart_fingerprint(&dir));

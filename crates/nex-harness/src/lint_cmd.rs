@@ -265,7 +265,8 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
         return Ok(Exit::Failure);
     }
     findings.extend(crate::lint::run(&charts, &opts));
-    findings.extend(additional_commands(&charts, &settings, &root));
+    let (command_findings, missing_tools) = additional_commands(&charts, &settings, &root);
+    findings.extend(command_findings);
     for e in crd_errors {
         findings.push(Diagnostic::error(
             crate::checks::kube_schema::CRD,
@@ -298,7 +299,10 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     }
     // Keep the results cache bounded (least recently used entries go first).
     cache.prune(crate::cache::MAX_CACHE_BYTES);
-    if unavailable {
+    for e in &missing_tools {
+        eprintln!("error: {e}");
+    }
+    if unavailable || !missing_tools.is_empty() {
         return Ok(Exit::Failure);
     }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
@@ -306,11 +310,17 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
 
 /// ct's `additional-commands`, run for each chart in order from the working
 /// directory (as ct runs them); a failing command is a `ct/additional-command`
-/// finding placed at its entry in ct.yaml (or naming the flag).
-fn additional_commands(charts: &[Chart], settings: &RunSettings, root: &Path) -> Vec<Diagnostic> {
+/// finding placed at its entry in ct.yaml (or naming the flag). A program that
+/// is not on PATH is the machine's failure, not the chart's: returned apart.
+fn additional_commands(
+    charts: &[Chart],
+    settings: &RunSettings,
+    root: &Path,
+) -> (Vec<Diagnostic>, Vec<String>) {
     let commands = &settings.ct.additional_commands;
+    let mut missing = Vec::new();
     if commands.is_empty() {
-        return Vec::new();
+        return (Vec::new(), missing);
     }
     // Where each command is written in ct.yaml, when it comes from there.
     let places = command_places(&settings.ct_path);
@@ -338,6 +348,17 @@ fn additional_commands(charts: &[Chart], settings: &RunSettings, root: &Path) ->
             if !outcome.failed() {
                 continue;
             }
+            if let Some(program) = &outcome.not_found {
+                let e = format!(
+                    "additional command `{}`: `{program}` is not on PATH; install it (ct's CI installs it \
+                     beside ct), or leave the command out of this run",
+                    outcome.command
+                );
+                if !missing.contains(&e) {
+                    missing.push(e);
+                }
+                continue;
+            }
             let why = match &outcome.status {
                 Ok(Some(code)) => format!("exited with status {code}"),
                 Ok(None) => "was killed by a signal".to_owned(),
@@ -359,7 +380,7 @@ fn additional_commands(charts: &[Chart], settings: &RunSettings, root: &Path) ->
             out.push(d);
         }
     }
-    out
+    (out, missing)
 }
 
 /// Line and column of each `additional-commands` entry in ct's file.

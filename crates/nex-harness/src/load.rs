@@ -342,7 +342,8 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
     let dir = &chart.dir;
     let chart_yaml = source(dir.join(CHART_YAML), YamlFile::read);
     let meta = match &chart_yaml.content {
-        Ok(f) => ChartMeta::from_parsed(&chart_yaml.path, f.text.clone(), &f.parsed),
+        Ok(f) => ChartMeta::from_parsed(&chart_yaml.path, f.text.clone(), &f.parsed)
+            .with_requirements(crate::files::requirements(dir).as_deref()),
         Err(e) => ChartMeta::unreadable(&chart_yaml.path, e),
     };
     let ci = chart

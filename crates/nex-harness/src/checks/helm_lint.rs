@@ -23,7 +23,37 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         .filter(|d| !excluded_by_capabilities(loaded, d))
         .map(|d| place_in_chart_yaml(d, &loaded.files.chart_yaml.path, chart_yaml))
         .map(|d| place_deprecated_api(d, loaded))
+        .map(|d| offline(d, loaded))
         .collect()
+}
+
+/// helm lint fetches what a values.schema.json `$ref`s by URL; without the
+/// network that fails on the machine, not in the chart: a warning that says what
+/// was not checked, at the `$ref` that names the URL.
+fn offline(mut d: Diagnostic, loaded: &LoadedChart) -> Diagnostic {
+    let network = ["dial tcp", "no such host", "connection refused", "i/o timeout", "network is unreachable"];
+    let Some(url) = d.message.split('"').find(|s| s.starts_with("http://") || s.starts_with("https://"))
+    else {
+        return d;
+    };
+    if !d.message.starts_with("Get ") || !network.iter().any(|n| d.message.contains(n)) {
+        return d;
+    }
+    let url = url.to_owned();
+    d.severity = Severity::Warning;
+    d.message = format!(
+        "helm could not fetch {url} (no network here), so the values were not validated against what \
+         values.schema.json refers to there: {}",
+        d.message.rsplit(": ").next().unwrap_or_default()
+    );
+    if let Some(schema) = &loaded.files.values_schema
+        && let Ok(file) = &schema.content
+        && let Some((line, column)) =
+            file.text().lines().enumerate().find_map(|(i, l)| l.find(url.as_str()).map(|c| (i + 1, c + 1)))
+    {
+        d.location = Some(Location::at(&schema.path, line, column));
+    }
+    d.hint("run where that URL is reachable (as ct's CI is), or vendor the schema into the chart")
 }
 
 /// A deprecated API helm names in a template: the template's line that writes it.

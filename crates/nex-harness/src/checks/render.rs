@@ -26,7 +26,13 @@ pub const DUPLICATE: Rule = Rule::error(
     EVERY,
     "two objects with the same kind, namespace and name in one rendering (objects inside a `kind: List` included): the install applies only one",
 );
-pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION, DUPLICATE];
+/// A key twice in one mapping of a rendered object: Kubernetes keeps the last value.
+pub const DUPLICATE_KEY: Rule = Rule::warning(
+    "render/duplicate-key",
+    EVERY,
+    "a rendered object writes a key twice in one mapping (YAML forbids it; Kubernetes keeps the last value, the first is lost); the object is still validated as Kubernetes reads it",
+);
+pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION, DUPLICATE, DUPLICATE_KEY];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart;
@@ -76,14 +82,27 @@ fn not_yaml(loaded: &LoadedChart, r: &Rendering, e: &crate::manifest::ParseError
         Some((line, column)) if line > 1 => format!(" at line {}, column {column} of its output", line - 1),
         _ => format!(" (line {} of the rendered stream)", e.line),
     };
-    let mut d = Diagnostic::error(
-        YAML,
-        &chart.name,
-        format!("{shown} renders text that is not YAML{where_}: {}", e.message.trim_end_matches('.')),
-    )
+    let mut d = if e.duplicate_key {
+        Diagnostic::warning(
+            DUPLICATE_KEY,
+            &chart.name,
+            format!(
+                "{shown} renders a key twice in one mapping{where_} ({}); Kubernetes keeps the last value",
+                e.message.trim_end_matches('.')
+            ),
+        )
+    } else {
+        Diagnostic::error(
+            YAML,
+            &chart.name,
+            format!("{shown} renders text that is not YAML{where_}: {}", e.message.trim_end_matches('.')),
+        )
+    }
     .scenario(&r.scenario.name)
     .hint("render it with `helm template --debug` to see the output; check indentation (nindent) and quoting there");
-    if let Some(rendered) = e.rendered.as_deref().map(str::trim_end).filter(|l| !l.trim().is_empty()) {
+    if e.duplicate_key {
+        d = d.hint("write each key once: two parts of the template (or two values) write the same key here");
+    } else if let Some(rendered) = e.rendered.as_deref().map(str::trim_end).filter(|l| !l.trim().is_empty()) {
         d = d.hint(format!(
             "the output line: `{}`; render it with `helm template --debug` to see the rest; check indentation (nindent) and quoting there",
             rendered.trim()

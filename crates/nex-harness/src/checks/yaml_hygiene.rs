@@ -481,7 +481,14 @@ fn inside(
     let Some(o) = first.iter().skip(s.column - 1).position(|&c| c == open).map(|p| p + s.column - 1) else {
         return;
     };
-    let c = e.column.wrapping_sub(2); // the closing bracket, 0-based
+    // The closing bracket, found by scanning (the parser's span may end past it,
+    // at a comment or the next token): nesting counted, quoted text skipped.
+    let close = if open == '{' { '}' } else { ']' };
+    let (e, c) = match closing(lines, s.line - 1, o, open, close) {
+        Some((line, col)) => (crate::yaml::Pos { line: line + 1, column: col + 2 }, col),
+        None => (e, e.column.wrapping_sub(2)),
+    };
+    let last = lines.get(e.line.wrapping_sub(1)).unwrap_or(last);
     let after = first[o + 1..].iter().take_while(|&&x| x == ' ').count();
     if s.line == e.line && o + 1 + after == c {
         return; // empty: `{}` or `[ ]`
@@ -503,6 +510,38 @@ fn inside(
             }
         }
     }
+}
+
+/// The line and column (0-based) of the bracket closing the one at `lines[line][col]`.
+fn closing(lines: &[Vec<char>], line: usize, col: usize, open: char, close: char) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (l, chars) in lines.iter().enumerate().skip(line) {
+        let start = if l == line { col } else { 0 };
+        let mut i = start;
+        while i < chars.len() {
+            let ch = chars[i];
+            match quote {
+                Some('\'') if ch == '\'' && chars.get(i + 1) == Some(&'\'') => i += 1,
+                Some('"') if ch == '\\' => i += 1,
+                Some(q) if ch == q => quote = None,
+                Some(_) => {}
+                None if ch == '"' || ch == '\'' => quote = Some(ch),
+                // A comment ends the line's flow content.
+                None if ch == '#' && i > 0 && chars[i - 1] == ' ' => break,
+                None if ch == open => depth += 1,
+                None if ch == close => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some((l, i));
+                    }
+                }
+                None => {}
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 fn hyphen(f: &mut Findings<'_>, item: &Node, lines: &[Vec<char>]) {
