@@ -472,6 +472,24 @@ mod tests {
     }
 
     #[test]
+    fn profile_ct_runs_the_helm_major_of_ct_s_own_image() {
+        let tools = crate::tools::ToolVersions::parse(crate::tools::COMPILED).unwrap();
+        let image = tools.require("CT_IMAGE_HELM_VERSION").unwrap();
+        let major = |v: &str| v.trim_start_matches('v').split('.').next().unwrap_or_default().to_owned();
+        assert_eq!(major(image), "3");
+        assert_eq!(CT_HELM, Major::V3);
+        assert_eq!(major(CT_HELM.pin().version), major(image), "the pinned helm of that major");
+        let s = settings(HarnessFile::default());
+        assert_eq!(s.helm, Major::V3, "no harness.yaml: profile ct, helm 3");
+        let catalog = settings(HarnessFile { profile: Some(Profile::Catalog), ..Default::default() });
+        assert_eq!(catalog.helm, Major::V4);
+        let told = settings(HarnessFile { helm: Some(Major::V4), ..Default::default() });
+        assert_eq!(told.helm, Major::V4, "harness.yaml `helm: 4` under profile ct");
+        assert_eq!(parse("helm: 3\n").unwrap().helm, Some(Major::V3));
+        assert!(parse("helm: 2\n").unwrap_err().contains("`helm` is the helm major to run"));
+    }
+
+    #[test]
     fn reads_every_setting() {
         let f = parse(
             "profile: catalog\nrules:\n  policy/image-digest: off\n  kube/unknown-kind: error\n\

@@ -186,6 +186,14 @@ fn document_of<'t>(loaded: &LoadedChart, obj: &Object, text: &'t str) -> &'t str
     if let [only] = by_kind[..] {
         return only;
     }
+    // Several parts write this kind: helm keeps objects of one kind in the order
+    // written (its sort is stable), so the n-th object of the kind is the n-th part.
+    let of_kind: Vec<&&Object> = same.iter().filter(|o| o.kind() == obj.kind()).collect();
+    if of_kind.len() == by_kind.len()
+        && let Some(n) = of_kind.iter().position(|o| std::ptr::eq(**o, obj))
+    {
+        return by_kind[n];
+    }
     let same_kind = same.iter().filter(|o| o.kind() == obj.kind()).count();
     match same.iter().position(|o| std::ptr::eq(*o, obj)) {
         Some(i) if same_kind == same.len() => parts[i],

@@ -109,17 +109,60 @@ fn not_yaml(loaded: &LoadedChart, r: &Rendering, e: &crate::manifest::ParseError
         ));
     }
     let Some(path) = template else { return d };
-    // The same text on exactly one line of the template: that is the line.
-    let line_in_template = e.rendered.as_deref().filter(|l| !l.trim().is_empty()).and_then(|l| {
-        let text = loaded.templates.get(&path)?;
-        let mut hits = text.lines().enumerate().filter(|(_, t)| t.trim_end() == l.trim_end());
-        let (i, _) = hits.next()?;
-        hits.next().is_none().then_some(i + 1)
-    });
+    let line_in_template = e
+        .rendered
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+        .and_then(|l| template_line(l, loaded.templates.get(&path)?));
     match (line_in_template, e.at) {
         (Some(line), Some((_, column))) => d.at(Location::at(&path, line, column)),
         _ => d.in_file(&path),
     }
+}
+
+/// The template line that wrote a rendered line: the one line with the same text,
+/// else the one line whose literal parts (around its `{{ … }}` actions) the
+/// rendered line holds, in order. `None` when no single line fits.
+fn template_line(rendered: &str, template: &str) -> Option<usize> {
+    let rendered = rendered.trim_end();
+    let unique = |hits: Vec<usize>| if let [one] = hits[..] { Some(one + 1) } else { None };
+    let exact: Vec<usize> =
+        template.lines().enumerate().filter(|(_, t)| t.trim_end() == rendered).map(|(i, _)| i).collect();
+    if !exact.is_empty() {
+        return unique(exact);
+    }
+    let fits = |t: &str| {
+        let t = t.trim_end();
+        if !t.contains("{{") {
+            return false;
+        }
+        // The literal text between actions.
+        let mut literals = Vec::new();
+        let mut rest = t;
+        while let Some(open) = rest.find("{{") {
+            literals.push(&rest[..open]);
+            let Some(close) = rest[open..].find("}}") else { return false };
+            rest = &rest[open + close + 2..];
+        }
+        literals.push(rest);
+        if literals.iter().all(|l| l.trim().is_empty()) {
+            return false; // only actions: nothing to recognise the line by
+        }
+        let (first, last) = (literals[0], literals[literals.len() - 1]);
+        if !rendered.starts_with(first) || !rendered[first.len()..].ends_with(last) {
+            return false;
+        }
+        let mut at = first.len();
+        let end = rendered.len() - last.len();
+        for lit in &literals[1..literals.len() - 1] {
+            match rendered[at..end].find(lit) {
+                Some(p) => at += p + lit.len(),
+                None => return false,
+            }
+        }
+        true
+    };
+    unique(template.lines().enumerate().filter(|(_, t)| fits(t)).map(|(i, _)| i).collect())
 }
 
 /// Objects rendered twice under one kind, namespace and name: one would
@@ -259,6 +302,15 @@ fn locate(chart: &Chart, deps: &[(String, std::path::PathBuf)], message: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rendered_line_is_traced_to_the_template_line_that_wrote_it() {
+        let template = "data:\n{{- range $k, $v := .a }}\n  {{ $k }}: {{ $v }}\n{{- end }}\n{{- range $k, $v := .b }}\n  {{ $k }}:\n{{ toYaml $v | indent 4 }}\n{{- end }}\n";
+        assert_eq!(template_line("  key:", template), Some(6));
+        assert_eq!(template_line("  key: value", template), Some(3));
+        assert_eq!(template_line("data:", template), Some(1));
+        assert_eq!(template_line("    line 1", template), None, "only actions write it");
+    }
 
     #[test]
     fn locates_helm_3_and_4_template_errors() {
