@@ -33,7 +33,7 @@ enum Command {
     Bench(cmd::bench::Args),
     Cache(cmd::cache::Args),
     Docs(cmd::docs::Args),
-    Lint(cmd::lint::Args),
+    Lint(Box<cmd::lint::Args>),
     New(cmd::new::Args),
     Render(cmd::render::Args),
     Tools(cmd::tools::Args),

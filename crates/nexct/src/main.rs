@@ -42,7 +42,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Lint(LintArgs),
+    Lint(Box<LintArgs>),
     /// Print nexct's version and the pinned helm versions
     Version,
 }
