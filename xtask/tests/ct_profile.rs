@@ -61,6 +61,16 @@ fn only_what_ct_or_kubernetes_would_say_is_said() {
     // (ct/values-file-name), helm lint's guess at the PodDisruptionBudget's apiVersion
     // that the Capabilities guard excludes on every real Kubernetes (helm/lint).
     let expected = vec![
+        // A custom resource no schema knows, in a chart named unlike its folder: the
+        // finding names the template (helm's `# Source:` says `app/templates/…`) and
+        // the line of its kind, not the `issuerRef`'s.
+        (
+            "app-folder".to_owned(),
+            "kube/unknown-kind".to_owned(),
+            "charts/app-folder/templates/certificate.yaml".to_owned(),
+            2,
+            1,
+        ),
         // yamllint reports the second line of a block scalar too (ct lint fails on it).
         (
             "app-folder".to_owned(),
@@ -79,7 +89,13 @@ fn only_what_ct_or_kubernetes_would_say_is_said() {
         ),
     ];
     assert_eq!(findings("ct"), expected, "{:#}", report("ct"));
-    let d = &report("ct")["diagnostics"][1];
+    let unknown = &report("ct")["diagnostics"][0];
+    let hint = unknown["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("chart's crds/") && !hint.contains("catalog"),
+        "no catalog folder elsewhere: {hint}"
+    );
+    let d = &report("ct")["diagnostics"][2];
     let message = d["message"].as_str().unwrap();
     assert!(
         message.contains("not served by Kubernetes 1.25") && message.contains("1.37 serves it"),

@@ -362,6 +362,43 @@ mod tests {
     }
 
     #[test]
+    fn a_message_keeps_the_folder_helm_names_unless_it_points_at_that_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = chart(&tmp.path().join("demo"));
+        let out = "[WARNING] templates/: directory has no templates\n[ERROR] charts/: chart directory is missing these dependencies: redis\n[WARNING] templates/service.yaml: object name does not conform\n";
+        let diags = run_diagnostics(&c, &run(out, "", false));
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "templates/: directory has no templates",
+                "charts/: chart directory is missing these dependencies: redis",
+                "object name does not conform"
+            ]
+        );
+        assert_eq!(diags[2].location.as_ref().unwrap().file, c.dir.join("templates/service.yaml"));
+        // A chart whose name differs from its folder: helm names files by the chart's name.
+        let named = "[ERROR] templates/: template: other-name/templates/service.yaml:3:4: bad\n";
+        let diags = run_diagnostics(&c, &run(named, "", false));
+        let loc = diags[0].location.clone().unwrap();
+        assert_eq!(
+            (loc.file, loc.line, loc.column),
+            (c.dir.join("templates/service.yaml"), Some(3), Some(4))
+        );
+    }
+
+    #[test]
+    fn deprecated_api_warnings_name_the_api() {
+        assert_eq!(
+            deprecated_api(
+                "policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, unavailable in v1.25+; use policy/v1 PodDisruptionBudget"
+            ),
+            Some(("policy/v1beta1", "PodDisruptionBudget"))
+        );
+        assert_eq!(deprecated_api("icon is recommended"), None);
+    }
+
+    #[test]
     fn unexplained_failure_still_reports() {
         let tmp = tempfile::tempdir().unwrap();
         let c = chart(&tmp.path().join("demo"));
