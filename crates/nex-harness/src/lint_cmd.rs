@@ -375,7 +375,7 @@ fn additional_commands(
             }
             d = match places.get(i).copied().flatten() {
                 Some((line, column)) => d.at(Location::at(&shown_ct, line, column)),
-                None => d.at(Location::at(chart.dir.join("Chart.yaml"), 1, 1)),
+                None => d.at(Location::at(&meta.path, 1, 1)),
             };
             out.push(d);
         }
