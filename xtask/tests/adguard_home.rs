@@ -277,11 +277,13 @@ fn dns_over_tls_and_quic_are_off_by_default_and_wired_when_on() {
     assert_eq!(tls["port_https"], 0);
     assert_eq!(tls["certificate_path"], "/etc/adguardhome/tls/tls.crt");
     assert_eq!(tls["server_name"], "dns.example.org");
-    // The NetworkPolicy opens them like plain DNS.
+    // The NetworkPolicy opens them in the chart's DNS rule, beside plain DNS.
     let policy = kind(&objects, "NetworkPolicy")[0];
     let rules = serde_json::to_string(&policy["spec"]["ingress"]).unwrap();
-    assert!(rules.contains("{\"ports\":[{\"port\":\"dns-tls\",\"protocol\":\"TCP\"}]}"), "{rules}");
-    assert!(rules.contains("{\"ports\":[{\"port\":\"dns-quic\",\"protocol\":\"UDP\"}]}"), "{rules}");
+    assert!(
+        rules.contains("{\"ports\":[{\"port\":\"dns-udp\",\"protocol\":\"UDP\"},{\"port\":\"dns-tcp\",\"protocol\":\"TCP\"},{\"port\":\"dns-tls\",\"protocol\":\"TCP\"},{\"port\":\"dns-quic\",\"protocol\":\"UDP\"}]}"),
+        "{rules}"
+    );
 }
 
 /// Top-level YAML keys of `configuration` in internal/home/config.go at

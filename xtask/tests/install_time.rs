@@ -59,18 +59,60 @@ fn yaldap_names_its_binary_so_the_run_arguments_are_neither_dropped_nor_doubled(
 }
 
 /// yaLDAP parses bind passwords as PHC strings and compares anything else as plain text:
-/// a bare `$2y$…` hash (what htpasswd prints) installs and then refuses every bind.
+/// a bare `$2y$…` hash (what htpasswd prints) installs and then refuses every bind, and a
+/// placeholder installs as the password. The chart refuses both unless plain text is opted in.
 #[test]
 fn yaldap_refuses_a_bare_bcrypt_hash_and_takes_the_phc_form() {
     let directory = |password: &str| {
+        // `--set` splits on unescaped commas.
         format!("directory=dc:org:\n  cn:bob:\n    userPassword: !!ldap/bind:password {password}\n")
+            .replace(',', "\\,")
     };
     for bare in ["'$2y$10$abcdefghijklmnopqrstuv'", "$2a$08$NNxtVCdMOz3D", "\"$2b$12$x\""] {
         let err = render("yaldap", &[&directory(bare)]).unwrap_err();
         assert!(err.contains("bare bcrypt hash") && err.contains("$bcrypt$v=0$r=COST$$HEX"), "{bare}: {err}");
     }
+    // Anything phcformat.Parse refuses is compared as plain text: a placeholder would be the password.
+    // PHC-looking strings phc-crypto cannot verify (unknown id, missing fields) fail every bind.
+    for plain in [
+        "'REPLACE-WITH-BCRYPT-HASH-OF-THE-OWNERS-PASSWORD'",
+        "hunter2",
+        "\"correct horse\" # a comment",
+        "'$md5$v=0$r=1$$abcd'",
+        "'$bcrypt$v=0$r=10$$'",
+        "'$bcrypt$2432'",
+        "",
+    ] {
+        let err = render("yaldap", &[&directory(plain)]).unwrap_err();
+        assert!(err.contains("bind password #1"), "{plain}: {err}");
+        assert!(err.contains("allowPlainTextPasswords"), "{plain}: {err}");
+        let secret_part = plain.trim_matches(['\'', '"']).split(' ').next().unwrap_or("");
+        if secret_part.len() > 4 && !secret_part.starts_with('$') {
+            assert!(!err.contains(secret_part), "the value is never printed: {err}");
+        }
+    }
+    let templated = "'{{ index (readFile \"/run/secrets/passwords.json\" | fromJson) \"bob\" }}'";
+    let err = render("yaldap", &[&directory(templated)]).unwrap_err();
+    assert!(err.contains("Go template"), "{err}");
+    // The opt-in renders plain text as written.
+    let objects =
+        render("yaldap", &[&directory("hunter2"), "allowPlainTextPasswords=true"]).expect("opted in");
+    assert!(
+        one(&objects, "Secret")["stringData"]["directory.yaml"]
+            .as_str()
+            .unwrap()
+            .contains("password hunter2")
+    );
     // yaLDAP's own test fixture (common/types_test.go, v0.2.0): bcrypt of password123, cost 8.
     let phc = "'$bcrypt$v=0$r=8$$243261243038244e4e78745643644d4f7a33442f6a37534e72345a7075586b772f416d58456a2f6e544856706f784b45656446547570332f41474743'";
+    // The other algorithms, in the shape phc-crypto v1.2.0 serializes (format.Serialize), plain or quoted.
+    for other in [
+        "$argon2id$v=19$m=65536,t=16,p=3$8400b4e5f01f3009$3fd77927d189",
+        "\"$pbkdf2sha512$v=0$i=4096$87a39b3cf30626bc$d32093416bf521ff\"",
+        "'$scrypt$v=0$p=3,ln=32768,r=8$64ecb15ec1aa81bc$4fc8d3bc' # the service user",
+    ] {
+        render("yaldap", &[&directory(other)]).unwrap_or_else(|e| panic!("{other}: {e}"));
+    }
     let objects = render("yaldap", &[&directory(phc)]).expect("the PHC form renders");
     let secret = one(&objects, "Secret");
     assert!(

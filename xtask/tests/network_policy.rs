@@ -210,3 +210,40 @@ fn served_ports_empty_closes_them_and_an_unknown_one_fails_the_render() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("served port \"metrics\" is not in service.ports"), "{err}");
 }
+
+/// The DNS rule is the chart's own, not a default of `extraIngress`: extra rules (the
+/// stack admits Gatus and Homepage that way) add to it. Helm replaces lists, so a DNS
+/// rule kept in `extraIngress`'s default was lost the moment a user added one.
+#[test]
+fn adguard_dns_stays_open_when_extra_ingress_rules_are_added() {
+    let helm = helm();
+    // k3s' ServiceLB forwards LAN DNS from its svclb pod in kube-system (klipper-lb masquerades).
+    let svclb = Source {
+        namespace: "kube-system",
+        pod: &[("svccontroller.k3s.cattle.io/svcname", "nex-adguard-home")],
+    };
+    let extra = tmp_values(
+        "networkPolicy:\n  extraIngress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: home\n      ports:\n        - port: http\n          protocol: TCP\n",
+    );
+    for values in [vec![], vec![extra.path().to_path_buf()]] {
+        let policy = render_policy(&helm, "adguard-home", &values).expect("a NetworkPolicy");
+        for (port, protocol) in [("dns-udp", "UDP"), ("dns-tcp", "TCP")] {
+            for source in [&svclb, &NGINX] {
+                assert!(
+                    admits(&policy, source, port, protocol),
+                    "{values:?}: {port}/{protocol} closed to {}: {policy:#}",
+                    source.namespace
+                );
+            }
+        }
+    }
+    // `dnsClients` narrows DNS (and only DNS) to the peers it names.
+    let narrowed = tmp_values(
+        "dnsClients:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: kube-system\n",
+    );
+    let policy =
+        render_policy(&helm, "adguard-home", &[narrowed.path().to_path_buf()]).expect("a NetworkPolicy");
+    assert!(admits(&policy, &svclb, "dns-udp", "UDP"), "{policy:#}");
+    assert!(!admits(&policy, &NGINX, "dns-udp", "UDP"), "{policy:#}");
+    assert!(admits(&policy, &NGINX, "http", "TCP"), "{policy:#}");
+}

@@ -192,17 +192,20 @@ fn an_export_that_breaks_its_crd_is_refused_and_nothing_is_written() {
 #[test]
 fn the_export_makes_every_namespace_first_with_the_stacks_labels() {
     let dir = tempfile::tempdir().unwrap();
+    // A stack's charts lie inside its repository (absolute paths are refused): copies here.
+    for chart in ["glance", "gatus", "authelia"] {
+        let to = dir.path().join("charts").join(chart);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(root().join("charts").join(chart).join("Chart.yaml"), to.join("Chart.yaml")).unwrap();
+    }
     std::fs::write(
         dir.path().join("stack.yaml"),
         "name: ns\nrepository: {url: https://example.org/charts}\nnodes: [{name: n, arch: amd64, cpu: 2, memory: 4Gi}]\n\
          namespaces: {home: {zone: lan}, elsewhere: {zone: x}}\n\
          releases:\n\
-         - {name: glance, chart: CHART, namespace: home}\n\
-         - {name: gatus, chart: CHART2, namespace: home}\n\
-         - {name: authelia, chart: CHART3, namespace: sso}\n"
-            .replace("CHART3", &root().join("charts/authelia").display().to_string())
-            .replace("CHART2", &root().join("charts/gatus").display().to_string())
-            .replace("CHART", &root().join("charts/glance").display().to_string()),
+         - {name: glance, chart: charts/glance, namespace: home}\n\
+         - {name: gatus, chart: charts/gatus, namespace: home}\n\
+         - {name: authelia, chart: charts/authelia, namespace: sso}\n",
     )
     .unwrap();
     let stack = nex_harness::stack::file::read(&dir.path().join("stack.yaml")).expect("stack file");
@@ -306,4 +309,126 @@ fn stack_diff_shows_what_the_branch_changes_in_each_release() {
     assert!(text.contains("release api"), "{text}");
     let api = &text[text.find("release api").unwrap()..];
     assert!(api.contains("added"), "a release new on the branch is all added:\n{api}");
+}
+
+#[test]
+fn an_exposure_nothing_exposes_or_a_policy_drops_is_reported_at_its_entry() {
+    let (code, f) = lint("exposure");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/exposure");
+    let at = |name: &str| -> Vec<&(String, String, String)> {
+        r.iter().filter(|(_, _, m)| m.starts_with(&format!("serves `{name}`"))).collect()
+    };
+    let closed = at("dns-cluster-only");
+    assert_eq!(closed.len(), 1, "{r:#?}");
+    assert!(closed[0].1.ends_with("stacks/exposure/stack.yaml:8:5"), "{closed:?}");
+    assert!(
+        closed[0].2.contains("nothing exposes 53/UDP") && closed[0].2.contains("ClusterIP"),
+        "{closed:?}"
+    );
+    // ServiceLB masquerades: the LAN ipBlock never matches what the pod sees, on either protocol.
+    let filtered = at("dns-lan-only");
+    assert_eq!(filtered.len(), 2, "{r:#?}");
+    assert!(
+        filtered.iter().all(|(release, _, m)| release == "dns-b" && m.contains("k3s' ServiceLB pod")),
+        "{filtered:?}"
+    );
+    let web = at("web");
+    assert!(
+        web.len() == 1
+            && web[0].2.contains("no HTTPRoute or Ingress of the stack serves host dns.home.example.org"),
+        "{web:?}"
+    );
+}
+
+#[test]
+fn a_plain_text_yaldap_password_is_reported_at_the_value_unless_the_stack_allows_it() {
+    let (code, f) = lint("credentials");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/credentials");
+    // One: the placeholder of release `ldap`; the PHC hash passes; `ldap-demo` is allowed.
+    assert_eq!(r.len(), 1, "{f:#?}");
+    assert_eq!(r[0].0, "ldap");
+    assert!(r[0].1.ends_with("stacks/credentials/directory.yaml:5:43"), "{r:?}");
+    assert!(r[0].2.contains("`dc:org/cn:authelia/userPassword`") && r[0].2.contains("plain text"), "{r:?}");
+    assert!(!r[0].2.contains("REPLACE-WITH-A-HASH"), "a password is never printed: {r:?}");
+}
+
+#[test]
+fn under_argocd_a_secret_generated_at_render_time_is_refused_by_lint_and_export() {
+    let (code, f) = lint("render-time-secret");
+    assert_eq!(code, 1);
+    let r = of_rule(&f, "stack/render-time-secret");
+    assert_eq!(r.len(), 1, "{f:#?}");
+    assert!(r[0].1.ends_with("stacks/render-time-secret/stack.yaml:6:5"), "{r:?}");
+    assert!(r[0].2.starts_with("Secret dns/adguard-home is generated anew on every render"), "{r:?}");
+    assert!(r[0].2.contains("password, passwordHash"), "{r:?}");
+
+    // The export refuses it for Argo CD, writing nothing; Flux runs helm against the cluster (lookup works).
+    // A stack's charts lie inside the repository it is run from (absolute paths are refused).
+    let stack = fixture("render-time-secret/stack.yaml").display().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_dir(&root().join("charts"), &tmp.path().join("charts"));
+    support::copy_dir(&root().join("schemas/gitops"), &tmp.path().join("schemas/gitops"));
+    let text = std::fs::read_to_string(&stack).unwrap();
+    let file = tmp.path().join("stack.yaml");
+    std::fs::write(
+        &file,
+        format!("{}repository: {{url: https://example.org/charts}}\n", text)
+            .replace("../../../../../charts", "charts"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let run = xtask_in(tmp.path())
+        .args(["stack", "export"])
+        .arg(&file)
+        .args(["--format", "argocd", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("error[stack/render-time-secret]") && err.contains("Secret dns/adguard-home"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
+    let run = xtask_in(tmp.path())
+        .args(["stack", "export"])
+        .arg(&file)
+        .args(["--format", "flux", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
+/// The owner's stack says it serves LAN DNS, and `stack lint` proves it: the same
+/// stack with AdGuard Home's Service left ClusterIP (as it was) fails.
+#[test]
+fn the_owners_stack_serves_lan_dns_and_a_cluster_only_service_fails_it() {
+    let stack: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(root().join("stacks/nex-rpi/stack.yaml")).unwrap())
+            .unwrap();
+    let dns = stack["serves"].as_array().unwrap().iter().find(|e| e["name"] == "dns").expect("serves dns");
+    assert_eq!(dns["over"], "lan");
+    assert_eq!(dns["release"], "adguard-home");
+    assert_eq!(dns["ports"], serde_json::json!(["53/UDP", "53/TCP"]));
+    assert_eq!(stack["loadBalancer"], "servicelb", "k3s' ServiceLB is what the Pi runs");
+
+    // A stack's charts lie inside the repository it is run from (absolute paths are refused).
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_dir(&root().join("charts"), &tmp.path().join("charts"));
+    let dir = tmp.path().join("stacks/nex-rpi");
+    support::copy_dir(&root().join("stacks/nex-rpi"), &dir);
+    let values = dir.join("values/adguard-home.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    assert!(text.contains("service:\n  type: LoadBalancer\n"));
+    std::fs::write(&values, text.replace("service:\n  type: LoadBalancer\n", "")).unwrap();
+    let out = xtask_in(tmp.path()).args(["stack", "lint", "--format", "json"]).arg(&dir).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["diagnostics"].as_array().cloned().unwrap_or_default();
+    let r = of_rule(&findings, "stack/exposure");
+    assert_eq!(r.len(), 2, "{findings:#?}");
+    assert!(r.iter().all(|(_, _, m)| m.starts_with("serves `dns`: nothing exposes 53/")), "{r:?}");
 }

@@ -141,13 +141,20 @@ fn what_the_script_patches_and_creates_matches_the_export_and_the_charts() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let file = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
     let script = read(SCRIPT);
+    // The directory is a hand-made Secret from stacks/nex-rpi/yaldap-directory.yaml: never in the export.
+    let directory = read("stacks/nex-rpi/yaldap-directory.yaml");
+    assert!(file("yaldap.yaml").contains("existingSecret: yaldap-directory"));
+    assert!(!file("yaldap.yaml").contains("bind:password"), "no password hash in the GitOps values");
+    assert!(script.contains(r#"local directory="$root/stacks/$STACK/yaldap-directory.yaml""#));
     for placeholder in [
         "REPLACE-WITH-BCRYPT-HASH-OF-THE-OWNERS-PASSWORD",
         "REPLACE-WITH-BCRYPT-HASH-OF-THE-AUTHELIA-BIND-PASSWORD",
     ] {
-        assert!(file("yaldap.yaml").contains(placeholder) && script.contains(placeholder), "{placeholder}");
+        assert!(directory.contains(placeholder) && script.contains(placeholder), "{placeholder}");
     }
-    assert!(file("yaldap.yaml").contains("uid: owner") && script.contains(r#"username: "owner""#));
+    assert!(directory.contains("uid: owner") && script.contains(r#"username: "owner""#));
+    // AdGuard Home's admin login is made by hand too (Argo CD would regenerate it on every sync).
+    assert!(file("adguard-home.yaml").contains("existingSecret: adguard-admin"));
     assert_eq!(file("authelia.yaml").matches("policy: two_factor").count(), 1);
     assert!(file("kustomization.yaml").lines().any(|l| l == "  - tailscale.yaml"));
     assert!(script.contains(r"sed -i '/^  - tailscale\.yaml$/d'"));
@@ -175,12 +182,15 @@ fn what_the_script_patches_and_creates_matches_the_export_and_the_charts() {
             current = rest.split_whitespace().next().unwrap().to_string();
             made.insert((ns.to_string(), current.clone()));
         }
-        for flag in line.split_whitespace().filter_map(|w| w.strip_prefix("--from-literal=")) {
+        for flag in line
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix("--from-literal=").or_else(|| w.strip_prefix("--from-file=")))
+        {
             keys.push((current.clone(), flag.split('=').next().unwrap().to_string()));
         }
     }
     assert_eq!(made, external, "{SCRIPT} must make exactly the stack's external Secrets");
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys.len(), 7, "{keys:?}");
     let objects = rendered();
     for (secret, key) in &keys {
         assert!(
@@ -230,6 +240,8 @@ fn the_yaldap_hash_the_script_makes_is_what_yaldap_verifies() {
         (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect();
     let mcf = String::from_utf8(mcf).unwrap();
     assert!(mcf.starts_with("$2y$10$"), "{mcf}");
+    // ... and what the yaldap chart and `stack lint` take as a hash, not plain text.
+    assert!(nex_harness::checks::stack_serves::is_phc(&phc), "{phc}");
     assert!(bcrypt::verify("correct horse", &mcf).unwrap());
     assert!(!bcrypt::verify("wrong", &mcf).unwrap());
 }
@@ -263,6 +275,35 @@ fn the_gatus_endpoints_the_script_expects_are_the_stacks() {
         .collect();
     keys.sort();
     assert_eq!(script_value("GATUS_KEYS"), keys.join(" "));
+}
+
+/// The DNS the script resolves through is the Service the stack serves DNS on (its `serves: dns`).
+#[test]
+fn the_script_resolves_through_the_dns_service_the_stack_serves() {
+    let stack = yaml("stacks/nex-rpi/stack.yaml");
+    let dns =
+        stack["serves"].as_array().unwrap().iter().find(|e| e["over"] == "lan").expect("a LAN exposure");
+    let release = dns["release"].as_str().unwrap();
+    let service = script_value("DNS_SERVICE");
+    let (name, ns) = service.split_once('.').unwrap();
+    let ns = ns.strip_suffix(".svc.cluster.local").unwrap();
+    let objects = rendered();
+    let svc = of_kind(&objects, "Service")
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == name && s["metadata"]["namespace"] == ns)
+        .unwrap_or_else(|| panic!("no Service {ns}/{name}"));
+    assert_eq!(svc["metadata"]["labels"]["app.kubernetes.io/instance"], release);
+    assert_eq!(svc["spec"]["type"], "LoadBalancer");
+    for protocol in ["UDP", "TCP"] {
+        assert!(
+            svc["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["port"] == 53 && p["protocol"] == protocol)
+        );
+    }
+    assert!(read(SCRIPT).contains(r#"nslookup example.org "$DNS_SERVICE""#));
 }
 
 /// What a pod outside the stack must not reach is a Service port the stack renders.

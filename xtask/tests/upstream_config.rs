@@ -278,3 +278,104 @@ fn common_test_runs_whoami_as_upstream_builds_it() {
         assert!(probe_paths(&objects).iter().all(|p| p == "/health"), "{what}");
     }
 }
+
+/// `helm template` of `chart` with `--set` pairs, as objects.
+fn render_with(chart: &str, sets: &[&str]) -> Vec<Value> {
+    let helm = Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm");
+    let dir = root().join("charts").join(chart);
+    let mut cmd = helm.command();
+    cmd.args(["template", "nex"]).arg(&dir).args(["--namespace", "nex"]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.output().expect("run helm");
+    assert!(out.status.success(), "{chart} {sets:?}: {}", String::from_utf8_lossy(&out.stderr));
+    documents(&String::from_utf8_lossy(&out.stdout))
+}
+
+// authelia/authelia v4.39.20 (1b524f7): internal/middlewares/startup.go `StartupChecks` opens
+// /app/.healthcheck.env for writing unless `server.disable_healthcheck`, and
+// internal/commands/root.go makes its error fatal; the environment source is merged after the
+// files (internal/configuration/sources.go `NewDefaultSources`), so AUTHELIA_SERVER_DISABLE_HEALTHCHECK
+// wins over a file the chart does not render.
+#[test]
+fn authelia_never_writes_its_healthcheck_file_on_the_read_only_root() {
+    let mut checked = 0;
+    let mut all = scenarios("authelia");
+    all.push(("existingConfigMap".into(), render_with("authelia", &["existingConfigMap=mine"])));
+    for (scenario, objects) in all {
+        let what = format!("authelia {scenario}");
+        assert_eq!(container(&objects)["securityContext"]["readOnlyRootFilesystem"], true, "{what}");
+        let mounts: Vec<&str> = container(&objects)["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["mountPath"].as_str())
+            .collect();
+        assert!(!mounts.iter().any(|m| *m == "/app" || m.starts_with("/app/")), "{what}: {mounts:?}");
+        let from_env = env(&objects, "AUTHELIA_SERVER_DISABLE_HEALTHCHECK").as_deref() == Some("true");
+        // The OIDC key is a `{{ secret … }}` expression Authelia expands before parsing: not YAML yet.
+        let cfg = objects.iter().filter(|o| o["kind"] == "ConfigMap").find_map(|cm| {
+            cm["data"]["configuration.yml"].as_str().map(|text| {
+                let mut text = text.to_owned();
+                while let (Some(a), Some(b)) = (text.find("{{"), text.find("}}")) {
+                    text.replace_range(a..b + 2, "expanded");
+                }
+                serde_saphyr::from_str::<Value>(&text).expect("the rendered configuration is YAML")
+            })
+        });
+        match cfg {
+            Some(cfg) => {
+                assert_eq!(cfg["server"]["disable_healthcheck"], true, "{what}: the rendered configuration")
+            }
+            None => assert!(
+                from_env,
+                "{what}: no rendered configuration and no AUTHELIA_SERVER_DISABLE_HEALTHCHECK"
+            ),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 11, "only {checked} authelia scenarios checked");
+}
+
+// tailscale/tailscale v1.94.2 (2de4d31): kube/health/healthz.go answers /healthz with 200 only while
+// the node has a tailnet IP; kube/metrics/metrics.go proxies /metrics with no such condition; and
+// cmd/containerboot/main.go gives the login 60 s (bootCtx) before exiting, so without a key the pod
+// restarts every minute.
+#[test]
+fn tailscale_is_ready_only_in_the_tailnet_and_needs_a_key_or_asks_for_interactive_login() {
+    let mut checked = 0;
+    for (scenario, objects) in scenarios("tailscale") {
+        let what = format!("tailscale {scenario}");
+        let c = container(&objects);
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/healthz", "{what}");
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics", "{what}");
+        assert_eq!(env(&objects, "TS_ENABLE_HEALTH_CHECK").as_deref(), Some("true"), "{what}");
+        let local = env(&objects, "TS_LOCAL_ADDR_PORT").expect("TS_LOCAL_ADDR_PORT");
+        assert!(local.ends_with(&format!(":{}", container_port(&objects, "metrics"))), "{what}: {local}");
+        // The helm test proves membership too.
+        let test = objects
+            .iter()
+            .find(|o| o["kind"] == "Pod" && o["metadata"]["annotations"]["helm.sh/hook"] == "test")
+            .expect("a test pod");
+        let args = test["spec"]["containers"][0]["command"].to_string()
+            + &test["spec"]["containers"][0]["args"].to_string();
+        assert!(args.contains("/healthz") && !args.contains("/metrics"), "{what}: {args}");
+        let key = c["env"].as_array().unwrap().iter().any(|e| e["name"] == "TS_AUTHKEY");
+        assert!(key || scenario == "interactive-login", "{what}: no auth key");
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} tailscale scenarios checked");
+    // No key and no deliberate interactive login: refused, naming the way out.
+    let helm = Helm::locate(Major::V4, &nex_harness::provision::cache_root()).expect("pinned helm");
+    let out = helm
+        .command()
+        .args(["template", "nex"])
+        .arg(root().join("charts/tailscale"))
+        .args(["--set", "existingSecret="])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("existingSecret is empty") && err.contains("interactiveLogin: true"), "{err}");
+}

@@ -1,6 +1,6 @@
 {{/*
 authelia.config: configuration.yml — `config`, plus what the chart owns:
-server.address, storage, the file backend's path, and (oidc.enabled) the key
+server.address, server.disable_healthcheck, storage, the file backend's path, and (oidc.enabled) the key
 set, whose PEM Authelia's template filter reads from the secret file. Secrets
 never appear here: they are files under /secrets named by AUTHELIA_*_FILE.
 */}}
@@ -8,6 +8,9 @@ never appear here: they are files under /secrets named by AUTHELIA_*_FILE.
 {{- $cfg := deepCopy (default (dict) .Values.config) -}}
 {{- $server := default (dict) (get $cfg "server") -}}
 {{- $_ := set $server "address" (printf "tcp://:%v/" .Values.service.ports.http.containerPort) -}}
+{{- /* Without it Authelia opens /app/.healthcheck.env for writing at every start (for the image's Docker
+HEALTHCHECK, which Kubernetes ignores) and exits when it cannot: the root filesystem is read-only. */}}
+{{- $_ := set $server "disable_healthcheck" true -}}
 {{- $_ := set $cfg "server" $server -}}
 {{- $storage := dict -}}
 {{- if eq .Values.storage.type "postgres" -}}
@@ -56,6 +59,10 @@ configuration needs. Takes root.
 {{- end -}}
 {{- if eq .Values.authentication.backend "ldap" -}}
 {{- $env = append $env (dict "name" "AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE" "value" "/secrets/ldap-password") -}}
+{{- end -}}
+{{- if .Values.existingConfigMap -}}
+{{- /* The user's file may not say it; the environment wins over the file (internal/configuration/sources.go). */}}
+{{- $env = append $env (dict "name" "AUTHELIA_SERVER_DISABLE_HEALTHCHECK" "value" "true") -}}
 {{- end -}}
 {{- if .Values.oidc.enabled -}}
 {{- $env = append $env (dict "name" "AUTHELIA_IDENTITY_PROVIDERS_OIDC_HMAC_SECRET_FILE" "value" "/secrets/oidc-hmac-secret") -}}

@@ -9,6 +9,11 @@ custom.css: customCss
 custom.js: customJs
 {{- end -}}
 
+{{/* homepage.kubernetesConfigMap: the chart's own ConfigMap holding kubernetes.yaml when `existingConfigMap` is set. */}}
+{{- define "nex-charts.homepage.kubernetesConfigMap" -}}
+{{- printf "%s-kubernetes" (include "nex-charts.common.names.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* homepage.kubernetes: kubernetes.yaml from `kubernetes` (mode disabled unless enabled). */}}
 {{- define "nex-charts.homepage.kubernetes" -}}
 {{- $k := .Values.kubernetes -}}

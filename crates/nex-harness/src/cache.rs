@@ -9,7 +9,6 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bump when the meaning of a cached value changes, to orphan old entries.
@@ -81,13 +80,11 @@ impl KeyBuilder {
     /// differs). Links are followed, so the key follows what a link points at;
     /// only regular files are read (a FIFO or `/dev/zero` gives its kind).
     pub fn file(self, path: &Path) -> Self {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => match hash_file(path) {
-                Ok(digest) => self.str("file").part(&digest),
-                Err(e) => self.str("unreadable").str(&e.kind().to_string()),
-            },
-            Ok(m) => self.str("special").str(crate::paths::kind_of(m.file_type())),
-            Err(e) => self.str("unreadable").str(&e.kind().to_string()),
+        use crate::fsio::FileError;
+        match crate::fsio::hash_capped(path, crate::fsio::limit::ARCHIVE) {
+            Ok(digest) => self.str("file").part(&digest),
+            Err(FileError::NotRegular(kind)) => self.str("special").str(kind),
+            Err(e) => self.str("unreadable").str(&e.to_string()),
         }
     }
 
@@ -96,32 +93,33 @@ impl KeyBuilder {
     }
 }
 
-/// The sha256 of a file's bytes, streamed (vendored archives may be large).
-fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
-    Ok(h.finalize().into())
-}
-
 /// A fingerprint of every file of a chart folder (paths and contents), vendored
 /// dependency archives in `charts/` included. Symbolic links are followed, as
 /// helm follows them: a link's key is what it points at, so editing the target
 /// of a linked ci file or `templates/` folder changes the fingerprint.
 /// `snapshots/` is left out: it records renders, it does not shape them.
+/// A link leaving the repository is keyed by where it points, never followed
+/// (a chart linked to `/usr` is not hashed whole; the link is a finding).
 pub fn chart_fingerprint(dir: &Path) -> String {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
-        .flatten()
-        .filter(|e| !e.file_type().is_dir())
-        .map(|e| e.into_path())
-        .collect();
+    chart_fingerprint_in(dir, Path::new(""))
+}
+
+/// [`chart_fingerprint`] with the repository root given (`""`: the working directory).
+pub fn chart_fingerprint_in(dir: &Path, repo: &Path) -> String {
+    let walk = crate::fsio::walk_chart(dir, repo);
+    let mut files: Vec<PathBuf> =
+        walk.entries.into_iter().filter(|e| !e.file_type().is_dir()).map(|e| e.into_path()).collect();
     files.sort();
     let mut k = KeyBuilder::new("chart");
     for f in files {
         let rel = f.strip_prefix(dir).unwrap_or(&f);
         k = k.str(&rel.to_string_lossy()).file(&f);
+    }
+    let mut leaving = walk.leaving;
+    leaving.sort();
+    for (link, target) in leaving {
+        let rel = link.strip_prefix(dir).unwrap_or(&link);
+        k = k.str(&rel.to_string_lossy()).str("leaves the repository").str(&target.to_string_lossy());
     }
     k.finish().0
 }
@@ -143,13 +141,12 @@ impl Cache {
             return None;
         }
         let path = self.path(key);
-        let bytes = std::fs::read(&path).ok()?;
+        // A FIFO or an oversized file in its place is a miss, never a hang.
+        let bytes = crate::fsio::read_capped(&path, MAX_ENTRY_BYTES).ok()?;
         // A corrupt entry is a miss; the next put replaces it.
         let value = serde_json::from_slice(&bytes).ok()?;
         // Used now: the modification time orders entries for eviction (best effort).
-        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
-            let _ = f.set_modified(std::time::SystemTime::now());
-        }
+        let _ = crate::fsio::touch(&path);
         Some(value)
     }
 
@@ -181,7 +178,8 @@ impl Cache {
             if left <= max_bytes {
                 break;
             }
-            if std::fs::remove_file(&path).is_ok() {
+            // Never through a link: only what lies inside the cache is removed.
+            if crate::fsio::remove_file_within(&self.dir, &path).is_ok() {
                 left -= len;
                 out.entries += 1;
                 out.bytes_removed += len;
@@ -201,10 +199,7 @@ impl Cache {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
-        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
-        if tmp.write_all(&bytes).is_ok() {
-            let _ = tmp.persist(&path);
-        }
+        let _ = crate::fsio::write_scratch(&self.dir, &path, &bytes);
     }
 
     /// The cached value for `key`, or `compute()`'s result, stored when `keep` says so.
@@ -307,15 +302,36 @@ mod tests {
         std::fs::write(outside.join("t.yaml"), "kind: A\n").unwrap();
         std::os::unix::fs::symlink(outside.join("x-values.yaml"), chart.join("ci/x-values.yaml")).unwrap();
         std::os::unix::fs::symlink(&outside, chart.join("templates")).unwrap();
-        let f1 = chart_fingerprint(&chart);
+        let repo = tmp.path();
+        let f1 = chart_fingerprint_in(&chart, repo);
         std::fs::write(outside.join("x-values.yaml"), "a: 2\n").unwrap();
-        let f2 = chart_fingerprint(&chart);
+        let f2 = chart_fingerprint_in(&chart, repo);
         assert_ne!(f1, f2, "a linked file's edit");
         std::fs::write(outside.join("t.yaml"), "kind: B\n").unwrap();
-        assert_ne!(f2, chart_fingerprint(&chart), "an edit inside a linked folder");
+        let f3 = chart_fingerprint_in(&chart, repo);
+        assert_ne!(f2, f3, "an edit inside a linked folder");
+        // Out of the repository, a link is keyed by where it points, never followed.
+        let inner = tmp.path().join("c");
+        assert_eq!(chart_fingerprint_in(&chart, &inner), chart_fingerprint_in(&chart, &inner));
+        std::fs::write(outside.join("t.yaml"), "kind: C\n").unwrap();
+        let g = chart_fingerprint_in(&chart, &inner);
+        std::fs::write(outside.join("t.yaml"), "kind: D\n").unwrap();
+        assert_eq!(g, chart_fingerprint_in(&chart, &inner), "not followed out of the repository");
+        assert_ne!(g, chart_fingerprint_in(&chart, repo));
         // A FIFO is named, never opened (opening it would block).
         let fifo = chart.join("values.yaml");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert_ne!(chart_fingerprint(&chart), chart_fingerprint(&outside));
+        assert_ne!(chart_fingerprint_in(&chart, repo), chart_fingerprint_in(&outside, repo));
+    }
+
+    #[test]
+    fn a_chart_linked_to_a_big_folder_outside_the_repository_is_not_walked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("c");
+        std::fs::create_dir_all(&chart).unwrap();
+        std::os::unix::fs::symlink("/usr", chart.join("templates")).unwrap();
+        let walk = crate::fsio::walk_chart(&chart, tmp.path());
+        assert_eq!(walk.entries.len(), 1, "only the chart folder itself");
+        assert_eq!(walk.leaving, [(chart.join("templates"), PathBuf::from("/usr"))]);
     }
 }

@@ -120,7 +120,8 @@ pub fn discover_all(root: &Path, config: &CtConfig) -> Result<Discovery, Catalog
                 walk.skip_current_dir();
                 continue;
             }
-            if path.join("Chart.yaml").is_file() {
+            // A Chart.yaml that is a FIFO or a device is still a chart: reading it is a finding, not a vanished chart.
+            if std::fs::metadata(path.join("Chart.yaml")).is_ok() {
                 walk.skip_current_dir();
                 let chart = load(&rel(path));
                 if !config.excluded_charts.contains(&chart.name) {
@@ -172,14 +173,9 @@ fn loop_finding(chart: &str, path: &Path, shown: &Path) -> Diagnostic {
 }
 
 /// Symbolic links inside `dir` (a chart) that loop; helm would walk them forever.
+/// Links leaving the repository are not walked (a link to `/usr` is not a loop to look for).
 pub fn symlink_loops(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_map(|e| e.err())
-        .filter(|e| e.loop_ancestor().is_some())
-        .filter_map(|e| e.path().map(Path::to_path_buf))
-        .collect()
+    crate::fsio::walk_chart(dir, Path::new("")).loops
 }
 
 /// The diagnostic for a loop found by [`symlink_loops`].

@@ -216,23 +216,34 @@ impl Baseline {
                 "--".to_owned(),
                 dir.display().to_string(),
             ];
-            let out = Command::new("git")
+            let failed = |stderr: String| GitError::Failed { command: args.join(" "), stderr };
+            let mut child = Command::new("git")
                 .args(&args)
                 .env("GIT_TERMINAL_PROMPT", "0")
                 .env("LC_ALL", "C")
-                .output()
-                .map_err(|e| GitError::Failed { command: args.join(" "), stderr: e.to_string() })?;
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| failed(e.to_string()))?;
+            // Unpacked as it streams (a 600 MB file is never held), under the
+            // working tree's rules: no link out of the tree, no file over the cap.
+            let unpacked = match child.stdout.take() {
+                Some(stdout) => crate::fsio::unpack_confined(stdout, dest, crate::fsio::limit::TREE_FILE),
+                None => Ok(()),
+            };
+            if let Err(e) = unpacked {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!("the target branch's tree is refused: {e}")));
+            }
+            let out = child.wait_with_output().map_err(|e| failed(e.to_string()))?;
             if !out.status.success() {
                 let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
                 if stderr.contains("did not match any files") {
                     continue;
                 }
-                return Err(GitError::Failed { command: args.join(" "), stderr });
+                return Err(failed(stderr));
             }
-            tar::Archive::new(out.stdout.as_slice()).unpack(dest).map_err(|e| GitError::Failed {
-                command: args.join(" "),
-                stderr: format!("cannot unpack into {}: {e}", dest.display()),
-            })?;
         }
         Ok(())
     }

@@ -301,10 +301,11 @@ impl CtConfig {
     /// defaults unless `required`.
     pub fn load_file(path: &Path, required: bool) -> Result<Self, ConfigError> {
         let path = path.to_owned();
-        let text = match std::fs::read_to_string(&path) {
+        // A FIFO or `/dev/zero` in its place is an error, never a hang.
+        let text = match crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Self::default()),
-            Err(source) => return Err(ConfigError::Read { path, source }),
+            Err(crate::fsio::FileError::Missing) if !required => return Ok(Self::default()),
+            Err(e) => return Err(ConfigError::Read { path, source: e.into() }),
         };
         Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
     }
@@ -318,7 +319,9 @@ impl CtConfig {
     /// [`CtConfig::findings`] of the file at `path`, placed at `shown`.
     pub fn findings_in(&self, path: &Path, shown: &Path) -> Vec<Diagnostic> {
         let shown = shown.to_owned();
-        let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+        let Ok(text) = crate::fsio::read_text(path, crate::fsio::limit::SETTINGS_FILE) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         let Some(doc) = crate::yaml::parse(&text).ok().and_then(|y| y.docs.into_iter().next()) else {
             return out;

@@ -208,19 +208,19 @@ fn keep(charts: &Path, declared: &[Dependency], kept: &Path) {
     for archive in archives(charts) {
         let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if declared.iter().any(|d| name.starts_with(&format!("{}-", d.name)))
-            && std::fs::copy(&archive, kept.join(name)).is_err()
+            && crate::fsio::copy_capped(&archive, &kept.join(name), crate::fsio::limit::ARCHIVE).is_err()
         {
             return;
         }
     }
-    let _ = std::fs::write(kept.join(COMPLETE), "");
+    let _ = crate::fsio::write_atomic(&kept.join(COMPLETE), b"");
 }
 
 fn restore(kept: &Path, charts: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(charts)?;
     for archive in archives(kept) {
         if let Some(name) = archive.file_name() {
-            std::fs::copy(&archive, charts.join(name))?;
+            crate::fsio::copy_capped(&archive, &charts.join(name), crate::fsio::limit::ARCHIVE)?;
         }
     }
     Ok(())
@@ -301,9 +301,17 @@ fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), Stri
     if deps.is_empty() || deps.iter().all(|(name, src)| is_fresh(&chart.dir, name, src)) {
         return Ok(());
     }
-    if let Some((path, kind)) = crate::files::scan(&chart.dir).special.first() {
+    let scan = crate::files::scan(&chart.dir);
+    if let Some((path, kind)) = scan.special.first() {
         // helm would block on it (a FIFO) or read it forever (a device).
         return Err(format!("not vendored: {} is {kind}", path.display()));
+    }
+    if let Some((path, target)) = scan.leaving_repo.first() {
+        return Err(format!(
+            "not vendored: {} is a link to {}, outside the repository",
+            path.display(),
+            target.display()
+        ));
     }
     let mut cmd = helm.command();
     cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);

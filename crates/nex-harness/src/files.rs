@@ -7,76 +7,15 @@ use std::path::{Path, PathBuf};
 
 /// No chart source file is anywhere near this; anything bigger is a mistake
 /// (a dump, a binary) and is refused before parsing.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::fsio::limit::CHART_FILE;
 
-/// Why a file could not be read as text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FileError {
-    #[error("file does not exist")]
-    Missing,
-    #[error("file is {size} bytes; chart files are limited to {limit} bytes", limit = MAX_FILE_BYTES)]
-    TooLarge { size: u64 },
-    #[error("file is not UTF-8 text (invalid byte at {line}:{column})")]
-    NotUtf8 { line: usize, column: usize },
-    /// A FIFO, a device, a socket (or a link to one): reading it could block
-    /// forever or never end, so it is not read at all.
-    #[error("not a regular file but {0}; only regular files are read")]
-    NotRegular(&'static str),
-    #[error("cannot read file: {0}")]
-    Io(String),
-}
-
+pub use crate::fsio::{FileError, read_capped};
 pub use crate::paths::kind_of;
 
-/// Reads at most `limit` bytes of a regular file (links followed). Anything
-/// else is refused before it is opened (a FIFO would block `open`, `/dev/zero`
-/// never ends), and the handle is checked again after opening, so a file
-/// swapped in between is refused too; the read itself is capped, so a file
-/// that grows after the size check cannot run past the limit either.
-pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
-    use std::io::Read;
-    let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => FileError::Missing,
-        _ => FileError::Io(e.to_string()),
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(FileError::NotRegular(kind_of(meta.file_type())));
-    }
-    if meta.len() > limit {
-        return Err(FileError::TooLarge { size: meta.len() });
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        // O_NONBLOCK: should a FIFO be swapped in after the check, `open` returns at once.
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, 0o4000);
-    }
-    let file = opts.open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(FileError::NotRegular(kind_of(meta.file_type())));
-    }
-    let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(FileError::TooLarge { size: bytes.len() as u64 });
-    }
-    Ok(bytes)
-}
-
-/// Reads a text file, refusing oversized, non-regular and non-UTF-8 content.
+/// Reads a chart's text file, refusing oversized, non-regular and non-UTF-8
+/// content, and links from inside the repository to outside it.
 pub fn read_text(path: &Path) -> Result<String, FileError> {
-    let bytes = read_capped(path, MAX_FILE_BYTES)?;
-    String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        // Valid prefix, so this cannot fail; the position is where the bad byte sits.
-        let prefix = std::str::from_utf8(good).unwrap_or_default();
-        let line = prefix.matches('\n').count() + 1;
-        let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        FileError::NotUtf8 { line, column }
-    })
+    crate::fsio::read_repo_text(path, MAX_FILE_BYTES)
 }
 
 /// A chart's Chart.yaml, read and parsed (for code that runs without the
@@ -100,21 +39,34 @@ pub fn requirements(chart_dir: &Path) -> Option<String> {
 pub struct Scan {
     /// Files that are not regular files nor folders (FIFOs, devices, sockets), with their kind.
     pub special: Vec<(PathBuf, &'static str)>,
-    /// Symbolic links whose target lies outside the chart folder, with that target.
+    /// Symbolic links whose target lies outside the chart folder but inside the
+    /// repository, with that target (a shared LICENSE, say).
     pub outside_links: Vec<(PathBuf, PathBuf)>,
+    /// Symbolic links whose target lies outside the repository (`/proc/self/environ`,
+    /// a key in the home folder, `/usr`), with that target; never followed.
+    pub leaving_repo: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Scan {
+    /// Every link leaving the chart folder, inside the repository or not.
+    pub fn links_leaving_chart(&self) -> impl Iterator<Item = &(PathBuf, PathBuf)> {
+        self.outside_links.iter().chain(&self.leaving_repo)
+    }
 }
 
 /// Walks a chart folder for files helm would block on and links leaving the
-/// chart. `snapshots/` is skipped (helm does not read it).
+/// chart, with the working directory as the repository (the catalog root, by
+/// the CLI's contract). `snapshots/` is skipped (helm does not read it).
 pub fn scan(dir: &Path) -> Scan {
-    let mut out = Scan::default();
+    scan_in(dir, Path::new(""))
+}
+
+/// [`scan`] with the repository root given.
+pub fn scan_in(dir: &Path, repo: &Path) -> Scan {
     let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    for e in walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == "snapshots"))
-        .flatten()
-    {
+    let walk = crate::fsio::walk_chart(dir, repo);
+    let mut out = Scan { leaving_repo: walk.leaving, ..Scan::default() };
+    for e in walk.entries {
         let ft = e.file_type();
         if !ft.is_file() && !ft.is_dir() {
             out.special.push((e.path().to_path_buf(), kind_of(ft)));
@@ -258,7 +210,7 @@ mod tests {
         let p = tmp.path().join("a.yaml");
         std::fs::write(&p, "0123456789").unwrap();
         assert_eq!(read_capped(&p, 10).unwrap().len(), 10);
-        assert_eq!(read_capped(&p, 9), Err(FileError::TooLarge { size: 10 }));
+        assert_eq!(read_capped(&p, 9), Err(FileError::TooLarge { size: 10, limit: 9 }));
     }
 
     #[test]
@@ -269,15 +221,29 @@ mod tests {
         std::fs::write(tmp.path().join("outside.yaml"), "a: 1\n").unwrap();
         std::fs::write(chart.join("inside.yaml"), "a: 1\n").unwrap();
         std::os::unix::fs::symlink("../inside.yaml", chart.join("templates/in.yaml")).unwrap();
-        assert_eq!(scan(&chart), Scan::default());
+        let repo = tmp.path();
+        assert_eq!(scan_in(&chart, repo), Scan::default());
         std::os::unix::fs::symlink(tmp.path().join("outside.yaml"), chart.join("templates/out.yaml"))
             .unwrap();
         std::os::unix::fs::symlink("/dev/stdin", chart.join("values.yaml")).unwrap();
-        let s = scan(&chart);
-        assert_eq!(s.outside_links.len(), 2, "{s:?}");
+        let fifo = repo.join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        std::os::unix::fs::symlink(&fifo, chart.join("ci.yaml")).unwrap();
+        let s = scan_in(&chart, repo);
+        assert_eq!(s.outside_links.len(), 3, "{s:?}");
         assert!(s.outside_links.iter().any(|(l, _)| l.ends_with("templates/out.yaml")), "{s:?}");
-        assert_eq!(s.special.len(), 1, "{s:?}");
-        assert!(s.special[0].0.ends_with("values.yaml"), "{s:?}");
+        // Special files are found through links, inside the repository or out of it.
+        assert_eq!(s.special.len(), 2, "{s:?}");
+        assert!(s.special.iter().any(|(p, _)| p.ends_with("ci.yaml")), "{s:?}");
+        assert!(s.special.iter().any(|(p, _)| p.ends_with("values.yaml")), "{s:?}");
+        // A link leaving the repository is listed, never followed.
+        std::os::unix::fs::symlink("/usr", chart.join("usr")).unwrap();
+        let s = scan_in(&chart, repo);
+        assert_eq!(s.leaving_repo, [(chart.join("usr"), PathBuf::from("/usr"))], "{s:?}");
+        assert_eq!(s.links_leaving_chart().count(), 4, "{s:?}");
+        // The chart folder is the repository when it lies outside the one given.
+        let alone = scan_in(&chart, &repo.join("elsewhere"));
+        assert_eq!((alone.outside_links.len(), alone.leaving_repo.len()), (2, 2), "{alone:?}");
     }
 
     #[test]

@@ -286,8 +286,8 @@ pub fn schemas_reach_out(chart: &Path) -> bool {
 /// Schemas inside a chart archive (a vendored subchart).
 fn archive_reaches_out(path: &Path) -> bool {
     use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else { return false };
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let Ok((file, _)) = crate::fsio::open_capped(path, crate::fsio::limit::ARCHIVE) else { return false };
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file.take(crate::fsio::limit::ARCHIVE)));
     let Ok(entries) = archive.entries() else { return true };
     for entry in entries {
         let Ok(entry) = entry else { return true };

@@ -65,8 +65,16 @@ struct Use {
 }
 
 pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
-    let (renders, uses) = render_uses(opts)?;
     let lock_path = opts.root.join(lock::FILE_NAME);
+    // Two `--update`s at once take turns: the second reads what the first wrote.
+    let _turn = match opts.update {
+        true => Some(
+            crate::fsio::lock_beside(&lock_path)
+                .map_err(|e| ImagesError::Write { path: lock_path.clone(), source: e.into() })?,
+        ),
+        false => None,
+    };
+    let (renders, uses) = render_uses(opts)?;
     let old = Lock::read(opts.root)?.unwrap_or(Lock { version: lock::VERSION, ..Lock::default() });
 
     // Resolve each image once (by tag; the rendered digest is what is judged).
@@ -158,7 +166,7 @@ pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
     let mut edits: Vec<(PathBuf, String)> = Vec::new();
     for chart in opts.charts {
         let values_path = chart.dir.join("values.yaml");
-        if let Ok(text) = std::fs::read_to_string(&values_path) {
+        if let Ok(text) = crate::files::read_text(&values_path) {
             for (block, _) in update::image_blocks(&text) {
                 let Some(want) = fresh.images.get(&block.key).and_then(|e| e.digest.clone()) else {
                     continue;
@@ -183,7 +191,7 @@ pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
             edits.push((values_path, pinned));
         }
         let chart_path = chart.dir.join("Chart.yaml");
-        if let Ok(text) = std::fs::read_to_string(&chart_path) {
+        if let Ok(text) = crate::files::read_text(&chart_path) {
             if !opts.update {
                 for (key, have) in update::annotation_images(&text) {
                     let Some(want) = fresh.images.get(&key).and_then(|e| e.digest.clone()) else { continue };

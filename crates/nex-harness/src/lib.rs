@@ -21,6 +21,7 @@ pub mod diag;
 pub mod diff;
 pub mod docs;
 pub mod files;
+pub mod fsio;
 pub mod helm;
 pub mod helmignore;
 pub mod image_contract;
@@ -42,6 +43,7 @@ pub mod report;
 pub mod robustness;
 pub mod rule;
 pub mod rules_doc;
+pub mod runtime;
 pub mod scaffold;
 pub mod schema;
 pub mod settings;
@@ -88,6 +90,32 @@ mod limits {
         for (name, value) in limits {
             let row = format!("| `{name}` | {value} |");
             assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+        // Hardening III: the limit of each kind of file read.
+        use crate::fsio::limit;
+        let reads: &[(&str, u64)] = &[
+            ("fsio::limit::CHART_FILE", limit::CHART_FILE),
+            ("fsio::limit::SETTINGS_FILE", limit::SETTINGS_FILE),
+            ("fsio::limit::INDEX_FILE", limit::INDEX_FILE),
+            ("fsio::limit::ARCHIVE", limit::ARCHIVE),
+            ("fsio::limit::KUBE_SCHEMA", limit::KUBE_SCHEMA),
+            ("fsio::limit::STAMP", limit::STAMP),
+            ("fsio::limit::TREE_FILE", limit::TREE_FILE),
+        ];
+        for (name, value) in reads {
+            let row = format!("| `{name}` | {value} |");
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+        // Every `pub const` of `fsio::limit` has its row: a new bound cannot be left out.
+        let source = include_str!("fsio.rs");
+        let module = &source[source.find("pub mod limit {").unwrap_or(0)..];
+        let module = &module[..module.find("\n}\n").unwrap_or(module.len())];
+        for line in module.lines().filter_map(|l| l.trim().strip_prefix("pub const ")) {
+            let name = line.split(':').next().unwrap_or_default();
+            assert!(
+                reads.iter().any(|(n, _)| *n == format!("fsio::limit::{name}")),
+                "fsio::limit::{name} is not checked against the README"
+            );
         }
     }
 }

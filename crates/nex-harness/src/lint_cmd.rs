@@ -242,7 +242,9 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     // Read from the working directory (the root), so findings name it relative.
     match crate::images::lock::Lock::read(Path::new("")) {
         Ok(Some(lock)) => {
-            let text = std::fs::read_to_string(crate::images::lock::FILE_NAME).unwrap_or_default();
+            let lock_file = Path::new(crate::images::lock::FILE_NAME);
+            let text =
+                crate::fsio::read_text(lock_file, crate::fsio::limit::SETTINGS_FILE).unwrap_or_default();
             opts.images_lock = Some((std::sync::Arc::new(lock), text));
         }
         Ok(None) => {}
@@ -385,7 +387,7 @@ fn additional_commands(
 
 /// Line and column of each `additional-commands` entry in ct's file.
 fn command_places(path: &Path) -> Vec<Option<(usize, usize)>> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = crate::fsio::read_text(path, crate::fsio::limit::SETTINGS_FILE) else { return Vec::new() };
     let Some(doc) = crate::yaml::parse(&text).ok().and_then(|y| y.docs.into_iter().next()) else {
         return Vec::new();
     };

@@ -135,7 +135,7 @@ impl LintConf {
             return (Self::default(), Vec::new());
         }
         let shown = Path::new(lint_conf);
-        let text = match std::fs::read_to_string(root.join(lint_conf)) {
+        let text = match crate::fsio::read_text(&root.join(lint_conf), crate::fsio::limit::SETTINGS_FILE) {
             Ok(t) => t,
             Err(e) => {
                 let d = Diagnostic::error(RULE, "", format!("cannot read the yamllint configuration: {e}"))

@@ -135,11 +135,20 @@ pub struct ChartFiles {
     pub values_schema: Option<Source<JsonFile>>,
     /// Symbolic links inside the chart folder that lead back into themselves.
     pub symlink_loops: Vec<PathBuf>,
-    /// Special files (FIFOs, devices) and links leaving the chart folder.
+    /// Special files (FIFOs, devices) and links leaving the chart folder or the repository.
     pub scan: crate::files::Scan,
     /// The values-contract schema fragments of the chart's local library
     /// dependencies (`values.schema.fragment.json`), by dependency name.
     pub contracts: Vec<(String, Source<JsonFile>)>,
+    /// The runtime contract (`runtime.yaml`), parsed; `None` when the chart has none.
+    pub runtime: Option<Source<RuntimeFile>>,
+}
+
+/// A runtime contract as read: the model, or every placed problem.
+pub type RuntimeFile = Result<crate::runtime::Contract, Vec<crate::runtime::Problem>>;
+
+fn read_runtime(path: &Path) -> Result<RuntimeFile, FileError> {
+    crate::files::read_text(path).map(|text| crate::runtime::parse(path, &text))
 }
 
 /// What the loader needs from the run's configuration.
@@ -187,7 +196,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     // helm's YAML reader has no byte bound on alias expansion: a file ours
     // refuses for its size after expansion would run helm out of memory.
+    // A link leaving the repository would have helm read (and package) what it points at.
     let helm_may_read = files.scan.special.is_empty()
+        && files.scan.leaving_repo.is_empty()
         && !over_limit(&files.chart_yaml)
         && !files.values.as_ref().is_some_and(over_limit);
     // helm splits `--values a,b` at commas: such a file name would be read as two files.
@@ -374,6 +385,7 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
             .filter(|(_, path)| path.is_file())
             .map(|(name, path)| (name, source(path, JsonFile::read)))
             .collect(),
+        runtime: optional(dir.join(crate::runtime::FILE_NAME), read_runtime),
     };
     (files, meta)
 }
@@ -406,6 +418,7 @@ pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> Lo
             symlink_loops: Vec::new(),
             scan: Default::default(),
             contracts: Vec::new(),
+            runtime: None,
         },
         settings: Settings::default(),
         previous: None,

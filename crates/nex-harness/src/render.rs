@@ -153,7 +153,8 @@ pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
             })
             .any(|e| match e {
                 Ok(e) if e.file_type().is_file() => {
-                    std::fs::read(e.path()).map_or(true, |b| b.windows(12).any(|w| w == b"Capabilities"))
+                    crate::fsio::read_capped(e.path(), crate::fsio::limit::CHART_FILE)
+                        .map_or(true, |b| b.windows(12).any(|w| w == b"Capabilities"))
                 }
                 Ok(_) => false,
                 Err(_) => true,
@@ -203,6 +204,32 @@ pub fn template_release(
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
     let mut k = key("template release", inputs, None).str(release).str(namespace).opt(kube_version);
+    for v in values {
+        k = k.str(&v.to_string_lossy()).file(v);
+    }
+    let key = k.finish();
+    if let Some(hit) = inputs.cache.get(&key) {
+        return Ok(hit);
+    }
+    let out = inputs
+        .helm
+        .template_release(inputs.chart_dir, release, namespace, values, kube_version)
+        .map_err(|e| e.to_string())?;
+    Ok(keep(inputs.cache, &key, out))
+}
+
+/// A second, separately cached `helm template` of a named release: what differs
+/// from [`template_release`]'s output is generated anew on every render (random
+/// functions, `lookup` finding nothing), which Argo CD would re-apply on every sync.
+pub fn template_release_again(
+    inputs: &RenderInputs<'_>,
+    release: &str,
+    namespace: &str,
+    values: &[&Path],
+    kube_version: Option<&str>,
+) -> Result<ProcOutput, String> {
+    let mut k =
+        key("template release, second render", inputs, None).str(release).str(namespace).opt(kube_version);
     for v in values {
         k = k.str(&v.to_string_lossy()).file(v);
     }

@@ -256,6 +256,7 @@ fn fuzz_files(dir: &Path, schema: &str, values: Option<&str>, ci: Option<&str>) 
         symlink_loops: Vec::new(),
         scan: Default::default(),
         contracts: Vec::new(),
+        runtime: None,
     }
 }
 

@@ -118,6 +118,7 @@ pub fn files(
         meta: ChartMeta::parse(Path::new(CHART_YAML), &text_of(CHART_YAML).unwrap_or_default()),
         values_yaml: text_of("values.yaml"),
         schema_json: text_of("values.schema.json"),
+        runtime: None,
         ci: out
             .iter()
             .filter(|(p, _)| p.starts_with("ci") && crate::catalog::is_ci_values(p))

@@ -195,8 +195,8 @@ fn chart_yaml_schema(
         return Ok(None);
     }
     let path = root.join(name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|source| SettingsError::Read { path: path.clone(), source })?;
+    let text = crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE)
+        .map_err(|e| SettingsError::Read { path: path.clone(), source: e.into() })?;
     let schema = crate::yamale::Schema::parse(&text)
         .map_err(|e| SettingsError::Invalid(vec![format!("{name}:{e} (ct.yaml's chart-yaml-schema)")]))?;
     Ok(Some(std::sync::Arc::new(crate::load::ChartYamlSchema { shown: PathBuf::from(name), schema })))
@@ -312,6 +312,14 @@ impl RunSettings {
         };
         // A file named on the command line must exist.
         let mut ct = CtConfig::load_file(&ct_path, flags.config.is_some())?;
+        // Paths ct.yaml names are the repository's files; flags may name any.
+        for (key, value) in [("lint-conf", &ct.lint_conf), ("chart-yaml-schema", &ct.chart_yaml_schema)] {
+            if !value.trim().is_empty()
+                && let Err(e) = crate::fsio::confine(root, root, Path::new(value.trim()))
+            {
+                return Err(SettingsError::Invalid(vec![format!("{}: {key}: {e}", ct_path.display())]));
+            }
+        }
         flags.ct.apply(&mut ct);
         if ct.all && !ct.charts.is_empty() && (flags.ct.all.is_some() || flags.ct.charts.is_some()) {
             return Err(SettingsError::Invalid(vec![
@@ -340,8 +348,8 @@ impl RunSettings {
         };
         let file = match &harness_path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| SettingsError::Read { path: p.clone(), source })?;
+                let text = crate::fsio::read_text(p, crate::fsio::limit::SETTINGS_FILE)
+                    .map_err(|e| SettingsError::Read { path: p.clone(), source: e.into() })?;
                 HarnessFile::parse(&text, p.strip_prefix(root).unwrap_or(p))?
             }
             None => HarnessFile::default(),

@@ -82,7 +82,7 @@ impl ToolVersions {
     /// Reads `<root>/.github/tool-versions.env`.
     pub fn load(root: &Path) -> Result<Self, ToolsError> {
         let path = root.join(FILE);
-        let text = std::fs::read_to_string(&path)
+        let text = crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE)
             .map_err(|e| ToolsError::Read { path: path.display().to_string(), message: e.to_string() })?;
         Self::parse(&text)
     }

@@ -151,12 +151,12 @@ const MAX_DEPTH: usize = 256;
 /// comment-only file is not an error: it has no documents.
 pub fn read(path: &std::path::Path, max_bytes: u64) -> Result<Yaml, YamlError> {
     let at_start = |message: String| YamlError { line: 1, column: 1, message };
-    let size =
-        std::fs::metadata(path).map_err(|e| at_start(format!("cannot read {}: {e}", path.display())))?.len();
-    if size > max_bytes {
-        return Err(at_start(format!("file is {size} bytes, over the {max_bytes}-byte limit")));
-    }
-    let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::fsio::read_capped(path, max_bytes).map_err(|e| match e {
+        crate::fsio::FileError::TooLarge { size, .. } => {
+            at_start(format!("file is {size} bytes, over the {max_bytes}-byte limit"))
+        }
+        e => at_start(format!("cannot read {}: {e}", path.display())),
+    })?;
     parse_bytes(&bytes)
 }
 

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "yaml",
             "model",
             "paths",
+            "fsio",
             "process",
             "cache",
             "values",
@@ -39,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "diff",
             "quantity",
             "helmignore",
+            "runtime",
         ],
     ),
     (
@@ -619,6 +621,10 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "rewrites the packaged Chart.yaml and Chart.lock inside helm's archive",
     ),
     (
+        "crates/nex-harness/src/release/image_owner.rs",
+        "`package --image-owner` rewrites the packaged Chart.yaml's image references inside the archive",
+    ),
+    (
         "crates/nex-harness/src/image_contract.rs",
         "`images --update` rewrites the artifacthub.io/images annotation in Chart.yaml",
     ),
@@ -629,6 +635,10 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
     ),
     ("crates/nex-harness/src/bench/catalog.rs", "renames the copies of a generated catalog"),
     ("crates/nex-harness/src/robustness.rs", "fuzzing builds a chart's files from text"),
+    (
+        "crates/nex-harness/src/stack/file.rs",
+        "names what stands at a release's chart path (a FIFO Chart.yaml is not a missing chart)",
+    ),
 ];
 
 /// Where a source names Chart.yaml as a path (`"Chart.yaml"`, `".../Chart.yaml"`,
@@ -697,4 +707,89 @@ fn reads_of_chart_yaml_are_found_and_existence_tests_and_prose_are_not() {
         fn e() { let _ = \"x/Chart.yaml\"; }\n\
         #[cfg(test)]\nmod tests { fn f() { std::fs::write(\"Chart.yaml\", \"\").unwrap(); } }\n";
     assert_eq!(chart_yaml_mentions(text), [1, 4, 5]);
+}
+
+/// The ways to open, write, rename or delete a file. Outside the I/O module
+/// (`src/fsio.rs`) none may appear in the sources, tests aside: every read is
+/// capped and regular-files-only, every write atomic and confined, every
+/// removal inside its root.
+const FILE_ACCESS: &[&str] = &[
+    "fs::read(",
+    "fs::read_to_string(",
+    "fs::write(",
+    "fs::copy(",
+    "fs::rename(",
+    "fs::remove_file(",
+    "fs::remove_dir(",
+    "fs::remove_dir_all(",
+    "fs::hard_link(",
+    "fs::symlink(",
+    "File::open(",
+    "File::create(",
+    "File::create_new(",
+    "File::options(",
+    "OpenOptions",
+    "NamedTempFile",
+    ".tempfile_in(",
+    ".tempfile(",
+    ".persist(",
+];
+
+/// Files that may still touch files directly, and why. An entry that no longer
+/// does fails the test, so the list stays short.
+const FILE_ACCESS_ALLOWED: &[(&str, &str)] = &[("crates/nex-harness/src/fsio.rs", "the I/O module itself")];
+
+/// Each forbidden call of a source, outside comments, strings and `#[cfg(test)]` items: (line, call).
+fn file_access(text: &str) -> Vec<(usize, &'static str)> {
+    let lexed = lex(text);
+    let mut out = Vec::new();
+    for pattern in FILE_ACCESS {
+        for (at, _) in lexed.code.match_indices(pattern) {
+            out.push((lexed.code[..at].matches('\n').count() + 1, *pattern));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn files_are_read_and_written_only_through_the_io_module() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut found: BTreeMap<String, Vec<(usize, &str)>> = BTreeMap::new();
+    for dir in ["crates/nex-harness/src", "xtask/src"] {
+        for f in sources(&workspace.join(dir)) {
+            let calls = file_access(&f.text);
+            if !calls.is_empty() {
+                found.insert(format!("{dir}/{}", f.rel.display()), calls);
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (file, calls) in &found {
+        if !FILE_ACCESS_ALLOWED.iter().any(|(f, _)| f == file) {
+            for (line, call) in calls {
+                problems.push(format!(
+                    "{file}:{line} calls `{call}`: read, write, rename and remove files through nex_harness::fsio"
+                ));
+            }
+        }
+    }
+    for (file, why) in FILE_ACCESS_ALLOWED {
+        if !found.contains_key(*file) {
+            problems.push(format!(
+                "{file} no longer touches files directly ({why}): remove it from FILE_ACCESS_ALLOWED"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "files are touched outside the I/O module:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn file_access_is_found_and_comments_strings_and_tests_are_not() {
+    let text = "fn a() { let _ = std::fs::read_to_string(\"x\"); }\n\
+        // std::fs::write(\"x\", \"\")\n\
+        fn b() -> &'static str { \"fs::remove_dir_all(\" }\n\
+        fn c(p: &Path) { let f = File::open(p); let t = tempfile::NamedTempFile::new(); }\n\
+        #[cfg(test)]\nmod tests { fn f() { std::fs::write(\"Chart.yaml\", \"\").unwrap(); } }\n";
+    assert_eq!(file_access(text), [(1, "fs::read_to_string("), (4, "File::open("), (4, "NamedTempFile")]);
 }

@@ -66,7 +66,9 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     // belongs to the harness's own repository, so only a copy already there is kept
     // current (a library test fails when this repository's copy drifts).
     let rules_file = root.join(nex_harness::rules_doc::FILE);
-    if whole_catalog && let Ok(have) = std::fs::read_to_string(&rules_file) {
+    if whole_catalog
+        && let Ok(have) = nex_harness::fsio::read_text(&rules_file, nex_harness::fsio::limit::SETTINGS_FILE)
+    {
         targets.push(Target { file: rules_file, have: Some(have), want: nex_harness::rules_doc::markdown() });
     }
 

@@ -41,7 +41,7 @@ pub fn run(args: &Args, _major: Major) -> anyhow::Result<Exit> {
     })?;
     let fragment_file = library.dir.join(FRAGMENT);
     let shown = fragment_file.strip_prefix(&root).unwrap_or(&fragment_file).to_path_buf();
-    let fragment = std::fs::read_to_string(&fragment_file)
+    let fragment = nex_harness::files::read_text(&fragment_file)
         .with_context(|| format!("cannot read {} (the values contract)", shown.display()))?;
     let files = scaffold::files(name, &fragment, &shown)?;
 
@@ -82,14 +82,15 @@ fn write_all(dest: &Path, files: &[(std::path::PathBuf, String)]) -> anyhow::Res
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        nex_harness::fsio::write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     // Temp folders are private (0700); a chart folder is an ordinary one.
     #[cfg(unix)]
     std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
     // rename(2) refuses a non-empty destination, so a folder made meanwhile is never clobbered.
-    std::fs::rename(tmp.path(), dest)
+    nex_harness::fsio::rename_within(parent, tmp.path(), dest)
         .with_context(|| format!("cannot move the new chart to {}", dest.display()))?;
     let _ = tmp.keep();
     Ok(())

@@ -15,7 +15,13 @@ Chart.yaml annotation `nex-charts/publish: \"false\"`.
 
 Published versions are immutable: when the index to merge with already lists a chart version \
 with another digest, nothing is written and the run exits 1 naming the chart, the version and \
-both digests. Archives and index.yaml are written through temp files and renames.")]
+both digests. Archives and index.yaml are written through temp files and renames.
+
+--image-owner names the GitHub owner the release pushed the catalog's own images under (images/<name>, as ghcr.io/OWNER/<name>); a chart pinning a digest of the nex-charts image is refused for any other owner (exit 1), since that digest is not in OWNER's registry.
+
+A chart holding a symbolic link that leaves its folder (or a FIFO or device) is not packaged: \
+helm would copy what the link points at into the archive. --url and --dependency-repo must be \
+http(s):// or oci:// URLs.")]
 pub struct Args {
     /// Output folder for the archives and index.yaml
     #[arg(long, default_value = "dist")]
@@ -43,6 +49,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "sign")]
     pub passphrase_file: Option<PathBuf>,
 
+    /// GitHub owner the images this repository builds (images/<name>) are published under:
+    /// `ghcr.io/nex-charts/<name>` becomes `ghcr.io/OWNER/<name>` in the archives' values.yaml,
+    /// Chart.yaml and README.md (lower case, as ghcr.io names are; default: as in git)
+    #[arg(long, value_name = "OWNER")]
+    pub image_owner: Option<String>,
+
     /// Also write the file names of the archives new to the index here, one a line
     /// (what a release job uploads)
     #[arg(long, value_name = "FILE")]
@@ -53,8 +65,20 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let root = super::root()?;
     let config = super::config(&root)?;
     let charts = nex_harness::catalog::discover(&root, &config)?;
+    let image_owner = match &args.image_owner {
+        Some(owner) => {
+            nex_harness::release::image_owner::validate(owner)
+                .map_err(|e| anyhow::anyhow!("--image-owner: {e}"))?;
+            Some(nex_harness::release::image_owner::ImageOwner {
+                owner: owner.clone(),
+                images: nex_harness::release::image_owner::catalog_images(&root),
+            })
+        }
+        None => None,
+    };
     let helm = super::helm(major)?;
     let opts = Options {
+        image_owner,
         out: args.out.clone(),
         merge: args.merge.clone(),
         url: args.url.clone(),

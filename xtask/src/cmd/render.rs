@@ -27,6 +27,22 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     let settings = super::settings(&root)?;
     let all = nex_harness::catalog::discover(&root, &settings.ct).unwrap_or_default();
     let chart = nex_harness::catalog::select(all, std::slice::from_ref(&args.chart))?.remove(0);
+    // helm would block on a FIFO and read /dev/zero forever: refused before it runs.
+    if let Some(values) = &args.values {
+        nex_harness::fsio::open_capped(values, nex_harness::fsio::limit::CHART_FILE)
+            .map_err(|e| anyhow::anyhow!("--values {}: {e}", values.display()))?;
+    }
+    let scan = nex_harness::files::scan(&chart.dir);
+    if let Some((path, kind)) = scan.special.first() {
+        bail!("{} is {kind}, not a regular file; helm would block on it", path.display());
+    }
+    if let Some((path, target)) = scan.leaving_repo.first() {
+        bail!(
+            "{} is a link to {}, outside the repository; helm would read it",
+            path.display(),
+            target.display()
+        );
+    }
     let helm = super::helm(major)?.with_release(&settings.release, &settings.namespace);
     let meta = nex_harness::files::read_chart_meta(&chart.dir);
     nex_harness::deps::ensure(&chart, &meta, &helm)

@@ -48,7 +48,8 @@ pub enum Command {
         /// Flux (HelmRepository + HelmReleases) or Argo CD (Applications)
         #[arg(long, value_enum)]
         format: export::Format,
-        /// Folder to write into (created if missing; files are replaced atomically)
+        /// Folder to write into (built beside it and swapped in whole; stale exported files
+        /// are dropped, other regular files kept; two objects with one file name are refused)
         #[arg(long)]
         out: PathBuf,
     },
@@ -59,7 +60,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     match &args.command {
         Command::Lint { stacks, format } => lint(&root, stacks, *format, major),
         Command::Render { stack } => render(&root, stack, major),
-        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out),
+        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out, major),
         Command::Diff { stack, format } => diff(&root, stack, *format, major),
     }
 }
@@ -83,7 +84,7 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     let mut tables = Vec::new();
     for f in &files {
         let mut r = stack::lint(f, root, &helm, &cache, &schemas);
-        if let Ok(s) = stack::file::read(f) {
+        if let Ok(s) = stack::file::read_in(f, root) {
             stack::apply_exceptions(&mut r.diagnostics, &s);
         }
         names.push(r.stack.clone());
@@ -108,8 +109,8 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
 }
 
-fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
-    stack::file::read(path).map_err(|diags| {
+fn read(root: &std::path::Path, path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
+    stack::file::read_in(path, root).map_err(|diags| {
         let lines: Vec<String> = diags
             .iter()
             .map(|d| {
@@ -122,7 +123,7 @@ fn read(path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {
 
 fn render(root: &std::path::Path, named: &PathBuf, major: Major) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
-    let s = read(&path)?;
+    let s = read(root, &path)?;
     let helm = super::helm(major)?;
     let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
     let (rendered, failed) = stack::render(&s, &helm, &cache);
@@ -142,9 +143,28 @@ fn export_stack(
     named: &PathBuf,
     format: export::Format,
     out: &std::path::Path,
+    major: Major,
 ) -> anyhow::Result<Exit> {
     let path = one(root, named)?;
-    let s = read(&path)?;
+    let s = read(root, &path)?;
+    if format == export::Format::Argocd {
+        // Argo CD renders with `helm template`: a Secret generated on every render would be
+        // replaced on every sync. Refuse before anything is written.
+        let helm = super::helm(major)?;
+        let cache = nex_harness::cache::Cache::new(&nex_harness::provision::cache_root());
+        let blockers = stack::argocd_blockers(&s, &helm, &cache);
+        if !blockers.is_empty() {
+            for d in blockers.into_iter().map(|d| stack::relative(d, root)) {
+                let at = d.location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default();
+                eprintln!("error[{}]: {at}{}: {}", d.rule, d.chart, d.message);
+                if let Some(h) = &d.hint {
+                    eprintln!("  = hint: {h}");
+                }
+            }
+            eprintln!("nothing was written: Argo CD could not deploy this stack as it is");
+            return Ok(Exit::Findings);
+        }
+    }
     let objects = export::objects(&s, format)?;
     let written = export::write(&objects, out, &root.join(export::GITOPS_CRDS))?;
     for w in &written {

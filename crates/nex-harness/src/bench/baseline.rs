@@ -33,7 +33,7 @@ impl Tools {
         let marker = venv.join("nex-pins.txt");
         let bin = venv.join("bin");
         let wanted = specs.join("\n");
-        if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        if crate::fsio::read_text(&marker, crate::fsio::limit::STAMP).is_ok_and(|m| m == wanted) {
             return Ok(Self { bin });
         }
         let python = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
@@ -44,7 +44,8 @@ impl Tools {
                 .args(&specs),
             "pip install",
         )?;
-        std::fs::write(&marker, wanted).map_err(|e| BenchError::io(&marker, e))?;
+        crate::fsio::write_atomic(&marker, wanted.as_bytes())
+            .map_err(|e| BenchError::io(&marker, e.into()))?;
         Ok(Self { bin })
     }
 
@@ -91,7 +92,9 @@ pub fn chart(
     let helm_run = |t: &mut ChartTimes, mut cmd: Command, out: Option<&Path>| -> Result<(), BenchError> {
         cmd.current_dir(root).stdin(Stdio::null()).stderr(Stdio::null());
         match out {
-            Some(path) => cmd.stdout(std::fs::File::create(path).map_err(|e| BenchError::io(path, e))?),
+            Some(path) => {
+                cmd.stdout(crate::fsio::create_output(path).map_err(|e| BenchError::io(path, e.into()))?)
+            }
             None => cmd.stdout(Stdio::null()),
         };
         let s = Instant::now();

@@ -30,7 +30,8 @@ impl Generated {
         for dir in self.apps.iter().chain(&self.libraries) {
             let vendored = dir.join("charts");
             if vendored.is_dir() {
-                std::fs::remove_dir_all(&vendored).map_err(|e| BenchError::io(&vendored, e))?;
+                crate::fsio::remove_dir_all_within(dir, &vendored)
+                    .map_err(|e| BenchError::io(&vendored, e.into()))?;
             }
         }
         Ok(())
@@ -116,12 +117,13 @@ fn copy_chart(from: &Path, to: &Path, rename: Option<&str>, ci: Option<usize>) -
     })?;
     if let Some(name) = rename {
         let path = to.join("Chart.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|e| BenchError::io(&path, e))?;
+        let text = crate::files::read_text(&path).map_err(|e| BenchError::io(&path, e.into()))?;
         let renamed: Vec<String> = text
             .lines()
             .map(|l| if l.starts_with("name:") { format!("name: {name}") } else { l.to_owned() })
             .collect();
-        std::fs::write(&path, renamed.join("\n") + "\n").map_err(|e| BenchError::io(&path, e))?;
+        crate::fsio::write_atomic(&path, (renamed.join("\n") + "\n").as_bytes())
+            .map_err(|e| BenchError::io(&path, e.into()))?;
     }
     Ok(())
 }
@@ -132,7 +134,8 @@ fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<(),
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| BenchError::io(parent, e))?;
         }
-        std::fs::copy(from, to).map_err(|e| BenchError::io(from, e))?;
+        crate::fsio::copy_capped(from, to, crate::fsio::limit::ARCHIVE)
+            .map_err(|e| BenchError::io(from, e.into()))?;
         return Ok(());
     }
     let mut walk = walkdir::WalkDir::new(from).into_iter();
@@ -149,7 +152,8 @@ fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<(),
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).map_err(|e| BenchError::io(&target, e))?;
         } else if entry.file_type().is_file() {
-            std::fs::copy(entry.path(), &target).map_err(|e| BenchError::io(entry.path(), e))?;
+            crate::fsio::copy_capped(entry.path(), &target, crate::fsio::limit::ARCHIVE)
+                .map_err(|e| BenchError::io(entry.path(), e.into()))?;
         }
     }
     Ok(())

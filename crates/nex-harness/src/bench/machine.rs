@@ -27,7 +27,8 @@ pub struct Versions {
 
 impl Machine {
     pub fn detect(helm_version: &str) -> Self {
-        let read = |p: &str| std::fs::read_to_string(p).ok();
+        let read =
+            |p: &str| crate::fsio::read_text(std::path::Path::new(p), crate::fsio::limit::STAMP * 16).ok();
         let memory_mib = read("/proc/meminfo").and_then(|m| {
             let line = m.lines().find(|l| l.starts_with("MemTotal:"))?.to_owned();
             line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|k| k / 1024)

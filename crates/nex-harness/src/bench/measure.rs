@@ -96,7 +96,7 @@ impl LintCommand {
 }
 
 fn vm_hwm_kib(status: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(status).ok()?;
+    let text = crate::fsio::read_text(status, crate::fsio::limit::STAMP).ok()?;
     let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -99,7 +99,7 @@ pub fn run(opts: &Options<'_>) -> Result<Vec<CatalogResult>, BenchError> {
         // catalog lints the way a maintained one does (not timed).
         opts.lint.docs(&g.root)?;
         let result = measure_catalog(opts, &tools, &g, &label)?;
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = crate::fsio::remove_dir_all_within(&opts.work, &dir);
         out.push(result);
     }
     Ok(out)
@@ -120,12 +120,12 @@ fn seed_schemas(opts: &Options<'_>) -> Result<(), BenchError> {
 /// A fresh cache dir holding only links to the provisioned tools and schemas.
 fn fresh_cache(opts: &Options<'_>, name: &str) -> Result<PathBuf, BenchError> {
     let dir = opts.work.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = crate::fsio::remove_dir_all_within(&opts.work, &dir);
     std::fs::create_dir_all(&dir).map_err(|e| BenchError::io(&dir, e))?;
     for sub in ["tools", "kube-schemas"] {
         let from = opts.cache_root.join(sub);
         if from.is_dir() {
-            std::os::unix::fs::symlink(&from, dir.join(sub)).map_err(|e| BenchError::io(&dir, e))?;
+            crate::fsio::symlink(&from, &dir.join(sub)).map_err(|e| BenchError::io(&dir, e.into()))?;
         }
     }
     Ok(dir)
@@ -146,7 +146,7 @@ fn measure_catalog(
         (opts.progress)(&format!("catalog {label}: cold lint {}/{runs}", r + 1));
         g.clear_vendored()?;
         if r > 0 {
-            let _ = std::fs::remove_dir_all(&cache);
+            let _ = crate::fsio::remove_dir_all_within(&opts.work, &cache);
         }
         cache = fresh_cache(opts, &format!("cache-{label}-{r}"))?;
         let s = opts.lint.run(&g.root, &cache)?;
@@ -164,14 +164,14 @@ fn measure_catalog(
     let values = g.apps[0].join("values.yaml");
     for r in 0..runs {
         (opts.progress)(&format!("catalog {label}: lint after one chart changed {}/{runs}", r + 1));
-        let mut text = std::fs::read_to_string(&values).map_err(|e| BenchError::io(&values, e))?;
+        let mut text = crate::files::read_text(&values).map_err(|e| BenchError::io(&values, e.into()))?;
         text.push_str(&format!("# bench edit {r}\n"));
-        std::fs::write(&values, text).map_err(|e| BenchError::io(&values, e))?;
+        crate::fsio::write_atomic(&values, text.as_bytes()).map_err(|e| BenchError::io(&values, e.into()))?;
         let s = opts.lint.run(&g.root, &cache)?;
         record(&s, &mut peaks);
         changed.push(s.seconds);
     }
-    let _ = std::fs::remove_dir_all(&cache);
+    let _ = crate::fsio::remove_dir_all_within(&opts.work, &cache);
     let baseline = run_baseline(opts, tools, g, label)?;
     let stats = |v: &[f64]| Stats::of(v).ok_or_else(|| BenchError::Setup("no measurement".into()));
     Ok(CatalogResult {
@@ -240,7 +240,7 @@ pub fn values_keys_catalog(dir: &Path, keys: usize) -> Result<PathBuf, BenchErro
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| BenchError::io(parent, e))?;
         }
-        std::fs::write(&path, text).map_err(|e| BenchError::io(&path, e))
+        crate::fsio::write_atomic(&path, text.as_bytes()).map_err(|e| BenchError::io(&path, e.into()))
     };
     write(dir.join("ct.yaml"), "chart-dirs: [charts]\ntarget-branch: main\n".into())?;
     write(
@@ -265,12 +265,12 @@ pub fn measure_values_keys(opts: &Options<'_>, sizes: &[usize]) -> Result<Vec<Ke
     for &keys in sizes {
         (opts.progress)(&format!("values keys {keys}: cold lint"));
         let dir = opts.work.join(format!("keys-{keys}"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = crate::fsio::remove_dir_all_within(&opts.work, &dir);
         let root = values_keys_catalog(&dir, keys)?;
         let cache = fresh_cache(opts, &format!("cache-keys-{keys}"))?;
         let s = opts.lint.run(&root, &cache)?;
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = std::fs::remove_dir_all(&cache);
+        let _ = crate::fsio::remove_dir_all_within(&opts.work, &dir);
+        let _ = crate::fsio::remove_dir_all_within(&opts.work, &cache);
         out.push(KeysPoint {
             keys,
             seconds: s.seconds,

@@ -19,9 +19,11 @@ pub mod objects;
 pub mod policy;
 pub mod pss;
 pub mod render;
+pub mod runtime;
 pub mod secret_keep;
 pub mod sources;
 pub mod stack;
+pub mod stack_serves;
 pub mod upgrade;
 pub mod value_names;
 pub mod values_schema;
@@ -43,6 +45,8 @@ pub const ALL: &[(&str, Check)] = &[
     ("kube-schema", kube_schema::check),
     // Pod Security "restricted" and the catalog's rules, with the chart's exceptions.
     ("policy", policy::check),
+    // The chart's runtime contract against every rendered scenario.
+    ("runtime", runtime::check),
     ("docs", docs::check),
     // Breaking changes for users of the target branch's version (`lint --changed`).
     ("upgrade", upgrade::check),
@@ -93,7 +97,9 @@ pub const REGISTRY: &[&[Rule]] = &[
     pss::RULES,
     policy::RULES,
     policy::exceptions::RULES,
+    runtime::RULES,
     stack::RULES,
+    stack_serves::RULES,
     image::RULES,
     docs::RULES,
     upgrade::RULES,

@@ -108,9 +108,14 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             d.allowed = exceptions.allow(f.rule, obj, scenario);
             diags.push(d);
         }
+        let runtime =
+            super::runtime::contract(loaded).map(|c| (c, super::runtime::Rendered::new(c, &r.objects)));
         for obj in &r.objects {
             let mut found = pss::findings(obj);
             found.extend(findings(obj, &ctx));
+            if let Some((contract, rendered)) = &runtime {
+                found.extend(super::runtime::findings(contract, rendered, obj));
+            }
             if let Some(lock) = loaded.images_lock.as_deref() {
                 found.extend(super::image::findings(obj, lock, true));
             }

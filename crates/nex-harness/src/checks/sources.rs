@@ -36,8 +36,17 @@ pub const RULE_OUTSIDE_LINK: Rule = Rule::error(
     CATALOG,
     "a symbolic link in a chart that leads outside the chart folder (what it points at is not the chart's to ship)",
 );
+// Objective, so in every profile: `helm package` follows such a link and
+// publishes what it points at (the packaging job's environment, a key), and
+// helm reads it when rendering; no repository ships that on purpose.
+pub const RULE_LEAVES_REPO: Rule = Rule::error(
+    "file/link-leaves-repo",
+    EVERY,
+    "a symbolic link in a chart that leads outside the repository (helm would package and render what it points at, such as /proc/self/environ); the chart is not given to helm",
+);
 pub const RULES: &[Rule] = &[
     RULE_NOT_REGULAR,
+    RULE_LEAVES_REPO,
     RULE_OUTSIDE_LINK,
     RULE_TOO_LARGE,
     RULE_ENCODING,
@@ -112,6 +121,12 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             );
         }
     }
+    for (link, target) in &files.scan.leaving_repo {
+        // Chart.yaml, values, ci and schema files name themselves through their read error already.
+        if !is_read_source(files, link) {
+            out.push(leaves_repo(chart, link, target));
+        }
+    }
     for (link, target) in &files.scan.outside_links {
         out.push(
             Diagnostic::error(
@@ -158,8 +173,22 @@ fn is_read_source(files: &crate::load::ChartFiles, path: &Path) -> bool {
         .any(|p| p == path)
 }
 
+fn leaves_repo(chart: &str, link: &Path, target: &Path) -> Diagnostic {
+    Diagnostic::error(
+        RULE_LEAVES_REPO,
+        chart,
+        format!(
+            "symbolic link to {}, outside the repository: helm would package and render it, so the chart is not given to helm",
+            target.display()
+        ),
+    )
+    .in_file(link)
+    .hint("remove the link; a chart ships only files of its own")
+}
+
 fn file_error(chart: &str, path: &Path, e: &FileError) -> Diagnostic {
     match e {
+        FileError::LeavesRepo(target) => leaves_repo(chart, path, target),
         FileError::NotRegular(_) => Diagnostic::error(RULE_NOT_REGULAR, chart, e.to_string()).in_file(path),
         FileError::TooLarge { .. } => Diagnostic::error(RULE_TOO_LARGE, chart, e.to_string()).in_file(path),
         FileError::NotUtf8 { line, column } => {

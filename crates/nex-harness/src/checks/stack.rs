@@ -128,26 +128,26 @@ pub fn check(view: &View<'_>) -> Vec<Diagnostic> {
 
 // ---------------------------------------------------------------- objects
 
-fn namespace_of(o: &Object) -> &str {
+pub(crate) fn namespace_of(o: &Object) -> &str {
     o.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("")
 }
 
-fn is_hook(o: &Object) -> bool {
+pub(crate) fn is_hook(o: &Object) -> bool {
     o.value.pointer("/metadata/annotations/helm.sh~1hook").is_some()
 }
 
 /// A pod template of a workload: (labels, pod spec, replicas).
-struct Pod<'a> {
-    release: usize,
-    namespace: &'a str,
-    owner: String,
-    labels: BTreeMap<String, String>,
-    spec: &'a Value,
+pub(crate) struct Pod<'a> {
+    pub(crate) release: usize,
+    pub(crate) namespace: &'a str,
+    pub(crate) owner: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) spec: &'a Value,
     /// Copies; `None` for a DaemonSet (one per node).
     replicas: Option<u64>,
 }
 
-fn pods<'a>(view: &'a View<'_>, with_hooks: bool) -> Vec<Pod<'a>> {
+pub(crate) fn pods<'a>(view: &'a View<'_>, with_hooks: bool) -> Vec<Pod<'a>> {
     let mut out = Vec::new();
     for (ri, r) in view.releases.iter().enumerate() {
         for o in &r.objects {
@@ -180,13 +180,13 @@ fn pods<'a>(view: &'a View<'_>, with_hooks: bool) -> Vec<Pod<'a>> {
     out
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+pub(crate) fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
         .unwrap_or_default()
 }
 
-fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+pub(crate) fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     ["containers", "initContainers"]
         .into_iter()
         .flat_map(move |k| spec.get(k).and_then(Value::as_array).into_iter().flatten())
@@ -250,7 +250,7 @@ fn name_clash(view: &View<'_>) -> Vec<Diagnostic> {
 
 // ---------------------------------------------------------------- secret-ref
 
-fn exists(view: &View<'_>, kind: &str, namespace: &str, name: &str) -> bool {
+pub(crate) fn exists(view: &View<'_>, kind: &str, namespace: &str, name: &str) -> bool {
     view.releases
         .iter()
         .flat_map(|r| &r.objects)
@@ -431,7 +431,7 @@ fn gateway_side(o: &Object) -> bool {
     matches!(group, "traefik.io" | "traefik.containo.us" | "gateway.networking.k8s.io")
 }
 
-fn base64_decode(s: &str) -> Option<String> {
+pub(crate) fn base64_decode(s: &str) -> Option<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut bits = 0u32;
     let mut n = 0;
@@ -596,18 +596,18 @@ fn endpoint(r: &Reference) -> String {
     }
 }
 
-fn service<'a>(view: &'a View<'_>, namespace: &str, name: &str) -> Option<&'a Object> {
+pub(crate) fn service<'a>(view: &'a View<'_>, namespace: &str, name: &str) -> Option<&'a Object> {
     services(view).find(|s| namespace_of(s) == namespace && s.name() == name)
 }
 
-struct ServicePort {
-    name: String,
-    port: u16,
-    target: Value,
-    protocol: String,
+pub(crate) struct ServicePort {
+    pub(crate) name: String,
+    pub(crate) port: u16,
+    pub(crate) target: Value,
+    pub(crate) protocol: String,
 }
 
-fn service_ports(s: &Object) -> Vec<ServicePort> {
+pub(crate) fn service_ports(s: &Object) -> Vec<ServicePort> {
     s.value
         .pointer("/spec/ports")
         .and_then(Value::as_array)
@@ -628,11 +628,11 @@ fn service_ports(s: &Object) -> Vec<ServicePort> {
 // ---------------------------------------------------------------- network policy
 
 /// One end of a flow: pods in a namespace with labels.
-struct Peer<'a> {
-    namespace: String,
-    labels: BTreeMap<String, String>,
+pub(crate) struct Peer<'a> {
+    pub(crate) namespace: String,
+    pub(crate) labels: BTreeMap<String, String>,
     /// The pod spec, to resolve named ports (destination side).
-    spec: Option<&'a Value>,
+    pub(crate) spec: Option<&'a Value>,
 }
 
 fn network_policy(view: &View<'_>, refs: &[Reference]) -> Vec<Diagnostic> {
@@ -750,14 +750,14 @@ fn network_policy(view: &View<'_>, refs: &[Reference]) -> Vec<Diagnostic> {
     out
 }
 
-fn show_labels(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn show_labels(labels: &BTreeMap<String, String>) -> String {
     if labels.is_empty() {
         return "any pod".into();
     }
     labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
-fn resolve_target(target: &Value, spec: &Value) -> Option<u16> {
+pub(crate) fn resolve_target(target: &Value, spec: &Value) -> Option<u16> {
     match target {
         Value::Number(n) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
         Value::String(name) => containers(spec)
@@ -770,7 +770,7 @@ fn resolve_target(target: &Value, spec: &Value) -> Option<u16> {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Direction {
+pub(crate) enum Direction {
     Ingress,
     Egress,
 }
@@ -779,7 +779,7 @@ enum Direction {
 /// (ingress) is allowed when no policy selecting `subject` has that type, or
 /// some such policy has a rule whose peers match `other` and whose ports match.
 #[allow(clippy::too_many_arguments)]
-fn allowed(
+pub(crate) fn allowed(
     view: &View<'_>,
     policies: &[&Object],
     dir: Direction,
@@ -828,7 +828,7 @@ fn allowed(
     })
 }
 
-fn has_type(policy: &Object, dir: Direction) -> bool {
+pub(crate) fn has_type(policy: &Object, dir: Direction) -> bool {
     match policy.value.pointer("/spec/policyTypes").and_then(Value::as_array) {
         Some(types) => types.iter().any(|t| {
             t.as_str()
@@ -883,7 +883,7 @@ fn is_empty_selector(sel: &Value) -> bool {
 }
 
 /// A label selector; absent selects everything, as `{}` does.
-fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
     let Some(sel) = sel else { return true };
     let labels_ok = sel
         .get("matchLabels")
@@ -912,7 +912,7 @@ fn selects(sel: Option<&Value>, labels: &BTreeMap<String, String>) -> bool {
     labels_ok && exprs_ok
 }
 
-fn port_matches(
+pub(crate) fn port_matches(
     pp: &Value,
     port: u16,
     port_name: Option<&str>,

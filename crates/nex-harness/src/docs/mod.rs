@@ -9,6 +9,7 @@ pub mod catalog_table;
 mod markdown;
 pub mod model;
 pub mod readme;
+pub mod upstream_facts;
 
 pub mod values_table;
 
@@ -116,6 +117,8 @@ pub struct Sources {
     pub values_yaml: Option<String>,
     pub schema_json: Option<String>,
     pub ci: Vec<CiFile>,
+    /// The runtime contract (`runtime.yaml`), when the chart has one: the "Upstream facts" table.
+    pub runtime: Option<String>,
 }
 
 impl Sources {
@@ -135,7 +138,8 @@ impl Sources {
             let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             ci.push(CiFile { scenario: scenario.name.clone(), file_name, text: read(file)? });
         }
-        Ok(Self { dir: dir.clone(), meta, values_yaml, schema_json, ci })
+        let runtime = read_optional(&dir.join(crate::runtime::FILE_NAME))?;
+        Ok(Self { dir: dir.clone(), meta, values_yaml, schema_json, ci, runtime })
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -214,27 +218,10 @@ pub fn catalog_readme(
 }
 
 /// Temp file in the same folder, then rename: a reader never sees half a README.
+/// A README keeps its mode; a README that is a link is written through only
+/// when it leads inside the repository (the working directory), never out of it.
 pub fn write_atomic(file: &Path, text: &str) -> std::io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".README.md.").tempfile_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    // Temp files are private (0600); a README keeps the mode it had, or gets the usual one.
-    let perms = std::fs::metadata(file).map(|m| m.permissions()).ok().or_else(default_permissions);
-    if let Some(perms) = perms {
-        tmp.as_file().set_permissions(perms)?;
-    }
-    tmp.persist(file).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    None
+    Ok(crate::fsio::write_repo_file(file, text.as_bytes())?)
 }
 
 /// Parses YAML into JSON values with the harness's positioned loader (the same

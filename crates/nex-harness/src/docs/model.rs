@@ -28,6 +28,8 @@ pub struct ChartDoc {
     /// True when the values table comes from `values.yaml` alone (no schema).
     pub values_without_schema: bool,
     pub scenarios: Vec<ScenarioDoc>,
+    /// The "Upstream facts" table, from the runtime contract when the chart has one.
+    pub upstream: Option<super::upstream_facts::UpstreamDoc>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,7 +125,24 @@ impl ChartDoc {
             }
         };
 
+        let upstream = match &src.runtime {
+            None => None,
+            Some(text) => {
+                let file = src.file(crate::runtime::FILE_NAME);
+                let contract = crate::runtime::parse(&file, text).map_err(|problems| DocsError::Invalid {
+                    file: file.clone(),
+                    message: problems
+                        .iter()
+                        .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                })?;
+                Some(super::upstream_facts::from_contract(&contract))
+            }
+        };
+
         Ok(Self {
+            upstream,
             name,
             version,
             app_version: text(chart, "appVersion"),

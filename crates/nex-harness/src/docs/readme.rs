@@ -92,7 +92,28 @@ fn context(doc: &ChartDoc) -> serde_json::Value {
         .iter()
         .map(|c| json!({"kind": c.kind, "description": c.description.replace('\n', " ")}))
         .collect();
+    let upstream = doc.upstream.as_ref().map(|u| {
+        let rows: Vec<_> = u
+            .rows
+            .iter()
+            .map(|r| {
+                let source = if r.source.is_empty() { "—".to_owned() } else { cell(&r.source) };
+                json!({"fact": cell(&r.fact), "value": cell(&r.value), "source": source})
+            })
+            .collect();
+        let unconfirmed: Vec<_> =
+            u.unconfirmed.iter().map(|x| json!({"fact": cell(&x.fact), "why": cell(&x.why)})).collect();
+        json!({
+            "repository": markdown::code(&u.repository),
+            "tag": markdown::code(&u.tag),
+            "commit": u.commit.as_deref().map(markdown::code),
+            "note": u.note.as_deref().map(cell),
+            "rows": rows,
+            "unconfirmed": unconfirmed,
+        })
+    });
     json!({
+        "upstream": upstream,
         "name": doc.name,
         "version": doc.version,
         "description": doc.description,

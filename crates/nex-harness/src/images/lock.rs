@@ -209,10 +209,11 @@ impl Lock {
     /// The lock of a catalog root; `Ok(None)` when it has none.
     pub fn read(root: &Path) -> Result<Option<Self>, LockError> {
         let path = root.join(FILE_NAME);
-        match std::fs::read_to_string(&path) {
+        // A FIFO or `/dev/zero` in its place is an error, never a hang.
+        match crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE) {
             Ok(text) => Self::parse(&path, &text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(LockError::Io { path, source }),
+            Err(crate::fsio::FileError::Missing) => Ok(None),
+            Err(e) => Err(LockError::Io { path, source: e.into() }),
         }
     }
 

@@ -253,7 +253,9 @@ fn docker_auths() -> HashMap<String, String> {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")));
-    let Some(text) = dir.and_then(|d| std::fs::read_to_string(d.join("config.json")).ok()) else {
+    let Some(text) = dir
+        .and_then(|d| crate::fsio::read_text(&d.join("config.json"), crate::fsio::limit::SETTINGS_FILE).ok())
+    else {
         return HashMap::new();
     };
     let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else { return HashMap::new() };

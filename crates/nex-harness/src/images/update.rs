@@ -156,18 +156,11 @@ pub fn annotation_images(chart_yaml: &str) -> Vec<(String, Option<String>)> {
 /// Writes `text` to `path` through a temp file in the same folder and a rename,
 /// only when it differs from what is there. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, text: &str) -> std::io::Result<bool> {
-    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+    if crate::fsio::read_text(path, crate::fsio::limit::SETTINGS_FILE).is_ok_and(|old| old == text) {
         return Ok(false);
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    // Keep the file's permissions (a fresh temp file is 0600).
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(tmp.path(), meta.permissions())?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
+    // Keeps the file's permissions; never writes through a link out of its folder.
+    crate::fsio::write_atomic(path, text.as_bytes())?;
     Ok(true)
 }
 

@@ -155,7 +155,7 @@ pub fn load_dir(dir: &Path) -> (Vec<CrdSchema>, Vec<String>) {
         .collect();
     files.sort();
     for f in files {
-        match std::fs::read_to_string(&f) {
+        match crate::fsio::read_text(&f, crate::fsio::limit::KUBE_SCHEMA) {
             Ok(text) if is_bundled(&text) => {}
             Ok(text) => match from_text(&text, &f) {
                 Ok(mut v) => out.append(&mut v),

@@ -144,9 +144,10 @@ impl Schemas {
         };
         cell.get_or_init(|| {
             let Ok(dir) = self.root.ensure(version) else { return Vec::new() };
-            let Ok(defs) = std::fs::read(dir.join("_definitions.json"))
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
+            let Ok(defs) =
+                crate::fsio::read_capped(&dir.join("_definitions.json"), crate::fsio::limit::KUBE_SCHEMA)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
             else {
                 return Vec::new();
             };
@@ -163,7 +164,7 @@ impl Schemas {
         cell.get_or_init(|| {
             let dir = self.root.ensure(version)?;
             let path = dir.join("_definitions.json");
-            let defs: Value = std::fs::read(&path)
+            let defs: Value = crate::fsio::read_capped(&path, crate::fsio::limit::KUBE_SCHEMA)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
                 .map_err(|e| SchemaError::Provision(format!("{}: {e}", path.display())))?;
@@ -190,7 +191,7 @@ impl Schemas {
         let registry = self.registry(version)?;
         Ok(cell
             .get_or_init(|| {
-                let schema: Value = match std::fs::read(&file)
+                let schema: Value = match crate::fsio::read_capped(&file, crate::fsio::limit::KUBE_SCHEMA)
                     .map_err(|e| e.to_string())
                     .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
                 {

@@ -5,7 +5,7 @@
 //! which only the version folders a run needs are extracted, atomically.
 
 use crate::provision::sha256_file;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -131,7 +131,7 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
         if sha256_file(&wheel).is_ok_and(|s| s == WHEEL_SHA256) {
             return Ok(wheel);
         }
-        let _ = fs::remove_file(&wheel);
+        let _ = crate::fsio::remove_file_within(dir, &wheel);
     }
     let work = tempfile::Builder::new()
         .prefix(".pip-")
@@ -173,14 +173,16 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
     if sum != WHEEL_SHA256 {
         return Err(format!("checksum mismatch for {WHEEL_FILE}: expected {WHEEL_SHA256}, got {sum}"));
     }
-    fs::rename(&got, &wheel).map_err(|e| format!("cannot move the wheel into {}: {e}", dir.display()))?;
+    crate::fsio::rename_within(dir, &got, &wheel)
+        .map_err(|e| format!("cannot move the wheel into {}: {e}", dir.display()))?;
     Ok(wheel)
 }
 
 /// Extracts one version folder into a temp dir beside it, then renames it into place.
 fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaError> {
     let fail = |e: String| SchemaError::Provision(e);
-    let file = File::open(wheel).map_err(|e| fail(e.to_string()))?;
+    let (file, _) =
+        crate::fsio::open_capped(wheel, crate::fsio::limit::ARCHIVE).map_err(|e| fail(e.to_string()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
     let prefix = format!("{WHEEL_PREFIX}{folder}/");
     let tmp =
@@ -193,7 +195,7 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
         if name.is_empty() || name.contains('/') || name.contains("..") || !name.ends_with(".json") {
             continue;
         }
-        let mut out = File::create(tmp.path().join(&name)).map_err(|e| fail(e.to_string()))?;
+        let mut out = crate::fsio::create_output(&tmp.path().join(&name)).map_err(|e| fail(e.to_string()))?;
         io::copy(&mut entry, &mut out).map_err(|e| fail(format!("extracting {name}: {e}")))?;
         count += 1;
     }
@@ -202,8 +204,8 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
     }
     let tmp = tmp.keep();
     let dest = dir.join(folder);
-    if let Err(e) = fs::rename(&tmp, &dest) {
-        let _ = fs::remove_dir_all(&tmp);
+    if let Err(e) = crate::fsio::rename_within(dir, &tmp, &dest) {
+        let _ = crate::fsio::remove_dir_all_within(dir, &tmp);
         // Another run won the race: its copy is as good as ours.
         if !dest.join("_definitions.json").is_file() {
             return Err(fail(format!("cannot move schemas into {}: {e}", dest.display())));
@@ -215,6 +217,7 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
 
     fn wheel(path: &Path) {

@@ -11,7 +11,7 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 /// The mtime written into every entry and the gzip header.
 const EPOCH: u64 = 0;
@@ -24,6 +24,8 @@ pub enum ArchiveError {
     EntryType { path: String },
     #[error("no {0} in the archive")]
     Missing(String),
+    #[error("the archive unpacks to more than {limit} bytes", limit = crate::fsio::limit::ARCHIVE)]
+    TooLarge,
 }
 
 /// A regular file inside a chart archive.
@@ -34,9 +36,12 @@ pub struct Entry {
 }
 
 /// Reads every regular file of a `.tgz`, in archive order.
+/// What it unpacks to is bounded ([`crate::fsio::limit::ARCHIVE`] bytes in all).
 pub fn read_entries(tgz: &[u8]) -> Result<Vec<Entry>, ArchiveError> {
-    let mut archive = tar::Archive::new(GzDecoder::new(tgz));
+    let limit = crate::fsio::limit::ARCHIVE;
+    let mut archive = tar::Archive::new(GzDecoder::new(tgz).take(limit));
     let mut out = Vec::new();
+    let mut total: u64 = 0;
     for entry in archive.entries().map_err(ArchiveError::Read)? {
         let mut entry = entry.map_err(ArchiveError::Read)?;
         let path = entry.path().map_err(ArchiveError::Read)?.to_string_lossy().into_owned();
@@ -45,6 +50,10 @@ pub fn read_entries(tgz: &[u8]) -> Result<Vec<Entry>, ArchiveError> {
             // Helm writes files only; directories carry nothing to keep.
             tar::EntryType::Directory => continue,
             _ => return Err(ArchiveError::EntryType { path }),
+        }
+        total = total.saturating_add(entry.size());
+        if total >= limit {
+            return Err(ArchiveError::TooLarge);
         }
         let mut data = Vec::with_capacity(entry.size() as usize);
         entry.read_to_end(&mut data).map_err(ArchiveError::Read)?;
@@ -97,6 +106,28 @@ pub fn chart_yaml(tgz: &[u8]) -> Result<String, ArchiveError> {
         .ok_or_else(|| ArchiveError::Missing("Chart.yaml".into()))
 }
 
+/// `<name>/Chart.yaml` of a chart archive on disk, streamed: only that entry is held.
+pub fn chart_yaml_in_file(path: &std::path::Path) -> Result<String, ArchiveError> {
+    let (file, _) = crate::fsio::open_capped(path, crate::fsio::limit::ARCHIVE)
+        .map_err(|e| ArchiveError::Read(e.into()))?;
+    let mut archive = tar::Archive::new(GzDecoder::new(file).take(crate::fsio::limit::ARCHIVE));
+    for entry in archive.entries().map_err(ArchiveError::Read)? {
+        let entry = entry.map_err(ArchiveError::Read)?;
+        let name = entry.path().map_err(ArchiveError::Read)?.to_string_lossy().into_owned();
+        if name.matches('/').count() == 1 && name.ends_with("/Chart.yaml") {
+            let mut text = Vec::new();
+            entry.take(crate::fsio::limit::CHART_FILE).read_to_end(&mut text).map_err(ArchiveError::Read)?;
+            return Ok(String::from_utf8_lossy(&text).into_owned());
+        }
+    }
+    Err(ArchiveError::Missing("Chart.yaml".into()))
+}
+
+/// The hex sha256 of an archive on disk, streamed (never held whole).
+pub fn sha256_file(path: &std::path::Path) -> io::Result<String> {
+    Ok(crate::cache::hex(&crate::fsio::hash_capped(path, crate::fsio::limit::ARCHIVE)?))
+}
+
 /// Lower-case hex sha256, the form `index.yaml` digests take.
 pub fn sha256(bytes: &[u8]) -> String {
     crate::cache::hex(&Sha256::digest(bytes))
@@ -104,19 +135,9 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Writes bytes to `path` through a temp file in the same folder and a rename,
 /// so a reader never sees half a file.
+/// Never through a link out of its folder, never over a FIFO (see [`crate::fsio::write_atomic`]).
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    // Temp files are private; what we publish is meant to be read (and served).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(crate::fsio::write_atomic(path, bytes)?)
 }
 
 #[cfg(test)]
@@ -155,6 +176,19 @@ pub(crate) mod tests {
         let entries = read_entries(&na).unwrap();
         assert_eq!(entries[0], Entry { path: "x/Chart.yaml".into(), data: b"name: x\n".to_vec() });
         assert_eq!(read_entries(&entries[1].data).unwrap()[0].data, b"name: common\n");
+    }
+
+    #[test]
+    fn archives_on_disk_are_streamed_to_the_same_answers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tgz(&[("x/charts/dep/Chart.yaml", b"name: dep\n"), ("x/Chart.yaml", b"name: x\n")], 1);
+        let path = tmp.path().join("x-0.1.0.tgz");
+        std::fs::write(&path, &t).unwrap();
+        assert_eq!(chart_yaml_in_file(&path).unwrap(), "name: x\n");
+        assert_eq!(sha256_file(&path).unwrap(), sha256(&t));
+        std::fs::write(&path, tgz(&[("x/values.yaml", b"")], 1)).unwrap();
+        assert!(matches!(chart_yaml_in_file(&path), Err(ArchiveError::Missing(_))));
+        assert!(chart_yaml_in_file(&tmp.path().join("none.tgz")).is_err());
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub fn install(plan: &InstallPlan, path: &OsString, artifacts: &Path) -> Result<
 
 /// Runs a command, copying its output both to the terminal and to `log`.
 fn tee(mut cmd: Command, log: &Path) -> Result<bool, String> {
-    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let file = crate::fsio::create_output(log).map_err(|e| e.to_string())?;
     let file = Arc::new(Mutex::new(file));
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
     let pump = |mut from: Box<dyn Read + Send>, to_err: bool| {
@@ -135,7 +135,7 @@ fn print_test_logs(kubectl: &dyn Fn(&[&str]) -> Command) {
 fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, dir: &Path) {
     let save = |file: &str, args: &[&str]| {
         if let Ok(out) = kubectl(args).output() {
-            let _ = std::fs::write(dir.join(file), [out.stdout, out.stderr].concat());
+            let _ = crate::fsio::write_atomic(&dir.join(file), &[out.stdout, out.stderr].concat());
         }
     };
     let kinds = "deployments,statefulsets,daemonsets,replicasets,jobs,pods,persistentvolumeclaims";
@@ -147,7 +147,7 @@ fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, di
         for s in &stuck {
             eprintln!("  {s}");
         }
-        let _ = std::fs::write(dir.join("not-ready.txt"), stuck.join("\n") + "\n");
+        let _ = crate::fsio::write_atomic(&dir.join("not-ready.txt"), (stuck.join("\n") + "\n").as_bytes());
     }
     save("events.txt", &["get", "events", "--all-namespaces", "--sort-by=.lastTimestamp"]);
     save("describe.txt", &["describe", "all,pvc,configmaps,networkpolicies", "-n", TEST_NAMESPACE]);
@@ -159,7 +159,7 @@ fn collect_evidence(kubectl: &dyn Fn(&[&str]) -> Command, plan: &InstallPlan, di
             if let Ok(o) =
                 kubectl(&["logs", "-n", TEST_NAMESPACE, pod, "--all-containers", "--prefix"]).output()
             {
-                let _ = std::fs::write(logs.join(file), [o.stdout, o.stderr].concat());
+                let _ = crate::fsio::write_atomic(&logs.join(file), &[o.stdout, o.stderr].concat());
             }
         }
     }

@@ -49,7 +49,7 @@ pub fn install(hooks: &Path, force: bool) -> Result<Installed, HookError> {
     let path = hooks.join("pre-commit");
     let script = pre_commit_script();
     let write_err = |source| HookError::Write { path: path.clone(), source };
-    match std::fs::read_to_string(&path) {
+    match crate::fsio::read_text(&path, crate::fsio::limit::SETTINGS_FILE) {
         Ok(existing) if existing == script => return Ok(Installed::Unchanged(path)),
         Ok(existing) if !existing.contains(MARKER) && !force => return Err(HookError::Foreign(path)),
         _ => {}

@@ -78,10 +78,11 @@ impl Default for Index {
 impl Index {
     /// Reads an index; a missing file is an empty index.
     pub fn load(path: &Path) -> Result<Self, IndexError> {
-        let text = match std::fs::read_to_string(path) {
+        // A FIFO or `/dev/zero` in its place is an error, never a hang.
+        let text = match crate::fsio::read_text(path, crate::fsio::limit::INDEX_FILE) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => return Err(IndexError::Read { path: path.to_owned(), source }),
+            Err(crate::fsio::FileError::Missing) => return Ok(Self::default()),
+            Err(e) => return Err(IndexError::Read { path: path.to_owned(), source: e.into() }),
         };
         Self::parse(&text).map_err(|message| IndexError::Parse { path: path.to_owned(), message })
     }

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod cluster;
 pub mod ct;
 pub mod hooks;
+pub mod image_owner;
 pub mod index;
 pub mod package;
 pub mod provenance;

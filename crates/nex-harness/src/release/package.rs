@@ -22,6 +22,10 @@ pub enum PackageError {
     /// nothing would switch the immutability check off, so it is an error.
     #[error("--merge {path}: {message}")]
     Merge { path: PathBuf, message: String },
+    /// `--url` or `--dependency-repo` is not a URL (it is written into the
+    /// archives' Chart.yaml and the index: a newline would add keys there).
+    #[error("{flag} {value:?}: {message}")]
+    Url { flag: &'static str, value: String, message: String },
     #[error(transparent)]
     Index(#[from] super::index::IndexError),
     #[error(transparent)]
@@ -43,6 +47,9 @@ pub struct Options {
     pub dependency_repo: Option<String>,
     /// Sign the archives (Helm provenance, `<archive>.prov`) with this gpg key.
     pub sign: Option<super::provenance::Signer>,
+    /// The owner written over `ghcr.io/nex-charts/<image>` for the images this
+    /// repository builds (`--image-owner`; validated by the caller).
+    pub image_owner: Option<super::image_owner::ImageOwner>,
 }
 
 /// What a run did, or why it wrote nothing.
@@ -78,19 +85,32 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     if let Some(merge) = &opts.merge {
         check_merge(merge)?;
     }
+    for (flag, value) in [("--url", &opts.url), ("--dependency-repo", &opts.dependency_repo)] {
+        if let Some(value) = value {
+            check_url(value).map_err(|message| PackageError::Url { flag, value: value.clone(), message })?;
+        }
+    }
+    let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
+    // helm package copies what a link points at into the archive: a link out of
+    // the chart (to /proc/self/environ, a key, a shared folder) is refused
+    // before anything is written or helm runs.
+    let refused: Vec<(String, String)> =
+        publish.iter().filter_map(|c| links_leaving(c).map(|why| (c.name.clone(), why))).collect();
+    if !refused.is_empty() {
+        return Ok(Outcome::Failed(refused));
+    }
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
     // Staging inside `out` so the final moves are same-filesystem renames.
     let staging =
         tempfile::Builder::new().prefix(".package-").tempdir_in(&opts.out).map_err(io(&opts.out))?;
 
-    let (publish, skipped): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| is_published(&c.dir));
     let mut packaged = Vec::new();
     let mut failed = Vec::new();
     for (i, chart) in publish.iter().enumerate() {
         let dest = staging.path().join(i.to_string());
         std::fs::create_dir_all(&dest).map_err(io(&dest))?;
         let repo = opts.dependency_repo.as_deref().or(opts.url.as_deref());
-        match package_one(chart, helm, &dest, repo) {
+        match package_one(chart, helm, &dest, repo, opts.image_owner.as_ref()) {
             Ok(p) => packaged.push((p, dest)),
             Err(message) => failed.push((chart.name.clone(), message)),
         }
@@ -109,17 +129,17 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
 
     for (p, dest) in &packaged {
         let target = opts.out.join(&p.file_name);
-        let unchanged = std::fs::read(&target).is_ok_and(|b| archive::sha256(&b) == p.digest);
+        let unchanged = archive::sha256_file(&target).is_ok_and(|d| d == p.digest);
         if !unchanged {
-            std::fs::rename(dest.join(&p.file_name), &target).map_err(io(&target))?;
+            crate::fsio::rename_within(&opts.out, &dest.join(&p.file_name), &target)
+                .map_err(|e| PackageError::Io { path: target.clone(), source: e.into() })?;
         }
         // A rewritten archive gets a new signature; an unchanged one keeps its own.
         let prov = opts.out.join(format!("{}.prov", p.file_name));
         if let Some(signer) = &opts.sign
             && (!unchanged || !prov.is_file())
         {
-            let bytes = std::fs::read(&target).map_err(io(&target))?;
-            let chart_yaml = archive::chart_yaml(&bytes).map_err(|e| PackageError::Io {
+            let chart_yaml = archive::chart_yaml_in_file(&target).map_err(|e| PackageError::Io {
                 path: target.clone(),
                 source: std::io::Error::other(e.to_string()),
             })?;
@@ -141,6 +161,59 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     })
 }
 
+/// The links of a chart (and of the local dependencies helm vendors into it)
+/// that leave the chart folder, or special files helm would block on, in words.
+fn links_leaving(chart: &Chart) -> Option<String> {
+    let meta = crate::files::read_chart_meta(&chart.dir);
+    let mut dirs = vec![chart.dir.clone()];
+    dirs.extend(meta.local_dependencies(&chart.dir).into_iter().map(|(_, dir)| dir));
+    let mut found = Vec::new();
+    for dir in &dirs {
+        let scan = crate::files::scan(dir);
+        for (link, target) in scan.links_leaving_chart() {
+            found.push(format!(
+                "{} is a link to {}, outside the chart folder",
+                link.display(),
+                target.display()
+            ));
+        }
+        for (path, kind) in &scan.special {
+            found.push(format!("{} is {kind}", path.display()));
+        }
+        for path in crate::catalog::symlink_loops(dir) {
+            found.push(format!("{} is a link that loops back into its own folder", path.display()));
+        }
+    }
+    (!found.is_empty()).then(|| {
+        format!(
+            "not packaged: {}; helm would copy what a link points at into the archive (a special file would block it): a chart ships only regular files of its own",
+            found.join("; ")
+        )
+    })
+}
+
+/// A chart repository URL: `http://`, `https://` or `oci://`, a host, and only
+/// characters a URL may hold unescaped (no white space, no control character,
+/// no quote), so it can be written into YAML as it is.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let rest = ["https://", "http://", "oci://"]
+        .iter()
+        .find_map(|s| url.strip_prefix(s))
+        .ok_or("must start with https://, http:// or oci://")?;
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic() || "\"'<>\\^`{|}".contains(*c)) {
+        return Err(format!("holds {c:?}, which a URL cannot hold unescaped"));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err("names no host".into());
+    }
+    if rest.contains(['?', '#']) {
+        return Err("holds a query or fragment; a repository URL is a base path".into());
+    }
+    Ok(())
+}
+
 /// An index named by `--merge` must be a local file that exists (the default
 /// `<out>/index.yaml` may be missing: the first release has none).
 fn check_merge(path: &Path) -> Result<(), PackageError> {
@@ -160,7 +233,13 @@ fn check_merge(path: &Path) -> Result<(), PackageError> {
 
 /// Vendors the chart's library dependencies, `helm package`s it into `dest`
 /// and rewrites the archive reproducibly. Errors are helm's words, for the user.
-fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> Result<Packaged, String> {
+fn package_one(
+    chart: &Chart,
+    helm: &Helm,
+    dest: &Path,
+    repo: Option<&str>,
+    owner: Option<&super::image_owner::ImageOwner>,
+) -> Result<Packaged, String> {
     let meta = crate::files::read_chart_meta(&chart.dir);
     crate::deps::ensure(chart, &meta, helm).map_err(|e| format!("cannot vendor dependencies: {e}"))?;
     let mut cmd = helm.command();
@@ -175,11 +254,15 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> R
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .ok_or("helm package wrote no archive")?;
-    let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let raw = crate::fsio::read_capped(&file, crate::fsio::limit::ARCHIVE)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     let mut entries = archive::read_entries(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
     if let Some(repo) = repo {
         super::published_deps::rewrite_entries(&mut entries, repo)
             .map_err(|e| format!("cannot name the published repository: {e}"))?;
+    }
+    if let Some(owner) = owner {
+        super::image_owner::rewrite_entries(&mut entries, owner).map_err(|e| e.to_string())?;
     }
     let bytes = archive::build(entries).map_err(|e| format!("{}: {e}", file.display()))?;
     let metadata = chart_metadata(&bytes)?;
@@ -187,7 +270,7 @@ fn package_one(chart: &Chart, helm: &Helm, dest: &Path, repo: Option<&str>) -> R
     let (name, version) = (field("name"), field("version"));
     let file_name = format!("{name}-{version}.tgz");
     let digest = archive::sha256(&bytes);
-    std::fs::remove_file(&file).map_err(|e| e.to_string())?;
+    crate::fsio::remove_file_within(dest, &file).map_err(|e| e.to_string())?;
     archive::write_atomic(&dest.join(&file_name), &bytes).map_err(|e| e.to_string())?;
     Ok(Packaged { name, version, file_name, digest, metadata })
 }
@@ -218,6 +301,30 @@ mod tests {
         assert!(check_merge(tmp.path()).unwrap_err().to_string().contains("not a regular file"));
         std::fs::write(tmp.path().join("index.yaml"), "apiVersion: v1\nentries: {}\n").unwrap();
         assert!(check_merge(&tmp.path().join("index.yaml")).is_ok());
+    }
+
+    #[test]
+    fn repository_urls_are_urls() {
+        for good in ["https://charts.example.org", "http://127.0.0.1:8080/charts/", "oci://ghcr.io/o/charts"]
+        {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("https://x.org\nname: evil", "\\n"),
+            ("https://x.org/a b", "' '"),
+            ("ftp://x.org", "must start"),
+            ("x.org", "must start"),
+            ("https://", "no host"),
+            ("https:///path", "no host"),
+            ("https://:80/", "no host"),
+            ("https://x.org/\"q", "'\"'"),
+            ("https://x.org/?a=b", "query"),
+            ("https://x.org/é", "'é'"),
+            ("https://x.org/\t", "\\t"),
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! registry already holds is pulled and compared: the same bytes are skipped,
 //! other bytes are refused (published versions are immutable there too).
 
-use super::archive;
 use super::index::Index;
 use crate::helm::Helm;
 use std::path::{Path, PathBuf};
@@ -63,12 +62,19 @@ pub fn packaged(dir: &Path) -> Result<Vec<(String, String, PathBuf, String)>, Pu
     let index = Index::load(&dir.join(super::index::FILE_NAME))?;
     let mut out = Vec::new();
     for (name, version) in index.versions() {
-        let file = dir.join(format!("{name}-{version}.tgz"));
+        // Names come from a file: one that leads out of `dir` (`../`, a link) is refused.
+        let file =
+            crate::fsio::confine(dir, dir, Path::new(&format!("{name}-{version}.tgz"))).map_err(|e| {
+                PublishError::Io {
+                    path: dir.join(format!("{name}-{version}.tgz")),
+                    source: std::io::Error::other(e),
+                }
+            })?;
         if !file.is_file() {
             continue; // merged from an earlier release; not built here
         }
-        let bytes = std::fs::read(&file).map_err(|source| PublishError::Io { path: file.clone(), source })?;
-        let actual = archive::sha256(&bytes);
+        // Streamed: an archive is hashed, never held whole.
+        let actual = sha256_file(&file)?;
         let listed = index.digest(&name, &version).unwrap_or_default().to_owned();
         if actual != listed {
             return Err(PublishError::Tampered { file, listed, actual });
@@ -135,10 +141,17 @@ fn remote_digest(
         return Ok(if is_absent(&err) { Remote::Absent } else { Remote::Error(err) });
     }
     let file = dest.join(format!("{name}-{version}.tgz"));
-    let bytes = std::fs::read(&file).map_err(|source| PublishError::Io { path: file, source })?;
+    let archive = sha256_file(&file)?;
     let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let manifest = manifest_digest(&text).unwrap_or_default();
-    Ok(Remote::Digest { archive: archive::sha256(&bytes), manifest })
+    Ok(Remote::Digest { archive, manifest })
+}
+
+/// The hex sha256 of an archive, streamed and capped.
+fn sha256_file(file: &Path) -> Result<String, PublishError> {
+    crate::fsio::hash_capped(file, crate::fsio::limit::ARCHIVE)
+        .map(|d| crate::cache::hex(&d))
+        .map_err(|e| PublishError::Io { path: file.to_owned(), source: e.into() })
 }
 
 /// Whether a failed pull means the registry does not hold the chart version.
@@ -197,6 +210,40 @@ mod tests {
             "Error: Get \"http://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused"
         ));
         assert!(!is_absent("Error: http: server gave HTTP response to HTTPS client"));
+    }
+
+    #[test]
+    fn archives_the_index_names_outside_the_folder_are_never_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dist = tmp.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(tmp.path().join("secret-1.tgz"), "not a chart").unwrap();
+        let digest =
+            crate::cache::hex(&crate::fsio::hash_capped(&tmp.path().join("secret-1.tgz"), 100).unwrap());
+        let index = |name: &str| {
+            std::fs::write(
+                dist.join("index.yaml"),
+                format!(
+                    "apiVersion: v1\nentries:\n  {name}:\n    - version: \"1\"\n      digest: {digest}\n"
+                ),
+            )
+            .unwrap();
+        };
+        index("\"../secret\"");
+        let e = packaged(&dist).unwrap_err().to_string();
+        assert!(e.contains("leaves") && e.contains("../secret-1.tgz"), "{e}");
+        index("\"/tmp/x\"");
+        assert!(packaged(&dist).is_err());
+        // A link in the folder leading out of it is refused as well.
+        index("app");
+        std::os::unix::fs::symlink(tmp.path().join("secret-1.tgz"), dist.join("app-1.tgz")).unwrap();
+        let e = packaged(&dist).unwrap_err().to_string();
+        assert!(e.contains("is a link to"), "{e}");
+        // The archive itself is hashed, streamed, and compared with the index.
+        std::fs::remove_file(dist.join("app-1.tgz")).unwrap();
+        std::fs::copy(tmp.path().join("secret-1.tgz"), dist.join("app-1.tgz")).unwrap();
+        let found = packaged(&dist).unwrap();
+        assert_eq!(found, [("app".to_owned(), "1".to_owned(), dist.join("app-1.tgz"), digest)]);
     }
 
     #[test]

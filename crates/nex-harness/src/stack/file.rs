@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::checks::stack::RULE_FILE;
+use crate::checks::stack_serves::{Exposure, LoadBalancer, Over, PortProtocol};
 
 const SCHEMA: &str = include_str!("../../../../schemas/stack.schema.json");
 
@@ -35,6 +36,20 @@ pub struct Stack {
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     pub external: Vec<External>,
     pub releases: Vec<Release>,
+    /// What the stack serves outside the cluster (`serves:`).
+    pub serves: Vec<Exposure>,
+    pub load_balancer: Option<LoadBalancer>,
+    /// `gitops:` tools; `argocd` renders with `helm template`.
+    pub gitops: Vec<String>,
+    /// Releases allowed plain-text (non-PHC) passwords, with the reason.
+    pub plain_text_passwords: Vec<(String, String)>,
+}
+
+impl Stack {
+    /// Whether the stack is deployed with Argo CD (`gitops: [argocd]`).
+    pub fn argocd(&self) -> bool {
+        self.gitops.iter().any(|g| g == "argocd")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +117,36 @@ struct Raw {
     #[serde(default)]
     external: Vec<External>,
     releases: Vec<RawRelease>,
+    #[serde(default)]
+    serves: Vec<RawExposure>,
+    load_balancer: Option<String>,
+    #[serde(default)]
+    gitops: Vec<String>,
+    #[serde(default)]
+    plain_text_passwords: Vec<RawPlainText>,
+}
+
+#[derive(Deserialize)]
+struct RawExposure {
+    name: String,
+    description: Option<String>,
+    over: String,
+    release: Option<String>,
+    service: Option<String>,
+    #[serde(default)]
+    ports: Vec<String>,
+    #[serde(default)]
+    clients: Vec<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    routes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPlainText {
+    release: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -129,16 +174,43 @@ struct RawRelease {
     node: Option<String>,
 }
 
-/// Reads and judges a stack file. `Err` holds every located problem found.
+/// Reads and judges a stack file. Its repository is the nearest folder above
+/// it holding `.git` (the stack file's own folder when there is none); the
+/// charts and values files it names stay inside that ([`read_in`]).
+/// `Err` holds every located problem found.
 pub fn read(path: &Path) -> Result<Stack, Vec<Diagnostic>> {
-    let text = crate::files::read_text(path).map_err(|e| {
-        vec![Diagnostic::error(RULE_FILE, "", format!("cannot read the stack file: {e}")).in_file(path)]
-    })?;
-    parse(path, &text)
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let root = dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(dir);
+    read_in(path, root)
 }
 
-/// [`read`] over text already read (tests, fuzzing).
+/// [`read`] for a stack file of the repository at `root`: the charts and
+/// values files it names must stay inside `root` (no absolute path, no `..`
+/// above it, no link leading out of it), as `chart-dirs` must.
+pub fn read_in(path: &Path, root: &Path) -> Result<Stack, Vec<Diagnostic>> {
+    let text = crate::fsio::read_text(path, crate::fsio::limit::SETTINGS_FILE).map_err(|e| {
+        vec![Diagnostic::error(RULE_FILE, "", format!("cannot read the stack file: {e}")).in_file(path)]
+    })?;
+    parse_in(path, &text, root)
+}
+
+/// [`read`] over text already read (tests, fuzzing); the stack file's folder is the repository.
 pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
+    parse_in(path, text, path.parent().unwrap_or(Path::new("")))
+}
+
+/// What stands at a path a stack file names, when it is not a regular file, in words.
+fn not_a_file(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) => Some(format!("is {}, not a regular file", crate::paths::kind_of(m.file_type()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
+        Err(e) => Some(format!("cannot be read: {e}")),
+    }
+}
+
+/// [`parse`] with the repository root given.
+pub fn parse_in(path: &Path, text: &str, repo: &Path) -> Result<Stack, Vec<Diagnostic>> {
     let fail = |line: usize, column: usize, message: String| {
         vec![Diagnostic::error(RULE_FILE, "", message).at(Location::at(path, line.max(1), column.max(1)))]
     };
@@ -222,28 +294,31 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
     for (i, r) in raw.releases.into_iter().enumerate() {
         let at = locate(path, root, &format!("/releases/{i}/name"));
         let chart = dir.join(&r.chart);
-        if !chart.join("Chart.yaml").is_file() {
+        let chart_at = locate(path, root, &format!("/releases/{i}/chart"));
+        // Read like `chart-dirs`: a chart outside the repository is never read, not even its Chart.yaml.
+        if let Err(e) = crate::fsio::confine(repo, dir, Path::new(&r.chart)) {
             problems.push(
-                Diagnostic::error(
-                    RULE_FILE,
-                    "",
-                    format!("release `{}`: no chart at {}", r.name, chart.display()),
-                )
-                .at(locate(path, root, &format!("/releases/{i}/chart"))),
+                Diagnostic::error(RULE_FILE, "", format!("release `{}`: chart {e}", r.name)).at(chart_at),
             );
+        } else if let Some(what) = not_a_file(&chart.join("Chart.yaml")) {
+            let message = match what.as_str() {
+                "does not exist" => format!("release `{}`: no chart at {}", r.name, chart.display()),
+                _ => format!("release `{}`: {}/Chart.yaml {what}", r.name, chart.display()),
+            };
+            problems.push(Diagnostic::error(RULE_FILE, "", message).at(chart_at));
         }
         let mut values = Vec::new();
         for (j, v) in r.values.iter().enumerate() {
             let file = dir.join(v);
             let vat = locate(path, root, &format!("/releases/{i}/values/{j}"));
-            if !file.is_file() {
+            let problem = match crate::fsio::confine(repo, dir, Path::new(v)) {
+                Err(e) => Some(format!("values file {e}")),
+                Ok(_) => not_a_file(&file).map(|what| format!("values file {} {what}", file.display())),
+            };
+            if let Some(problem) = problem {
                 problems.push(
-                    Diagnostic::error(
-                        RULE_FILE,
-                        "",
-                        format!("release `{}`: values file {} does not exist", r.name, file.display()),
-                    )
-                    .at(vat.clone()),
+                    Diagnostic::error(RULE_FILE, "", format!("release `{}`: {problem}", r.name))
+                        .at(vat.clone()),
                 );
             }
             values.push((file, vat));
@@ -273,10 +348,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
             at,
         });
     }
+    let names: Vec<&str> = releases.iter().map(|r: &Release| r.name.as_str()).collect();
+    let serves = exposures(path, root, &raw.serves, &names, &mut problems);
+    duplicates(path, root, "serves", raw.serves.iter().map(|e| e.name.as_str()), &mut problems);
+    let mut plain_text_passwords = Vec::new();
+    for (i, p) in raw.plain_text_passwords.iter().enumerate() {
+        if !names.contains(&p.release.as_str()) {
+            problems.push(
+                Diagnostic::error(
+                    RULE_FILE,
+                    "",
+                    format!("plainTextPasswords: `{}` is not a release of the stack", p.release),
+                )
+                .at(locate(path, root, &format!("/plainTextPasswords/{i}/release"))),
+            );
+        }
+        plain_text_passwords.push((p.release.clone(), p.reason.clone()));
+    }
+    let load_balancer = match raw.load_balancer.as_deref() {
+        Some("servicelb") => Some(LoadBalancer::ServiceLb),
+        Some("client-address") => Some(LoadBalancer::ClientAddress),
+        _ => None,
+    };
     if !problems.is_empty() {
         return Err(problems);
     }
     Ok(Stack {
+        serves,
+        load_balancer,
+        gitops: raw.gitops,
+        plain_text_passwords,
         path: path.to_owned(),
         name: raw.name,
         description: raw.description,
@@ -290,6 +391,75 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
         external: raw.external,
         releases,
     })
+}
+
+/// The `serves:` entries, judged: what each kind needs, releases that exist, ports and CIDRs that parse.
+fn exposures(
+    path: &Path,
+    root: &Node,
+    raw: &[RawExposure],
+    releases: &[&str],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Exposure> {
+    let mut out = Vec::new();
+    for (i, e) in raw.iter().enumerate() {
+        let at = locate(path, root, &format!("/serves/{i}/name"));
+        let mut fail = |key: &str, message: String| {
+            problems.push(
+                Diagnostic::error(RULE_FILE, "", format!("serves `{}`: {message}", e.name)).at(locate(
+                    path,
+                    root,
+                    &format!("/serves/{i}/{key}"),
+                )),
+            )
+        };
+        let over = match e.over.as_str() {
+            "lan" => Over::Lan,
+            "gateway" => Over::Gateway,
+            _ => Over::Tailnet,
+        };
+        match (&over, &e.release) {
+            (Over::Lan | Over::Tailnet, None) => fail("over", format!("`over: {}` needs `release`", e.over)),
+            (_, Some(r)) if !releases.contains(&r.as_str()) => {
+                fail("release", format!("`{r}` is not a release of the stack"))
+            }
+            _ => {}
+        }
+        if over == Over::Lan && e.ports.is_empty() {
+            fail("over", "`over: lan` needs `ports` (PORT/PROTOCOL)".into());
+        }
+        if over == Over::Gateway && e.hosts.is_empty() {
+            fail("over", "`over: gateway` needs `hosts`".into());
+        }
+        let mut ports = Vec::new();
+        for (j, p) in e.ports.iter().enumerate() {
+            match PortProtocol::parse(p) {
+                Some(pp) => ports.push(pp),
+                None => fail(
+                    &format!("ports/{j}"),
+                    format!("`{p}` is not PORT/PROTOCOL with a port of 1 to 65535"),
+                ),
+            }
+        }
+        for (j, c) in e.clients.iter().enumerate() {
+            if crate::checks::stack_serves::Cidr::parse(c).is_none() {
+                fail(&format!("clients/{j}"), format!("`{c}` is not a CIDR (address/prefix)"));
+            }
+        }
+        out.push(Exposure {
+            name: e.name.clone(),
+            description: e.description.clone(),
+            over,
+            release: e.release.clone(),
+            service: e.service.clone(),
+            ports,
+            clients: e.clients.clone(),
+            hosts: e.hosts.clone(),
+            routes: e.routes.clone(),
+            at,
+        });
+    }
+    out
 }
 
 fn duplicates<'a>(
@@ -373,6 +543,21 @@ mod tests {
         assert!(p.iter().any(|p| p.contains("must be Kubernetes quantities")), "{p:?}");
         assert!(p.iter().any(|p| p.contains("`pi` is named twice")), "{p:?}");
         assert!(p.iter().any(|p| p.contains("node `nope`")), "{p:?}");
+    }
+
+    #[test]
+    fn serves_entries_are_judged_and_located() {
+        let p = problems(
+            "name: s\nserves:\n  - {name: dns, over: lan, release: nope}\n  - {name: web, over: gateway}\n  - {name: t, over: tailnet}\n  - {name: x, over: lan, release: a, ports: [99999/UDP], clients: [lan]}\nplainTextPasswords:\n  - {release: ghost, reason: r}\nreleases:\n  - {name: a, chart: x, namespace: n}\n",
+        );
+        let has = |at: &str, text: &str| p.iter().any(|l| l.contains(at) && l.contains(text));
+        assert!(has(":3:", "`nope` is not a release"), "{p:#?}");
+        assert!(has(":3:", "needs `ports`"), "{p:#?}");
+        assert!(has(":4:", "needs `hosts`"), "{p:#?}");
+        assert!(has(":5:", "needs `release`"), "{p:#?}");
+        assert!(has(":6:", "`99999/UDP` is not PORT/PROTOCOL"), "{p:#?}");
+        assert!(has(":6:", "`lan` is not a CIDR"), "{p:#?}");
+        assert!(has(":8:", "plainTextPasswords: `ghost`"), "{p:#?}");
     }
 
     #[test]

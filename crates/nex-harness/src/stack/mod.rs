@@ -220,7 +220,7 @@ pub fn platforms(root: &Path) -> BTreeMap<String, Vec<String>> {
 pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Schemas) -> Report {
     let name =
         path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stack = match file::read(path) {
+    let stack = match file::read_in(path, root) {
         Ok(s) => s,
         Err(diagnostics) => return Report { stack: name, diagnostics, budget: Vec::new() },
     };
@@ -230,6 +230,9 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
     let no_crds = CrdSet::new(Vec::new());
     for r in &rendered {
         diagnostics.extend(per_object(&r.release, &version, schemas, &no_crds, cache));
+        if let Some(spec) = stack.releases.iter().find(|s| s.name == r.release.name) {
+            diagnostics.extend(runtime_contract(&r.release, &spec.chart));
+        }
     }
     let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
     let nodes: Vec<rules::Node> = stack
@@ -279,12 +282,134 @@ pub fn lint(path: &Path, root: &Path, helm: &Helm, cache: &Cache, schemas: &Sche
         .filter(|n| !releases.iter().any(|r| &r.name == n))
         .collect();
     let mut found = rules::check(&view);
+    let regenerated = if stack.argocd() { regenerated(&stack, &releases, helm, cache) } else { Vec::new() };
+    let values_text = values_text(&stack);
+    found.extend(crate::checks::stack_serves::check(
+        &view,
+        &crate::checks::stack_serves::Outside {
+            serves: &stack.serves,
+            load_balancer: stack.load_balancer,
+            plain_text_passwords: &stack.plain_text_passwords,
+            argocd: stack.argocd(),
+            regenerated: &regenerated,
+            values_text: &values_text,
+        },
+    ));
     if !incomplete.is_empty() {
-        found.retain(|d| d.rule != rules::RULE_REFERENCE && d.rule != rules::RULE_NETWORK_POLICY);
+        found.retain(|d| {
+            d.rule != rules::RULE_REFERENCE
+                && d.rule != rules::RULE_NETWORK_POLICY
+                && d.rule != crate::checks::stack_serves::RULE_EXPOSURE
+        });
     }
     diagnostics.extend(found);
     let budget = rules::budget(&view).0;
     Report { stack: stack.name, diagnostics, budget }
+}
+
+/// What keeps a stack from being deployed by Argo CD: releases that do not
+/// render, and Secrets generated anew on every render (`stack export --format
+/// argocd` refuses to write when there is any).
+pub fn argocd_blockers(stack: &file::Stack, helm: &Helm, cache: &Cache) -> Vec<Diagnostic> {
+    let (rendered, mut out) = render(stack, helm, cache);
+    let releases: Vec<rules::Release> = rendered.into_iter().map(|r| r.release).collect();
+    let regenerated = regenerated(stack, &releases, helm, cache);
+    out.extend(crate::checks::stack_serves::render_time_secrets(&releases, &regenerated));
+    out
+}
+
+/// The text of every values file of the stack (findings point inside block scalars with it).
+fn values_text(stack: &file::Stack) -> BTreeMap<PathBuf, String> {
+    stack
+        .releases
+        .iter()
+        .flat_map(|r| &r.values)
+        .filter_map(|(p, _)| crate::files::read_text(p).ok().map(|t| (p.clone(), t)))
+        .collect()
+}
+
+/// The Secrets each release generates anew on every render: the release is
+/// rendered a second time (cached apart from the first, so a warm run spawns no
+/// helm) and each Secret's `data`/`stringData` keys compared. Only releases
+/// rendering a Secret are rendered again.
+pub fn regenerated(
+    stack: &file::Stack,
+    rendered: &[rules::Release],
+    helm: &Helm,
+    cache: &Cache,
+) -> Vec<crate::checks::stack_serves::Regenerated> {
+    let version = kube_version(stack);
+    let secrets = |objects: &[Object]| -> BTreeMap<String, Value> {
+        objects
+            .iter()
+            .filter(|o| {
+                o.kind() == "Secret" && o.value.pointer("/metadata/annotations/helm.sh~1hook").is_none()
+            })
+            .map(|o| {
+                let ns = o.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+                let mut data = serde_json::Map::new();
+                for k in ["data", "stringData"] {
+                    for (key, v) in o.value.get(k).and_then(Value::as_object).into_iter().flatten() {
+                        data.insert(key.clone(), v.clone());
+                    }
+                }
+                (format!("Secret {ns}/{}", o.name()), Value::Object(data))
+            })
+            .collect()
+    };
+    let found: Vec<Vec<crate::checks::stack_serves::Regenerated>> = stack
+        .releases
+        .par_iter()
+        .filter_map(|r| {
+            let first = rendered.iter().find(|x| x.name == r.name)?;
+            let before = secrets(&first.objects);
+            if before.is_empty() {
+                return None;
+            }
+            let chart = crate::catalog::load(&r.chart);
+            let meta = crate::files::read_chart_meta(&r.chart);
+            crate::deps::ensure(&chart, &meta, helm).ok()?;
+            let fingerprint = crate::cache::chart_fingerprint(&r.chart);
+            let inputs =
+                RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
+            let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
+            let out = crate::render::template_release_again(
+                &inputs,
+                &r.name,
+                &r.namespace,
+                &values,
+                Some(&version),
+            )
+            .ok()?;
+            if !out.success {
+                return None;
+            }
+            let (objects, _) = crate::manifest::split(&out.stdout);
+            let objects: Vec<Object> =
+                flatten(objects).into_iter().map(|o| with_namespace(o, &r.namespace)).collect();
+            let after = secrets(&objects);
+            Some(
+                before
+                    .iter()
+                    .filter_map(|(id, data)| {
+                        let other = after.get(id)?;
+                        let keys: Vec<String> = data
+                            .as_object()?
+                            .iter()
+                            .filter(|(k, v)| other.get(k.as_str()) != Some(*v))
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        (!keys.is_empty()).then(|| crate::checks::stack_serves::Regenerated {
+                            release: r.name.clone(),
+                            secret: id.clone(),
+                            keys,
+                        })
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    found.into_iter().flatten().collect()
 }
 
 /// A key given twice in a values file: Helm silently keeps the last one, so
@@ -370,6 +495,34 @@ fn per_object(
             let mut d =
                 Diagnostic::new(f.rule, f.severity, &release.name, format!("{}: {}", at(&f.path), f.message))
                     .at(release.at.clone());
+            if let Some(h) = &f.hint {
+                d = d.hint(h.clone());
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The chart's runtime contract (`runtime.yaml`, when it has one) against the
+/// release as the stack renders it: the stack's values decide, say, whether
+/// Authelia writes its health-check file. A contract that does not parse is
+/// `cargo xtask lint`'s to report.
+fn runtime_contract(release: &rules::Release, chart: &Path) -> Vec<Diagnostic> {
+    let path = chart.join(crate::runtime::FILE_NAME);
+    let Ok(text) = crate::files::read_text(&path) else { return Vec::new() };
+    let Ok(contract) = crate::runtime::parse(&path, &text) else { return Vec::new() };
+    let rendered = crate::checks::runtime::Rendered::new(&contract, &release.objects);
+    let mut out = Vec::new();
+    for o in &release.objects {
+        for f in crate::checks::runtime::findings(&contract, &rendered, o) {
+            let mut d = Diagnostic::new(
+                f.rule,
+                f.severity,
+                &release.name,
+                format!("{} ({}): {}", o.id(), o.source.as_deref().unwrap_or("?"), f.message),
+            )
+            .at(release.at.clone());
             if let Some(h) = &f.hint {
                 d = d.hint(h.clone());
             }
@@ -484,7 +637,7 @@ pub fn diff(
     cache: &Cache,
 ) -> Result<crate::diff::report::Report, String> {
     use crate::diff::report::{ChartDiff, Report, ScenarioDiff};
-    let new = file::read(path).map_err(|d| located(&d))?;
+    let new = file::read_in(path, root).map_err(|d| located(&d))?;
     let rel = |p: &Path| -> Option<PathBuf> {
         let abs = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
         let abs = crate::paths::clean(&abs);
@@ -503,7 +656,8 @@ pub fn diff(
     base.archive(&dirs, tmp.path()).map_err(|e| e.to_string())?;
     let old_path = tmp.path().join(&stack_rel);
     let (old, old_note) = if old_path.is_file() {
-        match file::read(&old_path) {
+        // The target branch's copy: its paths must stay inside its own tree.
+        match file::read_in(&old_path, tmp.path()) {
             Ok(s) => (Some(s), None),
             Err(d) => (None, Some(format!("the stack file on {} has problems: {}", base.label, located(&d)))),
         }
