@@ -164,7 +164,8 @@ impl Baseline {
         if files.is_empty() {
             return false;
         }
-        let text = std::fs::read_to_string(chart_dir.join(".helmignore")).unwrap_or_default();
+        let text = crate::fsio::read_text(&chart_dir.join(".helmignore"), crate::fsio::limit::CHART_FILE)
+            .unwrap_or_default();
         match crate::helmignore::Rules::parse_with_defaults(&text) {
             Ok(rules) => !rules.keep(&files).is_empty(),
             Err(_) => true,
