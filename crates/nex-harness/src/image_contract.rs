@@ -39,6 +39,14 @@ pub enum ImagesError {
         .0.len(), .0.join("\n  ")
     )]
     Unreachable(Vec<String>),
+    /// A registry answered something no image lookup can use (not JSON, content
+    /// that does not match its digest, a digest nobody verifies, an index too
+    /// large): the registry's fault, not the chart's, and nothing can be concluded.
+    #[error(
+        "{} registry answer(s) cannot be used, nothing was checked or rewritten:\n  {}",
+        .0.len(), .0.join("\n  ")
+    )]
+    Unusable(Vec<String>),
     #[error("{chart}: cannot render scenario {scenario}: {message}")]
     Render { chart: String, scenario: String, message: String },
     #[error(transparent)]
@@ -97,6 +105,16 @@ pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
         .collect();
     if !unreachable.is_empty() {
         return Err(ImagesError::Unreachable(unreachable));
+    }
+    let unusable: Vec<String> = results
+        .values()
+        .filter_map(|r| match r {
+            Err(e @ RegistryError::Protocol { .. }) => Some(e.to_string()),
+            _ => None,
+        })
+        .collect();
+    if !unusable.is_empty() {
+        return Err(ImagesError::Unusable(unusable));
     }
 
     let mut out = Outcome { images: keys.len(), ..Outcome::default() };

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod catalog;
 pub mod changed;
 pub mod checks;
+pub mod closed_stdout;
 pub mod config;
 pub mod constraint;
 pub mod ct_cli;
@@ -77,7 +78,7 @@ mod limits {
     #[test]
     fn limits_in_the_readme_match_the_code() {
         let readme = include_str!("../../../README.md");
-        let limits: [(&str, u64); 8] = [
+        let limits: &[(&str, u64)] = &[
             ("files::MAX_FILE_BYTES", crate::files::MAX_FILE_BYTES),
             ("yaml::MAX_EXPANDED_BYTES", crate::yaml::MAX_EXPANDED_BYTES as u64),
             ("yaml::MAX_NODES", crate::yaml::MAX_NODES as u64),
@@ -86,8 +87,20 @@ mod limits {
             ("lint::MAX_THREADS", crate::lint::MAX_THREADS as u64),
             ("cache::MAX_CACHE_BYTES", crate::cache::MAX_CACHE_BYTES),
             ("cache::MAX_ENTRY_BYTES", crate::cache::MAX_ENTRY_BYTES),
+            // Hardening III (issue 24), the bounds half.
+            ("report::MAX_SHOWN_PER_RULE_AND_FILE", crate::report::MAX_SHOWN_PER_RULE_AND_FILE as u64),
+            ("report::MAX_FRAME_CHARS", crate::report::MAX_FRAME_CHARS as u64),
+            ("stack::MAX_VALUES_BYTES", crate::stack::MAX_VALUES_BYTES),
+            ("process::MAX_TOOL_OUTPUT_BYTES", crate::process::MAX_TOOL_OUTPUT_BYTES as u64),
+            ("images::registry::MAX_BODY_BYTES", crate::images::registry::MAX_BODY_BYTES),
+            ("images::registry::CONNECT_TIMEOUT", crate::images::registry::CONNECT_TIMEOUT.as_secs()),
+            ("images::registry::READ_TIMEOUT", crate::images::registry::READ_TIMEOUT.as_secs()),
+            ("images::registry::REQUEST_TIMEOUT", crate::images::registry::REQUEST_TIMEOUT.as_secs()),
+            ("images::registry::RUN_DEADLINE", crate::images::registry::RUN_DEADLINE.as_secs()),
+            ("images::registry::MAX_INDEX_ENTRIES", crate::images::registry::MAX_INDEX_ENTRIES as u64),
+            ("images::registry::MAX_REDIRECTS", crate::images::registry::MAX_REDIRECTS as u64),
         ];
-        for (name, value) in limits {
+        for &(name, value) in limits {
             let row = format!("| `{name}` | {value} |");
             assert!(readme.contains(&row), "README.md lacks the row {row}");
         }

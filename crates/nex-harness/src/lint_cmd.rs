@@ -293,7 +293,7 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     if selection == Selection::Changed && charts.is_empty() {
         eprintln!("No chart changes detected (against {}/{}).", config.remote, config.target_branch);
     }
-    let text = report::render(args.format, &diags, &names, color);
+    let text = report::render_run(args.format, &diags, &names, color, Some(settings.coverage()));
     if config.github_groups && args.format == Format::Human {
         print!("::group::{} results\n{text}::endgroup::\n", cli.name);
     } else {

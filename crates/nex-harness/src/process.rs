@@ -75,6 +75,12 @@ impl From<std::process::Output> for ProcOutput {
     }
 }
 
+/// The most bytes read from a tool's standard output (and from its error
+/// output): a template can repeat a value into a rendering of any size (a
+/// 50 MB `tpl` result took helm and the harness 672 MB and 24 s). A tool that
+/// writes more is killed and the run is an error naming this bound.
+pub const MAX_TOOL_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
+
 /// The deadline when `NEX_HELM_TIMEOUT` is unset: generous, a helm run takes well under a second.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -98,6 +104,10 @@ pub enum RunError {
     Spawn(#[from] std::io::Error),
     #[error("did not finish within {} s and was killed (NEX_HELM_TIMEOUT sets the limit)", .0.as_secs_f64())]
     TimedOut(Duration),
+    #[error(
+        "wrote more than {MAX_TOOL_OUTPUT_BYTES} bytes to its {0} and was killed (a template that repeats a value?)"
+    )]
+    TooMuchOutput(&'static str),
 }
 
 /// ct's `--debug`: every command the run spawns is printed (to stderr, `>>> cmd args`).
@@ -118,7 +128,12 @@ pub fn trace(cmd: &Command) {
 /// Like [`Command::output`], but the child is killed once `timeout` has passed.
 /// Its output is read by two threads; the caller waits on them with the deadline,
 /// so there is no polling delay for a child that finishes in time.
-pub fn output(mut cmd: Command, timeout: Duration) -> Result<Output, RunError> {
+/// Each stream is read up to [`MAX_TOOL_OUTPUT_BYTES`]; a child writing more is killed.
+pub fn output(cmd: Command, timeout: Duration) -> Result<Output, RunError> {
+    output_capped(cmd, timeout, MAX_TOOL_OUTPUT_BYTES)
+}
+
+fn output_capped(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Output, RunError> {
     trace(&cmd);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
@@ -128,11 +143,11 @@ pub fn output(mut cmd: Command, timeout: Duration) -> Result<Output, RunError> {
         (true, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
         (false, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
     ] {
-        let Some(mut pipe) = pipe else { continue };
+        let Some(pipe) = pipe else { continue };
         let tx = tx.clone();
         readers.push(std::thread::spawn(move || {
             let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
+            let _ = pipe.take(limit as u64 + 1).read_to_end(&mut buf);
             let _ = tx.send((is_out, buf));
         }));
     }
@@ -142,6 +157,11 @@ pub fn output(mut cmd: Command, timeout: Duration) -> Result<Output, RunError> {
     let mut pending = readers.len();
     while pending > 0 {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((is_out, b)) if b.len() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(RunError::TooMuchOutput(if is_out { "standard output" } else { "error output" }));
+            }
             Ok((true, b)) => stdout = b,
             Ok((false, b)) => stderr = b,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -192,6 +212,23 @@ mod tests {
         cmd.args(["-c", "exec sleep 30"]);
         let e = output(cmd, Duration::from_millis(200)).unwrap_err();
         assert!(matches!(e, RunError::TimedOut(_)), "{e}");
+    }
+
+    #[test]
+    fn a_child_writing_too_much_is_killed() {
+        let mut cmd = Command::new("sh");
+        // Would write forever.
+        cmd.args(["-c", "yes 0123456789"]);
+        let e = output_capped(cmd, Duration::from_secs(60), 4096).unwrap_err();
+        assert!(matches!(e, RunError::TooMuchOutput("standard output")), "{e}");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "yes >&2"]);
+        let e = output_capped(cmd, Duration::from_secs(60), 4096).unwrap_err();
+        assert!(matches!(e, RunError::TooMuchOutput("error output")), "{e}");
+        // At the bound exactly, the output is whole.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "head -c 4096 /dev/zero"]);
+        assert_eq!(output_capped(cmd, Duration::from_secs(60), 4096).unwrap().stdout.len(), 4096);
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub const RULE_REF: Rule =
     Rule::error("schema/ref", EVERY, "a local `$ref` (`#/...`, `#anchor`) that resolves to nothing");
 pub const RULE_LOCAL_REF: Rule = Rule::error(
     "schema/local-ref",
-    CATALOG,
-    "a `$ref` into another file or URL: the catalog keeps each schema self-contained (`#/...` only)",
+    EVERY,
+    "a `$ref` into another file or URL: helm fetches a URL at every lint and install (failing offline) and does not resolve a file name against the chart, so `helm lint` fails; keep each schema self-contained (`#/...` only)",
 );
 pub const RULE_DESCRIPTION: Rule =
     Rule::error("schema/description", CATALOG, "a schema property has no `description`");
@@ -155,7 +155,12 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
             Some(r) => {
                 if !r.starts_with('#') {
                     let message = format!(
-                        "`$ref` {r:?} is not local; only refs into this file (\"#/...\") are allowed"
+                        "`$ref` {r:?} is not local: helm {} when it lints or installs the chart (`helm lint` fails); only refs into this file (\"#/...\") are allowed",
+                        if r.contains("://") {
+                            "fetches it (and fails offline)"
+                        } else {
+                            "does not resolve it against the chart"
+                        }
                     );
                     out.push(Problem::new(RULE_LOCAL_REF, &format!("{ptr}/$ref"), message));
                 } else if let Some(message) = dangling(root, r) {

@@ -423,6 +423,13 @@ impl RunSettings {
             .collect()
     }
 
+    /// How many registered rules this run judges, and how many `rules:` turns off.
+    pub fn coverage(&self) -> crate::report::Coverage {
+        let rules_on = crate::checks::rules().filter(|r| self.severity(r.id, r.severity).is_some()).count();
+        let rules_off = self.rules.values().filter(|l| **l == Level::Off).count();
+        crate::report::Coverage { rules_on, rules_off }
+    }
+
     /// Whether Chart.yaml is held to the catalog's `schemas/chart.schema.json`
     /// (a house rule: the catalog profile only; ct's schema applies otherwise).
     pub fn chart_policy(&self) -> bool {

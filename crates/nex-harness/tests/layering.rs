@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "paths",
             "fsio",
             "process",
+            "closed_stdout",
             "cache",
             "values",
             "schema",

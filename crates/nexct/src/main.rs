@@ -26,7 +26,8 @@ use std::process::ExitCode;
 /// $XDG_CACHE_HOME/nexct (or ~/.cache/nexct; NEX_CACHE_DIR moves it).
 #[derive(Debug, Parser)]
 #[command(name = "nexct", bin_name = "nexct", version)]
-#[command(after_help = "Exit codes: 0 clean, 1 findings, 2 usage or tooling failure.\n\
+#[command(after_help = "Exit codes: 0 clean, 1 findings, 2 usage or tooling failure, 141 standard \
+output closed early (`| head`: the run stops quietly, as a writer killed by SIGPIPE).\n\
 Environment: CT_<KEY> (a ct.yaml key, as ct reads it), HELM_BIN (use this helm instead of the pinned one), \
 NEX_HELM (3 or 4), NEX_CACHE_DIR (tools and results cache), NEX_NO_CACHE=1 (ignore cached results), \
 NEX_HELM_TIMEOUT (seconds one helm run may take; default 300), KUBE_SCHEMA_DIR (Kubernetes JSON schemas \
@@ -48,6 +49,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    nex_harness::closed_stdout::stop_quietly();
     let cli = Cli::parse();
     if let Some(dir) = nex_harness::provision::user_cache_dir("nexct") {
         nex_harness::provision::set_default_cache_root(dir);
@@ -70,6 +72,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(exit) => exit.into(),
+        Err(e) if nex_harness::closed_stdout::is_closed(&e) => {
+            ExitCode::from(nex_harness::closed_stdout::STATUS)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             Exit::Failure.into()

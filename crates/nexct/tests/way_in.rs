@@ -221,3 +221,19 @@ mod serde_yaml_like {
         }
     }
 }
+
+/// `nexct lint --list-rules | head -1`: the reader is gone before nexct writes, and
+/// the run ends quietly with the status a SIGPIPE'd writer gets (as `cargo xtask`).
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(assert_cmd::cargo::cargo_bin("nexct"))
+        .args(["lint", "--list-rules"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 /// (atomically, only files that change, nothing at all when a lookup fails).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 clean, 1 findings, 2 a registry could not be reached (nothing rewritten) \
-or the charts could not be rendered."
+    after_help = "Exit codes: 0 clean, 1 findings, 2 a registry could not be reached or answered something \
+unusable (nothing rewritten), or the charts could not be rendered."
 )]
 pub struct Args {
     /// Chart folders or names (default: the whole catalog; then lock entries no chart renders are stale)
@@ -64,7 +64,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     };
     let outcome = match images::run(&opts) {
         Ok(o) => o,
-        Err(e @ ImagesError::Unreachable(_)) => {
+        Err(e @ (ImagesError::Unreachable(_) | ImagesError::Unusable(_))) => {
             eprintln!("error[image/registry]: {e}");
             return Ok(Exit::Failure);
         }

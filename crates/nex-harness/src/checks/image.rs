@@ -13,7 +13,7 @@ use serde_json::Value;
 pub const RULE_LOCK: Rule = Rule::error(
     "image/lock",
     EVERY,
-    "an image in a rendering has no entry in `images.lock.yaml`, or its `@sha256:` digest differs from the lock's; a malformed lock",
+    "an image in a rendering has no entry in `images.lock.yaml`, or its `@sha256:` digest differs from the lock's or is not a sha256/sha512 digest (`md5:0` pins nothing); a malformed lock",
 );
 pub const RULE_PLATFORM: Rule =
     Rule::error("image/platform", EVERY, "an image (per the lock) lacks `linux/arm64` or `linux/amd64`")
@@ -82,6 +82,17 @@ pub fn findings(obj: &Object, lock: &Lock, digests: bool) -> Vec<Finding> {
 }
 
 fn digest(r: &ImageRef, entry: &Entry, ip: &str, who: &str, out: &mut Vec<Finding>) {
+    if let Some(problem) = r.digest.as_deref().and_then(crate::images::reference::digest_problem) {
+        out.push(
+            Finding::error(
+                RULE_LOCK,
+                ip,
+                format!("{who} pins {} to {}: {problem}", r.key(), r.digest.as_deref().unwrap_or_default()),
+            )
+            .hint("run `cargo xtask images --update`: it writes the registry's sha256 digest"),
+        );
+        return;
+    }
     match (&r.digest, &entry.digest) {
         (Some(have), Some(locked)) if have != locked => out.push(
             Finding::error(RULE_LOCK, ip, format!("{who} pins {} to {have}, the lock has {locked}", r.key()))
@@ -283,7 +294,7 @@ mod tests {
 
     fn entry() -> Entry {
         Entry {
-            digest: Some("sha256:aa".into()),
+            digest: Some(AA.into()),
             platforms: Some(vec!["linux/amd64".into(), "linux/arm64".into()]),
             entrypoint: Some(vec!["/app".into()]),
             cmd: Some(vec![]),
@@ -312,8 +323,10 @@ mod tests {
             .collect()
     }
 
+    const AA: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
     fn ok() -> Value {
-        json!({"name": "app", "image": "example/app:1@sha256:aa", "ports": [{"containerPort": 8080}]})
+        json!({"name": "app", "image": format!("example/app:1@{AA}"), "ports": [{"containerPort": 8080}]})
     }
 
     #[test]
@@ -326,8 +339,21 @@ mod tests {
         let f = findings(&pod(ok()), &lock_with("docker.io/example/other:1", entry()), true);
         assert_eq!(f.iter().map(|f| f.rule).collect::<Vec<_>>(), [RULE_LOCK]);
         let mut c = ok();
-        c["image"] = json!("example/app:1@sha256:bb");
+        c["image"] = json!(format!("example/app:1@sha256:{}", "b".repeat(64)));
         assert_eq!(rules(c.clone(), entry()), [RULE_LOCK]);
+        // A digest nobody verifies is refused, whatever the lock says.
+        for weak in ["md5:0", "sha256:aa", "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709"] {
+            c["image"] = json!(format!("example/app:1@{weak}"));
+            let f = findings(
+                &pod(c.clone()),
+                &lock_with("docker.io/example/app:1", Entry { digest: None, ..entry() }),
+                true,
+            );
+            assert_eq!(f.iter().map(|f| f.rule).collect::<Vec<_>>(), [RULE_LOCK], "{weak}");
+            assert!(f[0].message.contains(weak), "{}", f[0].message);
+            let locked = lock_with("docker.io/example/app:1", Entry { digest: Some(weak.into()), ..entry() });
+            assert_eq!(findings(&pod(c.clone()), &locked, true).len(), 1, "{weak}");
+        }
         c["image"] = json!("example/app:1");
         assert_eq!(rules(c.clone(), entry()), [RULE_LOCK]);
         // A dockerfile-sourced entry has no digest: accepted.

@@ -247,12 +247,15 @@ fn image(container: &Value, path: &str, who: &str, ctx: &Context<'_>, out: &mut 
         ),
         _ => {}
     }
-    if digest.is_none() {
+    // A digest of an algorithm nobody verifies (`md5:0`) pins nothing.
+    let weak = digest.and_then(crate::images::reference::digest_problem);
+    if digest.is_none() || weak.is_some() {
+        let why = weak.map(|w| format!(" ({w})")).unwrap_or_default();
         out.push(
             Finding::warning(
                 RULE_IMAGE_DIGEST,
                 ip.clone(),
-                format!("{who} image {image} is not pinned by digest"),
+                format!("{who} image {image} is not pinned by digest{why}"),
             )
             .hint("add the digest (`tag@sha256:...`) to the image values"),
         );
@@ -354,7 +357,7 @@ mod tests {
     }
 
     fn good_container() -> Value {
-        json!({"name": "c", "image": "docker.io/example/app:1.2.3@sha256:abc",
+        json!({"name": "c", "image": "docker.io/example/app:1.2.3@sha256:abababababababababababababababababababababababababababababababab",
             "securityContext": {"readOnlyRootFilesystem": true},
             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
             "readinessProbe": {"httpGet": {"port": 80}}, "livenessProbe": {"httpGet": {"port": 80}}})
@@ -406,7 +409,7 @@ mod tests {
 
     #[test]
     fn missing_probes_resources_root_fs_token_and_versioned_selectors_are_caught() {
-        let c = json!({"name": "c", "image": "example/app:1@sha256:0"});
+        let c = json!({"name": "c", "image": "example/app:1@sha256:abababababababababababababababababababababababababababababababab"});
         let mut d = deployment(c, json!({"app.kubernetes.io/version": "1.2.3"}));
         d.value["spec"]["template"]["spec"].as_object_mut().unwrap().remove("automountServiceAccountToken");
         let mut r = rules(&d);
@@ -464,8 +467,19 @@ mod tests {
         c["image"] = json!("registry.example.org:5000/example/app");
         assert!(rules(&deployment(c, stable_selector())).contains(&"policy/image-tag"));
         let mut c = good_container();
-        c["image"] = json!("docker.io/example/app@sha256:abc");
+        c["image"] = json!(
+            "docker.io/example/app@sha256:abababababababababababababababababababababababababababababababab"
+        );
         assert!(!rules(&deployment(c, stable_selector())).contains(&"policy/image-tag"));
+        // A digest nobody verifies does not pin the image.
+        let mut c = good_container();
+        c["image"] = json!("docker.io/example/app:1@md5:0");
+        let f: Vec<_> = findings(&deployment(c, stable_selector()), &ctx())
+            .into_iter()
+            .filter(|f| f.rule == "policy/image-digest")
+            .collect();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("verified by nobody"), "{}", f[0].message);
     }
 
     #[test]

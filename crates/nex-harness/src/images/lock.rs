@@ -242,6 +242,11 @@ impl Lock {
                 Ok(_) if e.source.kind == SourceKind::Registry && e.digest.is_none() => {
                     Some(format!("{key}: a registry entry has a digest"))
                 }
+                Ok(_) if e.digest.as_deref().and_then(crate::images::reference::digest_problem).is_some() => {
+                    let d = e.digest.as_deref().unwrap_or_default();
+                    let why = crate::images::reference::digest_problem(d).unwrap_or_default();
+                    Some(format!("{key}: digest {d}: {why}"))
+                }
                 Ok(_)
                     if e.source.kind == SourceKind::Dockerfile
                         && (e.source.repository.is_none()
@@ -367,7 +372,7 @@ mod tests {
         lock.images.insert(
             "docker.io/library/busybox:1.37.0".into(),
             Entry {
-                digest: Some("sha256:00ff".into()),
+                digest: Some(format!("sha256:{}", "00ff".repeat(16))),
                 platforms: Some(vec!["linux/amd64".into(), "linux/arm64".into()]),
                 cmd: Some(vec!["sh".into()]),
                 user: Some("".into()),
@@ -424,6 +429,7 @@ mod tests {
             "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: registry}}\n",
             "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: dockerfile}}\n",
             "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: registry}, digest: x, colour: red}\n",
+            "version: 1\nimages:\n  docker.io/library/busybox:1: {source: {kind: registry}, digest: \"md5:0\"}\n",
         ] {
             let e = Lock::parse(Path::new("images.lock.yaml"), bad).unwrap_err().to_string();
             assert!(e.starts_with("images.lock.yaml"), "{e}");

@@ -18,6 +18,31 @@ pub struct ImageRef {
     pub digest: Option<String>,
 }
 
+/// The digest algorithms the OCI image spec registers, with the length of
+/// their lowercase hex (image-spec v1.1.1, `descriptor.md`, "Registered
+/// algorithms"): the only ones content is verified against, here or by a
+/// registry. Anything else (`md5:0`) pins nothing anyone checks.
+pub const VERIFIED_DIGESTS: &[(&str, usize)] = &[("sha256", 64), ("sha512", 128)];
+
+/// Why a digest cannot pin an image, if it cannot: an algorithm nobody
+/// verifies, or hex of the wrong length or case.
+pub fn digest_problem(digest: &str) -> Option<String> {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return Some(format!("{digest:?} is not ALGORITHM:HEX"));
+    };
+    match VERIFIED_DIGESTS.iter().find(|(a, _)| *a == algorithm) {
+        None => Some(format!(
+            "{algorithm:?} digests are verified by nobody (the OCI image spec registers sha256 and sha512)"
+        )),
+        Some((_, len))
+            if hex.len() != *len || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Some(format!("a {algorithm} digest is {len} lowercase hex digits, not {:?}", hex))
+        }
+        Some(_) => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reference:?} is not an image reference: {why}")]
 pub struct RefError {
@@ -132,6 +157,23 @@ mod tests {
         assert_eq!((r.registry.as_str(), r.tag.as_deref()), ("localhost", None));
         assert_eq!(key("ghcr.io/authelia/authelia:4.39.20"), "ghcr.io/authelia/authelia:4.39.20");
         assert_eq!(key("oci.chezmoi.sh/security/yaldap:v0.2.0"), "oci.chezmoi.sh/security/yaldap:v0.2.0");
+    }
+
+    #[test]
+    fn only_registered_digests_of_the_right_length_pin() {
+        assert_eq!(digest_problem(&format!("sha256:{}", "0a".repeat(32))), None);
+        assert_eq!(digest_problem(&format!("sha512:{}", "f".repeat(128))), None);
+        for (bad, why) in [
+            ("md5:0", "verified by nobody"),
+            ("sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709", "verified by nobody"),
+            ("sha256:0", "64 lowercase hex digits"),
+            (&format!("sha256:{}", "A".repeat(64)), "64 lowercase hex digits"),
+            (&format!("sha512:{}", "0".repeat(64)), "128 lowercase hex digits"),
+            ("sha256", "not ALGORITHM:HEX"),
+        ] {
+            let problem = digest_problem(bad).unwrap_or_default();
+            assert!(problem.contains(why), "{bad}: {problem}");
+        }
     }
 
     #[test]

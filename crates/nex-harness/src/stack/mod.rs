@@ -33,6 +33,32 @@ pub const STACKS_DIR: &str = "stacks";
 /// The images lock (issue: image contract), read for `stack/arch` when present.
 pub const IMAGES_LOCK: &str = "images.lock.yaml";
 
+/// The most bytes a stack values file may hold. Each is read and parsed here
+/// (aliases expanded within the YAML bounds) before helm is given it: helm's
+/// own reader has no bound, and a value it passes through `tpl` costs it about
+/// 13 times its size. Larger than a chart file's bound: a stack's values may
+/// inline whole configuration files.
+pub const MAX_VALUES_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A stack values file, read under [`MAX_VALUES_BYTES`] and parsed under the
+/// YAML expansion bounds. `Err` is a located `stack/file` finding's place and message.
+fn read_values(path: &Path) -> Result<crate::yaml::Yaml, (Option<(usize, usize)>, String)> {
+    let bytes = crate::files::read_capped(path, MAX_VALUES_BYTES).map_err(|e| match e {
+        crate::files::FileError::TooLarge { size, .. } => (
+            None,
+            format!("values file is {size} bytes; stack values files are limited to {MAX_VALUES_BYTES}"),
+        ),
+        e => (None, format!("cannot read the values file: {e}")),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        (Some((line, 1)), "values file is not UTF-8 text".to_owned())
+    })?;
+    crate::yaml::parse(&text)
+        .map_err(|e| (Some((e.line, e.column)), format!("values file is not YAML: {}", e.message)))
+}
+
 /// A rendered release: the objects and the values files it was rendered with.
 pub struct Rendered {
     pub release: rules::Release,
@@ -81,17 +107,33 @@ fn render_one(
     version: &str,
 ) -> Result<Rendered, Box<Diagnostic>> {
     let fail = |message: String| Box::new(Diagnostic::error(RULE_RENDER, &r.name, message).at(r.at.clone()));
+    // Every values file is read and parsed under the bounds first; one that
+    // is too big, not YAML or an alias bomb never reaches helm.
+    let mut values = Vec::new();
+    for (p, at) in &r.values {
+        match read_values(p) {
+            Ok(y) => values.extend(y.docs.into_iter().next().map(|root| (p.clone(), root))),
+            Err((place, message)) => {
+                let at = match place {
+                    Some((line, column)) => Location::at(p, line.max(1), column.max(1)),
+                    None => at.clone(),
+                };
+                let d = Diagnostic::error(file::RULE_FILE, &r.name, format!("{message}; not given to helm"));
+                return Err(Box::new(d.at(at)));
+            }
+        }
+    }
     let chart = crate::catalog::load(&r.chart);
     let meta = crate::files::read_chart_meta(&r.chart);
     crate::deps::ensure(&chart, &meta, helm)
         .map_err(|e| fail(format!("cannot vendor the chart's dependencies: {e}")))?;
     let fingerprint = crate::cache::chart_fingerprint(&r.chart);
     let inputs = RenderInputs { chart_dir: &r.chart, meta: &meta, fingerprint: &fingerprint, helm, cache };
-    let values: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
-    let out = crate::render::template_release(&inputs, &r.name, &r.namespace, &values, Some(version))
+    let paths: Vec<&Path> = r.values.iter().map(|(p, _)| p.as_path()).collect();
+    let out = crate::render::template_release(&inputs, &r.name, &r.namespace, &paths, Some(version))
         .map_err(|e| fail(format!("helm could not be run: {e}")))?;
     if !out.success {
-        let message = first_error(&out.stderr);
+        let message = helm_error(&out.stderr);
         return Err(fail(format!("helm template failed: {message}")));
     }
     let (objects, errors) = crate::manifest::split(&out.stdout);
@@ -104,15 +146,6 @@ fn render_one(
         )));
     }
     let objects = flatten(objects).into_iter().map(|o| with_namespace(o, &r.namespace)).collect();
-    let values = r
-        .values
-        .iter()
-        .filter_map(|(p, _)| {
-            let text = crate::files::read_text(p).ok()?;
-            let root = crate::yaml::parse(&text).ok()?.docs.into_iter().next()?;
-            Some((p.clone(), root))
-        })
-        .collect();
     Ok(Rendered {
         release: rules::Release {
             name: r.name.clone(),
@@ -126,14 +159,14 @@ fn render_one(
     })
 }
 
-/// helm's first error line, cut short (a crash dump is no message).
-fn first_error(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("Error:"))
-        .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
-        .unwrap_or("no message");
-    line.chars().take(400).collect()
+/// helm's error output, every line of it, within the process module's bounds
+/// for quoted tool output (a crash dump is cut and counted).
+fn helm_error(stderr: &str) -> String {
+    let cut = crate::process::cut_tool_output(stderr.trim());
+    match cut.trim() {
+        "" => "no message".to_owned(),
+        text => text.to_owned(),
+    }
 }
 
 /// `kind: List` (and `*List`) objects are flattened, as kubectl and helm do at install.
@@ -413,34 +446,25 @@ pub fn regenerated(
 }
 
 /// A key given twice in a values file: Helm silently keeps the last one, so
-/// half of what the stack says is lost.
+/// half of what the stack says is lost. (A values file that cannot be read or
+/// parsed is reported when its release is rendered.)
 fn values_duplicates(stack: &file::Stack) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for r in &stack.releases {
         for (path, _) in &r.values {
-            let Ok(text) = crate::files::read_text(path) else { continue };
-            match crate::yaml::parse(&text) {
-                Ok(y) => out.extend(y.duplicates.iter().map(|d| {
-                    Diagnostic::error(
-                        file::RULE_FILE,
-                        &r.name,
-                        format!("`{}` is given twice in this values file; Helm keeps only the last", d.key),
-                    )
-                    .at(Location::at(
-                        path,
-                        d.second.start.line.max(1),
-                        d.second.start.column.max(1),
-                    ))
-                })),
-                Err(e) => out.push(
-                    Diagnostic::error(
-                        file::RULE_FILE,
-                        &r.name,
-                        format!("values file is not YAML: {}", e.message),
-                    )
-                    .at(Location::at(path, e.line.max(1), e.column.max(1))),
-                ),
-            }
+            let Ok(y) = read_values(path) else { continue };
+            out.extend(y.duplicates.iter().map(|d| {
+                Diagnostic::error(
+                    file::RULE_FILE,
+                    &r.name,
+                    format!("`{}` is given twice in this values file; Helm keeps only the last", d.key),
+                )
+                .at(Location::at(
+                    path,
+                    d.second.start.line.max(1),
+                    d.second.start.column.max(1),
+                ))
+            }));
         }
     }
     out
@@ -715,4 +739,49 @@ fn located(diags: &[Diagnostic]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_helm_error_line_is_kept_within_the_tool_output_bounds() {
+        let stderr = "Error: execution error at (c/templates/a.yaml:1:3): first\nsecond\nthird\n";
+        assert_eq!(helm_error(stderr), stderr.trim());
+        let dump: String = (0..100).map(|i| format!("goroutine {i}\n")).collect();
+        let cut = helm_error(&format!("Error: boom\n{dump}"));
+        assert_eq!(cut.lines().count(), crate::process::MAX_TOOL_MESSAGE_LINES + 1, "{cut}");
+        assert!(cut.starts_with("Error: boom\n") && cut.ends_with("of tool output cut]"), "{cut}");
+        assert_eq!(helm_error(" \n"), "no message");
+    }
+
+    #[test]
+    fn values_files_are_read_under_the_bounds_and_parsed_with_the_alias_guard() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("v.yaml");
+        let mut bomb = format!("big: &s \"{}\"\nrefs: [", "x".repeat(100_000));
+        bomb.push_str(&"*s, ".repeat(27_000));
+        bomb.push_str("]\n");
+        std::fs::write(&p, &bomb).unwrap();
+        let (at, message) = read_values(&p).unwrap_err();
+        assert!(message.contains("alias expansion"), "{message}");
+        assert_eq!(at.map(|(l, _)| l), Some(2));
+        std::fs::write(&p, vec![b'#'; MAX_VALUES_BYTES as usize + 1]).unwrap();
+        let (at, message) = read_values(&p).unwrap_err();
+        assert_eq!(at, None);
+        assert!(message.contains(&format!("limited to {MAX_VALUES_BYTES}")), "{message}");
+        std::fs::write(&p, b"a: 1\nb: caf\xe9\n").unwrap();
+        assert_eq!(read_values(&p).unwrap_err(), (Some((2, 1)), "values file is not UTF-8 text".to_owned()));
+        // Above a chart file's bound, still read: its duplicates are found.
+        let mut big = String::from("a: 1\n");
+        while big.len() < 1_100_000 {
+            big.push_str(&format!("k{}: \"{}\"\n", big.len(), "v".repeat(80)));
+        }
+        big.push_str("a: 2\n");
+        std::fs::write(&p, &big).unwrap();
+        let y = read_values(&p).unwrap();
+        assert_eq!(y.duplicates.len(), 1);
+        assert_eq!(y.duplicates[0].second.start.line, big.lines().count());
+    }
 }
