@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use nex_harness::helm::{Helm, Major};
 
+mod support;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
@@ -48,7 +50,7 @@ fn render(args: &[&str]) -> Vec<Value> {
 }
 
 fn scenario(name: &str) -> String {
-    chart().join("ci").join(format!("{name}-values.yaml")).display().to_string()
+    support::ci_values(&chart(), name).display().to_string()
 }
 
 fn kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -348,8 +350,8 @@ fn keys_within(value: &Value, allowed: &[&str], what: &str, scenario: &str) {
 #[test]
 fn every_scenarios_seed_uses_only_keys_adguard_home_reads() {
     let mut scenarios = vec![("default".to_owned(), vec![])];
-    for entry in std::fs::read_dir(chart().join("ci")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().trim_end_matches("-values.yaml").to_owned();
+    for s in nex_harness::catalog::load(&chart()).scenarios.iter().filter(|s| s.values_file.is_some()) {
+        let name = s.name.clone();
         if name == "existing-config" {
             continue; // the seed is the user's ConfigMap, not rendered
         }

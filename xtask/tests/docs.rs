@@ -305,7 +305,7 @@ fn a_new_chart_lints_clean_and_its_readme_is_current() {
         .code(0)
         .stdout(predicate::str::contains("created charts/demo-app/values.schema.json"))
         .stdout(predicate::str::contains("created charts/demo-app/templates/tests/test-http.yaml"));
-    for file in [".helmignore", "ci/route-values.yaml", "templates/NOTES.txt", "README.md"] {
+    for file in [".helmignore", "ci/lint/route-values.yaml", "templates/NOTES.txt", "README.md"] {
         assert!(root.join("charts/demo-app").join(file).is_file(), "{file} missing");
     }
     let helmignore = std::fs::read_to_string(root.join("charts/demo-app/.helmignore")).unwrap();

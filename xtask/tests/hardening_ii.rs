@@ -74,15 +74,15 @@ fn lint_json(cat: &Path, cache: &Path, limit: Duration) -> Outcome {
     Outcome::of(cmd.output().unwrap())
 }
 
-/// Peak resident memory (KiB) of a command and every process it waited for
-/// (GNU time's `%M`: the rusage of the child, helm runs included).
+/// Peak resident memory (KiB) of a command and every process it waited for, as
+/// GNU time's `%M` reports it (the rusage `wait4` returns: the child's own peak or
+/// that of a descendant it reaped, helm runs included), without needing GNU time.
 fn peak_rss_kib(cat: &Path, cache: &Path, args: &[&str]) -> (u64, Outcome) {
-    let report = tempfile::NamedTempFile::new().unwrap();
-    let out = std::process::Command::new("/usr/bin/time")
-        .arg("-o")
-        .arg(report.path())
-        .args(["-f", "%M"])
-        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    #[allow(clippy::zombie_processes, reason = "reaped by wait4 below, which also returns its rusage")]
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
         .args(args)
         .current_dir(cat)
         .env("NEX_CACHE_DIR", cache)
@@ -90,10 +90,26 @@ fn peak_rss_kib(cat: &Path, cache: &Path, args: &[&str]) -> (u64, Outcome) {
         .env_remove("NEX_HELM")
         .env_remove("NEX_NO_CACHE")
         .env("NO_COLOR", "1")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
         .unwrap();
-    let text = std::fs::read_to_string(report.path()).unwrap();
-    let kib = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text}"));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 reaps our own child `pid`
+    // (never waited for through `child`) and fills both out-parameters.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let out = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    };
+    // Linux reports ru_maxrss in KiB; a Rust binary alone takes megabytes.
+    let kib = u64::try_from(usage.ru_maxrss).unwrap();
+    assert!(kib > 1024, "implausible peak RSS {kib} KiB");
     (kib, Outcome::of(out))
 }
 

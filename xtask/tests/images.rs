@@ -8,87 +8,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
-use support::{Registry, free_port, xtask_in};
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
-}
-
-/// Pushes a blob (monolithic upload) and returns its digest.
-fn push_blob(host: &str, repo: &str, bytes: &[u8]) -> String {
-    let digest = sha256(bytes);
-    let resp = agent().post(&format!("http://{host}/v2/{repo}/blobs/uploads/")).send_empty().unwrap();
-    assert_eq!(resp.status().as_u16(), 202, "start upload");
-    let location = resp.headers().get("location").unwrap().to_str().unwrap().to_owned();
-    let url = if location.starts_with("http") { location } else { format!("http://{host}{location}") };
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let resp = agent()
-        .put(&format!("{url}{sep}digest={digest}"))
-        .header("Content-Type", "application/octet-stream")
-        .send(bytes)
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "finish upload");
-    digest
-}
-
-fn push_manifest(host: &str, repo: &str, reference: &str, media: &str, doc: &Value) -> (String, usize) {
-    let bytes = serde_json::to_vec(doc).unwrap();
-    let resp = agent()
-        .put(&format!("http://{host}/v2/{repo}/manifests/{reference}"))
-        .header("Content-Type", media)
-        .send(&bytes[..])
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "push manifest {reference}");
-    (sha256(&bytes), bytes.len())
-}
-
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-/// Pushes `repo:tag` as an index of one image per platform (`linux/amd64`,
-/// `linux/arm64`…), each with `config` as its image config; returns the index digest.
-fn push_image(host: &str, repo: &str, tag: &str, platforms: &[&str], config: &Value) -> String {
-    let mut entries = Vec::new();
-    for platform in platforms {
-        let mut parts = platform.split('/');
-        let (os, arch, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
-        let layer = format!("layer of {repo}:{tag} for {platform}").into_bytes();
-        let layer_digest = push_blob(host, repo, &layer);
-        let mut blob = json!({"architecture": arch, "os": os, "config": config,
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]}});
-        if let Some(v) = variant {
-            blob["variant"] = json!(v);
-        }
-        let config_bytes = serde_json::to_vec(&blob).unwrap();
-        let config_digest = push_blob(host, repo, &config_bytes);
-        let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_bytes.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]});
-        let (digest, size) =
-            push_manifest(host, repo, &config_digest_ref(&manifest), OCI_MANIFEST, &manifest);
-        let mut p = json!({"os": os, "architecture": arch});
-        if let Some(v) = variant {
-            p["variant"] = json!(v);
-        }
-        entries.push(json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": p}));
-    }
-    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
-    push_manifest(host, repo, tag, OCI_INDEX, &index).0
-}
-
-/// A manifest is pushed under its own digest (what an index refers to).
-fn config_digest_ref(manifest: &Value) -> String {
-    sha256(&serde_json::to_vec(manifest).unwrap())
-}
+use support::{Registry, agent, free_port, push_image, xtask_in};
 
 /// A good image config: exec-form entrypoint, numeric user, port 8080.
 fn good_config() -> Value {
@@ -651,4 +575,164 @@ fn an_image_built_here_may_be_unpublished_when_named() {
     // Another image named unpublished does not excuse this one.
     let out = cat.images(&["--insecure-registry", &host, "--unpublished", &format!("{host}/team/app:9.9.8")]);
     assert_eq!(code(&out), 1, "{}", explain(&out));
+}
+
+/// A new repository's lock holds entries read from upstream source (no digest, no
+/// registry yet) and values with empty digests. A pull request's `images` run then
+/// fails only on a real mismatch: an unconfirmed entry the registry agrees with and an
+/// empty digest are warnings (empty pins nothing, and is never taken for a pin); a
+/// fact the registry contradicts, or a digest that is not the registry's, is an error.
+#[test]
+fn unconfirmed_entries_and_empty_digests_fail_only_on_a_real_mismatch() {
+    let Some(reg) = Registry::start("unconfirmed_entries_and_empty_digests") else { return };
+    let host = reg.host();
+    let digest = push_image(&host, "team/app", "1.0.0", BOTH, &good_config());
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    // Back to a first checkout's state: the entry as read from source, nothing pinned.
+    let confirmed = cat.read("images.lock.yaml");
+    let start = confirmed.find("    source: {kind: registry").unwrap();
+    let end = start + confirmed[start..].find('\n').unwrap();
+    let from_source = format!(
+        "{}    source: {{kind: dockerfile, repository: \"github.com/team/app\", path: \"Dockerfile\", commit: \"{}\"}}{}",
+        &confirmed[..start],
+        "0".repeat(40),
+        &confirmed[end..]
+    )
+    .replace(&format!("digest: \"{digest}\""), "digest: null");
+    std::fs::write(cat.root().join("images.lock.yaml"), &from_source).unwrap();
+    cat.set_values(&format!("digest: \"{digest}\""), "digest: \"\"");
+    let chart = cat.read("charts/app/Chart.yaml").replace(&format!("@{digest}"), "");
+    std::fs::write(cat.root().join("charts/app/Chart.yaml"), chart).unwrap();
+
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "warnings only: {}", explain(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<String> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "image/lock" && d["severity"] == "warning")
+        .map(|d| d["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        warnings.iter().any(|m| m.contains("not yet confirmed; the registry agrees") && m.contains(&digest)),
+        "{warnings:?}"
+    );
+    assert!(warnings.iter().any(|m| m.contains("is not pinned (its digest is empty)")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|m| m.contains("artifacthub.io/images") && m.contains("without a digest")),
+        "{warnings:?}"
+    );
+
+    // A fact read from source that the registry contradicts is a real mismatch.
+    std::fs::write(
+        cat.root().join("images.lock.yaml"),
+        from_source.replace("user: \"65532\"", "user: \"1000\""),
+    )
+    .unwrap();
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert!(
+        findings(&out)
+            .iter()
+            .any(|(_, m)| m
+                .contains("the lock's user (read from upstream source, github.com/team/app) differ")),
+        "{}",
+        explain(&out)
+    );
+    // So is a values digest that is not the registry's.
+    std::fs::write(cat.root().join("images.lock.yaml"), &from_source).unwrap();
+    cat.set_values("digest: \"\"", &format!("digest: \"sha256:{}\"", "1".repeat(64)));
+    let out = cat.images(&["--insecure-registry", &host]);
+    assert_eq!(code(&out), 1, "{}", explain(&out));
+    assert!(findings(&out).iter().any(|(_, m)| m.contains("is pinned to sha256:111")), "{}", explain(&out));
+    // The refresh confirms the entry from the registry and pins every digest.
+    let out = cat.images(&["--update", "--insecure-registry", &host]);
+    assert_eq!(code(&out), 0, "{}", explain(&out));
+    assert_eq!(cat.read("images.lock.yaml"), confirmed);
+}
+
+/// `.github/scripts/image-lock-refresh` (the weekly refresh and the bootstrap) with a
+/// bare git repository as GitHub and a stand-in `gh` answering as GitHub does when
+/// "Allow GitHub Actions to create and approve pull requests" is off (the default of
+/// a new repository): the branch is pushed, the run fails naming the setting. A
+/// refresh whose lookups fail writes nothing and fails too; an up-to-date one passes.
+#[test]
+fn the_lock_refresh_fails_loudly_when_it_writes_nothing_or_github_refuses_the_pull_request() {
+    let Some(reg) = Registry::start("the_lock_refresh_fails_loudly") else { return };
+    let host = reg.host();
+    push_image(&host, "team/app", "1.0.0", BOTH, &good_config());
+    let cat = Catalog::new(&host, "1.0.0", "");
+    let remote = tempfile::tempdir().unwrap();
+    support::git(remote.path(), &["init", "-q", "--bare"]);
+    support::git(cat.root(), &["init", "-q"]);
+    support::git(cat.root(), &["add", "-A"]);
+    support::git(cat.root(), &["commit", "-q", "-m", "a new repository"]);
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("gh.log");
+    std::fs::write(
+        bin.path().join("gh"),
+        format!(
+            "#!/bin/sh\necho \"gh $*\" >> '{}'\ncase \"$1 $2\" in\n  'pr view') exit 1 ;;\n  'pr create') echo 'pull request create failed: GraphQL: GitHub Actions is not permitted to create or approve pull requests (createPullRequest)' >&2; exit 1 ;;\nesac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.path().join("gh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let refresh = || {
+        std::process::Command::new(support::workspace_root().join(".github/scripts/image-lock-refresh"))
+            .current_dir(cat.root())
+            .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default()))
+            .env("REPO", "owner/repo")
+            .env("GH_TOKEN", "not-a-token")
+            .env("REMOTE", remote.path())
+            .env("XTASK", assert_cmd::cargo::cargo_bin("xtask"))
+            .env("IMAGES_FLAGS", format!("--insecure-registry {host}"))
+            .env("VERIFY", "true")
+            .env("DOCKER_CONFIG", cat.docker_config.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap()
+    };
+    let text = |o: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+
+    // The first refresh writes the confirmed lock, pushes the branch, and GitHub refuses the PR.
+    let out = refresh();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("::error::GitHub refused to open the pull request"), "{}", text(&out));
+    assert!(
+        text(&out).contains("\"Allow GitHub Actions to create and approve pull requests\""),
+        "{}",
+        text(&out)
+    );
+    let pushed = std::process::Command::new("git")
+        .args(["--git-dir"])
+        .arg(remote.path())
+        .args(["show", "images/refresh:images.lock.yaml"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&pushed.stdout).contains(&format!("\"{host}/team/app:1.0.0\":")));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("gh pr create --repo owner/repo --head images/refresh")
+    );
+
+    // Up to date (the refreshed lock merged): nothing to propose, green.
+    let out = refresh();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("up to date"), "{}", text(&out));
+
+    // A tag the registry does not have: the update writes nothing, and says so in red.
+    cat.set_values("tag: \"1.0.0\"", "tag: \"9.9.9\"");
+    support::git(cat.root(), &["commit", "-q", "-am", "a tag nobody pushed"]);
+    let out = refresh();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("wrote nothing: the lock is not confirmed"), "{}", text(&out));
 }

@@ -165,10 +165,8 @@ fn a_port_the_chart_does_not_serve_stays_closed() {
 }
 
 fn policy_of(helm: &Helm, chart: &str, scenario: Option<&str>) -> Value {
-    let values: Vec<PathBuf> = scenario
-        .map(|s| root().join("charts").join(chart).join("ci").join(format!("{s}-values.yaml")))
-        .into_iter()
-        .collect();
+    let values: Vec<PathBuf> =
+        scenario.map(|s| support::ci_values(&root().join("charts").join(chart), s)).into_iter().collect();
     render_policy(helm, chart, &values).unwrap_or_else(|| panic!("{chart} {scenario:?}: no NetworkPolicy"))
 }
 

@@ -177,3 +177,123 @@ fn a_library_change_installs_its_test_chart() {
     assert_eq!(charts_to_install("charts/gatus\\n"), "charts/gatus");
     assert_eq!(charts_to_install(""), "");
 }
+
+/// The one pinned Rust toolchain (rust-toolchain.toml): an exact release, with the
+/// components the workflows run, at or above the workspace's rust-version; every job
+/// that runs cargo installs it (never `stable`) before cargo or the Rust cache; and
+/// the toolchain running these tests is the pinned one wherever rustup manages it.
+#[test]
+fn the_rust_toolchain_is_pinned_and_every_job_installs_the_pin() {
+    let root = workspace();
+    let file: toml_like::Toolchain = toml_like::read(&root.join("rust-toolchain.toml"));
+    let parts: Vec<u64> = file.channel.split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect();
+    assert!(
+        parts.len() == 3 && parts.iter().all(|p| *p != u64::MAX),
+        "rust-toolchain.toml: channel `{}` is not an exact release (X.Y.Z)",
+        file.channel
+    );
+    for c in ["rustfmt", "clippy"] {
+        assert!(file.components.iter().any(|x| x == c), "rust-toolchain.toml lacks component {c}");
+    }
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let msrv = manifest.lines().find_map(|l| l.strip_prefix("rust-version = ")).unwrap().trim_matches('"');
+    let msrv: Vec<u64> = msrv.split('.').map(|p| p.parse().unwrap()).collect();
+    assert!(msrv[..] <= parts[..2], "rust-version {msrv:?} is above the pinned {}", file.channel);
+
+    const INSTALL: &str = "rustup show active-toolchain || rustup toolchain install --no-self-update";
+    let mut jobs_with_cargo = 0;
+    for entry in std::fs::read_dir(root.join(".github/workflows")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let (text, flow) = workflow(&name);
+        for banned in ["rustup default", "toolchain install stable", "toolchain install nightly", "@stable"] {
+            assert!(!text.contains(banned), "{name}: `{banned}` bypasses rust-toolchain.toml");
+        }
+        for (job, spec) in flow["jobs"].as_object().unwrap() {
+            let mut installed = false;
+            let mut ran_cargo = false;
+            for step in spec["steps"].as_array().into_iter().flatten() {
+                let run = step["run"].as_str().unwrap_or_default();
+                if run.trim() == INSTALL {
+                    installed = true;
+                }
+                let uses_cargo = run.split_whitespace().any(|w| w == "cargo")
+                    || step["uses"].as_str().is_some_and(|u| u.starts_with("Swatinem/rust-cache@"));
+                if uses_cargo {
+                    ran_cargo = true;
+                    assert!(installed, "{name}: job {job} runs cargo before installing the pinned toolchain");
+                }
+            }
+            jobs_with_cargo += usize::from(ran_cargo);
+        }
+    }
+    assert!(jobs_with_cargo >= 6, "only {jobs_with_cargo} jobs run cargo: is the step check reading steps?");
+
+    // rustup tells the processes it starts which toolchain it chose, and why.
+    if let Ok(running) = std::env::var("RUSTUP_TOOLCHAIN") {
+        assert!(
+            running == file.channel || running.starts_with(&format!("{}-", file.channel)),
+            "these tests run on {running} (RUSTUP_TOOLCHAIN_SOURCE={:?}), not the pinned {}",
+            std::env::var("RUSTUP_TOOLCHAIN_SOURCE"),
+            file.channel
+        );
+    }
+}
+
+/// rust-toolchain.toml's two keys, read without a TOML crate (the file is four lines).
+mod toml_like {
+    pub struct Toolchain {
+        pub channel: String,
+        pub components: Vec<String>,
+    }
+
+    pub fn read(path: &std::path::Path) -> Toolchain {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|r| r.trim_start().strip_prefix('=')))
+                .unwrap_or_else(|| panic!("{}: no `{key}`", path.display()))
+                .trim()
+                .to_owned()
+        };
+        let components = value("components");
+        Toolchain {
+            channel: value("channel").trim_matches('"').to_owned(),
+            components: components
+                .trim_matches(['[', ']'])
+                .split(',')
+                .map(|c| c.trim().trim_matches('"').to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        }
+    }
+}
+
+/// The release checks the repository's settings before it publishes anything, and
+/// gives the HTTP repository only packages anyone can pull (tests/release_doctor.rs
+/// runs the same command against loopback stand-ins).
+#[test]
+fn the_release_stops_on_missing_settings_before_publishing_anything() {
+    let (_, release) = workflow("release.yaml");
+    let jobs = &release["jobs"];
+    let run_of = |step: &Value| step["run"].as_str().unwrap_or_default().to_owned();
+    let preflight: Vec<String> = jobs["preflight"]["steps"].as_array().unwrap().iter().map(run_of).collect();
+    assert!(
+        preflight.iter().any(|r| r.contains("cargo xtask release doctor --fix") && r.contains("--pages-url"))
+    );
+    assert_eq!(jobs["preflight"]["permissions"]["contents"], "write", "it creates gh-pages");
+    assert_eq!(jobs["images"]["needs"], "preflight");
+    let needs: Vec<&str> =
+        jobs["release"]["needs"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(needs.contains(&"preflight") && needs.contains(&"images"), "{needs:?}");
+    let steps: Vec<String> = jobs["release"]["steps"].as_array().unwrap().iter().map(run_of).collect();
+    let at = |needle: &str| {
+        steps
+            .iter()
+            .position(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no release step runs {needle}"))
+    };
+    let gate = at("release doctor --require-public");
+    assert!(at("cargo xtask publish --oci") < gate, "the gate checks what was pushed");
+    assert!(gate < at("cr upload"), "nothing reaches the HTTP repository before the gate");
+    assert!(gate < at("artifacthub-repo.yml"));
+}

@@ -486,7 +486,14 @@ fn an_unreachable_registry_is_a_tooling_failure_not_a_push() {
 
 #[test]
 fn release_commands_have_help() {
-    for args in [&["package"][..], &["publish"], &["ct", "lint"], &["ct", "install"], &["hooks", "install"]] {
+    for args in [
+        &["package"][..],
+        &["publish"],
+        &["ct", "lint"],
+        &["ct", "install"],
+        &["hooks", "install"],
+        &["release", "doctor"],
+    ] {
         xtask()
             .args(args)
             .arg("--help")
@@ -590,6 +597,18 @@ fn ct_install_deletes_the_cluster_even_when_creating_it_fails() {
 }
 
 #[test]
+fn ct_install_labels_the_namespace_and_applies_the_fixtures_before_ct() {
+    let bin = stand_ins(&[("git", 0), ("docker", 0), ("kind", 0), ("kubectl", 0), ("ct", 0)]);
+    let artifacts = tempfile::tempdir().unwrap();
+    ct_install(bin.path(), artifacts.path()).code(0);
+    let calls = std::fs::read_to_string(bin.path().join("calls.log")).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines[2], "kubectl apply -f -", "{calls}");
+    assert_eq!(lines[3], "kubectl apply --namespace nex -f -", "{calls}");
+    assert!(lines[4].starts_with("ct install --config "), "{calls}");
+}
+
+#[test]
 fn ct_install_skips_charts_whose_kube_version_excludes_the_cluster() {
     // adguard-home claims >=1.26: on the 1.25 cluster helm would refuse it.
     let meta = std::fs::read_to_string(workspace().join("charts/adguard-home/Chart.yaml")).unwrap();
@@ -626,13 +645,8 @@ struct Gpg {
 }
 
 impl Gpg {
-    fn new() -> Option<Self> {
-        if std::process::Command::new("gpg").arg("--version").output().is_err() {
-            // .ci/run installs gnupg; elsewhere say so instead of passing silently.
-            assert!(std::env::var_os("CI").is_none(), "gpg is missing (install gnupg)");
-            eprintln!("SKIPPED provenance test: gpg is not installed (install gnupg)");
-            return None;
-        }
+    fn new(test: &str) -> Option<Self> {
+        support::system_tool("gpg", "gnupg", "the OpenPGP signer `package --sign` runs", test)?;
         let gpg = Self { home: tempfile::Builder::new().prefix("nexgpg").tempdir_in("/tmp").unwrap() };
         gpg.ok(&[
             "--passphrase",
@@ -658,6 +672,12 @@ impl Gpg {
         out.stdout
     }
 
+    /// The signing key's fingerprint.
+    fn fingerprint(&self) -> String {
+        let out = String::from_utf8(self.ok(&["--with-colons", "--list-secret-keys"])).unwrap();
+        out.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_owned()
+    }
+
     /// The public key as a legacy keyring file, what `helm verify --keyring` reads.
     fn keyring(&self) -> PathBuf {
         let path = self.home.path().join("pubring.gpg");
@@ -678,12 +698,43 @@ impl Drop for Gpg {
 
 #[test]
 fn packaged_charts_carry_provenance_that_helm_verifies() {
-    let Some(gpg) = Gpg::new() else { return };
+    let Some(gpg) = Gpg::new("packaged_charts_carry_provenance_that_helm_verifies") else { return };
     let catalog = copy_fixture("good");
     let root = catalog.path();
     let dist = root.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     let server = StaticServer::start(dist.clone());
+    // A version signed now must name its key for Artifact Hub and users: nothing is
+    // written until its Chart.yaml does (artifacthub.io/signKey, fingerprint and url).
+    let fingerprint = gpg.fingerprint();
+    let unnamed = xtask()
+        .current_dir(root)
+        .env("GNUPGHOME", gpg.home.path())
+        .args(["package", "--url", &server.url(), "--sign", "nex-charts test", "--out"])
+        .arg(&dist)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&unnamed.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("signed with key {fingerprint}, but Chart.yaml names no key")),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&dist).unwrap().count(), 0, "nothing is written");
+    let chart_yaml = root.join("charts/tiny/Chart.yaml");
+    let meta = std::fs::read_to_string(&chart_yaml).unwrap();
+    let key = format!(
+        "\nannotations:\n  artifacthub.io/signKey: |\n    fingerprint: {fingerprint}\n    url: {}/pubkey.asc\n",
+        server.url()
+    );
+    std::fs::write(&chart_yaml, meta.replacen("\nannotations:\n", &key, 1)).unwrap();
+    // Named, it must be signed: unsigned packaging of it is refused the same way.
+    let unsigned = tempfile::tempdir().unwrap();
+    let out = xtask().current_dir(root).args(["package", "--out"]).arg(unsigned.path()).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("names a signing key (artifacthub.io/signKey) but the chart is packaged unsigned"),
+        "{stderr}"
+    );
     let sign = |assert_new: bool| {
         let out = xtask()
             .current_dir(root)

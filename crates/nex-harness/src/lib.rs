@@ -27,6 +27,7 @@ pub mod helm;
 pub mod helmignore;
 pub mod image_contract;
 pub mod images;
+pub mod kind;
 pub mod kube;
 pub mod lint;
 pub mod lint_cmd;

@@ -100,7 +100,9 @@ fn findings_key(
         .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
         .opt(opts.render.map(|s| s.identity()).as_deref())
         // The image rules read the lock: its text is part of every chart's findings.
-        .opt(opts.images_lock.as_ref().map(|(_, text)| text.as_str()));
+        .opt(opts.images_lock.as_ref().map(|(_, text)| text.as_str()))
+        // ct/install-ready reads the kind job's fixtures.
+        .opt(opts.kind_fixtures.as_ref().map(|(_, text)| text.as_str()));
     // Findings quote the templates of local dependencies from their source folders.
     for (name, dir) in meta.local_dependencies(&chart.dir) {
         let print = {

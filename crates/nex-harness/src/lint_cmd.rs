@@ -254,6 +254,11 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
                 .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
         ),
     }
+    // ct/install-ready judges the scenarios ct installs against the kind job's fixtures;
+    // unreadable ones stop the run (the install would apply them).
+    let (fixtures, text) = crate::kind::load(Path::new(""))
+        .map_err(|e| anyhow::anyhow!("{e} (the kind job's fixtures, {})", crate::kind::FIXTURES_DIR))?;
+    opts.kind_fixtures = Some((std::sync::Arc::new(fixtures), text));
     // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
     let unwritable: Vec<String> = charts
         .iter()

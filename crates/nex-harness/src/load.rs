@@ -64,6 +64,11 @@ pub struct LoadedChart {
     pub upgrade: Option<crate::base_tree::BaseChart>,
     /// The catalog's `images.lock.yaml` (image/* rules); `None` when it has none.
     pub images_lock: Option<std::sync::Arc<crate::images::lock::Lock>>,
+    /// What `cargo xtask ct install` applies before ct runs (`ct/install-ready`);
+    /// `None`: not read for this run (no fixtures).
+    pub kind_fixtures: Option<std::sync::Arc<crate::kind::Fixtures>>,
+    /// `group/Kind` of every CRD the chart's `crds/` (and its subcharts') define: helm installs them.
+    pub chart_crd_kinds: Vec<String>,
 }
 
 /// ct's switches for the checks (from `ct.yaml`).
@@ -167,6 +172,8 @@ pub struct LoadOptions<'a> {
     pub deps: Option<&'a crate::deps::Deps>,
     /// The catalog's image lock, read once for the run, and its text (for cache keys).
     pub images_lock: Option<(std::sync::Arc<crate::images::lock::Lock>, String)>,
+    /// The kind job's fixtures (`crate::kind`), read once for the run, and their text (for cache keys).
+    pub kind_fixtures: Option<(std::sync::Arc<crate::kind::Fixtures>, String)>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -181,6 +188,7 @@ impl<'a> LoadOptions<'a> {
             base: None,
             deps: None,
             images_lock: None,
+            kind_fixtures: None,
         }
     }
 }
@@ -246,6 +254,12 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         crds = found;
         crd_errors.append(&mut errors);
     }
+    let mut chart_crd_kinds: Vec<String> = crds
+        .iter()
+        .map(|c| format!("{}/{}", c.api_version.split('/').next().unwrap_or_default(), c.kind))
+        .collect();
+    chart_crd_kinds.sort();
+    chart_crd_kinds.dedup();
     let chart_crds = CrdSet::new(crds);
 
     let (helm_lint, renderings) = rayon::join(
@@ -315,6 +329,8 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         crd_errors,
         upgrade,
         images_lock: opts.images_lock.as_ref().map(|(l, _)| l.clone()),
+        kind_fixtures: opts.kind_fixtures.as_ref().map(|(f, _)| f.clone()),
+        chart_crd_kinds,
     }
 }
 
@@ -362,13 +378,22 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
         .iter()
         .filter_map(|s| s.values_file.as_ref().map(|f| (s.name.clone(), source(f.clone(), YamlFile::read))))
         .collect();
-    let mut ci_ignored: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && !crate::catalog::is_ci_values(p))
-        .collect();
+    // What ct skips under ci/ (and under ci/lint/, the lint-only scenarios' folder).
+    let skipped = |d: PathBuf| {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && !crate::catalog::is_ci_values(p))
+            .collect::<Vec<_>>()
+    };
+    let lint_dir = dir.join("ci").join(crate::catalog::LINT_ONLY_DIR);
+    let mut ci_ignored: Vec<PathBuf> = skipped(dir.join("ci"));
+    if lint_dir.is_dir() {
+        ci_ignored.retain(|p| *p != lint_dir);
+        ci_ignored.extend(skipped(lint_dir));
+    }
     ci_ignored.sort();
     let files = ChartFiles {
         chart_yaml,
@@ -424,6 +449,8 @@ pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> Lo
         previous: None,
         meta,
         images_lock: None,
+        kind_fixtures: None,
+        chart_crd_kinds: Vec::new(),
         kube_versions: Ok(Vec::new()),
         renderings: Vec::new(),
         values_texts: BTreeMap::new(),

@@ -189,6 +189,15 @@ pub struct Credential {
     pub at: At,
 }
 
+impl Contract {
+    /// What the application needs from an outside service to become ready (Tailscale's
+    /// auth key), when the contract says it does: a kind cluster cannot give it one, so
+    /// `ct install` skips the chart and `ct/install-ready` does not judge it.
+    pub fn needs_outside_credential(&self) -> Option<&str> {
+        self.credential.as_ref().filter(|c| c.required).map(|c| c.what.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fact {
@@ -509,6 +518,24 @@ pub fn port_number(v: &Value) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The catalog's contracts: only Tailscale needs a credential from outside (its auth
+    /// key), so only it is left out of `ct install` on kind.
+    #[test]
+    fn only_tailscale_needs_an_outside_credential() {
+        let charts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../charts");
+        let mut needing = Vec::new();
+        for chart in ["adguard-home", "authelia", "gatus", "glance", "homepage", "tailscale", "yaldap"] {
+            let path = charts.join(chart).join(FILE_NAME);
+            let text = crate::fsio::read_text(&path, crate::fsio::limit::CHART_FILE).unwrap();
+            let contract = parse(&path, &text).unwrap_or_else(|e| panic!("{chart}: {e:?}"));
+            if let Some(what) = contract.needs_outside_credential() {
+                assert!(what.contains("auth key"), "{what}");
+                needing.push(chart);
+            }
+        }
+        assert_eq!(needing, ["tailscale"]);
+    }
 
     const MINIMAL: &str = "\
 upstream: {repository: a/b, tag: v1}

@@ -54,7 +54,8 @@ const FILES: &[(&str, Body)] = &[
     ("Chart.yaml", Body::Tera(include_str!("../templates/new/Chart.yaml.tera"))),
     ("values.yaml", Body::Tera(include_str!("../templates/new/values.yaml.tera"))),
     (".helmignore", Body::Verbatim(include_str!("../templates/new/helmignore"))),
-    ("ci/route-values.yaml", Body::Verbatim(include_str!("../templates/new/ci/route-values.yaml"))),
+    // ci/lint/: a route needs the Gateway API CRDs, which the kind job of ct install lacks.
+    ("ci/lint/route-values.yaml", Body::Verbatim(include_str!("../templates/new/ci/route-values.yaml"))),
     ("templates/NOTES.txt", Body::Tera(include_str!("../templates/new/templates/NOTES.txt.tera"))),
     ("templates/workload.yaml", Body::Verbatim(include_str!("../templates/new/templates/workload.yaml"))),
     ("templates/service.yaml", Body::Verbatim(include_str!("../templates/new/templates/service.yaml"))),
@@ -123,9 +124,10 @@ pub fn files(
             .iter()
             .filter(|(p, _)| p.starts_with("ci") && crate::catalog::is_ci_values(p))
             .map(|(p, t)| {
-                let file_name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let file_name = p.strip_prefix("ci").unwrap_or(p).to_string_lossy().into_owned();
+                let stem = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 docs::CiFile {
-                    scenario: file_name.trim_end_matches(".yaml").trim_end_matches("-values").to_owned(),
+                    scenario: stem.trim_end_matches(".yaml").trim_end_matches("-values").to_owned(),
                     file_name,
                     text: t.clone(),
                 }

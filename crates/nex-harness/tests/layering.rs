@@ -52,6 +52,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "helm",
             "provision",
             "kube",
+            "kind",
             "deps",
             "changed",
             "docs",

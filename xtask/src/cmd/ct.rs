@@ -111,6 +111,19 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
             // Charts named explicitly are checked against the cluster's version, as
             // helm would: the matrix runs the lowest version any chart claims.
             let mut charts = selection.charts.clone();
+            // Charts no kind cluster can make ready (runtime.yaml: an outside credential).
+            let excluded = needing_credentials(&root)?;
+            for (name, what) in &excluded {
+                println!("skipped {name}: its runtime contract needs {what}; a kind cluster has none");
+            }
+            charts.retain(|c| {
+                let name = std::path::Path::new(c).file_name().map(|n| n.to_string_lossy().into_owned());
+                !excluded.iter().any(|(e, _)| Some(e) == name.as_ref())
+            });
+            if !selection.charts.is_empty() && charts.is_empty() {
+                println!("no chart to install");
+                return Ok(Exit::Clean);
+            }
             if !charts.is_empty()
                 && let Some(version) = ct::node_version(&node_image)
             {
@@ -136,6 +149,8 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
                 charts,
                 extra: selection.extra.clone(),
                 load_images: load_image.clone(),
+                fixtures: nex_harness::kind::load(&root)?.0,
+                excluded: excluded.into_iter().map(|(name, _)| name).collect(),
             };
             match cluster::install(&plan, &path, &artifacts) {
                 Ok(true) => Ok(Exit::Clean),
@@ -152,4 +167,24 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
 /// A chart's `kubeVersion`, if its Chart.yaml states one.
 fn kube_version(dir: &std::path::Path) -> Option<String> {
     nex_harness::files::read_chart_meta(dir).kube_version
+}
+
+/// The catalog's charts whose runtime contract needs a credential from an outside
+/// service (name, what), read from each chart's runtime.yaml.
+fn needing_credentials(root: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let config = nex_harness::config::CtConfig::load(root)?;
+    let mut out = Vec::new();
+    for chart in nex_harness::catalog::discover(root, &config)? {
+        let path = chart.dir.join(nex_harness::runtime::FILE_NAME);
+        let Ok(text) = nex_harness::fsio::read_text(&path, nex_harness::fsio::limit::CHART_FILE) else {
+            continue;
+        };
+        // A contract that does not parse is lint's to report; it excludes nothing here.
+        if let Ok(contract) = nex_harness::runtime::parse(&path, &text)
+            && let Some(what) = contract.needs_outside_credential()
+        {
+            out.push((chart.name.clone(), what.split_whitespace().collect::<Vec<_>>().join(" ")));
+        }
+    }
+    Ok(out)
 }

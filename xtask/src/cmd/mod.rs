@@ -11,6 +11,7 @@ pub mod lint;
 pub mod new;
 pub mod package;
 pub mod publish;
+pub mod release;
 pub mod render;
 pub mod stack;
 pub mod tools;

@@ -53,15 +53,28 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Hash a bind password for the stack's yaLDAP directory: reads one line on stdin,
+    /// prints the bcrypt hash in the PHC form yaLDAP verifies (`$bcrypt$v=0$r=COST$$HEX`),
+    /// what a `!!ldap/bind:password` placeholder takes
+    Hash {
+        /// bcrypt cost (2^COST rounds), 4 to 31
+        #[arg(long, default_value_t = stack::password::DEFAULT_COST)]
+        cost: u32,
+        /// `phc`: yaLDAP's form; `bcrypt`: the plain `$2a$…` hash (AdGuard Home's passwordHash)
+        #[arg(long, value_enum, default_value = "phc")]
+        form: HashForm,
+    },
 }
 
 pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
-    let root = super::root()?;
+    // `hash` needs no catalog: it works from any folder.
+    let root = super::root;
     match &args.command {
-        Command::Lint { stacks, format } => lint(&root, stacks, *format, major),
-        Command::Render { stack } => render(&root, stack, major),
-        Command::Export { stack, format, out } => export_stack(&root, stack, *format, out, major),
-        Command::Diff { stack, format } => diff(&root, stack, *format, major),
+        Command::Lint { stacks, format } => lint(&root()?, stacks, *format, major),
+        Command::Render { stack } => render(&root()?, stack, major),
+        Command::Export { stack, format, out } => export_stack(&root()?, stack, *format, out, major),
+        Command::Diff { stack, format } => diff(&root()?, stack, *format, major),
+        Command::Hash { cost, form } => hash(*cost, *form),
     }
 }
 
@@ -107,6 +120,28 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
         return Ok(Exit::Failure);
     }
     Ok(if Summary::of(&diags, names.len()).errors > 0 { Exit::Findings } else { Exit::Clean })
+}
+
+/// What `stack hash` prints.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum HashForm {
+    Phc,
+    Bcrypt,
+}
+
+fn hash(cost: u32, form: HashForm) -> anyhow::Result<Exit> {
+    use std::io::{BufRead, Read};
+    let mut line = Vec::new();
+    // A password is at most 72 bytes; a longer line is refused, not read whole.
+    std::io::stdin().lock().take(4096).read_until(b'\n', &mut line)?;
+    let password = stack::password::first_line(&line);
+    let hashed = match form {
+        HashForm::Phc => stack::password::yaldap_bcrypt(password, cost),
+        HashForm::Bcrypt => stack::password::bcrypt_mcf(password, cost),
+    }
+    .map_err(|e| anyhow::anyhow!("stack hash: {e}"))?;
+    println!("{hashed}");
+    Ok(Exit::Clean)
 }
 
 fn read(root: &std::path::Path, path: &std::path::Path) -> anyhow::Result<stack::file::Stack> {

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use assert_cmd::Command;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -34,6 +36,14 @@ pub fn documents(text: &str) -> Vec<serde_json::Value> {
         .filter_map(|doc| serde_saphyr::from_str::<serde_json::Value>(doc).ok())
         .filter(|v| v.is_object())
         .collect()
+}
+
+/// A chart's scenario file by name: `ci/NAME-values.yaml`, or `ci/lint/NAME-values.yaml`
+/// for a scenario ct does not install.
+pub fn ci_values(chart_dir: &Path, name: &str) -> PathBuf {
+    let file = format!("{name}-values.yaml");
+    let installed = chart_dir.join("ci").join(&file);
+    if installed.is_file() { installed } else { chart_dir.join("ci/lint").join(file) }
 }
 
 /// Copies a folder tree (fixtures into temp dirs).
@@ -201,6 +211,37 @@ pub fn wait_for_port(port: u16, child: Option<&mut Child>, log: Option<&Path>) -
     Err(format!("nothing accepted connections on 127.0.0.1:{port} within 20s"))
 }
 
+/// A program from the system's packages that a test needs and a fresh machine may
+/// lack: the README's two commands must pass with only a Rust toolchain, npm and pip.
+/// Found on PATH (Debian's docker-registry also lives outside it, in /usr/bin): its path.
+/// Absent: where `CI` is set (the workflows and .ci/run install `package`) the test
+/// fails; elsewhere a SKIP banner names the test, the program and the package, written
+/// past libtest's capture so a passing `cargo test` shows it, and the result is None.
+pub fn system_tool(name: &str, package: &str, what: &str, test: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()));
+    let found = on_path.or_else(|| {
+        ["/usr/bin", "/usr/local/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    });
+    if found.is_none() {
+        skip(
+            test,
+            &format!("{what}, `{name}`, is not installed (Debian package {package}; .ci/run installs it)"),
+        );
+    }
+    found
+}
+
+/// Says loudly that `test` did not run and why; fails instead where `CI` is set, so a
+/// CI machine missing a tool cannot pass by skipping.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    assert!(std::env::var_os("CI").is_none(), "{test}: {why}; CI is set, so this fails instead of skipping");
+    let line = "=".repeat(72);
+    // io::stderr() directly: libtest captures only the print macros.
+    let _ = std::io::stderr().write_all(format!("\n{line}\nSKIP {test}: {why}\n{line}\n").as_bytes());
+}
+
 /// The CNCF distribution registry (Debian's `docker-registry`) on a free
 /// loopback port with its storage in a temp dir; killed when dropped.
 pub struct Registry {
@@ -210,46 +251,49 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// None (after a loud SKIP message) only when the registry binary is absent.
+    /// None (after a loud SKIP message, see [`system_tool`]) only when the registry
+    /// binary is absent.
     pub fn start(test: &str) -> Option<Self> {
-        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .or_else(|| {
-                std::env::var_os("PATH").and_then(|path| {
-                    std::env::split_paths(&path).map(|d| d.join("docker-registry")).find(|p| p.is_file())
-                })
-            });
-        let Some(bin) = bin else {
-            eprintln!(
-                "\n==============================================================\n\
-                 SKIP {test}: the OCI registry binary `docker-registry` is absent.\n\
-                 Install Debian's docker-registry package (.ci/run does) to run it.\n\
-                 ==============================================================\n"
-            );
-            return None;
-        };
+        let bin = system_tool("docker-registry", "docker-registry", "the OCI registry", test)?;
+        Some(Self::start_with(&bin, false))
+    }
+
+    /// A registry that lets only user `nex` (password `nex-secret`) in, as GitHub's
+    /// registry treats a private package: anonymous requests get 401.
+    pub fn start_private(test: &str) -> Option<Self> {
+        let bin = system_tool("docker-registry", "docker-registry", "the OCI registry", test)?;
+        Some(Self::start_with(&bin, true))
+    }
+
+    fn start_with(bin: &Path, private: bool) -> Self {
         // A freed port can be taken again before the registry binds it: retry.
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::spawn(&bin) {
-                Ok(r) => return Some(r),
+            match Self::spawn(bin, private) {
+                Ok(r) => return r,
                 Err(e) => last = e,
             }
         }
         panic!("the OCI registry did not start: {last}");
     }
 
-    fn spawn(bin: &Path) -> Result<Self, String> {
+    fn spawn(bin: &Path, private: bool) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
+        let auth = if private {
+            let htpasswd = dir.path().join("htpasswd");
+            let hash = bcrypt::hash("nex-secret", 4).unwrap();
+            std::fs::write(&htpasswd, format!("nex:{hash}\n")).unwrap();
+            format!("auth:\n  htpasswd:\n    realm: nex\n    path: {}\n", htpasswd.display())
+        } else {
+            String::new()
+        };
         let port = free_port();
         let config = dir.path().join("config.yml");
         let storage = dir.path().join("storage");
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
                 storage.display()
             ),
         )
@@ -310,4 +354,82 @@ pub fn one_chart(config: &Path, name: &str) -> tempfile::TempDir {
     let text = std::fs::read_to_string(&chart).unwrap().replace("name: ok", &format!("name: {name}"));
     std::fs::write(chart, text).unwrap();
     tmp
+}
+
+// ---------------------------------------------------------------- pushing images
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// Pushes a blob (monolithic upload) and returns its digest.
+pub fn push_blob(host: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256(bytes);
+    let resp = agent().post(&format!("http://{host}/v2/{repo}/blobs/uploads/")).send_empty().unwrap();
+    assert_eq!(resp.status().as_u16(), 202, "start upload");
+    let location = resp.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let url = if location.starts_with("http") { location } else { format!("http://{host}{location}") };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let resp = agent()
+        .put(&format!("{url}{sep}digest={digest}"))
+        .header("Content-Type", "application/octet-stream")
+        .send(bytes)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "finish upload");
+    digest
+}
+
+pub fn push_manifest(host: &str, repo: &str, reference: &str, media: &str, doc: &Value) -> (String, usize) {
+    let bytes = serde_json::to_vec(doc).unwrap();
+    let resp = agent()
+        .put(&format!("http://{host}/v2/{repo}/manifests/{reference}"))
+        .header("Content-Type", media)
+        .send(&bytes[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "push manifest {reference}");
+    (sha256(&bytes), bytes.len())
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Pushes `repo:tag` as an index of one image per platform (`linux/amd64`,
+/// `linux/arm64`…), each with `config` as its image config; returns the index digest.
+pub fn push_image(host: &str, repo: &str, tag: &str, platforms: &[&str], config: &Value) -> String {
+    let mut entries = Vec::new();
+    for platform in platforms {
+        let mut parts = platform.split('/');
+        let (os, arch, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+        let layer = format!("layer of {repo}:{tag} for {platform}").into_bytes();
+        let layer_digest = push_blob(host, repo, &layer);
+        let mut blob = json!({"architecture": arch, "os": os, "config": config,
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]}});
+        if let Some(v) = variant {
+            blob["variant"] = json!(v);
+        }
+        let config_bytes = serde_json::to_vec(&blob).unwrap();
+        let config_digest = push_blob(host, repo, &config_bytes);
+        let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_bytes.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]});
+        let (digest, size) =
+            push_manifest(host, repo, &config_digest_ref(&manifest), OCI_MANIFEST, &manifest);
+        let mut p = json!({"os": os, "architecture": arch});
+        if let Some(v) = variant {
+            p["variant"] = json!(v);
+        }
+        entries.push(json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": p}));
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
+    push_manifest(host, repo, tag, OCI_INDEX, &index).0
+}
+
+/// A manifest is pushed under its own digest (what an index refers to).
+pub fn config_digest_ref(manifest: &Value) -> String {
+    sha256(&serde_json::to_vec(manifest).unwrap())
 }

@@ -14,6 +14,7 @@ pub mod deps;
 pub mod docs;
 pub mod helm_lint;
 pub mod image;
+pub mod install_ready;
 pub mod kube_schema;
 pub mod objects;
 pub mod policy;
@@ -48,6 +49,8 @@ pub const ALL: &[(&str, Check)] = &[
     // The chart's runtime contract against every rendered scenario.
     ("runtime", runtime::check),
     ("docs", docs::check),
+    // What ct install would install on the kind job's cluster.
+    ("install-ready", install_ready::check),
     // Breaking changes for users of the target branch's version (`lint --changed`).
     ("upgrade", upgrade::check),
 ];
@@ -101,6 +104,7 @@ pub const REGISTRY: &[&[Rule]] = &[
     stack::RULES,
     stack_serves::RULES,
     image::RULES,
+    install_ready::RULES,
     docs::RULES,
     upgrade::RULES,
 ];

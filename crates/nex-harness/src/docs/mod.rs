@@ -104,7 +104,7 @@ pub enum DocsError {
 pub struct CiFile {
     /// The scenario name (`ci/tls-values.yaml` → `tls`).
     pub scenario: String,
-    /// The file name inside `ci/`.
+    /// The file's path inside `ci/` (`tls-values.yaml`, `lint/host-values.yaml`).
     pub file_name: String,
     pub text: String,
 }
@@ -135,7 +135,11 @@ impl Sources {
         let mut ci = Vec::new();
         for scenario in &chart.scenarios {
             let Some(file) = &scenario.values_file else { continue };
-            let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            // Inside `ci/`: `lint/x-values.yaml` for a lint-only scenario.
+            let file_name =
+                file.strip_prefix(dir.join("ci")).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(
+                    |_| file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                );
             ci.push(CiFile { scenario: scenario.name.clone(), file_name, text: read(file)? });
         }
         let runtime = read_optional(&dir.join(crate::runtime::FILE_NAME))?;

@@ -171,6 +171,25 @@ impl Client {
         }
     }
 
+    /// A client with no credentials: what an anonymous `helm pull` or `docker pull` sees.
+    pub fn anonymous(insecure: &[String]) -> Self {
+        Self { auths: HashMap::new(), ..Self::new(insecure) }
+    }
+
+    /// The repository's tags (`GET /v2/<name>/tags/list`): readable means it can be pulled.
+    pub fn tags(&mut self, image: &ImageRef) -> Result<Vec<String>, RegistryError> {
+        let reference = format!("{}/{}", image.registry, image.repository);
+        let answer = self.get(image, "tags/list", "application/json", &reference)?;
+        let doc = json(&answer.body, &reference)?;
+        Ok(doc
+            .get("tags")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect())
+    }
+
     pub fn resolve(&mut self, image: &ImageRef) -> Result<Resolved, RegistryError> {
         let reference = image.to_string();
         let tag = image.digest.clone().or_else(|| image.tag.clone()).unwrap_or_else(|| "latest".into());

@@ -1,5 +1,6 @@
 //! The edge of `cargo xtask ct install`: a kind cluster that is always
-//! deleted, `ct install` in a Pod Security "restricted" namespace, and, when it
+//! deleted, `ct install` in a Pod Security "restricted" namespace holding the
+//! fixtures of `.github/kind/ct-fixtures/` ([`crate::kind`]), and, when it
 //! fails, the evidence (what never became ready, events, describe, logs) saved
 //! as a CI artifact.
 
@@ -66,10 +67,24 @@ pub fn install(plan: &InstallPlan, path: &OsString, artifacts: &Path) -> Result<
     let mut apply =
         kubectl(&["apply", "-f", "-"]).stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
     if let Some(mut stdin) = apply.stdin.take() {
-        stdin.write_all(ct::namespace_manifest().as_bytes()).map_err(|e| e.to_string())?;
+        // A kubectl that exits without reading (it failed) breaks the pipe: its exit
+        // status below says what happened, not EPIPE.
+        let _ = stdin.write_all(crate::kind::namespace_manifest(plan.fixtures.pod_security()).as_bytes());
     }
     if !apply.wait().is_ok_and(|s| s.success()) {
         return Err(format!("cannot create the {TEST_NAMESPACE} namespace"));
+    }
+    // What the scenarios expect to find there (ct/install-ready judged them against it).
+    // The objects ct/install-ready read, as it parsed them.
+    if let Some(args) = ct::fixtures_apply_args(plan) {
+        eprintln!("applying the fixtures of {}", crate::kind::FIXTURES_DIR);
+        let mut apply = kubectl(&[]).args(args).stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+        if let Some(mut stdin) = apply.stdin.take() {
+            let _ = stdin.write_all(plan.fixtures.apply_list().as_bytes());
+        }
+        if !apply.wait().is_ok_and(|s| s.success()) {
+            return Err(format!("`kubectl apply` of {} failed (see above)", crate::kind::FIXTURES_DIR));
+        }
     }
 
     let mut cmd = Command::new("ct");

@@ -46,7 +46,7 @@ pub fn kind_version() -> &'static str {
 }
 
 /// The namespace charts are installed into, labelled for Pod Security "restricted".
-pub const TEST_NAMESPACE: &str = crate::helm::NAMESPACE;
+pub const TEST_NAMESPACE: &str = crate::kind::TEST_NAMESPACE;
 
 /// A tool the cluster path needs, and how to get it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +175,11 @@ pub struct InstallPlan {
     /// Local images (`docker build` output) loaded into the node before installing: the
     /// images this repository builds, before their tag is published.
     pub load_images: Vec<String>,
+    /// What is applied before ct runs: the namespace's level, objects in it ([`crate::kind`]).
+    pub fixtures: crate::kind::Fixtures,
+    /// Charts ct must skip (`--excluded-charts`): their runtime contract needs a
+    /// credential from an outside service, which a kind cluster cannot give them.
+    pub excluded: Vec<String>,
 }
 
 pub fn kind_create_args(plan: &InstallPlan) -> Vec<OsString> {
@@ -203,14 +208,11 @@ fn kubeconfig(plan: &InstallPlan) -> [OsString; 2] {
     ["--kubeconfig".into(), plan.kubeconfig.clone().into()]
 }
 
-/// The test namespace, enforcing (and auditing, and warning on) Pod Security "restricted".
-pub fn namespace_manifest() -> String {
-    let mut s = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {TEST_NAMESPACE}\n  labels:\n");
-    for mode in ["enforce", "audit", "warn"] {
-        s.push_str(&format!("    pod-security.kubernetes.io/{mode}: restricted\n"));
-        s.push_str(&format!("    pod-security.kubernetes.io/{mode}-version: latest\n"));
-    }
-    s
+/// `kubectl apply` of the fixtures into the test namespace (the list on stdin); `None` without any.
+pub fn fixtures_apply_args(plan: &InstallPlan) -> Option<Vec<OsString>> {
+    plan.fixtures
+        .has_objects()
+        .then(|| ["apply", "--namespace", TEST_NAMESPACE, "-f", "-"].iter().map(OsString::from).collect())
 }
 
 /// `ct install`: the config passed explicitly (chart-testing-action's
@@ -228,6 +230,10 @@ pub fn ct_install_args(plan: &InstallPlan) -> Vec<OsString> {
         a.push("--upgrade".into());
     }
     push_selection(&mut a, plan.all, &plan.charts);
+    if !plan.excluded.is_empty() {
+        a.push("--excluded-charts".into());
+        a.push(plan.excluded.join(",").into());
+    }
     a.extend(plan.extra.iter().map(OsString::from));
     a
 }
@@ -344,7 +350,25 @@ mod tests {
             charts: vec!["charts/glance".into(), "charts/gatus".into()],
             extra: vec!["--debug".into()],
             load_images: vec!["ghcr.io/nex-charts/yaldap:v0.2.0".into()],
+            fixtures: crate::kind::Fixtures {
+                objects: vec![(
+                    "a.yaml".into(),
+                    crate::manifest::Object {
+                        source: None,
+                        line: 1,
+                        value: serde_json::json!({"kind": "Secret", "metadata": {"name": "s"}}),
+                    },
+                )],
+            },
+            excluded: Vec::new(),
         }
+    }
+
+    #[test]
+    fn fixtures_are_applied_in_the_test_namespace() {
+        let p = plan();
+        assert_eq!(strings(fixtures_apply_args(&p).unwrap()), ["apply", "--namespace", "nex", "-f", "-"]);
+        assert!(fixtures_apply_args(&InstallPlan { fixtures: Default::default(), ..p }).is_none());
     }
 
     #[test]
@@ -412,10 +436,13 @@ mod tests {
         assert!(ct.contains(&"--upgrade".to_owned()) && ct.contains(&"--skip-clean-up".to_owned()));
         assert!(ct.windows(2).any(|w| w == ["--charts", "charts/glance,charts/gatus"]));
         assert_eq!(ct.last().unwrap(), "--debug");
-        let all = InstallPlan { upgrade: false, all: true, ..p };
+        assert!(!ct.contains(&"--excluded-charts".to_owned()));
+        let all =
+            InstallPlan { upgrade: false, all: true, excluded: vec!["tailscale".into(), "x".into()], ..p };
         let ct = strings(ct_install_args(&all));
         assert!(ct.contains(&"--all".to_owned()) && !ct.contains(&"--upgrade".to_owned()));
         assert!(!ct.contains(&"--charts".to_owned()));
+        assert!(ct.windows(2).any(|w| w == ["--excluded-charts", "tailscale,x"]), "{ct:?}");
         assert_eq!(
             strings(ct_lint_args(Path::new("ct.yaml"), false, &[], &[])),
             ["lint", "--config", "ct.yaml"]
@@ -442,14 +469,6 @@ mod tests {
         );
         let (keep, skip) = installable(&charts, &node_version(node_image("1.36").unwrap()).unwrap());
         assert_eq!((keep.len(), skip.len()), (3, 0));
-    }
-
-    #[test]
-    fn the_namespace_enforces_restricted() {
-        let m = namespace_manifest();
-        assert!(m.contains("name: nex\n"));
-        assert!(m.contains("pod-security.kubernetes.io/enforce: restricted\n"));
-        assert!(m.contains("pod-security.kubernetes.io/enforce-version: latest\n"));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The release path: reproducible chart archives, the HTTP repository index,
-//! OCI publishing, chart-testing on kind, and the git hook.
+//! OCI publishing, the repository settings a release needs (`doctor`),
+//! chart-testing on kind, and the git hook.
 
 pub mod archive;
 pub mod cluster;
 pub mod ct;
+pub mod doctor;
 pub mod hooks;
 pub mod image_owner;
 pub mod index;

@@ -126,6 +126,46 @@ pub fn run(charts: &[Chart], helm: &Helm, opts: &Options) -> Result<Outcome, Pac
     if !conflicts.is_empty() {
         return Ok(Outcome::Conflicts(conflicts));
     }
+    // A version signed now names its key (artifacthub.io/signKey) for Artifact Hub and
+    // users; checked before anything is written. Published versions are not rewritten.
+    if let Some(signer) = &opts.sign {
+        let fingerprint = super::provenance::fingerprint(signer)?;
+        let unnamed: Vec<(String, String)> = list
+            .iter()
+            .filter(|p| index.digest(&p.name, &p.version).is_none())
+            .filter_map(|p| {
+                super::provenance::sign_key_problem(p.metadata.get("annotations"), &fingerprint)
+                    .map(|why| (p.name.clone(), why))
+            })
+            .collect();
+        if !unnamed.is_empty() {
+            return Ok(Outcome::Failed(unnamed));
+        }
+    } else {
+        // The other way round: a version that names a key is signed, or not published.
+        let claimed: Vec<(String, String)> = list
+            .iter()
+            .filter(|p| index.digest(&p.name, &p.version).is_none())
+            .filter(|p| {
+                p.metadata
+                    .get("annotations")
+                    .and_then(|a| a.get(super::provenance::SIGN_KEY_ANNOTATION))
+                    .is_some()
+            })
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    format!(
+                        "Chart.yaml names a signing key ({}) but the chart is packaged unsigned: pass --sign with that key",
+                        super::provenance::SIGN_KEY_ANNOTATION
+                    ),
+                )
+            })
+            .collect();
+        if !claimed.is_empty() {
+            return Ok(Outcome::Failed(claimed));
+        }
+    }
 
     for (p, dest) in &packaged {
         let target = opts.out.join(&p.file_name);

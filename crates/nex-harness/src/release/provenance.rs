@@ -53,6 +53,66 @@ pub fn gpg_args(signer: &Signer) -> Vec<String> {
     a
 }
 
+/// Where a signed chart names its key for Artifact Hub and users: `fingerprint` and
+/// `url` (mandatory) of the public key (artifacthub/hub v1.22.0 docs/helm_annotations.md,
+/// internal/tracker/source/helm/helm.go).
+pub const SIGN_KEY_ANNOTATION: &str = "artifacthub.io/signKey";
+
+/// The fingerprint of the signer's secret key, as gpg lists it (upper-case hex).
+pub fn fingerprint(signer: &Signer) -> Result<String, SignError> {
+    let archive = PathBuf::from(format!("(key {})", signer.key));
+    let out = Command::new("gpg")
+        .args(["--batch", "--with-colons", "--list-secret-keys", &signer.key])
+        .output()
+        .map_err(|source| SignError::Spawn { archive: archive.clone(), source })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The primary key's `fpr` record is the first one after its `sec` record.
+    let fpr = text
+        .lines()
+        .skip_while(|l| !l.starts_with("sec:"))
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .filter(|f| !f.is_empty());
+    match fpr {
+        Some(f) if out.status.success() => Ok(f.to_uppercase()),
+        _ => Err(SignError::Gpg {
+            archive,
+            key: signer.key.clone(),
+            stderr: format!("no such secret key: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        }),
+    }
+}
+
+/// Why a chart signed with the key `fingerprint` does not name it in
+/// `artifacthub.io/signKey` (the annotation of its Chart.yaml fields), if it does not.
+pub fn sign_key_problem(annotations: Option<&serde_json::Value>, fingerprint: &str) -> Option<String> {
+    let example = format!(
+        "`{SIGN_KEY_ANNOTATION}: |` with `fingerprint: {fingerprint}` and `url: <where the public key is published>`"
+    );
+    let Some(text) = annotations.and_then(|a| a.get(SIGN_KEY_ANNOTATION)).and_then(|v| v.as_str()) else {
+        return Some(format!(
+            "signed with key {fingerprint}, but Chart.yaml names no key: add {example} (Artifact Hub shows it; users fetch the key there to verify)"
+        ));
+    };
+    let parsed: Result<serde_json::Value, _> = serde_saphyr::from_str(text);
+    let Ok(value) = parsed else {
+        return Some(format!("{SIGN_KEY_ANNOTATION} is not YAML: write {example}"));
+    };
+    let named = value.get("fingerprint").and_then(|f| f.as_str()).unwrap_or_default();
+    let named: String = named.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    if named != fingerprint {
+        return Some(format!(
+            "{SIGN_KEY_ANNOTATION} names fingerprint {named:?}; the signing key is {fingerprint}"
+        ));
+    }
+    if value.get("url").and_then(|u| u.as_str()).is_none_or(str::is_empty) {
+        return Some(format!(
+            "{SIGN_KEY_ANNOTATION} has no url (Artifact Hub requires one): write {example}"
+        ));
+    }
+    None
+}
+
 /// Writes `<archive>.prov` beside the archive.
 pub fn sign(
     archive: &Path,
@@ -91,6 +151,21 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signed_chart_names_its_key_for_artifact_hub() {
+        let fpr = "C874011F0AB405110D02105534365D9472D7468F";
+        let with = |text: &str| serde_json::json!({SIGN_KEY_ANNOTATION: text});
+        let good = with(
+            "fingerprint: c874 011f 0ab4 0511 0d02 1055 3436 5d94 72d7 468f\nurl: https://x/pubkey.asc\n",
+        );
+        assert_eq!(sign_key_problem(Some(&good), fpr), None);
+        assert!(sign_key_problem(None, fpr).unwrap().contains("names no key"));
+        let other = with("fingerprint: AAAA\nurl: https://x\n");
+        assert!(sign_key_problem(Some(&other), fpr).unwrap().contains("names fingerprint \"AAAA\""));
+        let no_url = with(&format!("fingerprint: {fpr}\n"));
+        assert!(sign_key_problem(Some(&no_url), fpr).unwrap().contains("has no url"));
+    }
 
     #[test]
     fn the_message_block_is_helms() {

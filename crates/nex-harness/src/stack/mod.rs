@@ -6,10 +6,12 @@
 //! pinned helm and the render cache, validates each object against the
 //! Kubernetes schemas and the Pod Security "restricted" profile, then runs the
 //! stack rules ([`crate::checks::stack`]) on the union. `stack export` writes
-//! the GitOps objects that deploy it ([`export`]).
+//! the GitOps objects that deploy it ([`export`]); `stack hash` hashes a bind
+//! password for the stack's yaLDAP directory ([`password`]).
 
 pub mod export;
 pub mod file;
+pub mod password;
 
 use crate::cache::Cache;
 use crate::checks::policy::exceptions::{ANNOTATION, Exception};
