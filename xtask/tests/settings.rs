@@ -60,10 +60,16 @@ fn the_ct_profile_leaves_house_rules_out_and_catalog_keeps_them() {
     assert!(!ct.iter().any(|(r, _)| house(r)), "house rules under profile ct: {ct:?}");
     assert_eq!(code, Some(0), "{ct:?} {err}");
     assert_eq!(json["charts"].as_array().map(Vec::len), Some(1), "{json}");
-    // ct/install-ready is no house rule: without the privileged namespace, the kind
-    // job's default (restricted) would reject the pod, under profile ct too.
+    // ct/install-ready judges this repository's own kind job (a namespace enforcing
+    // "restricted" unless a fixture says otherwise): a house rule. Profile ct leaves it
+    // off; harness.yaml may turn it on.
     let namespace = tmp.path().join(nex_harness::kind::FIXTURES_DIR).join("namespace.yaml");
     std::fs::remove_file(&namespace).unwrap();
+    let (code, json, _) = lint(tmp.path(), &[]);
+    assert_eq!(findings(&json), []);
+    assert_eq!(code, Some(0));
+    std::fs::write(tmp.path().join("harness.yaml"), "profile: ct\nrules:\n  ct/install-ready: error\n")
+        .unwrap();
     let (code, json, _) = lint(tmp.path(), &[]);
     assert_eq!(findings(&json), [("ct/install-ready".into(), "error".into())]);
     assert_eq!(code, Some(1));

@@ -62,7 +62,10 @@ pub fn check_scenarios(
     // follow) is reported once, by those rules; its values go unvalidated here
     // (helm lint still validates them).
     let blocking = problems.iter().any(|p| {
-        p.rule == schema::RULE_INVALID || p.rule == schema::RULE_REF || p.rule == schema::RULE_LOCAL_REF
+        p.rule == schema::RULE_INVALID
+            || p.rule == schema::RULE_REF
+            || p.rule == schema::RULE_LOCAL_REF
+            || p.rule == schema::RULE_REMOTE_REF
     });
     out.extend(problems.iter().map(|p| problem(chart, file, p)));
     let validator = match schema::compile(schema_value) {
