@@ -23,9 +23,15 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
     let path = chart_dir.join(CHART_YAML);
     match YamlFile::read(&path) {
-        Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed),
+        Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed)
+            .with_requirements(requirements(chart_dir).as_deref()),
         Err(e) => ChartMeta::unreadable(&path, e),
     }
+}
+
+/// `requirements.yaml` of a Chart API v1 chart, when it has one.
+pub fn requirements(chart_dir: &Path) -> Option<String> {
+    read_text(&chart_dir.join("requirements.yaml")).ok()
 }
 
 /// What a walk over a chart folder (links followed) found that helm must not read.
@@ -148,6 +154,11 @@ impl JsonFile {
     }
 
     /// The positioned view of the file (JSON read as YAML), if it has one.
+    /// The file's text, as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn positions(&self) -> Option<&yaml::Node> {
         self.positions
             .get_or_init(|| yaml::parse(&self.text).ok().and_then(|y| y.docs.into_iter().next()))
