@@ -75,10 +75,10 @@ impl From<Exit> for std::process::ExitCode {
 
 #[cfg(test)]
 mod limits {
-    /// The README's hardening table names each bound with its value; both come from here.
+    /// docs/hardening.md names each bound with its value; both come from here.
     #[test]
     fn limits_in_the_readme_match_the_code() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/hardening.md");
         let limits: &[(&str, u64)] = &[
             ("files::MAX_FILE_BYTES", crate::files::MAX_FILE_BYTES),
             ("yaml::MAX_EXPANDED_BYTES", crate::yaml::MAX_EXPANDED_BYTES as u64),
@@ -103,7 +103,7 @@ mod limits {
         ];
         for &(name, value) in limits {
             let row = format!("| `{name}` | {value} |");
-            assert!(readme.contains(&row), "README.md lacks the row {row}");
+            assert!(readme.contains(&row), "docs/hardening.md lacks the row {row}");
         }
         // Hardening III: the limit of each kind of file read.
         use crate::fsio::limit;
@@ -118,7 +118,7 @@ mod limits {
         ];
         for (name, value) in reads {
             let row = format!("| `{name}` | {value} |");
-            assert!(readme.contains(&row), "README.md lacks the row {row}");
+            assert!(readme.contains(&row), "docs/hardening.md lacks the row {row}");
         }
         // Every `pub const` of `fsio::limit` has its row: a new bound cannot be left out.
         let source = include_str!("fsio.rs");
@@ -128,7 +128,7 @@ mod limits {
             let name = line.split(':').next().unwrap_or_default();
             assert!(
                 reads.iter().any(|(n, _)| *n == format!("fsio::limit::{name}")),
-                "fsio::limit::{name} is not checked against the README"
+                "fsio::limit::{name} is not checked against docs/hardening.md"
             );
         }
     }
