@@ -59,6 +59,9 @@ fn an_unreachable_dependency_is_said_once_and_blames_nothing_else() {
     assert_eq!(d["rule"], "deps/unavailable");
     let message = d["message"].as_str().unwrap();
     assert!(message.contains("redis ~1.2.0 (http://127.0.0.1:1/charts)"), "{message}");
+    // Aliased twice in Chart.yaml, one chart to fetch: named once.
+    assert_eq!(message.matches("redis ~1.2.0").count(), 1, "{message}");
+    assert_eq!(d["location"]["line"], 23, "at `dependencies:` in Chart.yaml: {d}");
     assert!(message.contains("connection refused") || message.contains("127.0.0.1:1"), "{message}");
 }
 

@@ -264,7 +264,7 @@ fn lint_never_reaches_the_network_through_helm() {
         .timeout(Duration::from_secs(300));
     let out = Outcome::of(cmd.output().unwrap());
     let findings = out.findings("remote-ref");
-    assert!(findings.iter().any(|(r, _, _)| r == "schema/local-ref"), "{findings:#?}");
+    assert!(findings.iter().any(|(r, _, _)| r == "schema/remote-ref"), "{findings:#?}");
     assert!(!findings.iter().any(|(_, _, m)| m.contains("did not finish")), "{findings:#?}");
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

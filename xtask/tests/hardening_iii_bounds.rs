@@ -267,27 +267,46 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(out.stderr, "");
 }
 
-/// A chart whose values.schema.json names a schema by URL: `helm lint` fails
-/// on it (it fetches the URL, or fails offline), so profile ct reports it too.
+/// A `$ref` to another file: helm does not resolve it against the chart, so
+/// `helm lint` fails and profile ct reports it too. A `$ref` to a URL is fetched by
+/// helm (ct's CI is online): only the catalog, which must work offline, refuses it.
 #[test]
-fn a_remote_ref_is_reported_under_profile_ct() {
+fn a_file_ref_is_reported_under_profile_ct_and_a_url_ref_under_catalog() {
     let cat = support::one_chart(&fixtures().join("hardening"), "remote");
+    let harness = std::fs::read_to_string(cat.path().join("harness.yaml")).unwrap();
     std::fs::remove_file(cat.path().join("harness.yaml")).unwrap();
     let schema_path = cat.path().join("charts/remote/values.schema.json");
-    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
-    schema["properties"]["replicas"] =
-        serde_json::json!({"description": "Pods.", "$ref": "https://schemas.invalid/replicas.json"});
-    std::fs::write(&schema_path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    let with_ref = |r: &str| {
+        let mut schema = original.clone();
+        schema["properties"]["replicas"] = serde_json::json!({"description": "Pods.", "$ref": r});
+        std::fs::write(&schema_path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    };
     let cache = support::private_cache(&fixtures().join("hardening"));
+    let rules = |out: &Outcome| out.findings().into_iter().map(|(r, _, _)| r).collect::<Vec<_>>();
+
+    with_ref("replicas.json");
     let out = run(cat.path(), cache.path(), &["lint", "--format", "json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let f = out.findings();
     assert!(
         f.iter().any(|(r, at, m)| r == "schema/local-ref"
             && at.contains("values.schema.json:")
-            && m.contains("https://schemas.invalid/replicas.json")
+            && m.contains("replicas.json")
             && m.contains("helm lint")),
         "{f:#?}"
+    );
+
+    with_ref("https://schemas.invalid/replicas.json");
+    let ct = run(cat.path(), cache.path(), &["lint", "--format", "json"]);
+    assert!(!rules(&ct).iter().any(|r| r.starts_with("schema/")), "{:#?}", ct.findings());
+    std::fs::write(cat.path().join("harness.yaml"), harness).unwrap();
+    let catalog = run(cat.path(), cache.path(), &["lint", "--format", "json"]);
+    assert_eq!(catalog.code, 1, "{}\n{}", catalog.stdout, catalog.stderr);
+    assert!(
+        catalog.findings().iter().any(|(r, _, m)| r == "schema/remote-ref" && m.contains("schemas.invalid")),
+        "{:#?}",
+        catalog.findings()
     );
 }
 

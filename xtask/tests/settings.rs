@@ -60,10 +60,16 @@ fn the_ct_profile_leaves_house_rules_out_and_catalog_keeps_them() {
     assert!(!ct.iter().any(|(r, _)| house(r)), "house rules under profile ct: {ct:?}");
     assert_eq!(code, Some(0), "{ct:?} {err}");
     assert_eq!(json["charts"].as_array().map(Vec::len), Some(1), "{json}");
-    // ct/install-ready is no house rule: without the privileged namespace, the kind
-    // job's default (restricted) would reject the pod, under profile ct too.
+    // ct/install-ready judges this repository's own kind job (a namespace enforcing
+    // "restricted" unless a fixture says otherwise): a house rule. Profile ct leaves it
+    // off; harness.yaml may turn it on.
     let namespace = tmp.path().join(nex_harness::kind::FIXTURES_DIR).join("namespace.yaml");
     std::fs::remove_file(&namespace).unwrap();
+    let (code, json, _) = lint(tmp.path(), &[]);
+    assert_eq!(findings(&json), []);
+    assert_eq!(code, Some(0));
+    std::fs::write(tmp.path().join("harness.yaml"), "profile: ct\nrules:\n  ct/install-ready: error\n")
+        .unwrap();
     let (code, json, _) = lint(tmp.path(), &[]);
     assert_eq!(findings(&json), [("ct/install-ready".into(), "error".into())]);
     assert_eq!(code, Some(1));
@@ -262,7 +268,8 @@ fn chart_yaml_schema_of_ct_yaml_replaces_the_catalog_schema() {
          maintainers: list(include('maintainer'), required=False)\n\
          annotations: map(str(), key=str(), required=False)\n---\nmaintainer:\n  name: str()\n  email: str(required=False)\n",
     );
-    std::fs::write(tmp.path().join("chart_schema.yaml"), schema).unwrap();
+    // Not `chart_schema.yaml` at the root: ct (and so nexct) would find that one unnamed.
+    std::fs::write(tmp.path().join("team-chart-schema.yaml"), schema).unwrap();
     let ct = "chart-dirs: [charts]\ncheck-version-increment: false\n";
     let schema_findings = |json: &Value| -> Vec<String> {
         json["diagnostics"]
@@ -279,7 +286,7 @@ fn chart_yaml_schema_of_ct_yaml_replaces_the_catalog_schema() {
     let before = schema_findings(&json);
     assert!(before.iter().any(|m| m.contains("x-team")), "{before:?}");
     // With it: that schema alone (profile ct), which asks for an owner.
-    std::fs::write(tmp.path().join("ct.yaml"), format!("{ct}chart-yaml-schema: chart_schema.yaml\n"))
+    std::fs::write(tmp.path().join("ct.yaml"), format!("{ct}chart-yaml-schema: team-chart-schema.yaml\n"))
         .unwrap();
     let (code, json, err) = lint(tmp.path(), &[]);
     let after = schema_findings(&json);
@@ -293,10 +300,10 @@ fn chart_yaml_schema_of_ct_yaml_replaces_the_catalog_schema() {
         "{both:?}"
     );
     // A schema the harness cannot read stops the run at its place.
-    std::fs::write(tmp.path().join("chart_schema.yaml"), "name: str()\nversion: strng()\n").unwrap();
+    std::fs::write(tmp.path().join("team-chart-schema.yaml"), "name: str()\nversion: strng()\n").unwrap();
     let (code, _, err) = lint(tmp.path(), &[]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("chart_schema.yaml:2:10: `version`: unknown validator `strng()`"), "{err}");
+    assert!(err.contains("team-chart-schema.yaml:2:10: `version`: unknown validator `strng()`"), "{err}");
 }
 
 #[test]
@@ -340,7 +347,8 @@ fn under_ct_a_chart_with_ci_files_is_not_judged_on_bare_defaults_nor_a_shared_li
     std::os::unix::fs::symlink("../../LICENSE", chart.join("LICENSE")).unwrap();
     std::fs::write(
         chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: needs-password\ndescription: d\nversion: 0.1.0\n",
+        // ct validates maintainers by default: one is named.
+        "apiVersion: v2\nname: needs-password\ndescription: d\nversion: 0.1.0\nmaintainers:\n  - name: octocat\n",
     )
     .unwrap();
     std::fs::write(chart.join("values.yaml"), "password:\n").unwrap();

@@ -183,6 +183,29 @@ impl Baseline {
         self.changed.iter().any(|f| f.starts_with(dir))
     }
 
+    /// ct's `use-helmignore`: whether a changed file of the chart is one its
+    /// `.helmignore` (plus helm's default rule) keeps; an unreadable `.helmignore`
+    /// counts every change (ct stops on it).
+    pub fn touches_kept(&self, chart_dir: &Path) -> bool {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = chart_dir.strip_prefix(&cwd).unwrap_or(chart_dir);
+        let files: Vec<String> = self
+            .changed
+            .iter()
+            .filter_map(|f| f.strip_prefix(dir).ok())
+            .map(|f| f.to_string_lossy().replace('\\', "/"))
+            .collect();
+        if files.is_empty() {
+            return false;
+        }
+        let text = crate::fsio::read_text(&chart_dir.join(".helmignore"), crate::fsio::limit::CHART_FILE)
+            .unwrap_or_default();
+        match crate::helmignore::Rules::parse_with_defaults(&text) {
+            Ok(rules) => !rules.keep(&files).is_empty(),
+            Err(_) => true,
+        }
+    }
+
     /// Whether the chart or one of its local (`file://`) dependencies changed:
     /// a changed library changes what every chart vendoring it packages, so
     /// those charts need a new version (and their upgrades checking) too.

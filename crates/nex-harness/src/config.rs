@@ -14,11 +14,18 @@ pub const RULE_UNKNOWN_KEY: Rule = Rule::error(
 );
 /// `ct/conflict`: keys ct refuses to combine (`all` with `charts`).
 pub const RULE_CONFLICT: Rule = Rule::error("ct/conflict", EVERY, "ct.yaml sets both `all` and `charts`");
-pub const RULES: &[Rule] = &[RULE_UNKNOWN_KEY, RULE_CONFLICT];
+/// `ct/additional-command`: one of ct's `additional-commands` failed for a chart.
+pub const RULE_ADDITIONAL_COMMAND: Rule = Rule::error(
+    "ct/additional-command",
+    EVERY,
+    "one of ct.yaml's `additional-commands` (run per chart from the working directory, `{{ .Path }}` templated, as ct runs them) failed for a chart",
+);
+pub const RULES: &[Rule] = &[RULE_UNKNOWN_KEY, RULE_CONFLICT, RULE_ADDITIONAL_COMMAND];
 
-/// Every configuration key of chart-testing (ct v3), so a typo is caught.
-/// The harness acts on some (see [`CtConfig`]); the rest belong to `ct install`
-/// or to checks that need a network (`validate-maintainers`) and are accepted as is.
+/// Every configuration key of chart-testing (ct v3.14: the fields of
+/// `pkg/config/config.go` and every flag, which viper binds as a key too), so a
+/// typo is caught. The harness acts on the lint keys (see [`CtConfig`]); the
+/// `ct install` ones are accepted as they are.
 pub const KNOWN_KEYS: &[&str] = &[
     "additional-commands",
     "all",
@@ -34,16 +41,20 @@ pub const KNOWN_KEYS: &[&str] = &[
     "github-groups",
     "helm-dependency-extra-args",
     "helm-extra-args",
+    "helm-extra-set-args",
     "helm-lint-extra-args",
     "helm-repo-extra-args",
     "kubectl-timeout",
     "lint-conf",
     "namespace",
+    "print-config",
     "print-logs",
     "release-label",
+    "release-name",
     "remote",
     "since",
     "skip-clean-up",
+    "skip-helm-dependencies",
     "skip-missing-values",
     "target-branch",
     "upgrade",
@@ -62,12 +73,18 @@ pub enum ConfigError {
 }
 
 /// The keys of ct's configuration the harness uses, with ct's meaning.
+///
+/// Read as viper reads ct's file: a list key may be a comma-separated string
+/// (`chart-dirs: charts,other`), a boolean may be the string `"false"`.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
 pub struct CtConfig {
+    #[serde(deserialize_with = "de::paths")]
     pub chart_dirs: Vec<PathBuf>,
     /// `name=url` chart repositories remote dependencies are fetched from.
+    #[serde(deserialize_with = "de::strings")]
     pub chart_repos: Vec<String>,
+    #[serde(deserialize_with = "de::strings")]
     pub excluded_charts: Vec<String>,
     pub target_branch: String,
     pub remote: String,
@@ -75,39 +92,202 @@ pub struct CtConfig {
     pub since: String,
     /// ct's yamllint configuration file (the hygiene rules read it too).
     pub lint_conf: String,
+    #[serde(deserialize_with = "de::boolean")]
     pub check_version_increment: bool,
+    #[serde(deserialize_with = "de::boolean")]
     pub validate_chart_schema: bool,
+    #[serde(deserialize_with = "de::boolean")]
     pub validate_yaml: bool,
+    /// Maintainers checked (ct's default: on); see `checks::maintainers`.
+    #[serde(deserialize_with = "de::boolean")]
+    pub validate_maintainers: bool,
     pub helm_lint_extra_args: String,
+    /// ct passes these to `helm install`, `upgrade`, `test` and `uninstall`, never to lint.
     pub helm_extra_args: String,
     /// ct's yamale schema for Chart.yaml (replaces ct's default one).
     pub chart_yaml_schema: String,
+    #[serde(deserialize_with = "de::paths")]
     pub charts: Vec<PathBuf>,
+    #[serde(deserialize_with = "de::boolean")]
     pub all: bool,
+    #[serde(deserialize_with = "de::boolean")]
     pub exclude_deprecated: bool,
+    /// Commands run once per chart, Go-templated (`{{ .Path }}`), from the working directory.
+    #[serde(deserialize_with = "de::strings")]
+    pub additional_commands: Vec<String>,
+    /// `name=args` per chart repository, appended to its `helm repo add`.
+    #[serde(deserialize_with = "de::strings")]
+    pub helm_repo_extra_args: Vec<String>,
+    /// Appended to `helm dependency build`.
+    #[serde(deserialize_with = "de::strings")]
+    pub helm_dependency_extra_args: Vec<String>,
+    /// Do not run `helm dependency build` (charts then lint with what `charts/` holds).
+    #[serde(deserialize_with = "de::boolean")]
+    pub skip_helm_dependencies: bool,
+    /// Print the commands the run spawns (ct prints them with `>>>`).
+    #[serde(deserialize_with = "de::boolean")]
+    pub debug: bool,
+    /// Print the resolved configuration to stderr.
+    #[serde(deserialize_with = "de::boolean")]
+    pub print_config: bool,
+    /// Wrap the report in GitHub Actions log groups.
+    #[serde(deserialize_with = "de::boolean")]
+    pub github_groups: bool,
+    /// Changed-chart detection ignores files the chart's `.helmignore` excludes.
+    #[serde(deserialize_with = "de::boolean")]
+    pub use_helmignore: bool,
 }
 
 impl Default for CtConfig {
     fn default() -> Self {
-        // ct's own defaults.
+        // ct's own defaults (v3.14: ct/cmd/root.go, ct/cmd/lint.go).
         Self {
             chart_dirs: vec![PathBuf::from("charts")],
             chart_repos: Vec::new(),
             excluded_charts: Vec::new(),
-            target_branch: "master".into(),
+            target_branch: "main".into(),
             remote: "origin".into(),
             since: String::new(),
             lint_conf: String::new(),
             check_version_increment: true,
             validate_chart_schema: true,
             validate_yaml: true,
+            validate_maintainers: true,
             helm_lint_extra_args: String::new(),
             helm_extra_args: String::new(),
             chart_yaml_schema: String::new(),
             charts: Vec::new(),
             all: false,
             exclude_deprecated: false,
+            additional_commands: Vec::new(),
+            helm_repo_extra_args: Vec::new(),
+            helm_dependency_extra_args: Vec::new(),
+            skip_helm_dependencies: false,
+            debug: false,
+            print_config: false,
+            github_groups: false,
+            use_helmignore: false,
         }
+    }
+}
+
+/// ct's command-line flags of `ct lint`, as parsed: each set one overrides
+/// the key of the same name (flags win over the file, as with ct's viper).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CtOverrides {
+    pub remote: Option<String>,
+    pub target_branch: Option<String>,
+    pub since: Option<String>,
+    pub lint_conf: Option<String>,
+    pub chart_yaml_schema: Option<String>,
+    pub helm_extra_args: Option<String>,
+    pub helm_lint_extra_args: Option<String>,
+    pub chart_dirs: Option<Vec<String>>,
+    pub excluded_charts: Option<Vec<String>>,
+    pub charts: Option<Vec<String>>,
+    pub chart_repos: Option<Vec<String>>,
+    pub helm_repo_extra_args: Option<Vec<String>>,
+    pub helm_dependency_extra_args: Option<Vec<String>>,
+    pub additional_commands: Option<Vec<String>>,
+    pub all: Option<bool>,
+    pub print_config: Option<bool>,
+    pub exclude_deprecated: Option<bool>,
+    pub github_groups: Option<bool>,
+    pub use_helmignore: Option<bool>,
+    pub debug: Option<bool>,
+    pub validate_maintainers: Option<bool>,
+    pub check_version_increment: Option<bool>,
+    pub validate_chart_schema: Option<bool>,
+    pub validate_yaml: Option<bool>,
+    pub skip_helm_dependencies: Option<bool>,
+}
+
+impl CtOverrides {
+    /// Writes every flag that was given over `config`.
+    pub fn apply(&self, c: &mut CtConfig) {
+        fn set<T: Clone>(slot: &mut T, v: &Option<T>) {
+            if let Some(v) = v {
+                *slot = v.clone();
+            }
+        }
+        let paths = |v: &Vec<String>| v.iter().map(PathBuf::from).collect::<Vec<_>>();
+        set(&mut c.remote, &self.remote);
+        set(&mut c.target_branch, &self.target_branch);
+        set(&mut c.since, &self.since);
+        set(&mut c.lint_conf, &self.lint_conf);
+        set(&mut c.chart_yaml_schema, &self.chart_yaml_schema);
+        set(&mut c.helm_extra_args, &self.helm_extra_args);
+        set(&mut c.helm_lint_extra_args, &self.helm_lint_extra_args);
+        set(&mut c.chart_dirs, &self.chart_dirs.as_ref().map(paths));
+        set(&mut c.excluded_charts, &self.excluded_charts);
+        set(&mut c.charts, &self.charts.as_ref().map(paths));
+        set(&mut c.chart_repos, &self.chart_repos);
+        set(&mut c.helm_repo_extra_args, &self.helm_repo_extra_args);
+        set(&mut c.helm_dependency_extra_args, &self.helm_dependency_extra_args);
+        set(&mut c.additional_commands, &self.additional_commands);
+        set(&mut c.all, &self.all);
+        set(&mut c.print_config, &self.print_config);
+        set(&mut c.exclude_deprecated, &self.exclude_deprecated);
+        set(&mut c.github_groups, &self.github_groups);
+        set(&mut c.use_helmignore, &self.use_helmignore);
+        set(&mut c.debug, &self.debug);
+        set(&mut c.validate_maintainers, &self.validate_maintainers);
+        set(&mut c.check_version_increment, &self.check_version_increment);
+        set(&mut c.validate_chart_schema, &self.validate_chart_schema);
+        set(&mut c.validate_yaml, &self.validate_yaml);
+        set(&mut c.skip_helm_dependencies, &self.skip_helm_dependencies);
+    }
+}
+
+/// viper's weak typing, for ct.yaml keys written as ct accepts them.
+mod de {
+    use serde::Deserialize;
+    use std::path::PathBuf;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        One(String),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrString {
+        Bool(bool),
+        Text(String),
+    }
+
+    pub fn strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match Option::<ListOrString>::deserialize(d)? {
+            None => Vec::new(),
+            Some(ListOrString::List(v)) => v,
+            // viper's string-to-slice hook splits on commas.
+            Some(ListOrString::One(s)) => {
+                s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+            }
+        })
+    }
+
+    pub fn paths<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+        Ok(strings(d)?.into_iter().map(PathBuf::from).collect())
+    }
+
+    pub fn boolean<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match BoolOrString::deserialize(d)? {
+            BoolOrString::Bool(b) => Ok(b),
+            BoolOrString::Text(s) => super::parse_bool(&s)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a boolean (true or false)"))),
+        }
+    }
+}
+
+/// A boolean as Go's `strconv.ParseBool` (ct's flags and viper) reads it.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
     }
 }
 

@@ -39,6 +39,11 @@ impl Version {
         Some(Version { major: part(0)?, minor: part(1)?, patch: part(2)?, pre: v.pre.to_owned() })
     }
 
+    /// Masterminds' order (what ct's version-increment check compares with).
+    pub fn compare(&self, o: &Version) -> Ordering {
+        self.cmp_to(o)
+    }
+
     fn cmp_to(&self, o: &Version) -> Ordering {
         (self.major, self.minor, self.patch).cmp(&(o.major, o.minor, o.patch)).then_with(|| {
             match (self.pre.is_empty(), o.pre.is_empty()) {

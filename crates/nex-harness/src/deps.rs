@@ -62,6 +62,10 @@ pub struct Deps {
     pub chart_repos: Vec<String>,
     /// Built archives by key (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
+    /// ct's `helm-repo-extra-args`: `name=args` appended to that repository's `helm repo add`.
+    pub repo_extra_args: Vec<String>,
+    /// ct's `helm-dependency-extra-args`, appended to `helm dependency build`.
+    pub dependency_extra_args: Vec<String>,
     /// What `helm repo add` said for each `chart-repos` entry it could not add.
     repos_added: OnceLock<Vec<String>>,
     done: Mutex<HashMap<PathBuf, Result<(), DepsError>>>,
@@ -102,7 +106,12 @@ impl Deps {
             } else {
                 missing.clone()
             };
-            shown.iter().map(|d| format!("{} {} ({})", d.name, d.version(), d.repository)).collect()
+            // A chart used twice under two aliases is one archive to fetch: named once.
+            let mut names: Vec<String> =
+                shown.iter().map(|d| format!("{} {} ({})", d.name, d.version(), d.repository)).collect();
+            let mut seen = std::collections::HashSet::new();
+            names.retain(|n| seen.insert(n.clone()));
+            names
         };
         let key = build_key(&chart.dir, meta, helm);
         let kept = self.cache_dir.as_ref().map(|d| d.join(&key.0));
@@ -123,7 +132,7 @@ impl Deps {
         }
         let repo_failures = self.add_repos(helm);
         let mut cmd = helm.command();
-        cmd.args(["dependency", "build"]).arg(&chart.dir);
+        cmd.args(["dependency", "build"]).arg(&chart.dir).args(&self.dependency_extra_args);
         let out = helm.run(cmd).map_err(|e| DepsError::Unavailable {
             missing: describe(),
             reason: e.to_string(),
@@ -178,14 +187,30 @@ impl Deps {
             let mut failed = Vec::new();
             for entry in &self.chart_repos {
                 let Some((name, url)) = entry.split_once('=') else { continue };
+                let (name, url) = (name.trim(), url.trim());
+                let extra: Vec<&str> = self
+                    .repo_extra_args
+                    .iter()
+                    .filter_map(|e| e.split_once('='))
+                    .filter(|(n, _)| n.trim() == name)
+                    .flat_map(|(_, args)| args.split_whitespace())
+                    .collect();
                 let mut cmd = helm.command();
-                cmd.args(["repo", "add", "--force-update", name.trim(), url.trim()]);
+                // As ct: an OCI registry is logged in to (with its extra args), not added.
+                if let Some(registry) = url.strip_prefix("oci://") {
+                    if extra.is_empty() {
+                        continue;
+                    }
+                    cmd.args(["registry", "login", registry]).args(&extra);
+                } else {
+                    cmd.args(["repo", "add", "--force-update", name, url]).args(&extra);
+                }
                 let why = match helm.run(cmd) {
                     Ok(out) if out.status.success() => continue,
                     Ok(out) => first_complaint(&String::from_utf8_lossy(&out.stderr)),
                     Err(e) => e.to_string(),
                 };
-                failed.push(format!("helm repo add {} {}: {why}", name.trim(), url.trim()));
+                failed.push(format!("helm repo add {name} {url}: {why}"));
             }
             failed
         })
@@ -246,6 +271,9 @@ fn build_key(chart_dir: &Path, meta: &ChartMeta, helm: &Helm) -> crate::cache::K
     let mut k = crate::cache::KeyBuilder::new("dependency build")
         .str(&meta.text)
         .file(&chart_dir.join("Chart.lock"))
+        // A Chart API v1 chart's dependencies and lock.
+        .file(&chart_dir.join("requirements.yaml"))
+        .file(&chart_dir.join("requirements.lock"))
         .str(&helm.version);
     for (name, dir) in meta.local_dependencies(chart_dir) {
         k = k.str(&name).str(&crate::cache::chart_fingerprint(&dir));

@@ -33,7 +33,14 @@ pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
     static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
     let path = chart_dir.join(CHART_YAML);
     let memo = PARSED.get_or_init(Default::default);
-    let stamp = crate::cache::settled_stamp(&path);
+    // A Chart API v1 chart's dependencies are in requirements.yaml: its stamp counts too.
+    let requirements_file = chart_dir.join("requirements.yaml");
+    let stamp = crate::cache::settled_stamp(&path).and_then(|mut s| {
+        if requirements_file.exists() {
+            s.extend(crate::cache::settled_stamp(&requirements_file)?);
+        }
+        Some(s)
+    });
     if let Some(stamp) = &stamp {
         let known = memo.lock().unwrap_or_else(|p| p.into_inner()).get(&path).cloned();
         if let Some((_, meta)) = known.filter(|(at, _)| at == stamp) {
@@ -42,13 +49,19 @@ pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
         }
     }
     let meta = match YamlFile::read(&path) {
-        Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed),
+        Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed)
+            .with_requirements(requirements(chart_dir).as_deref()),
         Err(e) => ChartMeta::unreadable(&path, e),
     };
     if let Some(stamp) = stamp {
         memo.lock().unwrap_or_else(|p| p.into_inner()).insert(path, (stamp, meta.clone()));
     }
     meta
+}
+
+/// `requirements.yaml` of a Chart API v1 chart, when it has one.
+pub fn requirements(chart_dir: &Path) -> Option<String> {
+    read_text(&chart_dir.join("requirements.yaml")).ok()
 }
 
 /// What a walk over a chart folder (links followed) found that helm must not read.
@@ -171,6 +184,11 @@ impl JsonFile {
     }
 
     /// The positioned view of the file (JSON read as YAML), if it has one.
+    /// The file's text, as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn positions(&self) -> Option<&yaml::Node> {
         self.positions
             .get_or_init(|| yaml::parse(&self.text).ok().and_then(|y| y.docs.into_iter().next()))

@@ -13,10 +13,10 @@ pub use crate::model::{NAMESPACE, RELEASE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Major {
-    /// Helm 3 (v3.17.2)
+    /// Helm 3 (v3.17.2); lint's default under profile ct (ct's own image runs helm 3)
     #[value(name = "3")]
     V3,
-    /// Helm 4 (v4.1.4), the default
+    /// Helm 4 (v4.1.4); the default otherwise
     #[default]
     #[value(name = "4")]
     V4,

@@ -12,8 +12,11 @@ pub mod cache;
 pub mod catalog;
 pub mod changed;
 pub mod checks;
+pub mod closed_stdout;
 pub mod config;
 pub mod constraint;
+pub mod ct_cli;
+pub mod ct_commands;
 pub mod deps;
 pub mod diag;
 pub mod diff;
@@ -22,11 +25,13 @@ pub mod files;
 pub mod fsio;
 pub mod helm;
 pub mod helmlint;
+pub mod helmignore;
 pub mod image_contract;
 pub mod images;
 pub mod kind;
 pub mod kube;
 pub mod lint;
+pub mod lint_cmd;
 pub mod lintconf;
 pub mod load;
 pub mod manifest;
@@ -71,10 +76,10 @@ impl From<Exit> for std::process::ExitCode {
 
 #[cfg(test)]
 mod limits {
-    /// The README's hardening table names each bound with its value; both come from here.
+    /// docs/hardening.md names each bound with its value; both come from here.
     #[test]
     fn limits_in_the_readme_match_the_code() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/hardening.md");
         let limits: &[(&str, u64)] = &[
             ("files::MAX_FILE_BYTES", crate::files::MAX_FILE_BYTES),
             ("yaml::MAX_EXPANDED_BYTES", crate::yaml::MAX_EXPANDED_BYTES as u64),
@@ -99,7 +104,7 @@ mod limits {
         ];
         for &(name, value) in limits {
             let row = format!("| `{name}` | {value} |");
-            assert!(readme.contains(&row), "README.md lacks the row {row}");
+            assert!(readme.contains(&row), "docs/hardening.md lacks the row {row}");
         }
         // Hardening III: the limit of each kind of file read.
         use crate::fsio::limit;
@@ -114,7 +119,7 @@ mod limits {
         ];
         for (name, value) in reads {
             let row = format!("| `{name}` | {value} |");
-            assert!(readme.contains(&row), "README.md lacks the row {row}");
+            assert!(readme.contains(&row), "docs/hardening.md lacks the row {row}");
         }
         // Every `pub const` of `fsio::limit` has its row: a new bound cannot be left out.
         let source = include_str!("fsio.rs");
@@ -124,7 +129,7 @@ mod limits {
             let name = line.split(':').next().unwrap_or_default();
             assert!(
                 reads.iter().any(|(n, _)| *n == format!("fsio::limit::{name}")),
-                "fsio::limit::{name} is not checked against the README"
+                "fsio::limit::{name} is not checked against docs/hardening.md"
             );
         }
     }

@@ -96,6 +96,10 @@ pub struct Settings {
     pub chart_policy: bool,
     /// Whether READMEs are judged (`docs/stale` is on): otherwise they are not read.
     pub docs: bool,
+    /// ct's `validate-maintainers`: the `chart/maintainers` rule runs.
+    pub validate_maintainers: bool,
+    /// The repository's own CRD folder (`schemas/crds`), when it has one: hints name it.
+    pub crd_folder: Option<String>,
 }
 
 /// A yamale schema for Chart.yaml and the path it is shown by.
@@ -119,6 +123,8 @@ impl Default for Settings {
             chart_yaml_schema: None,
             chart_policy: true,
             docs: true,
+            validate_maintainers: false,
+            crd_folder: None,
         }
     }
 }
@@ -324,8 +330,9 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     let local_dependencies = meta.local_dependencies(&chart.dir);
     let mut templates = BTreeMap::new();
     for r in &renderings {
-        for o in &r.objects {
-            if let Some(path) = o.source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
+        let sources = r.objects.iter().map(|o| &o.source).chain(r.parse_errors.iter().map(|e| &e.source));
+        for source in sources {
+            if let Some(path) = source.as_deref().and_then(|s| source_path(chart, &local_dependencies, s)) {
                 templates
                     .entry(path)
                     .or_insert_with_key(|path| crate::files::read_text(path).unwrap_or_default());
@@ -371,9 +378,10 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
 
 /// The file on disk behind a `# Source:` path: `<chart>/templates/x.yaml` is in
 /// the chart folder; `<chart>/charts/<dep>/templates/x.yaml` is in the
-/// dependency's source folder when it is a local (`file://`) one.
+/// dependency's source folder when it is a local (`file://`) one. `<chart>` is
+/// Chart.yaml's `name`, which may differ from the folder's.
 pub fn source_path(chart: &Chart, local_deps: &[(String, PathBuf)], source: &str) -> Option<PathBuf> {
-    let rel = source.strip_prefix(&format!("{}/", chart.name))?;
+    let (_, rel) = source.split_once('/')?;
     if let Some(rest) = rel.strip_prefix("charts/") {
         let (dep, inner) = rest.split_once('/')?;
         if let Some((_, dir)) = local_deps.iter().find(|(n, _)| n == dep) {
@@ -403,7 +411,8 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
     let dir = &chart.dir;
     let chart_yaml = source(dir.join(CHART_YAML), YamlFile::read);
     let meta = match &chart_yaml.content {
-        Ok(f) => ChartMeta::from_parsed(&chart_yaml.path, f.text.clone(), &f.parsed),
+        Ok(f) => ChartMeta::from_parsed(&chart_yaml.path, f.text.clone(), &f.parsed)
+            .with_requirements(crate::files::requirements(dir).as_deref()),
         Err(e) => ChartMeta::unreadable(&chart_yaml.path, e),
     };
     let ci = chart
@@ -418,7 +427,7 @@ pub fn read_files_and_meta(chart: &Chart) -> (ChartFiles, ChartMeta) {
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| !crate::catalog::is_ci_values(p))
+            .filter(|p| p.is_file() && !crate::catalog::is_ci_values(p))
             .collect::<Vec<_>>()
     };
     let lint_dir = dir.join("ci").join(crate::catalog::LINT_ONLY_DIR);

@@ -22,6 +22,17 @@ pub struct ParseError {
     pub source: Option<String>,
     pub line: usize,
     pub message: String,
+    /// Line and column of the error within the document (its `# Source:` line is
+    /// line 1), when the parser knows them; the message then omits them.
+    #[serde(default)]
+    pub at: Option<(usize, usize)>,
+    /// The text of that line, as rendered.
+    #[serde(default)]
+    pub rendered: Option<String>,
+    /// A key written twice in one mapping: YAML forbids it, Kubernetes' decoder
+    /// keeps the last value; the document's objects were read that way.
+    #[serde(default)]
+    pub duplicate_key: bool,
 }
 
 impl Object {
@@ -78,11 +89,42 @@ pub fn split(stream: &str) -> (Vec<Object>, Vec<ParseError>) {
         match serde_saphyr::from_str::<Value>(&doc.text) {
             Ok(Value::Null) => {}
             Ok(value) => push_flat(&mut objects, &doc.source, doc.line, value, 0),
-            Err(e) => errors.push(ParseError {
-                source: doc.source,
-                line: doc.line,
-                message: e.to_string().lines().next().unwrap_or_default().to_owned(),
-            }),
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| (l.line() as usize, l.column() as usize))
+                    .filter(|(line, _)| *line > 0);
+                let mut message = e.to_string().lines().next().unwrap_or_default().to_owned();
+                if let Some((line, column)) = at {
+                    message = message.replace(&format!(" at line {line}, column {column}"), "");
+                    // Some messages lead with the place instead: `error: line 12 column 3: …`.
+                    message = message
+                        .trim_start_matches(&format!("error: line {line} column {column}: "))
+                        .to_owned();
+                }
+                let message =
+                    message.trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable").to_owned();
+                let rendered = at.and_then(|(line, _)| doc.text.lines().nth(line - 1)).map(str::to_owned);
+                // A key written twice: read the objects as Kubernetes does (the last value wins).
+                let duplicate_key = message.contains("duplicate mapping key");
+                if duplicate_key {
+                    let options =
+                        serde_saphyr::options! { duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins };
+                    match serde_saphyr::from_str_with_options::<Value>(&doc.text, options) {
+                        Ok(Value::Null) => {}
+                        Ok(value) => push_flat(&mut objects, &doc.source, doc.line, value, 0),
+                        Err(_) => {}
+                    }
+                }
+                errors.push(ParseError {
+                    source: doc.source,
+                    line: doc.line,
+                    message,
+                    at,
+                    rendered,
+                    duplicate_key,
+                })
+            }
         }
     }
     (objects, errors)

@@ -141,6 +141,30 @@ impl ChartMeta {
     }
 
     /// The `file://` dependencies: name and folder, resolved against the chart's folder.
+    /// A Chart API v1 chart keeps its dependencies in `requirements.yaml` (helm 3
+    /// still reads it, and `helm dependency build` builds them): those given as
+    /// its text join `dependencies`, placed in that file. `requirements` is the
+    /// file's text (`None`: the chart has none).
+    pub fn with_requirements(mut self, requirements: Option<&str>) -> Self {
+        let Some(text) = requirements else { return self };
+        let Ok(doc) = yaml::parse(text) else { return self };
+        let Some(yaml::Value::Seq(items)) = doc.root().and_then(|r| r.get("dependencies")).map(|d| &d.value)
+        else {
+            return self;
+        };
+        for d in items {
+            let field = |k: &str| d.get(k).and_then(scalar_text);
+            self.dependencies.push(Dependency {
+                name: field("name").unwrap_or_default(),
+                version: field("version").unwrap_or_default(),
+                repository: field("repository").unwrap_or_default(),
+                alias: field("alias"),
+                pos: d.span.start,
+            });
+        }
+        self
+    }
+
     pub fn local_dependencies(&self, chart_dir: &Path) -> Vec<(String, PathBuf)> {
         self.dependencies
             .iter()

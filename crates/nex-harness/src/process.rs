@@ -110,6 +110,21 @@ pub enum RunError {
     TooMuchOutput(&'static str),
 }
 
+/// ct's `--debug`: every command the run spawns is printed (to stderr, `>>> cmd args`).
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Prints `cmd` when `--debug` asked for it.
+pub fn trace(cmd: &Command) {
+    if DEBUG.load(std::sync::atomic::Ordering::Relaxed) {
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        eprintln!(">>> {} {}", cmd.get_program().to_string_lossy(), args.join(" "));
+    }
+}
+
 /// Like [`Command::output`], but the child is killed once `timeout` has passed.
 /// Its output is read by two threads; the caller waits on them with the deadline,
 /// so there is no polling delay for a child that finishes in time.
@@ -119,6 +134,7 @@ pub fn output(cmd: Command, timeout: Duration) -> Result<Output, RunError> {
 }
 
 fn output_capped(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Output, RunError> {
+    trace(&cmd);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
     let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();

@@ -88,10 +88,32 @@ pub enum ProvisionError {
     Cache { path: PathBuf, source: io::Error },
 }
 
-/// The cache root: `NEX_CACHE_DIR`, else `target/nex-cache` of this workspace.
+/// The cache root a binary chose for itself (an installed one has no workspace).
+static DEFAULT_CACHE_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the cache root used when `NEX_CACHE_DIR` is not set (once, at start-up).
+pub fn set_default_cache_root(dir: PathBuf) {
+    let _ = DEFAULT_CACHE_ROOT.set(dir);
+}
+
+/// The user's cache folder for an installed tool: `$XDG_CACHE_HOME/<name>`, else
+/// `~/.cache/<name>`; `None` without a home.
+pub fn user_cache_dir(name: &str) -> Option<PathBuf> {
+    let base =
+        std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| {
+            std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join(name))
+}
+
+/// The cache root: `NEX_CACHE_DIR`, else the binary's own default (see
+/// [`set_default_cache_root`]), else `target/nex-cache` of this workspace.
 pub fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("NEX_CACHE_DIR") {
         return PathBuf::from(dir);
+    }
+    if let Some(dir) = DEFAULT_CACHE_ROOT.get() {
+        return dir.clone();
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         // This crate lives at `<workspace>/crates/nex-harness`.

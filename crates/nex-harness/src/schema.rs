@@ -19,7 +19,14 @@ pub const RULE_REF: Rule =
 pub const RULE_LOCAL_REF: Rule = Rule::error(
     "schema/local-ref",
     EVERY,
-    "a `$ref` into another file or URL: helm fetches a URL at every lint and install (failing offline) and does not resolve a file name against the chart, so `helm lint` fails; keep each schema self-contained (`#/...` only)",
+    "a `$ref` into another file: helm does not resolve a file name against the chart, so `helm lint` fails; keep each schema self-contained (`#/...` only)",
+);
+// A URL is fetched by helm at every lint and install: it works online (ct's CI), so
+// only the catalog, whose charts must lint and install offline, refuses it.
+pub const RULE_REMOTE_REF: Rule = Rule::error(
+    "schema/remote-ref",
+    CATALOG,
+    "a `$ref` to a URL: helm fetches it at every lint and install, failing offline or when the URL moves; keep each schema self-contained (`#/...` only)",
 );
 pub const RULE_DESCRIPTION: Rule =
     Rule::error("schema/description", CATALOG, "a schema property has no `description`");
@@ -33,8 +40,16 @@ pub const RULE_CAMEL: Rule = Rule::error(
     CATALOG,
     "a value name (in values files, or a schema property) is not camelCase; objects marked `\"x-nex-user-keys\": true` (names users choose) are exempt",
 );
-pub const RULES: &[Rule] =
-    &[RULE_INVALID, RULE_DRAFT, RULE_REF, RULE_LOCAL_REF, RULE_DESCRIPTION, RULE_ADDITIONAL, RULE_CAMEL];
+pub const RULES: &[Rule] = &[
+    RULE_INVALID,
+    RULE_DRAFT,
+    RULE_REF,
+    RULE_LOCAL_REF,
+    RULE_REMOTE_REF,
+    RULE_DESCRIPTION,
+    RULE_ADDITIONAL,
+    RULE_CAMEL,
+];
 
 /// The annotation marking an object whose keys the user chooses (env var
 /// names, labels, named ports): its keys are exempt from the camelCase rule.
@@ -153,14 +168,14 @@ fn check_node(root: &Value, node: &Value, ptr: &str, out: &mut Vec<Problem>) {
     if let Some(r) = obj.get("$ref") {
         match r.as_str() {
             Some(r) => {
-                if !r.starts_with('#') {
+                if r.contains("://") {
                     let message = format!(
-                        "`$ref` {r:?} is not local: helm {} when it lints or installs the chart (`helm lint` fails); only refs into this file (\"#/...\") are allowed",
-                        if r.contains("://") {
-                            "fetches it (and fails offline)"
-                        } else {
-                            "does not resolve it against the chart"
-                        }
+                        "`$ref` {r:?} is a URL: helm fetches it whenever it lints or installs the chart, and fails offline; only refs into this file (\"#/...\") are allowed"
+                    );
+                    out.push(Problem::new(RULE_REMOTE_REF, &format!("{ptr}/$ref"), message));
+                } else if !r.starts_with('#') {
+                    let message = format!(
+                        "`$ref` {r:?} is not local: helm does not resolve it against the chart when it lints or installs it (`helm lint` fails); only refs into this file (\"#/...\") are allowed"
                     );
                     out.push(Problem::new(RULE_LOCAL_REF, &format!("{ptr}/$ref"), message));
                 } else if let Some(message) = dangling(root, r) {
@@ -421,6 +436,7 @@ mod tests {
         s["properties"]["bad_name"] = json!({"type": "string"});
         s["properties"]["ext"] = json!({"$ref": "other.json", "description": "x"});
         s["properties"]["gone"] = json!({"$ref": "#/definitions/nothing", "description": "x"});
+        s["properties"]["url"] = json!({"$ref": "https://example.org/s.json#/x", "description": "x"});
         let p = problems(&s);
         let find =
             |rule: Rule| p.iter().filter(|x| x.rule == rule).map(|x| x.pointer.as_str()).collect::<Vec<_>>();
@@ -428,6 +444,7 @@ mod tests {
         assert_eq!(find(RULE_DESCRIPTION), ["/properties/bad_name"]);
         assert_eq!(find(RULE_CAMEL), ["/properties/bad_name"]);
         assert_eq!(find(RULE_LOCAL_REF), ["/properties/ext/$ref"]);
+        assert_eq!(find(RULE_REMOTE_REF), ["/properties/url/$ref"]);
         assert_eq!(find(RULE_REF), ["/properties/gone/$ref"]);
     }
 

@@ -16,8 +16,9 @@
 //! Without a `harness.yaml` the profile is `ct`: a repository that did not ask
 //! for this catalog's house rules does not get them.
 
-use crate::config::CtConfig;
+use crate::config::{CtConfig, CtOverrides};
 use crate::diag::{Diagnostic, Severity};
+use crate::helm::Major;
 use crate::rule::Profile;
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
@@ -28,7 +29,12 @@ pub const FILE_NAME: &str = "harness.yaml";
 pub const DEFAULT_RELEASE: &str = "nex";
 pub const DEFAULT_NAMESPACE: &str = "nex";
 
-const KEYS: &[&str] = &["profile", "rules", "release", "namespace", "kube-versions"];
+const KEYS: &[&str] = &["profile", "rules", "release", "namespace", "kube-versions", "helm"];
+
+/// The helm major `profile: ct` runs: chart-testing's own image (v3.14.0's
+/// Dockerfile, `ARG helm_version=v3.16.4`) ships helm 3, so its users see helm 3's
+/// verdicts (`CT_IMAGE_HELM_VERSION` in `.github/tool-versions.env`, tested).
+pub const CT_HELM: Major = Major::V3;
 
 /// What `harness.yaml` may set for one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +63,8 @@ pub struct HarnessFile {
     pub release: Option<String>,
     pub namespace: Option<String>,
     pub kube_versions: Option<Vec<String>>,
+    /// `helm: 3` or `4`: the helm major of the run.
+    pub helm: Option<Major>,
 }
 
 impl HarnessFile {
@@ -154,6 +162,13 @@ impl HarnessFile {
                     }
                     out.kube_versions = Some(versions);
                 }
+                "helm" => match &v.value {
+                    Value::Int(3) => out.helm = Some(Major::V3),
+                    Value::Int(4) => out.helm = Some(Major::V4),
+                    Value::Str(s) if s == "3" => out.helm = Some(Major::V3),
+                    Value::Str(s) if s == "4" => out.helm = Some(Major::V4),
+                    _ => say(at(v), "`helm` is the helm major to run: 3 or 4".into()),
+                },
                 other => {
                     let hint = nearest(other, KEYS.iter().copied())
                         .map(|k| format!(" (did you mean `{k}`?)"))
@@ -232,11 +247,32 @@ pub struct Flags {
     pub harness_config: Option<PathBuf>,
     /// `--profile`: overrides harness.yaml's.
     pub profile: Option<Profile>,
-    /// ct's own flags, overriding ct.yaml's keys of the same names (as ct does):
-    /// `--lint-conf`, `--chart-yaml-schema`, `--helm-lint-extra-args`.
-    pub lint_conf: Option<String>,
-    pub chart_yaml_schema: Option<String>,
-    pub helm_lint_extra_args: Option<String>,
+    /// `--helm` (or `NEX_HELM`): overrides harness.yaml's `helm`.
+    pub helm: Option<Major>,
+    /// ct's own flags (`ct lint --help`), overriding ct.yaml's keys of the same names.
+    pub ct: CtOverrides,
+}
+
+/// Where ct looks for its files when none is named: the working directory, then
+/// `.ct/` (ct also reads `~/.ct`, `/usr/local/etc/ct` and `/etc/ct`; a machine's
+/// own folders are not read here, so a run means the same on every machine).
+const CT_SEARCH: &[&str] = &["", ".ct"];
+
+/// ct's configuration file found where ct looks for it (`ct.yaml`, `ct.yml`, `ct.json`).
+fn find_ct_file(root: &Path) -> Option<PathBuf> {
+    CT_SEARCH
+        .iter()
+        .flat_map(|dir| ["ct.yaml", "ct.yml", "ct.json"].map(|f| Path::new(dir).join(f)))
+        .find(|p| root.join(p).is_file())
+}
+
+/// A file ct finds by name when its key is empty (`chart_schema.yaml`, `lintconf.yaml`).
+fn find_ct_default(root: &Path, name: &str) -> Option<String> {
+    CT_SEARCH
+        .iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| root.join(p).is_file())
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// Everything a run needs to know about its configuration, resolved once.
@@ -260,6 +296,11 @@ pub struct RunSettings {
     pub lint_extra_args: Vec<String>,
     /// ct's `chart-yaml-schema`, read and parsed.
     pub chart_yaml_schema: Option<std::sync::Arc<crate::load::ChartYamlSchema>>,
+    /// The helm major the run uses: `--helm`, else harness.yaml's `helm`, else
+    /// what the profile's users run (ct's images ship helm 3; the catalog runs 4).
+    pub helm: Major,
+    /// Version increments were turned off because charts were named or `all` set (ct does so).
+    pub increments_off_by_selection: bool,
 }
 
 impl RunSettings {
@@ -267,7 +308,7 @@ impl RunSettings {
     pub fn resolve(root: &Path, flags: &Flags) -> Result<Self, SettingsError> {
         let ct_path = match &flags.config {
             Some(p) => root.join(p),
-            None => root.join(crate::config::FILE_NAME),
+            None => root.join(find_ct_file(root).unwrap_or_else(|| crate::config::FILE_NAME.into())),
         };
         // A file named on the command line must exist.
         let mut ct = CtConfig::load_file(&ct_path, flags.config.is_some())?;
@@ -279,14 +320,27 @@ impl RunSettings {
                 return Err(SettingsError::Invalid(vec![format!("{}: {key}: {e}", ct_path.display())]));
             }
         }
-        if let Some(v) = &flags.lint_conf {
-            ct.lint_conf = v.clone();
+        flags.ct.apply(&mut ct);
+        if ct.all && !ct.charts.is_empty() && (flags.ct.all.is_some() || flags.ct.charts.is_some()) {
+            return Err(SettingsError::Invalid(vec![
+                "specifying both `--all` and `--charts` is not allowed (ct refuses it too)".into(),
+            ]));
         }
-        if let Some(v) = &flags.chart_yaml_schema {
-            ct.chart_yaml_schema = v.clone();
+        // As ct: unnamed files are looked for where ct looks.
+        if ct.chart_yaml_schema.is_empty()
+            && let Some(found) = find_ct_default(root, "chart_schema.yaml")
+        {
+            ct.chart_yaml_schema = found;
         }
-        if let Some(v) = &flags.helm_lint_extra_args {
-            ct.helm_lint_extra_args = v.clone();
+        if ct.lint_conf.is_empty()
+            && let Some(found) = find_ct_default(root, "lintconf.yaml")
+        {
+            ct.lint_conf = found;
+        }
+        // ct: "Version increment checking disabled" when charts are named or all are processed.
+        let increments_off_by_selection = ct.check_version_increment && (ct.all || !ct.charts.is_empty());
+        if increments_off_by_selection {
+            ct.check_version_increment = false;
         }
         let harness_path = match &flags.harness_config {
             Some(p) => Some(root.join(p)),
@@ -301,6 +355,7 @@ impl RunSettings {
             None => HarnessFile::default(),
         };
         let mut settings = Self::from_parts(root, ct, ct_path, harness_path, file, flags);
+        settings.increments_off_by_selection = increments_off_by_selection;
         settings.chart_yaml_schema = match chart_yaml_schema(root, &settings.ct)? {
             Some(s) => Some(s),
             // ct checks Chart.yaml against its default shape; so does profile ct.
@@ -319,14 +374,20 @@ impl RunSettings {
         file: HarnessFile,
         flags: &Flags,
     ) -> Self {
+        // No harness.yaml: a repository that did not ask for house rules gets none.
+        let profile = flags.profile.or(file.profile).unwrap_or(Profile::Ct);
         Self {
             root: root.to_owned(),
             lint_extra_args: ct.lint_extra_args(),
             ct,
             ct_path,
             harness_path,
-            // No harness.yaml: a repository that did not ask for house rules gets none.
-            profile: flags.profile.or(file.profile).unwrap_or(Profile::Ct),
+            profile,
+            helm: flags.helm.or(file.helm).unwrap_or(match profile {
+                Profile::Ct => CT_HELM,
+                Profile::Catalog => Major::V4,
+            }),
+            increments_off_by_selection: false,
             rules: file.rules,
             release: file.release.unwrap_or_else(|| DEFAULT_RELEASE.into()),
             namespace: file.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
@@ -423,6 +484,24 @@ mod tests {
             3,
             "apiVersion missing, version a number, foo unknown"
         );
+    }
+
+    #[test]
+    fn profile_ct_runs_the_helm_major_of_ct_s_own_image() {
+        let tools = crate::tools::ToolVersions::parse(crate::tools::COMPILED).unwrap();
+        let image = tools.require("CT_IMAGE_HELM_VERSION").unwrap();
+        let major = |v: &str| v.trim_start_matches('v').split('.').next().unwrap_or_default().to_owned();
+        assert_eq!(major(image), "3");
+        assert_eq!(CT_HELM, Major::V3);
+        assert_eq!(major(CT_HELM.pin().version), major(image), "the pinned helm of that major");
+        let s = settings(HarnessFile::default());
+        assert_eq!(s.helm, Major::V3, "no harness.yaml: profile ct, helm 3");
+        let catalog = settings(HarnessFile { profile: Some(Profile::Catalog), ..Default::default() });
+        assert_eq!(catalog.helm, Major::V4);
+        let told = settings(HarnessFile { helm: Some(Major::V4), ..Default::default() });
+        assert_eq!(told.helm, Major::V4, "harness.yaml `helm: 4` under profile ct");
+        assert_eq!(parse("helm: 3\n").unwrap().helm, Some(Major::V3));
+        assert!(parse("helm: 2\n").unwrap_err().contains("`helm` is the helm major to run"));
     }
 
     #[test]

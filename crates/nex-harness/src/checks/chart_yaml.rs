@@ -17,8 +17,16 @@ pub const RULE_SCHEMA: Rule = Rule::error(
     EVERY,
     "Chart.yaml against ct.yaml's `chart-yaml-schema` (yamale; `schemas/chart.ct.yaml` under profile ct without one) and, under profile catalog, `schemas/chart.schema.json` (the catalog policy); off with `validate-chart-schema: false`",
 );
-pub const RULE_NAME: Rule = Rule::error("chart/name", EVERY, "`name` differs from the chart's folder name");
-pub const RULE_VERSION: Rule = Rule::error("chart/version", EVERY, "`version` is not SemVer 2");
+pub const RULE_NAME: Rule = Rule::error(
+    "chart/name",
+    CATALOG,
+    "`name` differs from the chart's folder name (a house rule: helm and ct accept any name, which `helm lint` checks)",
+);
+pub const RULE_VERSION: Rule = Rule::error(
+    "chart/version",
+    CATALOG,
+    "`version` is not strict SemVer 2 (a house rule: helm accepts `v1.2.3` and `1.2`, and `helm lint` judges that)",
+);
 pub const RULE_APP_VERSION: Rule =
     Rule::error("chart/app-version", CATALOG, "`appVersion` is not a quoted string");
 pub const RULE_KUBE_VERSION: Rule =
@@ -45,8 +53,14 @@ pub const RULE_INCREMENT: Rule = Rule::error(
     EVERY,
     "a changed chart's version is not greater than on the target branch (`--changed`, or charts named on the command line; `check-version-increment`)",
 );
+pub const RULE_MAINTAINERS: Rule = Rule::error(
+    "chart/maintainers",
+    EVERY,
+    "(ct's `validate-maintainers`, on unless ct.yaml turns it off) a chart without maintainers, a deprecated chart with some, or a maintainer `name` that cannot be an account on the git host ct looks it up on; names that can be are not looked up (offline)",
+);
 pub const RULES: &[Rule] = &[
     RULE_SCHEMA,
+    RULE_MAINTAINERS,
     RULE_NAME,
     RULE_VERSION,
     RULE_APP_VERSION,
@@ -143,6 +157,9 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     if let Some(ann) = root.get("annotations") {
         annotations(&mut out, chart, path, ann);
     }
+    if loaded.settings.validate_maintainers {
+        maintainers(&mut out, chart, path, root);
+    }
     for dep in root.get("dependencies").map(sequence).unwrap_or_default() {
         let repo = dep.get("repository").and_then(Node::as_str).unwrap_or_default();
         let Some(v) = dep.get("version") else { continue };
@@ -164,9 +181,11 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             );
         }
     }
+    // Compared as ct compares them (Masterminds: `v1.2` is 1.2.0).
+    let parse = crate::constraint::Version::parse;
     if let (Some(prev), Some(node), Some(text)) = (&loaded.previous, version, current)
-        && let (Some(old), Ok(new)) = (prev.version.as_deref(), semver::Version::parse(text))
-        && semver::Version::parse(old).is_ok_and(|old| new <= old)
+        && let (Some(old), Some(new)) = (prev.version.as_deref(), parse(text))
+        && parse(old).is_some_and(|old| new.compare(&old) != std::cmp::Ordering::Greater)
     {
         out.push(
             Diagnostic::error(
@@ -182,6 +201,67 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         );
     }
     out
+}
+
+/// ct's `validate-maintainers` (v3.14, `pkg/chart/chart.go` `ValidateMaintainers`):
+/// a deprecated chart must have no maintainers, any other chart at least one, and
+/// each `name` must answer `HEAD https://<git host>/<name>` with 200. The lookup
+/// needs the network; offline, a name that no git host (GitHub, GitLab,
+/// Bitbucket) allows in an account name is certain to fail it, and is reported.
+fn maintainers(out: &mut Vec<Diagnostic>, chart: &str, path: &Path, root: &Node) {
+    let at = |node: &Node| Location::at(path, node.span.start.line.max(1), node.span.start.column.max(1));
+    let deprecated = root.get("deprecated").is_some_and(|d| d.value == Value::Bool(true));
+    let list = root.get("maintainers");
+    let items = list.map(sequence).unwrap_or_default();
+    let hint =
+        "or set `validate-maintainers: false` in ct.yaml (or pass --validate-maintainers=false), as ct needs";
+    if deprecated {
+        if let Some(node) = list.filter(|_| !items.is_empty()) {
+            out.push(
+                Diagnostic::error(
+                    RULE_MAINTAINERS,
+                    chart,
+                    "a deprecated chart must not have maintainers (ct fails it)",
+                )
+                .at(at(node))
+                .hint(format!("remove `maintainers`, {hint}")),
+            );
+        }
+        return;
+    }
+    if items.is_empty() {
+        let place = list.or_else(|| root.get("name")).map(at).unwrap_or_else(|| Location::file(path));
+        out.push(
+            Diagnostic::error(RULE_MAINTAINERS, chart, "the chart has no maintainers (ct fails it)")
+                .at(place)
+                .hint(format!("add `maintainers:` with each maintainer's account `name`, {hint}")),
+        );
+        return;
+    }
+    for m in items {
+        let Some(name_node) = m.get("name") else { continue };
+        let name = name_node.as_str().unwrap_or_default();
+        if !account_shaped(name) {
+            out.push(
+                Diagnostic::error(
+                    RULE_MAINTAINERS,
+                    chart,
+                    format!(
+                        "maintainer `{name}` cannot be an account name: ct looks each name up as https://<git host>/<name>, which fails for it"
+                    ),
+                )
+                .at(at(name_node))
+                .hint(format!("write the maintainer's GitHub (or GitLab, Bitbucket) user name, {hint}")),
+            );
+        }
+    }
+}
+
+/// Whether `name` can be an account on GitHub, GitLab or Bitbucket: letters,
+/// digits, `-`, `_` and `.`, starting with a letter or digit.
+fn account_shaped(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn sequence(node: &Node) -> Vec<&Node> {

@@ -37,9 +37,28 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                 missing.join(", ")
             ),
         )
-        .in_file(&loaded.meta.path)
+        .at(place(loaded))
         .hint("run where the chart repositories are reachable, list them in ct.yaml `chart-repos`, or vendor the dependencies into charts/"),
     ]
+}
+
+/// At `dependencies:` in Chart.yaml, or, for a Chart API v1 chart, at its first
+/// dependency in requirements.yaml.
+fn place(loaded: &LoadedChart) -> crate::diag::Location {
+    let root = loaded.files.chart_yaml.content.as_ref().ok().and_then(|f| f.root());
+    match (root.and_then(|r| r.entry("dependencies")), loaded.meta.dependencies.first()) {
+        (Some(e), _) => crate::diag::Location::at(
+            &loaded.meta.path,
+            e.key_span.start.line.max(1),
+            e.key_span.start.column.max(1),
+        ),
+        (None, Some(d)) => crate::diag::Location::at(
+            loaded.chart.dir.join("requirements.yaml"),
+            d.pos.line.max(1),
+            d.pos.column.max(1),
+        ),
+        (None, None) => crate::diag::Location::file(&loaded.meta.path),
+    }
 }
 
 /// `YYYY-MM-DD HH:MM` of seconds since the epoch, in UTC (days to civil date, after Howard Hinnant).

@@ -15,7 +15,138 @@ pub const RULE: Rule = Rule::error(
 pub const RULES: &[Rule] = &[RULE];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
-    loaded.helm_lint.iter().flat_map(|run| run_diagnostics(&loaded.chart, run)).collect()
+    let chart_yaml = loaded.files.chart_yaml.content.as_ref().ok().and_then(|f| f.root());
+    loaded
+        .helm_lint
+        .iter()
+        .flat_map(|run| run_diagnostics(&loaded.chart, run))
+        .filter(|d| !excluded_by_capabilities(loaded, d))
+        .map(|d| place_in_chart_yaml(d, &loaded.files.chart_yaml.path, chart_yaml))
+        .map(|d| place_deprecated_api(d, loaded))
+        .map(|d| offline(d, loaded))
+        .collect()
+}
+
+/// helm lint fetches what a values.schema.json `$ref`s by URL; without the
+/// network that fails on the machine, not in the chart: a warning that says what
+/// was not checked, at the `$ref` that names the URL.
+fn offline(mut d: Diagnostic, loaded: &LoadedChart) -> Diagnostic {
+    let network = ["dial tcp", "no such host", "connection refused", "i/o timeout", "network is unreachable"];
+    let Some(url) = d.message.split('"').find(|s| s.starts_with("http://") || s.starts_with("https://"))
+    else {
+        return d;
+    };
+    if !d.message.starts_with("Get ") || !network.iter().any(|n| d.message.contains(n)) {
+        return d;
+    }
+    let url = url.to_owned();
+    d.severity = Severity::Warning;
+    d.message = format!(
+        "helm could not fetch {url} (no network here), so the values were not validated against what \
+         values.schema.json refers to there: {}",
+        d.message.rsplit(": ").next().unwrap_or_default()
+    );
+    if let Some(schema) = &loaded.files.values_schema
+        && let Ok(file) = &schema.content
+        && let Some((line, column)) =
+            file.text().lines().enumerate().find_map(|(i, l)| l.find(url.as_str()).map(|c| (i + 1, c + 1)))
+    {
+        d.location = Some(Location::at(&schema.path, line, column));
+    }
+    d.hint("run where that URL is reachable (as ct's CI is), or vendor the schema into the chart")
+}
+
+/// A deprecated API helm names in a template: the template's line that writes it.
+fn place_deprecated_api(mut d: Diagnostic, loaded: &LoadedChart) -> Diagnostic {
+    let Some((api_version, _)) = deprecated_api(&d.message) else { return d };
+    let Some(loc) = d.location.as_mut().filter(|l| l.line.is_none()) else { return d };
+    let Some(text) = loaded.templates.get(&loc.file) else { return d };
+    let hit = text.lines().enumerate().find_map(|(i, l)| l.find(api_version).map(|c| (i + 1, c + 1)));
+    if let Some((line, column)) = hit {
+        loc.line = Some(line);
+        loc.column = Some(column);
+    }
+    d
+}
+
+/// helm lint renders without a cluster: it answers `.Capabilities` from its own
+/// defaults, so a chart that picks an object's apiVersion with a Capabilities
+/// guard may be linted on the branch no cluster of its matrix takes, and warned
+/// about an API that is deprecated (`policy/v1beta1 PodDisruptionBudget is
+/// deprecated in v1.21+ …`). When every rendering of that scenario (each with
+/// the API versions of a real Kubernetes of the chart's matrix) shows the
+/// template producing none of that apiVersion and kind, the warning is helm's
+/// guess, not the chart's: dropped. Rendered as deprecated, it is kept.
+fn excluded_by_capabilities(loaded: &LoadedChart, d: &Diagnostic) -> bool {
+    let Some((api_version, kind)) = deprecated_api(&d.message) else { return false };
+    let Some(file) = d.location.as_ref().map(|l| &l.file) else { return false };
+    let scenarios = &d.scenarios;
+    let renders: Vec<&crate::render::Rendering> = loaded
+        .renderings
+        .iter()
+        .filter(|r| scenarios.is_empty() || scenarios.contains(&r.scenario.name))
+        .collect();
+    if renders.is_empty() || renders.iter().any(|r| !r.succeeded()) {
+        return false;
+    }
+    let from_file = |o: &&crate::manifest::Object| {
+        o.source
+            .as_deref()
+            .and_then(|s| crate::load::source_path(&loaded.chart, &loaded.local_dependencies, s))
+            == Some(file.clone())
+    };
+    renders.iter().all(|r| {
+        !r.objects.iter().filter(from_file).any(|o| {
+            o.value.get("apiVersion").and_then(|v| v.as_str()) == Some(api_version) && o.kind() == kind
+        })
+    })
+}
+
+/// `policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, …` → the apiVersion and kind.
+fn deprecated_api(message: &str) -> Option<(&str, &str)> {
+    let (head, _) = message.split_once(" is deprecated in ")?;
+    let (api_version, kind) = head.split_once(' ')?;
+    (api_version.contains('v') && !kind.contains(' ')).then_some((api_version, kind))
+}
+
+/// helm's Chart.yaml findings name a field; the finding points at it.
+fn place_in_chart_yaml(
+    d: Diagnostic,
+    path: &std::path::Path,
+    root: Option<&crate::yaml::Node>,
+) -> Diagnostic {
+    let Some(root) = root else { return d };
+    let in_chart_yaml = d.location.as_ref().is_some_and(|l| l.file == path && l.line.is_none());
+    if !in_chart_yaml {
+        return d;
+    }
+    let m = d.message.to_lowercase();
+    // The field each of helm's chartfile rules (pkg/lint/rules/chartfile.go) is about.
+    let key = [
+        ("apiversion", "apiVersion"),
+        ("appversion", "appVersion"),
+        ("version", "version"),
+        ("chart name", "name"),
+        ("name is required", "name"),
+        ("maintainer", "maintainers"),
+        ("source url", "sources"),
+        ("icon", "icon"),
+        ("chart type", "type"),
+        ("dependencies", "dependencies"),
+        ("kubeversion", "kubeVersion"),
+    ]
+    .iter()
+    .find(|(needle, _)| m.contains(needle))
+    .map(|(_, key)| *key);
+    let node = key.and_then(|k| root.get(k).map(|n| (k, n)));
+    match node {
+        Some((k, n)) => {
+            // The key's own line (the value may sit on the next one, as for lists).
+            let at = root.entry(k).map(|e| e.key_span.start).unwrap_or(n.span.start);
+            d.at(Location::at(path, at.line.max(1), at.column.max(1)))
+        }
+        None => d,
+    }
 }
 
 fn run_diagnostics(chart: &Chart, run: &LintRun) -> Vec<Diagnostic> {
@@ -37,7 +168,12 @@ fn run_diagnostics(chart: &Chart, run: &LintRun) -> Vec<Diagnostic> {
             // --strict fails on warnings, so they are errors then, as they are for helm.
             let severity =
                 if r.level == Level::Warning && !run.strict { Severity::Warning } else { Severity::Error };
-            let d = Diagnostic::new(RULE, severity, &chart.name, r.message).scenario(scenario);
+            // The path helm names stays in the message unless the finding points at that very file.
+            let named = r.path.trim_end_matches('/');
+            let pointed = location.as_ref().is_some_and(|l| !named.is_empty() && l.file.ends_with(named));
+            let message =
+                if named.is_empty() || pointed { r.message } else { format!("{}: {}", r.path, r.message) };
+            let d = Diagnostic::new(RULE, severity, &chart.name, message).scenario(scenario);
             match location {
                 Some(l) => d.at(l),
                 None => d,
@@ -114,13 +250,15 @@ fn parse(stdout: &str) -> Vec<Record> {
     records
 }
 
-/// Finds `<chart>/<path>:<line>[:<col>]` in a message and maps it to the file
-/// in the chart folder; falls back to the path helm reported the finding on.
+/// Finds `<chart>/<path>:<line>[:<col>]` in a message (`<chart>` is Chart.yaml's
+/// name, which may differ from the folder's) and maps it to the file in the chart
+/// folder; falls back to the file helm reported the finding on (a folder such as
+/// `templates/` is no file: then there is no location, and the message keeps it).
 fn locate(chart: &Chart, path: &str, message: &str) -> Option<Location> {
-    let prefix = format!("{}/", chart.name);
     for token in message.split_whitespace() {
-        let token = token.trim_start_matches("template:").trim_end_matches(':');
-        let Some(rest) = token.strip_prefix(&prefix) else {
+        let token =
+            token.trim_start_matches("template:").trim_start_matches('(').trim_end_matches([':', ')', ',']);
+        let Some((_, rest)) = token.split_once('/') else {
             continue;
         };
         let mut parts = rest.split(':');
@@ -128,7 +266,7 @@ fn locate(chart: &Chart, path: &str, message: &str) -> Option<Location> {
         let line = parts.next().and_then(|l| l.parse().ok());
         let column = parts.next().and_then(|c| c.parse().ok());
         let full = chart.dir.join(file);
-        if full.exists() {
+        if !file.is_empty() && full.is_file() {
             return Some(Location { file: full, line, column });
         }
     }
@@ -137,7 +275,7 @@ fn locate(chart: &Chart, path: &str, message: &str) -> Option<Location> {
         return None;
     }
     let full: PathBuf = chart.dir.join(p);
-    full.exists().then(|| Location::file(full))
+    full.is_file().then(|| Location::file(full))
 }
 
 /// `yaml: line 3: …` in a values parse error names the line.
@@ -221,6 +359,43 @@ mod tests {
         let loc = diags[0].location.clone().unwrap();
         assert_eq!(loc.file, PathBuf::from("ci/x-values.yaml"));
         assert_eq!(loc.line, Some(4));
+    }
+
+    #[test]
+    fn a_message_keeps_the_folder_helm_names_unless_it_points_at_that_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = chart(&tmp.path().join("demo"));
+        let out = "[WARNING] templates/: directory has no templates\n[ERROR] charts/: chart directory is missing these dependencies: redis\n[WARNING] templates/service.yaml: object name does not conform\n";
+        let diags = run_diagnostics(&c, &run(out, "", false));
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "templates/: directory has no templates",
+                "charts/: chart directory is missing these dependencies: redis",
+                "object name does not conform"
+            ]
+        );
+        assert_eq!(diags[2].location.as_ref().unwrap().file, c.dir.join("templates/service.yaml"));
+        // A chart whose name differs from its folder: helm names files by the chart's name.
+        let named = "[ERROR] templates/: template: other-name/templates/service.yaml:3:4: bad\n";
+        let diags = run_diagnostics(&c, &run(named, "", false));
+        let loc = diags[0].location.clone().unwrap();
+        assert_eq!(
+            (loc.file, loc.line, loc.column),
+            (c.dir.join("templates/service.yaml"), Some(3), Some(4))
+        );
+    }
+
+    #[test]
+    fn deprecated_api_warnings_name_the_api() {
+        assert_eq!(
+            deprecated_api(
+                "policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, unavailable in v1.25+; use policy/v1 PodDisruptionBudget"
+            ),
+            Some(("policy/v1beta1", "PodDisruptionBudget"))
+        );
+        assert_eq!(deprecated_api("icon is recommended"), None);
     }
 
     #[test]

@@ -31,7 +31,17 @@ pub const REMOVED_API: Rule = Rule::error(
     EVERY,
     "an object's apiVersion is no longer served by a Kubernetes version of the chart's matrix (e.g. `policy/v1beta1` PodDisruptionBudget, removed in 1.25); names the version that removed it and the replacement",
 );
-pub const RULES: &[Rule] = &[SCHEMA, UNKNOWN_KIND, UNAVAILABLE, CRD, REMOVED_API];
+pub const NOT_SERVED: Rule = Rule::warning(
+    "kube/api-not-served",
+    EVERY,
+    "an object's apiVersion/kind that a newer Kubernetes of the chart's matrix serves but the oldest its `kubeVersion` admits (1.25 without one) does not (e.g. an API new in 1.34): names both versions",
+);
+pub const RULES: &[Rule] = &[SCHEMA, UNKNOWN_KIND, UNAVAILABLE, CRD, REMOVED_API, NOT_SERVED];
+
+/// `1.25.0` → `1.25`.
+fn short(version: &str) -> &str {
+    version.strip_suffix(".0").unwrap_or(version)
+}
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart.name;
@@ -44,6 +54,19 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     // object of the first rendering that saw it stands for the rest.
     type Key = (String, &'static str, String, String, String);
     let mut seen: BTreeMap<Key, (Vec<String>, &Object, Severity)> = BTreeMap::new();
+    // (scenario, apiVersion, kind) → the Kubernetes versions that had a schema for it.
+    let mut served: BTreeMap<(&str, &str, &str), Vec<&str>> = BTreeMap::new();
+    for r in &loaded.renderings {
+        for (obj, outcome) in r.objects.iter().zip(&r.validation) {
+            if matches!(outcome, Outcome::Valid | Outcome::Invalid(_)) {
+                served
+                    .entry((r.scenario.name.as_str(), obj.api_version(), obj.kind()))
+                    .or_default()
+                    .push(r.kube_version.as_str());
+            }
+        }
+    }
+    let kube_version = loaded.meta.kube_version.as_deref().filter(|k| !k.trim().is_empty());
     for r in &loaded.renderings {
         for (obj, outcome) in r.objects.iter().zip(&r.validation) {
             let mut add = |rule: &'static str, path: String, message: String, sev: Severity| {
@@ -77,16 +100,37 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
                             ),
                             Severity::Error,
                         ),
-                        None => add(
-                            UNKNOWN_KIND.id,
-                            "/kind".into(),
-                            format!(
-                                "no schema for {} {}, so it was not validated",
-                                obj.api_version(),
-                                obj.kind()
-                            ),
-                            Severity::Warning,
-                        ),
+                        None => {
+                            match served.get(&(r.scenario.name.as_str(), obj.api_version(), obj.kind())) {
+                                // A newer Kubernetes of the matrix has it: an API this version lacks.
+                                Some(versions) => add(
+                                    NOT_SERVED.id,
+                                    "/apiVersion".into(),
+                                    format!(
+                                        "{} {} is not served by Kubernetes {}, which the chart admits ({}); Kubernetes {} serves it",
+                                        obj.api_version(),
+                                        obj.kind(),
+                                        short(&r.kube_version),
+                                        match kube_version {
+                                            Some(k) => format!("kubeVersion {k:?}"),
+                                            None => "it sets no kubeVersion".to_owned(),
+                                        },
+                                        versions.iter().map(|v| short(v)).collect::<Vec<_>>().join(", ")
+                                    ),
+                                    Severity::Warning,
+                                ),
+                                None => add(
+                                    UNKNOWN_KIND.id,
+                                    "/kind".into(),
+                                    format!(
+                                        "no schema for {} {}, so it was not validated",
+                                        obj.api_version(),
+                                        obj.kind()
+                                    ),
+                                    Severity::Warning,
+                                ),
+                            }
+                        }
                     }
                 }
                 Outcome::Unavailable(e) => add(UNAVAILABLE.id, String::new(), e.clone(), Severity::Error),
@@ -101,8 +145,17 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             path: path.clone(),
             message: format!("{message}{at} (Kubernetes {})", versions.join(", ")),
             hint: match rule {
-                _ if rule == UNKNOWN_KIND.id => Some(
-                    "add its CRD to the chart's crds/ or the catalog's schemas/crds/, or fix apiVersion/kind"
+                _ if rule == UNKNOWN_KIND.id => Some(match &loaded.settings.crd_folder {
+                    Some(folder) => {
+                        format!("add its CRD to the chart's crds/ or to {folder}/, or fix apiVersion/kind")
+                    }
+                    None => "a custom resource: add its CRD to the chart's crds/ (or to schemas/crds/ at the \
+                             repository root); otherwise fix apiVersion/kind"
+                        .into(),
+                }),
+                _ if rule == NOT_SERVED.id => Some(
+                    "set kubeVersion to the Kubernetes versions that serve it (for example \">=1.34.0-0\"), or \
+                     render it only where the cluster has it (.Capabilities.APIVersions.Has)"
                         .into(),
                 ),
                 _ => None,

@@ -127,8 +127,8 @@ pub fn location(loaded: &LoadedChart, obj: &Object, path: &str) -> Option<Locati
         .filter(|s| !s.is_empty() && s.parse::<usize>().is_err())
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect();
-    for key in keys.iter().rev() {
-        let hits: Vec<(usize, usize)> = text
+    for (depth, key) in keys.iter().enumerate().rev() {
+        let mut hits: Vec<(usize, usize)> = text
             .lines()
             .enumerate()
             .filter_map(|(i, line)| {
@@ -138,6 +138,11 @@ pub fn location(loaded: &LoadedChart, obj: &Object, path: &str) -> Option<Locati
                 rest.starts_with(':').then_some((i + 1, col))
             })
             .collect();
+        // A top-level key (`kind`, `metadata`) is written at the start of its line;
+        // the same key nested deeper (an `issuerRef`'s `kind`) is not it.
+        if hits.len() > 1 && depth == 0 {
+            hits.retain(|&(_, col)| col == 1);
+        }
         if let [(line, col)] = hits[..] {
             return Some(Location::at(file, base + line, col));
         }
@@ -173,13 +178,21 @@ fn document_of<'t>(loaded: &LoadedChart, obj: &Object, text: &'t str) -> &'t str
     }
     // helm orders a file's objects by kind (its install order), not as written:
     // the part that writes this kind, when only one does; else the position.
+    // The document's own `kind:`, at the start of a line (an `issuerRef`'s is indented).
     let writes = |p: &str, kind: &str| {
-        p.lines()
-            .any(|l| l.trim_start().strip_prefix("kind:").is_some_and(|k| k.trim().trim_matches('"') == kind))
+        p.lines().any(|l| l.strip_prefix("kind:").is_some_and(|k| k.trim().trim_matches('"') == kind))
     };
     let by_kind: Vec<&str> = parts.iter().copied().filter(|p| writes(p, obj.kind())).collect();
     if let [only] = by_kind[..] {
         return only;
+    }
+    // Several parts write this kind: helm keeps objects of one kind in the order
+    // written (its sort is stable), so the n-th object of the kind is the n-th part.
+    let of_kind: Vec<&&Object> = same.iter().filter(|o| o.kind() == obj.kind()).collect();
+    if of_kind.len() == by_kind.len()
+        && let Some(n) = of_kind.iter().position(|o| std::ptr::eq(**o, obj))
+    {
+        return by_kind[n];
     }
     let same_kind = same.iter().filter(|o| o.kind() == obj.kind()).count();
     match same.iter().position(|o| std::ptr::eq(*o, obj)) {

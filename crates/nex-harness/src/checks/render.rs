@@ -26,7 +26,13 @@ pub const DUPLICATE: Rule = Rule::error(
     EVERY,
     "two objects with the same kind, namespace and name in one rendering (objects inside a `kind: List` included): the install applies only one",
 );
-pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION, DUPLICATE];
+/// A key twice in one mapping of a rendered object: Kubernetes keeps the last value.
+pub const DUPLICATE_KEY: Rule = Rule::warning(
+    "render/duplicate-key",
+    EVERY,
+    "a rendered object writes a key twice in one mapping (YAML forbids it; Kubernetes keeps the last value, the first is lost); the object is still validated as Kubernetes reads it",
+);
+pub const RULES: &[Rule] = &[TEMPLATE, YAML, KUBE_VERSION, DUPLICATE, DUPLICATE_KEY];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     let chart = &loaded.chart;
@@ -48,18 +54,7 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
             }
         }
         for e in &r.parse_errors {
-            let mut d = Diagnostic::error(
-                YAML,
-                &chart.name,
-                format!("rendered output is not valid YAML (stream line {}): {}", e.line, e.message),
-            )
-            .scenario(&r.scenario.name);
-            if let Some(p) =
-                e.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s))
-            {
-                d = d.in_file(&p);
-            }
-            diags.push(d);
+            diags.push(not_yaml(loaded, r, e));
         }
     }
     for r in &loaded.renderings {
@@ -74,6 +69,100 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
         diags.push(d);
     }
     diags
+}
+
+/// `render/yaml`: which template, where in its output, what is wrong — and, when
+/// the offending line is written as is in the template, that line of the template.
+fn not_yaml(loaded: &LoadedChart, r: &Rendering, e: &crate::manifest::ParseError) -> Diagnostic {
+    let chart = &loaded.chart;
+    let template = e.source.as_deref().and_then(|s| load::source_path(chart, &loaded.local_dependencies, s));
+    let shown = e.source.as_deref().and_then(|s| s.split_once('/')).map_or("a template", |(_, rel)| rel);
+    // The document's first line is helm's `# Source:` comment; the template's output follows it.
+    let where_ = match e.at {
+        Some((line, column)) if line > 1 => format!(" at line {}, column {column} of its output", line - 1),
+        _ => format!(" (line {} of the rendered stream)", e.line),
+    };
+    let mut d = if e.duplicate_key {
+        Diagnostic::warning(
+            DUPLICATE_KEY,
+            &chart.name,
+            format!(
+                "{shown} renders a key twice in one mapping{where_} ({}); Kubernetes keeps the last value",
+                e.message.trim_end_matches('.')
+            ),
+        )
+    } else {
+        Diagnostic::error(
+            YAML,
+            &chart.name,
+            format!("{shown} renders text that is not YAML{where_}: {}", e.message.trim_end_matches('.')),
+        )
+    }
+    .scenario(&r.scenario.name)
+    .hint("render it with `helm template --debug` to see the output; check indentation (nindent) and quoting there");
+    if e.duplicate_key {
+        d = d.hint("write each key once: two parts of the template (or two values) write the same key here");
+    } else if let Some(rendered) = e.rendered.as_deref().map(str::trim_end).filter(|l| !l.trim().is_empty()) {
+        d = d.hint(format!(
+            "the output line: `{}`; render it with `helm template --debug` to see the rest; check indentation (nindent) and quoting there",
+            rendered.trim()
+        ));
+    }
+    let Some(path) = template else { return d };
+    let line_in_template = e
+        .rendered
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+        .and_then(|l| template_line(l, loaded.templates.get(&path)?));
+    match (line_in_template, e.at) {
+        (Some(line), Some((_, column))) => d.at(Location::at(&path, line, column)),
+        _ => d.in_file(&path),
+    }
+}
+
+/// The template line that wrote a rendered line: the one line with the same text,
+/// else the one line whose literal parts (around its `{{ … }}` actions) the
+/// rendered line holds, in order. `None` when no single line fits.
+fn template_line(rendered: &str, template: &str) -> Option<usize> {
+    let rendered = rendered.trim_end();
+    let unique = |hits: Vec<usize>| if let [one] = hits[..] { Some(one + 1) } else { None };
+    let exact: Vec<usize> =
+        template.lines().enumerate().filter(|(_, t)| t.trim_end() == rendered).map(|(i, _)| i).collect();
+    if !exact.is_empty() {
+        return unique(exact);
+    }
+    let fits = |t: &str| {
+        let t = t.trim_end();
+        if !t.contains("{{") {
+            return false;
+        }
+        // The literal text between actions.
+        let mut literals = Vec::new();
+        let mut rest = t;
+        while let Some(open) = rest.find("{{") {
+            literals.push(&rest[..open]);
+            let Some(close) = rest[open..].find("}}") else { return false };
+            rest = &rest[open + close + 2..];
+        }
+        literals.push(rest);
+        if literals.iter().all(|l| l.trim().is_empty()) {
+            return false; // only actions: nothing to recognise the line by
+        }
+        let (first, last) = (literals[0], literals[literals.len() - 1]);
+        if !rendered.starts_with(first) || !rendered[first.len()..].ends_with(last) {
+            return false;
+        }
+        let mut at = first.len();
+        let end = rendered.len() - last.len();
+        for lit in &literals[1..literals.len() - 1] {
+            match rendered[at..end].find(lit) {
+                Some(p) => at += p + lit.len(),
+                None => return false,
+            }
+        }
+        true
+    };
+    unique(template.lines().enumerate().filter(|(_, t)| fits(t)).map(|(i, _)| i).collect())
 }
 
 /// Objects rendered twice under one kind, namespace and name: one would
@@ -164,7 +253,12 @@ fn failure(loaded: &LoadedChart, r: &Rendering) -> Option<Diagnostic> {
 /// place in the same scenario is not reported twice.
 fn reported_by_helm_lint(loaded: &LoadedChart, scenario: &str, loc: &Location) -> bool {
     let Ok(rel) = loc.file.strip_prefix(&loaded.chart.dir) else { return false };
-    let needle = format!("{}/{}:{}", loaded.chart.name, rel.display(), loc.line.unwrap_or(0));
+    // `<chart>/templates/x.yaml:12` (the chart's name may differ from its folder's),
+    // or, for an error without a line, helm lint's `[ERROR] templates/x.yaml: …`.
+    let needle = match loc.line {
+        Some(line) => format!("/{}:{line}", rel.display()),
+        None => format!("[ERROR] {}: ", rel.display()),
+    };
     loaded.helm_lint.iter().filter(|l| l.scenario.name == scenario).any(|l| {
         l.result
             .as_ref()
@@ -186,10 +280,11 @@ fn lint_failed_alike(loaded: &LoadedChart, scenario: &str, message: &str) -> boo
 /// Finds `<chart>/<path>:<line>[:<col>]` (`template: a/templates/x.yaml:3:7:`,
 /// `parse error at (a/templates/x.yaml:5)`) or `YAML parse error on <chart>/<path>`.
 fn locate(chart: &Chart, deps: &[(String, std::path::PathBuf)], message: &str) -> Option<Location> {
-    let prefix = format!("{}/", chart.name);
     for token in message.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"') {
         let token = token.trim_start_matches("template:").trim_end_matches(':');
-        if !token.starts_with(&prefix) {
+        // `<chart>/templates/…` or `<chart>/charts/…`; `<chart>` is Chart.yaml's name.
+        let Some((_, rest)) = token.split_once('/') else { continue };
+        if !(rest.starts_with("templates/") || rest.starts_with("charts/")) {
             continue;
         }
         let mut parts = token.split(':');
@@ -207,6 +302,15 @@ fn locate(chart: &Chart, deps: &[(String, std::path::PathBuf)], message: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rendered_line_is_traced_to_the_template_line_that_wrote_it() {
+        let template = "data:\n{{- range $k, $v := .a }}\n  {{ $k }}: {{ $v }}\n{{- end }}\n{{- range $k, $v := .b }}\n  {{ $k }}:\n{{ toYaml $v | indent 4 }}\n{{- end }}\n";
+        assert_eq!(template_line("  key:", template), Some(6));
+        assert_eq!(template_line("  key: value", template), Some(3));
+        assert_eq!(template_line("data:", template), Some(1));
+        assert_eq!(template_line("    line 1", template), None, "only actions write it");
+    }
 
     #[test]
     fn locates_helm_3_and_4_template_errors() {

@@ -19,8 +19,11 @@ pub const RULE_SYNTAX: Rule =
 pub const RULE_DUPLICATE: Rule =
     Rule::error("yaml/duplicate-key", EVERY, "a key repeats in one mapping (parsers disagree on which wins)");
 pub const RULE_NOT_JSON: Rule = Rule::error("schema/not-json", EVERY, "values.schema.json is not JSON");
-pub const RULE_CI_NAME: Rule =
-    Rule::warning("ct/values-file-name", EVERY, "a file under `ci/` that ct skips (not `*-values.yaml`)");
+pub const RULE_CI_NAME: Rule = Rule::warning(
+    "ct/values-file-name",
+    EVERY,
+    "a values file under `ci/` that ct skips (named `*values*.yaml`/`.yml` but not `*-values.yaml`); scripts and other files there are left alone",
+);
 pub const RULE_NOT_REGULAR: Rule = Rule::error(
     "file/not-regular",
     EVERY,
@@ -138,14 +141,27 @@ pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
     for path in &files.symlink_loops {
         out.push(crate::catalog::symlink_loop_diagnostic(chart, path));
     }
-    for path in &files.ci_ignored {
+    for path in files.ci_ignored.iter().filter(|p| meant_as_values(p)) {
         out.push(
-            Diagnostic::warning(RULE_CI_NAME, chart, "ct only reads ci/*-values.yaml; this file is skipped")
-                .in_file(path)
-                .hint("rename it to <scenario>-values.yaml, or move it out of ci/"),
+            Diagnostic::warning(
+                RULE_CI_NAME,
+                chart,
+                "this looks like a values file, but ct reads only ci/*-values.yaml: no scenario lints it",
+            )
+            .at(Location::at(path, 1, 1))
+            .hint("rename it to <scenario>-values.yaml, or move it out of ci/"),
         );
     }
     out
+}
+
+/// A file under `ci/` that ct skips but that was meant as values: YAML named for
+/// values (`values-tls.yaml`, `tls_values.yml`, `tls-values.yml`). Scripts and other
+/// files there (`lint.sh`, `extra_args`, `kind-config.yaml`) are none of ct's business.
+fn meant_as_values(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_lowercase()) else { return false };
+    let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+    yaml && name.contains("values")
 }
 
 /// Whether `path` is a file whose read error is reported on its own (Chart.yaml, values, ci, schema).

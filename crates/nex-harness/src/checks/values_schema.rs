@@ -23,12 +23,25 @@ pub const RULE_MISSING: Rule =
 pub const RULES: &[Rule] = &[RULE_VALUES, RULE_MISSING];
 
 pub fn check(loaded: &LoadedChart) -> Vec<Diagnostic> {
-    check_files(&loaded.chart.name, &loaded.chart.dir, &loaded.files)
+    // The bare defaults are judged only when they are a scenario of the run: ct
+    // lints a chart with its ci files alone when it has some (profile ct does too).
+    let defaults = loaded.chart.scenarios.iter().any(|s| s.values_file.is_none());
+    check_scenarios(&loaded.chart.name, &loaded.chart.dir, &loaded.files, defaults)
 }
 
 /// The check over a chart's files as read (the entry point the fuzz target and
 /// the robustness test feed directly).
 pub fn check_files(chart: &str, dir: &Path, files: &ChartFiles) -> Vec<Diagnostic> {
+    check_scenarios(chart, dir, files, true)
+}
+
+/// [`check_files`]; `defaults`: whether values.yaml alone is a scenario.
+pub fn check_scenarios(
+    chart: &str,
+    dir: &Path,
+    files: &ChartFiles,
+    defaults_judged: bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(source) = &files.values_schema else {
         if !is_library(files) {
@@ -49,7 +62,10 @@ pub fn check_files(chart: &str, dir: &Path, files: &ChartFiles) -> Vec<Diagnosti
     // follow) is reported once, by those rules; its values go unvalidated here
     // (helm lint still validates them).
     let blocking = problems.iter().any(|p| {
-        p.rule == schema::RULE_INVALID || p.rule == schema::RULE_REF || p.rule == schema::RULE_LOCAL_REF
+        p.rule == schema::RULE_INVALID
+            || p.rule == schema::RULE_REF
+            || p.rule == schema::RULE_LOCAL_REF
+            || p.rule == schema::RULE_REMOTE_REF
     });
     out.extend(problems.iter().map(|p| problem(chart, file, p)));
     let validator = match schema::compile(schema_value) {
@@ -72,8 +88,10 @@ pub fn check_files(chart: &str, dir: &Path, files: &ChartFiles) -> Vec<Diagnosti
             _ => return out,
         },
     };
-    let mut scenarios: Vec<(&str, Vec<(&Path, &Node)>)> =
-        vec![(crate::catalog::Scenario::DEFAULT, vec![(values_path.as_path(), defaults)])];
+    let mut scenarios: Vec<(&str, Vec<(&Path, &Node)>)> = Vec::new();
+    if defaults_judged {
+        scenarios.push((crate::catalog::Scenario::DEFAULT, vec![(values_path.as_path(), defaults)]));
+    }
     for (name, src) in &files.ci {
         if let Some(root) = src.content.as_ref().ok().and_then(|f| f.root()) {
             scenarios.push((name, vec![(values_path.as_path(), defaults), (src.path.as_path(), root)]));

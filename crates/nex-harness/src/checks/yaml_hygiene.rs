@@ -158,48 +158,45 @@ pub fn file_findings(chart: &str, file: &YamlFile, conf: &LintConf) -> Vec<Diagn
             "no new line at the end of the file",
         );
     }
+    // As yamllint: a run of empty lines (nothing at all on them, block scalars
+    // included) longer than allowed is reported once, at its last line.
     let (el_rule, max, max_start, max_end) = conf.empty_lines;
-    let mut blank_run = 0;
-    let mut seen_content = false;
+    let empty = |i: usize| lines[i].strip_suffix('\r').unwrap_or(lines[i]).is_empty();
+    let mut i = 0;
+    while i < line_count {
+        if !empty(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < line_count && empty(i) {
+            i += 1;
+        }
+        let run = i - start;
+        let (limit, message) = if start == 0 {
+            (max_start, format!("more than {max_start} blank lines at the start of the file"))
+        } else if i == line_count {
+            (max_end, format!("more than {max_end} blank lines at the end of the file"))
+        } else {
+            (max, format!("more than {max} blank lines"))
+        };
+        // yamllint leaves a file that is one empty line alone.
+        if run > limit && !(start == 0 && i == line_count && line_count == 1) {
+            f.push(RULE_EMPTY_LINES, el_rule, i, 1, message);
+        }
+    }
     for (i, raw) in lines.iter().take(line_count).enumerate() {
         let n = i + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let mask = &masks[i];
-        let full = mask.iter().any(|&(s, e)| s <= 1 && e == usize::MAX);
-        if line.trim().is_empty() && !full {
-            blank_run += 1;
-            if !seen_content && blank_run == max_start + 1 {
-                f.push(
-                    RULE_EMPTY_LINES,
-                    el_rule,
-                    n,
-                    1,
-                    format!("more than {max_start} blank lines at the start of the file"),
-                );
-            } else if seen_content && blank_run == max + 1 {
-                f.push(RULE_EMPTY_LINES, el_rule, n, 1, format!("more than {max} blank lines"));
-            }
-        } else {
-            blank_run = 0;
-            seen_content = true;
-        }
+        // yamllint reads trailing white space on every line, inside block scalars too.
         let chars: Vec<char> = line.chars().collect();
         let trimmed = chars.iter().rposition(|c| !matches!(c, ' ' | '\t')).map_or(0, |p| p + 1);
-        if trimmed < chars.len() && !full {
+        if trimmed < chars.len() {
             f.push(RULE_TRAILING, conf.trailing_spaces, n, trimmed + 1, "trailing spaces");
         }
         line_length(&mut f, n, &chars);
         line_tokens(&mut f, n, &chars, mask);
-    }
-    if seen_content && blank_run > max_end {
-        let first = line_count - blank_run + max_end + 1;
-        f.push(
-            RULE_EMPTY_LINES,
-            el_rule,
-            first,
-            1,
-            format!("more than {max_end} blank lines at the end of the file"),
-        );
     }
     for root in &roots {
         tree_rules(&mut f, root, &lines);
@@ -484,7 +481,14 @@ fn inside(
     let Some(o) = first.iter().skip(s.column - 1).position(|&c| c == open).map(|p| p + s.column - 1) else {
         return;
     };
-    let c = e.column.wrapping_sub(2); // the closing bracket, 0-based
+    // The closing bracket, found by scanning (the parser's span may end past it,
+    // at a comment or the next token): nesting counted, quoted text skipped.
+    let close = if open == '{' { '}' } else { ']' };
+    let (e, c) = match closing(lines, s.line - 1, o, open, close) {
+        Some((line, col)) => (crate::yaml::Pos { line: line + 1, column: col + 2 }, col),
+        None => (e, e.column.wrapping_sub(2)),
+    };
+    let last = lines.get(e.line.wrapping_sub(1)).unwrap_or(last);
     let after = first[o + 1..].iter().take_while(|&&x| x == ' ').count();
     if s.line == e.line && o + 1 + after == c {
         return; // empty: `{}` or `[ ]`
@@ -506,6 +510,38 @@ fn inside(
             }
         }
     }
+}
+
+/// The line and column (0-based) of the bracket closing the one at `lines[line][col]`.
+fn closing(lines: &[Vec<char>], line: usize, col: usize, open: char, close: char) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (l, chars) in lines.iter().enumerate().skip(line) {
+        let start = if l == line { col } else { 0 };
+        let mut i = start;
+        while i < chars.len() {
+            let ch = chars[i];
+            match quote {
+                Some('\'') if ch == '\'' && chars.get(i + 1) == Some(&'\'') => i += 1,
+                Some('"') if ch == '\\' => i += 1,
+                Some(q) if ch == q => quote = None,
+                Some(_) => {}
+                None if ch == '"' || ch == '\'' => quote = Some(ch),
+                // A comment ends the line's flow content.
+                None if ch == '#' && i > 0 && chars[i - 1] == ' ' => break,
+                None if ch == open => depth += 1,
+                None if ch == close => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some((l, i));
+                    }
+                }
+                None => {}
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 fn hyphen(f: &mut Findings<'_>, item: &Node, lines: &[Vec<char>]) {
@@ -599,7 +635,7 @@ mod tests {
 
     #[test]
     fn clean_yaml_has_no_findings() {
-        let text = "# Top comment\nimage:\n  repository: a  # inline\n  tag: \"x, #y\"\nlist:\n  - a\n  - b\nflow: [1, 2]\nblock: |\n  text # not a comment\n\n\n\n  more,text\nenabled: true\n";
+        let text = "# Top comment\nimage:\n  repository: a  # inline\n  tag: \"x, #y\"\nlist:\n  - a\n  - b\nflow: [1, 2]\nblock: |\n  text # not a comment\n\n\n  more,text\nenabled: true\n";
         assert_eq!(findings(text), vec![]);
     }
 
