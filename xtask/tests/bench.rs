@@ -32,3 +32,13 @@ fn bad_bench_arguments_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("\"lots\" is neither `real` nor a number"));
 }
+
+#[test]
+fn bench_repo_is_its_own_measurement() {
+    xtask().args(["bench", "--repo", ".", "--quick"]).assert().code(2);
+    xtask()
+        .args(["bench", "--repo", "no/such/folder"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--repo no/such/folder"));
+}

@@ -368,6 +368,10 @@ fn edited_kube_schema_dir_schemas_are_not_served_from_the_cache() {
     );
     for version in std::fs::read_dir(dir.path()).unwrap().flatten() {
         let file = version.path().join("configmap-v1.json");
+        // Schemas are extracted as renders need them: a version no render used has none.
+        if !file.exists() {
+            continue;
+        }
         let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         schema["required"] = serde_json::json!(["nexMustHave"]);
         std::fs::write(&file, schema.to_string()).unwrap();

@@ -193,11 +193,12 @@ fn an_unchanged_second_run_spawns_no_helm_and_a_changed_chart_alone_is_rerendere
     let first = run();
     assert_eq!(first.status.code(), Some(1), "{}", String::from_utf8_lossy(&first.stderr));
     let cold = take_log(&log);
-    // 2 charts × (1 lint + 1 render) + `helm version` of HELM_BIN: neither chart's
-    // templates can see the Kubernetes version, so one render serves both versions.
+    // 2 charts × 1 render + `helm version` of HELM_BIN: neither chart's templates
+    // can see the Kubernetes version, so one render serves both versions, and the
+    // model of helm lint vouches for both (tests/cold.rs), so helm lint never runs.
     let templates = cold.iter().filter(|l| l.starts_with("template")).count();
     assert_eq!(templates, 2, "{cold:#?}");
-    assert_eq!(cold.iter().filter(|l| l.starts_with("lint")).count(), 2, "{cold:#?}");
+    assert_eq!(cold.iter().filter(|l| l.starts_with("lint")).count(), 0, "{cold:#?}");
 
     let second = run();
     assert_eq!(take_log(&log), Vec::<String>::new(), "a warm run spawns no helm");

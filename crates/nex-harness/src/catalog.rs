@@ -244,6 +244,25 @@ pub fn select(charts: Vec<Chart>, wanted: &[PathBuf]) -> Result<Vec<Chart>, Cata
     Ok(out)
 }
 
+/// The charts named by their folders (paths such as `charts/gatus`, each
+/// holding a Chart.yaml), found without walking the chart dirs, so that
+/// linting one chart touches no other; `None` when any is a bare name (which
+/// discovery resolves) or not a chart folder (which [`select`] reports).
+pub fn by_path(wanted: &[PathBuf]) -> Option<Vec<Chart>> {
+    let mut out: Vec<Chart> = Vec::new();
+    for w in wanted {
+        let is_path = w.is_absolute() || w.components().count() > 1;
+        if !is_path || !w.join("Chart.yaml").is_file() {
+            return None;
+        }
+        let chart = load(&rel(&crate::paths::clean(w)));
+        if !out.iter().any(|c| same_dir(&c.dir, &chart.dir)) {
+            out.push(chart);
+        }
+    }
+    Some(out)
+}
+
 fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -374,6 +393,20 @@ mod tests {
         assert_eq!(by_path.len(), 1);
         assert!(by_path[0].dir.ends_with("two/app"));
         assert_eq!(select(found, &[PathBuf::from("solo")]).unwrap()[0].name, "solo");
+    }
+
+    #[test]
+    fn charts_named_by_folder_are_found_without_discovery() {
+        let tmp = tempfile::tempdir().unwrap();
+        chart(tmp.path(), "charts/a", &["tls-values.yaml"]);
+        let a = tmp.path().join("charts/a");
+        let found = by_path(&[a.clone(), tmp.path().join("charts/./a/")]).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].name, "a");
+        assert_eq!(found[0].scenarios.len(), 2);
+        // A bare name is discovery's to resolve, a folder without Chart.yaml select's to refuse.
+        assert!(by_path(&[PathBuf::from("a")]).is_none());
+        assert!(by_path(&[a, tmp.path().join("charts")]).is_none());
     }
 
     #[test]

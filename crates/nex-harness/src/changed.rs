@@ -94,6 +94,19 @@ fn failed(args: &[&str], stderr: &str) -> GitError {
     GitError::Failed { command: args.join(" "), stderr: stderr.to_owned() }
 }
 
+/// Whether git would find no repository from the working directory: no
+/// `.git` in it nor in a folder above, and no `GIT_*` variable that points git
+/// elsewhere. Saves a lint outside a clone (a bench catalog, a tarball) a git process.
+fn outside_any_repository() -> bool {
+    let steered = ["GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    match std::env::current_dir() {
+        Ok(cwd) if !steered => !cwd.ancestors().any(|d| d.join(".git").exists()),
+        _ => false,
+    }
+}
+
 impl Baseline {
     /// Resolves `merge-base <remote>/<target-branch> <since|HEAD>` in the working directory.
     pub fn resolve(config: &CtConfig) -> Result<Self, GitError> {
@@ -103,6 +116,9 @@ impl Baseline {
         revision("remote", remote)?;
         revision("target-branch", branch)?;
         revision("since", since)?;
+        if outside_any_repository() {
+            return Err(GitError::NotARepo);
+        }
         let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
         if !inside.ok || inside.stdout != "true" {
             return Err(GitError::NotARepo);

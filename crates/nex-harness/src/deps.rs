@@ -48,6 +48,9 @@ pub enum DepsError {
         missing: Vec<String>,
         /// helm's first complaint.
         reason: String,
+        /// When the fetch failed (seconds since the epoch), when this is that
+        /// failure remembered ([`UNAVAILABLE_FOR`]) rather than a new attempt.
+        remembered: Option<u64>,
     },
 }
 
@@ -117,12 +120,24 @@ impl Deps {
         {
             return Ok(());
         }
+        // A fetch that failed lately is not tried again on every run.
+        let failed =
+            self.cache_dir.as_ref().map(|d| d.join(format!("{}.unavailable", self.failure_key(&key).0)));
+        if let Some(f) = failed.as_ref().and_then(|f| Failure::recent(f, now(), recheck())) {
+            return Err(DepsError::Unavailable {
+                missing: f.missing,
+                reason: f.reason,
+                remembered: Some(f.at),
+            });
+        }
         let repo_failures = self.add_repos(helm);
         let mut cmd = helm.command();
         cmd.args(["dependency", "build"]).arg(&chart.dir).args(&self.dependency_extra_args);
-        let out = helm
-            .run(cmd)
-            .map_err(|e| DepsError::Unavailable { missing: describe(), reason: e.to_string() })?;
+        let out = helm.run(cmd).map_err(|e| DepsError::Unavailable {
+            missing: describe(),
+            reason: e.to_string(),
+            remembered: None,
+        })?;
         if !out.status.success() {
             let said =
                 format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -131,7 +146,18 @@ impl Deps {
             if !repo_failures.is_empty() && reason.contains("no repository definition") {
                 reason = repo_failures.join("; ");
             }
-            return Err(DepsError::Unavailable { missing: describe(), reason });
+            let failure = Failure { missing: describe(), reason, at: now() };
+            if let Some(f) = &failed {
+                failure.keep(f);
+            }
+            return Err(DepsError::Unavailable {
+                missing: failure.missing,
+                reason: failure.reason,
+                remembered: None,
+            });
+        }
+        if let (Some(f), Some(dir)) = (&failed, &self.cache_dir) {
+            let _ = crate::fsio::remove_file_within(dir, f);
         }
         if let Some(kept) = kept {
             keep(&chart.dir.join("charts"), &declared, &kept);
@@ -144,6 +170,14 @@ impl Deps {
             }
         }
         Ok(())
+    }
+
+    /// What a failed fetch is remembered under: the build's inputs and the repositories configured.
+    fn failure_key(&self, build: &crate::cache::Key) -> crate::cache::Key {
+        crate::cache::KeyBuilder::new("dependency fetch failed")
+            .str(&build.0)
+            .str(&self.chart_repos.join("\n"))
+            .finish()
     }
 
     /// `helm repo add` for each `chart-repos` entry, once per run; returns
@@ -180,6 +214,51 @@ impl Deps {
             }
             failed
         })
+    }
+}
+
+/// How long a failed fetch of remote dependencies is remembered: runs in that
+/// time report it again without asking the repositories (`NEX_RECHECK_DEPS=1`
+/// asks them now; any change to Chart.yaml, Chart.lock or `chart-repos` too).
+pub const UNAVAILABLE_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The environment variable that retries remembered failed fetches.
+pub const RECHECK: &str = "NEX_RECHECK_DEPS";
+
+fn recheck() -> bool {
+    std::env::var_os(RECHECK).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A failed fetch, as remembered in the dependency cache.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Failure {
+    missing: Vec<String>,
+    reason: String,
+    /// When it failed (seconds since the epoch).
+    at: u64,
+}
+
+impl Failure {
+    /// The failure remembered at `path` if it is younger than [`UNAVAILABLE_FOR`] (and not `recheck`).
+    fn recent(path: &Path, now: u64, recheck: bool) -> Option<Self> {
+        if recheck {
+            return None;
+        }
+        let bytes = crate::fsio::read_capped(path, crate::fsio::limit::STAMP).ok()?;
+        let f: Failure = serde_json::from_slice(&bytes).ok()?;
+        (f.at <= now && now - f.at < UNAVAILABLE_FOR.as_secs()).then_some(f)
+    }
+
+    /// Best effort: without it the next run only asks again.
+    fn keep(&self, path: &Path) {
+        let (Some(dir), Ok(bytes)) = (path.parent(), serde_json::to_vec(self)) else { return };
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = crate::fsio::write_scratch(dir, path, &bytes);
+        }
     }
 }
 
@@ -382,6 +461,22 @@ mod tests {
         .unwrap();
         let deps = local_dependencies(tmp.path());
         assert_eq!(deps, vec![("common".to_owned(), tmp.path().join("../common"))]);
+    }
+
+    #[test]
+    fn failed_fetches_are_remembered_for_a_while_unless_rechecked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.unavailable");
+        let f = Failure {
+            missing: vec!["redis 1.0.0 (oci://example.org)".into()],
+            reason: "timeout".into(),
+            at: 1000,
+        };
+        f.keep(&path);
+        assert_eq!(Failure::recent(&path, 1000 + 60, false), Some(f.clone()));
+        assert_eq!(Failure::recent(&path, 1000 + 60, true), None, "rechecked on demand");
+        assert_eq!(Failure::recent(&path, 1000 + UNAVAILABLE_FOR.as_secs(), false), None, "expired");
+        assert_eq!(Failure::recent(&path, 999, false), None, "a clock set back asks again");
     }
 
     #[test]

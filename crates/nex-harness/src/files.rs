@@ -20,13 +20,43 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 
 /// A chart's Chart.yaml, read and parsed (for code that runs without the
 /// loader: packaging, diffs, the target branch's tree, dependency folders).
+///
+/// A run asks for a chart's Chart.yaml several times (its dependencies, the
+/// findings' key, the README table), so it is parsed once per process while
+/// the file's identity, size and times stay the same (and it is old enough
+/// for them to stand for its content).
 pub fn read_chart_meta(chart_dir: &Path) -> ChartMeta {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    /// Each Chart.yaml parsed, with the stamp it was parsed at.
+    type Parsed = HashMap<PathBuf, (Vec<u8>, ChartMeta)>;
+    static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
     let path = chart_dir.join(CHART_YAML);
-    match YamlFile::read(&path) {
+    let memo = PARSED.get_or_init(Default::default);
+    // A Chart API v1 chart's dependencies are in requirements.yaml: its stamp counts too.
+    let requirements_file = chart_dir.join("requirements.yaml");
+    let stamp = crate::cache::settled_stamp(&path).and_then(|mut s| {
+        if requirements_file.exists() {
+            s.extend(crate::cache::settled_stamp(&requirements_file)?);
+        }
+        Some(s)
+    });
+    if let Some(stamp) = &stamp {
+        let known = memo.lock().unwrap_or_else(|p| p.into_inner()).get(&path).cloned();
+        if let Some((_, meta)) = known.filter(|(at, _)| at == stamp) {
+            crate::fsio::note_read(&path);
+            return meta;
+        }
+    }
+    let meta = match YamlFile::read(&path) {
         Ok(f) => ChartMeta::from_parsed(&path, f.text, &f.parsed)
             .with_requirements(requirements(chart_dir).as_deref()),
         Err(e) => ChartMeta::unreadable(&path, e),
+    };
+    if let Some(stamp) = stamp {
+        memo.lock().unwrap_or_else(|p| p.into_inner()).insert(path, (stamp, meta.clone()));
     }
+    meta
 }
 
 /// `requirements.yaml` of a Chart API v1 chart, when it has one.
@@ -177,6 +207,23 @@ impl JsonFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chart_yaml_is_parsed_again_once_it_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(CHART_YAML);
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let write = |version: &str| {
+            std::fs::write(&path, format!("apiVersion: v2\nname: a\nversion: {version}\n")).unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(long_ago).unwrap();
+        };
+        write("1.0.0");
+        assert_eq!(read_chart_meta(tmp.path()).version.as_deref(), Some("1.0.0"));
+        assert_eq!(read_chart_meta(tmp.path()).version.as_deref(), Some("1.0.0"));
+        // Same size, same modification time: the change time still tells.
+        write("2.0.0");
+        assert_eq!(read_chart_meta(tmp.path()).version.as_deref(), Some("2.0.0"));
+    }
 
     #[test]
     fn non_utf8_is_placed() {

@@ -81,6 +81,7 @@ impl FileError {
 /// between is refused too. Read it through `take(limit)` (as [`read_capped`]
 /// and [`hash_capped`] do) so growth after the check cannot run past the limit.
 pub fn open_capped(path: &Path, limit: u64) -> Result<(std::fs::File, u64), FileError> {
+    note_read(path);
     let meta = std::fs::metadata(path).map_err(FileError::from_io)?;
     if !meta.is_file() {
         return Err(FileError::NotRegular(kind_of(meta.file_type())));
@@ -702,6 +703,29 @@ pub fn copy_capped(from: &Path, to: &Path, limit: u64) -> Result<(), WriteError>
     set_mode(tmp.as_file(), None).map_err(io)?;
     tmp.persist(&dest).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// `NEX_TRACE_READS=<file>`: every file the harness reads is appended to
+/// `<file>`, one absolute path a line. Shows what a run reads: a warm lint of
+/// one named chart reads that chart, its `file://` dependencies, the settings
+/// and the cache (`xtask/tests/warm.rs` holds it to that).
+pub const TRACE_READS: &str = "NEX_TRACE_READS";
+
+/// Notes a read in the [`TRACE_READS`] file (nothing when it is not set).
+/// Every read here notes itself; a memo that stands for a read notes it too.
+pub fn note_read(path: &Path) {
+    use std::sync::{Mutex, OnceLock};
+    static TRACE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    let trace = TRACE.get_or_init(|| {
+        let target = std::env::var_os(TRACE_READS).filter(|v| !v.is_empty())?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(target).ok()?;
+        Some(Mutex::new(file))
+    });
+    if let Some(file) = trace {
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(file, "{}", shown.display());
+    }
 }
 
 #[cfg(test)]

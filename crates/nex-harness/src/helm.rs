@@ -70,6 +70,9 @@ pub struct Helm {
     /// Release name and namespace of `helm template` (harness.yaml; default `nex`).
     pub release: String,
     pub namespace: String,
+    /// [`schemas_reach_out`] by chart folder, asked once per command: a chart
+    /// is run through helm a dozen times, and the walk decompresses its archives.
+    reach_out: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, bool>>>,
 }
 
 impl Helm {
@@ -91,6 +94,7 @@ impl Helm {
                 timeout,
                 release: RELEASE.into(),
                 namespace: NAMESPACE.into(),
+                reach_out: Default::default(),
             });
         }
         let pin = major.pin();
@@ -103,6 +107,7 @@ impl Helm {
             timeout,
             release: RELEASE.into(),
             namespace: NAMESPACE.into(),
+            reach_out: Default::default(),
         })
     }
 
@@ -142,7 +147,7 @@ impl Helm {
     pub fn lint(&self, chart: &Path, values: Option<&Path>, extra: &[String]) -> Result<Output, HelmError> {
         let mut cmd = self.command();
         cmd.arg("lint").arg(chart);
-        offline(&mut cmd, chart);
+        self.offline(&mut cmd, chart);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }
@@ -181,7 +186,7 @@ impl Helm {
     ) -> Result<Output, HelmError> {
         let mut cmd = self.command();
         cmd.arg("template").arg(&self.release).arg(chart).arg("--namespace").arg(&self.namespace);
-        offline(&mut cmd, chart);
+        self.offline(&mut cmd, chart);
         if let Some(v) = values {
             cmd.arg("--values").arg(v);
         }
@@ -239,15 +244,25 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// helm validates values against every `values.schema.json` of a chart and
-/// fetches what their references name, network included (and waits on a
-/// server that never answers). When any schema the chart carries could reach
-/// out, helm's own validation is switched off (`--skip-schema-validation`);
-/// the harness validates values itself (`values/schema`) and reports the
-/// reference (`schema/ref`), so nothing is lost and no run touches the network.
-fn offline(cmd: &mut Command, chart: &Path) {
-    if schemas_reach_out(chart) {
-        cmd.arg("--skip-schema-validation");
+impl Helm {
+    /// helm validates values against every `values.schema.json` of a chart and
+    /// fetches what their references name, network included (and waits on a
+    /// server that never answers). When any schema the chart carries could reach
+    /// out, helm's own validation is switched off (`--skip-schema-validation`);
+    /// the harness validates values itself (`values/schema`) and reports the
+    /// reference (`schema/ref`), so nothing is lost and no run touches the network.
+    /// (Charts do not change while a command runs: their dependencies are
+    /// vendored before helm renders them.)
+    fn offline(&self, cmd: &mut Command, chart: &Path) {
+        let known = self.reach_out.lock().unwrap_or_else(|p| p.into_inner()).get(chart).copied();
+        let reach = known.unwrap_or_else(|| {
+            let found = schemas_reach_out(chart);
+            self.reach_out.lock().unwrap_or_else(|p| p.into_inner()).insert(chart.to_owned(), found);
+            found
+        });
+        if reach {
+            cmd.arg("--skip-schema-validation");
+        }
     }
 }
 

@@ -197,9 +197,74 @@ pub fn load(root: &Path) -> Result<(Fixtures, String), FixturesError> {
     Ok((fixtures, texts))
 }
 
+/// The fixtures of a run, known by their folder's content and parsed only
+/// when a chart's load needs them: a warm lint, whose findings are cached
+/// under that content, reads none of them.
+#[derive(Debug)]
+pub struct FixturesFile {
+    root: PathBuf,
+    /// The fixtures folder's content fingerprint (for cache keys).
+    pub digest: String,
+    parsed: std::sync::OnceLock<Option<std::sync::Arc<Fixtures>>>,
+}
+
+impl FixturesFile {
+    /// The fixtures under `root`, or why they cannot be used ([`load`]'s
+    /// error); the verdict is remembered by the folder's content (an I/O
+    /// error, which says nothing about the content, is not).
+    pub fn find(root: &Path, cache: &crate::cache::Cache) -> Result<Self, String> {
+        let dir = root.join(FIXTURES_DIR);
+        let digest = cache.tree_fingerprint(&dir);
+        let key = crate::cache::KeyBuilder::new("kind fixtures problem")
+            .str(crate::kube::harness_identity())
+            .str(&dir.to_string_lossy())
+            .str(&digest)
+            .finish();
+        let problem = match cache.get::<Option<String>>(&key) {
+            Some(p) => p,
+            None => match load(root) {
+                Ok(_) => {
+                    cache.put(&key, &None::<String>);
+                    None
+                }
+                Err(e @ (FixturesError::Read { .. } | FixturesError::List { .. })) => Some(e.to_string()),
+                Err(e) => {
+                    let p = Some(e.to_string());
+                    cache.put(&key, &p);
+                    p
+                }
+            },
+        };
+        match problem {
+            Some(message) => Err(message),
+            None => Ok(Self { root: root.to_path_buf(), digest, parsed: Default::default() }),
+        }
+    }
+
+    /// The fixtures, parsed on first use (`None` when they cannot be read now).
+    pub fn fixtures(&self) -> Option<std::sync::Arc<Fixtures>> {
+        self.parsed.get_or_init(|| load(&self.root).ok().map(|(f, _)| std::sync::Arc::new(f))).clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixtures_are_judged_once_by_content_and_parsed_on_use() {
+        let tmp = root_with(&[("a.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n")]);
+        let cache = crate::cache::Cache::new(&tmp.path().join("cache"));
+        let found = FixturesFile::find(tmp.path(), &cache).unwrap();
+        assert_eq!(found.fixtures().unwrap().objects.len(), 1);
+        let dir = tmp.path().join(FIXTURES_DIR);
+        std::fs::write(dir.join("b.yaml"), "kind: Secret\n").unwrap();
+        let err = FixturesFile::find(tmp.path(), &cache).unwrap_err();
+        assert!(err.contains("b.yaml") && err.contains("without kind or metadata.name"), "{err}");
+        assert_ne!(FixturesFile::find(tmp.path(), &cache).err(), None, "remembered, still an error");
+        std::fs::remove_file(dir.join("b.yaml")).unwrap();
+        assert_eq!(FixturesFile::find(tmp.path(), &cache).unwrap().digest, found.digest);
+    }
 
     fn root_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();

@@ -25,6 +25,7 @@ pub mod files;
 pub mod fsio;
 pub mod helm;
 pub mod helmignore;
+pub mod helmlint;
 pub mod image_contract;
 pub mod images;
 pub mod kind;

@@ -8,7 +8,7 @@ use crate::load::{self, LoadOptions};
 use crate::process::ProcOutput;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The most worker threads any run starts, whatever `RAYON_NUM_THREADS` says:
@@ -64,6 +64,15 @@ fn lint_chart(
         return hit;
     }
     let loaded = load::load(chart, opts);
+    if std::env::var_os("NEX_DEBUG_LINT_MODEL").is_some() {
+        eprintln!(
+            "{}: {:?} {:?} runs={}",
+            chart.name,
+            loaded.lint_doubt,
+            loaded.lint_model,
+            loaded.helm_lint.len()
+        );
+    }
     let diags = checks::run_all(&loaded);
     if let Some(k) = key.filter(|_| settled(&loaded)) {
         opts.cache.put(&k, &diags);
@@ -92,26 +101,61 @@ fn findings_key(
         .str(crate::kube::harness_identity())
         .str(&chart.name)
         .str(&chart.dir.to_string_lossy())
-        .str(&crate::cache::chart_fingerprint(&chart.dir))
+        .str(&opts.cache.fingerprint(&chart.dir))
         .str(&format!("{:?}", chart.scenarios))
         .str(&opts.helm.version)
         .str(&opts.lint_extra_args.join("\u{0}"))
+        // `NEX_HELM_LINT=always` runs helm lint where the model would prove it silent.
+        .opt(std::env::var(crate::helmlint::ENV).ok().as_deref())
         .str(&format!("{:?}", opts.settings))
         .opt(opts.baseline.map(|b| format!("{:?}", b.previous(&chart.dir))).as_deref())
         .opt(opts.render.map(|s| s.identity()).as_deref())
         // The image rules read the lock: its text is part of every chart's findings.
-        .opt(opts.images_lock.as_ref().map(|(_, text)| text.as_str()))
+        .opt(opts.images_lock.as_ref().map(|l| l.digest.as_str()))
         // ct/install-ready reads the kind job's fixtures.
-        .opt(opts.kind_fixtures.as_ref().map(|(_, text)| text.as_str()));
+        .opt(opts.kind_fixtures.as_ref().map(|f| f.digest.as_str()));
     // Findings quote the templates of local dependencies from their source folders.
     for (name, dir) in meta.local_dependencies(&chart.dir) {
         let print = {
             let mut memo = sources.lock().unwrap_or_else(|p| p.into_inner());
-            memo.entry(dir.clone()).or_insert_with(|| crate::cache::chart_fingerprint(&dir)).clone()
+            memo.entry(dir.clone()).or_insert_with(|| opts.cache.fingerprint(&dir)).clone()
         };
         k = k.str(&name).str(&print);
     }
     Some(k.finish())
+}
+
+/// `docs/stale` on the catalog table of the README at `root` (whole-catalog
+/// runs), for `charts` (every chart `docs` sees). The table is built from the
+/// charts' folders alone, and building a row parses the chart's values and
+/// schema: the findings are cached under the README's text and the charts'
+/// fingerprints, and each row under its chart's, so a changed chart costs one row.
+pub fn catalog_table(root: &Path, charts: &[Chart], cache: &crate::cache::Cache) -> Vec<Diagnostic> {
+    let readme = root.join(crate::docs::README);
+    let id = crate::kube::harness_identity();
+    let prints: Vec<String> = charts.iter().map(|c| cache.fingerprint(&c.dir)).collect();
+    let mut k = KeyBuilder::new("catalog table").str(id).str(&root.to_string_lossy()).file(&readme);
+    for (c, print) in charts.iter().zip(&prints) {
+        k = k.str(&c.dir.to_string_lossy()).str(print);
+    }
+    let compute = || {
+        let mut rows = Vec::with_capacity(charts.len());
+        for (c, print) in charts.iter().zip(&prints) {
+            let key = KeyBuilder::new("catalog table row")
+                .str(id)
+                .str(&root.to_string_lossy())
+                .str(&c.dir.to_string_lossy())
+                .str(print)
+                .finish();
+            let row = cache.get_or(&key, || crate::docs::catalog_entry(root, c).ok(), |_| true);
+            // Charts whose docs cannot be built have their own findings; the table is not judged then.
+            let Some(row) = row else { return Vec::new() };
+            rows.push(row);
+        }
+        let top = crate::docs::catalog_readme_of(root, &rows).ok().flatten();
+        checks::docs::catalog(&readme, top)
+    };
+    cache.get_or(&k.finish(), compute, |_| true)
 }
 
 /// Whether a load's outcome is a result of its inputs alone: every helm run

@@ -136,13 +136,21 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
             Unnamed::Changed => Selection::Changed,
         }
     };
-    // Charts named by their folders need no chart dir (ct reads them where they are).
-    let discovery = match crate::catalog::discover_all(&root, config) {
-        Ok(d) => d,
-        Err(CatalogError::MissingChartDir(_)) if matches!(selection, Selection::Named(_)) => {
-            Default::default()
-        }
-        Err(e) => return Err(e.into()),
+    // Charts named by their folders need no walk over the other charts (issue 26),
+    // nor a chart dir (ct reads them where they are).
+    let direct = match &selection {
+        Selection::Named(named) if !args.chart.is_empty() => crate::catalog::by_path(named),
+        _ => None,
+    };
+    let discovery = match direct {
+        Some(_) => Default::default(),
+        None => match crate::catalog::discover_all(&root, config) {
+            Ok(d) => d,
+            Err(CatalogError::MissingChartDir(_)) if matches!(selection, Selection::Named(_)) => {
+                Default::default()
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     // Findings about chart folders belong to runs over the whole catalog.
     let whole = selection == Selection::All;
@@ -158,7 +166,10 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
 
     let mut baseline = None;
     let mut charts: Vec<Chart> = match &selection {
-        Selection::Named(named) => crate::catalog::select(discovery.charts, named)?,
+        Selection::Named(named) => match direct {
+            Some(direct) => direct,
+            None => crate::catalog::select(discovery.charts, named)?,
+        },
         Selection::Changed => {
             let base = Baseline::resolve(config).map_err(|e| anyhow::anyhow!("changed charts: {e}"))?;
             let touched = discovery
@@ -207,7 +218,7 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     let cache = crate::cache::Cache::new(&cache_root);
     let crd_dir = root.join(REPO_CRDS);
     let crd_folder = crd_dir.is_dir().then(|| REPO_CRDS.to_owned());
-    let (schemas, crd_errors) = Schemas::from_env(&cache_root, Some(crd_dir));
+    let schemas = Schemas::from_env(&cache, &cache_root, Some(crd_dir));
     let mut deps = crate::deps::Deps::new(config.chart_repos.clone(), &cache_root);
     deps.repo_extra_args = config.helm_repo_extra_args.clone();
     deps.dependency_extra_args = config.helm_dependency_extra_args.clone();
@@ -215,6 +226,7 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     // ct's `skip-helm-dependencies`: charts lint with what their `charts/` holds.
     opts.deps = (!config.skip_helm_dependencies).then_some(&deps);
     opts.render = Some(&schemas);
+    let docs_judged = settings.severity(crate::checks::docs::RULE.id, crate::diag::Severity::Error).is_some();
     let (yamllint, lint_conf_findings) = LintConf::load(&root, &config.lint_conf);
     findings.extend(lint_conf_findings);
     opts.settings = Settings {
@@ -225,6 +237,8 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
         kube_versions: settings.kube_versions.clone(),
         chart_yaml_schema: settings.chart_yaml_schema.clone(),
         chart_policy: settings.chart_policy(),
+        // README rendering is a tenth of a cold run: skipped when its rule is off (profile ct).
+        docs: docs_judged,
         validate_maintainers: config.validate_maintainers,
         crd_folder,
     };
@@ -240,25 +254,22 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     opts.base = tree.as_ref();
     // The image rules read the catalog's lock (offline); a catalog without one is not judged.
     // Read from the working directory (the root), so findings name it relative.
-    match crate::images::lock::Lock::read(Path::new("")) {
-        Ok(Some(lock)) => {
-            let lock_file = Path::new(crate::images::lock::FILE_NAME);
-            let text =
-                crate::fsio::read_text(lock_file, crate::fsio::limit::SETTINGS_FILE).unwrap_or_default();
-            opts.images_lock = Some((std::sync::Arc::new(lock), text));
+    // Parsed only when a chart's findings are not cached (issue 26).
+    if let Some((lock, problem)) = crate::images::lock::LockFile::find(Path::new(""), &cache) {
+        match problem {
+            None => opts.images_lock = Some(lock),
+            Some((message, at)) => findings.push(
+                Diagnostic::error(crate::checks::image::RULE_LOCK, "", message)
+                    .at(at)
+                    .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
+            ),
         }
-        Ok(None) => {}
-        Err(e) => findings.push(
-            Diagnostic::error(crate::checks::image::RULE_LOCK, "", e.to_string())
-                .at(e.location())
-                .hint("fix the file, or regenerate it with `cargo xtask images --update`"),
-        ),
     }
     // ct/install-ready judges the scenarios ct installs against the kind job's fixtures;
     // unreadable ones stop the run (the install would apply them).
-    let (fixtures, text) = crate::kind::load(Path::new(""))
+    let fixtures = crate::kind::FixturesFile::find(Path::new(""), &cache)
         .map_err(|e| anyhow::anyhow!("{e} (the kind job's fixtures, {})", crate::kind::FIXTURES_DIR))?;
-    opts.kind_fixtures = Some((std::sync::Arc::new(fixtures), text));
+    opts.kind_fixtures = Some(std::sync::Arc::new(fixtures));
     // A checkout the harness cannot write to is a tooling failure, not the charts' fault.
     let unwritable: Vec<String> = charts
         .iter()
@@ -274,19 +285,18 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
     findings.extend(crate::lint::run(&charts, &opts));
     let (command_findings, missing_tools) = additional_commands(&charts, &settings, &root);
     findings.extend(command_findings);
-    for e in crd_errors {
+    for e in schemas.crd_errors() {
         findings.push(Diagnostic::error(
             crate::checks::kube_schema::CRD,
             "",
             format!("cannot read CRD file {e}"),
         ));
     }
-    if whole && config.charts.is_empty() {
-        // The table lists every chart `docs` sees (deprecated ones too). Charts whose
-        // docs cannot be built have their own findings; the table is not judged then.
+    if whole && config.charts.is_empty() && docs_judged {
+        // The table lists every chart `docs` sees (deprecated ones too), row by row
+        // cached under each chart's fingerprint.
         let all = crate::catalog::discover(&root, config)?;
-        let top = crate::docs::catalog_readme(&root, &all).ok().flatten();
-        findings.extend(crate::checks::docs::catalog(&root.join(crate::docs::README), top));
+        findings.extend(crate::lint::catalog_table(&root, &all, &cache));
     }
     // Missing Kubernetes schemas are a tooling failure, not a finding about the charts.
     let unavailable = findings.iter().any(|d| d.rule == crate::checks::kube_schema::UNAVAILABLE);
@@ -305,7 +315,7 @@ pub fn run(args: &LintArgs, helm: Option<Major>, cli: Cli) -> anyhow::Result<Exi
         print!("{text}");
     }
     // Keep the results cache bounded (least recently used entries go first).
-    cache.prune(crate::cache::MAX_CACHE_BYTES);
+    cache.settle(crate::cache::MAX_CACHE_BYTES);
     for e in &missing_tools {
         eprintln!("error: {e}");
     }

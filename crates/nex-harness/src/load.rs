@@ -1,7 +1,7 @@
 //! Loading: everything the checks need about one chart, gathered at the edge
 //! (files read, helm run, objects validated) so that the checks themselves stay pure.
 
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
 use crate::catalog::{Chart, Scenario};
 use crate::changed::Baseline;
 use crate::files::{FileError, JsonFile, YamlFile};
@@ -38,6 +38,12 @@ pub struct LoadedChart {
     /// repeat that, blaming templates that need the dependency).
     pub dependencies: Result<(), crate::deps::DepsError>,
     pub helm_lint: Vec<LintRun>,
+    /// Why the model of `helm lint` could not vouch for the chart whatever
+    /// its values (helm lint then ran for every scenario).
+    pub lint_doubt: Option<String>,
+    /// Otherwise, per scenario, whether the model proved helm lint would say
+    /// nothing (`None`: it did not run) or why not (then it ran).
+    pub lint_model: Vec<(String, Option<String>)>,
     /// The README and the files it is generated from.
     pub docs: crate::docs::Loaded,
     /// The chart's source files, read and parsed once.
@@ -88,6 +94,8 @@ pub struct Settings {
     pub chart_yaml_schema: Option<std::sync::Arc<ChartYamlSchema>>,
     /// Whether Chart.yaml is also held to `schemas/chart.schema.json`.
     pub chart_policy: bool,
+    /// Whether READMEs are judged (`docs/stale` is on): otherwise they are not read.
+    pub docs: bool,
     /// ct's `validate-maintainers`: the `chart/maintainers` rule runs.
     pub validate_maintainers: bool,
     /// The repository's own CRD folder (`schemas/crds`), when it has one: hints name it.
@@ -114,6 +122,7 @@ impl Default for Settings {
             kube_versions: None,
             chart_yaml_schema: None,
             chart_policy: true,
+            docs: true,
             validate_maintainers: false,
             crd_folder: None,
         }
@@ -170,10 +179,10 @@ pub struct LoadOptions<'a> {
     pub base: Option<&'a crate::base_tree::Tree>,
     /// Chart repositories and the cache for remote dependencies (none: no `chart-repos`, no cache).
     pub deps: Option<&'a crate::deps::Deps>,
-    /// The catalog's image lock, read once for the run, and its text (for cache keys).
-    pub images_lock: Option<(std::sync::Arc<crate::images::lock::Lock>, String)>,
+    /// The catalog's image lock: its digest (for cache keys), parsed when a chart is loaded.
+    pub images_lock: Option<crate::images::lock::LockFile>,
     /// The kind job's fixtures (`crate::kind`), read once for the run, and their text (for cache keys).
-    pub kind_fixtures: Option<(std::sync::Arc<crate::kind::Fixtures>, String)>,
+    pub kind_fixtures: Option<std::sync::Arc<crate::kind::FixturesFile>>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -225,7 +234,7 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     // Without its dependencies helm can only fail; that is said once, as `deps/unavailable`.
     let helm_runs = helm_may_read && !matches!(dependencies, Err(crate::deps::DepsError::Unavailable { .. }));
-    let fingerprint = cache::chart_fingerprint(&chart.dir);
+    let fingerprint = opts.cache.fingerprint(&chart.dir);
     let inputs = RenderInputs {
         chart_dir: &chart.dir,
         meta: &meta,
@@ -262,17 +271,26 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     chart_crd_kinds.dedup();
     let chart_crds = CrdSet::new(crds);
 
-    let (helm_lint, renderings) = rayon::join(
-        || {
-            scenarios
-                .par_iter()
-                .filter(|_| helm_runs)
-                .map(|scenario| LintRun {
-                    scenario: scenario.clone(),
-                    result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
-                    strict: opts.lint_extra_args.iter().any(|a| a == "--strict"),
-                })
-                .collect()
+    // `helm lint` runs only where the model of it cannot prove it would say
+    // nothing (see `helmlint`): whatever the values (then beside the renders,
+    // for every scenario), or given a scenario's renders (then after them).
+    let lint_run = |scenario: &Scenario| LintRun {
+        scenario: scenario.clone(),
+        result: render::lint(&inputs, scenario.values_file.as_deref(), &opts.lint_extra_args),
+        strict: opts.lint_extra_args.iter().any(|a| a == "--strict"),
+    };
+    let model = crate::helmlint::Model::for_helm(&opts.helm.version, &opts.lint_extra_args);
+    let chart_doubt = match (&model, opts.render) {
+        (Ok(m), Some(_)) if kube_versions.is_ok() => {
+            m.chart_doubt(chart, files.chart_yaml.content.as_ref().ok(), &meta)
+        }
+        (Err(doubt), _) => Some(doubt.clone()),
+        _ => Some("no renders to judge".into()),
+    };
+    let (mut helm_lint, renderings): (Vec<LintRun>, Vec<Rendering>) = rayon::join(
+        || match &chart_doubt {
+            Some(_) if helm_runs => scenarios.par_iter().map(lint_run).collect(),
+            _ => Vec::new(),
         },
         || match (opts.render, &kube_versions) {
             // A library chart renders nothing (helm refuses to): its users' renders check it.
@@ -284,6 +302,24 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
             _ => Vec::new(),
         },
     );
+    let mut lint_model = Vec::new();
+    if let (Ok(m), None, true) = (&model, &chart_doubt, helm_runs) {
+        let doubts: Vec<Option<String>> = scenarios
+            .iter()
+            .map(|s| {
+                let renders: Vec<&Rendering> =
+                    renderings.iter().filter(|r| r.scenario.name == s.name).collect();
+                m.render_doubt(&chart.name, &opts.helm.release, &renders)
+            })
+            .collect();
+        helm_lint = scenarios
+            .par_iter()
+            .zip(&doubts)
+            .filter(|(_, d)| d.is_some())
+            .map(|(s, _)| lint_run(s))
+            .collect();
+        lint_model = scenarios.iter().zip(doubts).map(|(s, d)| (s.name.clone(), d)).collect();
+    }
 
     let text = |s: &Source<YamlFile>| s.content.as_ref().map(|f| f.text.clone()).unwrap_or_default();
     let mut values_texts = BTreeMap::new();
@@ -304,7 +340,11 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         }
     }
     let previous = opts.baseline.and_then(|b| b.previous(&chart.dir));
-    let docs = crate::docs::Loaded::load(chart, &meta);
+    let docs = if opts.settings.docs {
+        crate::docs::Loaded::load(chart, &meta)
+    } else {
+        crate::docs::Loaded { sources: Err("READMEs are not judged in this run".into()), readme: None }
+    };
     // The newest Kubernetes version of the matrix is the one upgrades are judged for.
     let upgrade = match (opts.base, &kube_versions) {
         (Some(tree), Ok(versions)) if helm_runs => {
@@ -320,6 +360,8 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         previous,
         dependencies,
         helm_lint,
+        lint_doubt: chart_doubt,
+        lint_model,
         meta,
         kube_versions,
         renderings,
@@ -328,8 +370,8 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
         local_dependencies,
         crd_errors,
         upgrade,
-        images_lock: opts.images_lock.as_ref().map(|(l, _)| l.clone()),
-        kind_fixtures: opts.kind_fixtures.as_ref().map(|(f, _)| f.clone()),
+        images_lock: opts.images_lock.as_ref().and_then(|l| l.lock()),
+        kind_fixtures: opts.kind_fixtures.as_ref().and_then(|f| f.fixtures()),
         chart_crd_kinds,
     }
 }
@@ -433,6 +475,8 @@ pub(crate) fn for_tests(scenarios: &[&str], chart_meta: serde_json::Value) -> Lo
         },
         dependencies: Ok(()),
         helm_lint: Vec::new(),
+        lint_doubt: None,
+        lint_model: Vec::new(),
         docs: crate::docs::Loaded { sources: Err("not read".into()), readme: None },
         files: ChartFiles {
             chart_yaml: missing("Chart.yaml"),

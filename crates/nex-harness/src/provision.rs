@@ -296,6 +296,19 @@ fn set_executable(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether `path` has the sha256 `expected`, hashed once: a stamp beside it
+/// (size, modification time) saves the next run the hashing.
+pub fn verified_sha256(path: &Path, expected: &str) -> bool {
+    if Stamp::matches(path, expected) {
+        return true;
+    }
+    let ok = sha256_file(path).is_ok_and(|s| s == expected);
+    if ok {
+        Stamp::write(path, expected);
+    }
+    ok
+}
+
 /// Records that a file was verified, keyed by its size and mtime, so that a
 /// warm run does not re-hash 60 MB; any change to the file invalidates it.
 struct Stamp;

@@ -135,9 +135,9 @@ fn analyse(
 }
 
 /// Whether no template of the chart can tell Kubernetes versions apart: no file
-/// of the chart or of its local (`file://`) dependencies mentions `Capabilities`
-/// (templates, or values passed through `tpl`), and it has no other dependency.
-/// Anything unreadable or unknown counts as version-aware.
+/// of the chart or of its local (`file://`) dependencies can see the version
+/// (templates, or values passed through `tpl`; see [`sees_version`]), and it
+/// has no other dependency. Anything unreadable or unknown counts as version-aware.
 pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
     fn blind(meta: &ChartMeta, dir: &Path, depth: usize) -> bool {
         if meta.error.is_some()
@@ -154,7 +154,7 @@ pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
             .any(|e| match e {
                 Ok(e) if e.file_type().is_file() => {
                     crate::fsio::read_capped(e.path(), crate::fsio::limit::CHART_FILE)
-                        .map_or(true, |b| b.windows(12).any(|w| w == b"Capabilities"))
+                        .map_or(true, |b| sees_version(&b))
                 }
                 Ok(_) => false,
                 Err(_) => true,
@@ -166,6 +166,23 @@ pub fn version_blind(meta: &ChartMeta, chart_dir: &Path) -> bool {
                 .all(|(_, d)| blind(&crate::files::read_chart_meta(d), d, depth + 1))
     }
     blind(meta, chart_dir, 0)
+}
+
+/// Whether a file can see the Kubernetes version: it names what differs between
+/// versions (`KubeVersion`, `APIVersions`), or uses `Capabilities` in any way
+/// but handing it on into a dict under its own name (`"Capabilities"
+/// .Capabilities`, as a chart passes its context to a library helper): the
+/// helper that receives it is scanned too, and must name `KubeVersion` or
+/// `APIVersions` to read the version.
+fn sees_version(text: &[u8]) -> bool {
+    // std's substring search (the byte windows of old cost a tenth of a cold run).
+    let text = String::from_utf8_lossy(text);
+    if text.contains("KubeVersion") || text.contains("APIVersions") {
+        return true;
+    }
+    text.replace("\"Capabilities\" .Capabilities", "")
+        .replace("\"Capabilities\" $.Capabilities", "")
+        .contains("Capabilities")
 }
 
 /// `helm template`, served from the cache when nothing it depends on changed.
@@ -322,6 +339,17 @@ mod tests {
             "values passed through tpl see it too"
         );
         std::fs::remove_file(app.join("values.yaml")).unwrap();
+        // Handing the capabilities on to a library helper is not reading them…
+        let pass = "{{ include \"common.x\" (dict \"Values\" .Values \"Capabilities\" .Capabilities) }}\n";
+        std::fs::write(app.join("templates/b.yaml"), pass).unwrap();
+        assert!(version_blind(&crate::files::read_chart_meta(&app), &app), "handed on");
+        // …unless the helper reads them, or they are used any other way.
+        std::fs::write(lib.join("templates/_h.tpl"), "{{ .Capabilities.KubeVersion.Minor }}").unwrap();
+        assert!(!version_blind(&crate::files::read_chart_meta(&app), &app), "read by the helper");
+        std::fs::remove_file(lib.join("templates/_h.tpl")).unwrap();
+        std::fs::write(app.join("templates/c.yaml"), "{{ toYaml .Capabilities }}").unwrap();
+        assert!(!version_blind(&crate::files::read_chart_meta(&app), &app), "printed whole");
+        std::fs::remove_file(app.join("templates/c.yaml")).unwrap();
         std::fs::write(
             app.join("Chart.yaml"),
             format!("{chart}  - name: redis\n    repository: oci://example.org/c\n"),

@@ -61,7 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ct_commands",
         ],
     ),
-    ("load", &["load", "render", "base_tree"]),
+    ("load", &["load", "render", "base_tree", "helmlint"]),
     ("checks", &["checks", "checks/*"]),
     (
         "apps",
@@ -617,6 +617,10 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "parses the packaged copy (helm's output) with ChartMeta::parse",
     ),
     ("crates/nex-harness/src/scaffold.rs", "writes a new chart's Chart.yaml"),
+    (
+        "crates/nex-harness/src/helmlint.rs",
+        "names a vendored dependency by the Chart.yaml inside its archive, as helm lint does",
+    ),
     ("crates/nex-harness/src/bench/mod.rs", "writes the generated many-keys chart"),
     (
         "crates/nex-harness/src/release/published_deps.rs",

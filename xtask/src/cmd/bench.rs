@@ -5,14 +5,15 @@ use nex_harness::helm::Major;
 use std::path::PathBuf;
 
 /// Measure `xtask lint` against a ct-style pipeline (helm lint, yamllint, yamale,
-/// kubernetes-validate, serially per chart) on the same charts: the real catalog,
-/// then 50 and 200 copies of its charts (3 scenarios each), in a temp dir.
+/// kubernetes-validate, serially per chart) and a plain serial helm loop on the same
+/// charts: one chart, the real catalog, then 50 and 200 copies of its charts (3
+/// scenarios each), in a temp dir; or any chart repository with --repo.
 ///
 /// Cold, warm and one-chart-changed lints are each run --runs times (median and
 /// spread), with the lint process's peak memory. The baseline's Python tools are
 /// installed with pip, pinned, into a venv under the cache dir (target/nex-cache/bench-venv).
 /// Prints a table and writes JSON; the last two lines are the speedup over the
-/// baseline and the overhead over the helm floor.
+/// baseline and the overhead over the helm floor. Exits 1 when a target is missed.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The real catalog only (a fast check)
@@ -24,15 +25,19 @@ pub struct Args {
     pub runs: u32,
 
     /// Catalogs to measure: `real` and numbers of application charts (ignored with --quick)
-    #[arg(long, value_delimiter = ',', default_value = "real,50,200")]
+    #[arg(long, value_delimiter = ',', default_value = "1,real,50,200")]
     pub sizes: Vec<String>,
+
+    /// Measure this chart repository instead (its ct.yaml, its charts as git has them), against the same baselines
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["quick", "sizes"])]
+    pub repo: Option<PathBuf>,
 
     /// Where the JSON record goes
     #[arg(long, default_value = "target/bench/bench.json")]
     pub out: PathBuf,
 
-    /// Numbers of values.yaml keys for the keys case (one chart, cold lint each); empty to skip
-    #[arg(long, value_delimiter = ',', default_value = "10000,20000,40000")]
+    /// Numbers of values.yaml keys for the keys case (one chart, cold lint each); the flag alone to skip
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "10000,20000,40000")]
     pub values_keys: Vec<usize>,
 
     /// Measure only the values-keys case (no catalogs, no baseline)
@@ -56,6 +61,10 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
         source_root: root.clone(),
         real_charts,
         sizes: if args.quick { vec![None] } else { sizes(&args.sizes)? },
+        repo: match &args.repo {
+            Some(p) => Some(p.canonicalize().with_context(|| format!("--repo {}", p.display()))?),
+            None => None,
+        },
         runs: args.runs as usize,
         baseline_sample: args.baseline_sample as usize,
         lint: LintCommand {
@@ -70,7 +79,7 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     };
     let machine = bench::machine::Machine::detect(&helm.version);
     // Lint time against values.yaml keys: linear, not quadratic (issue 16).
-    let keys = bench::measure_values_keys(&opts, &args.values_keys)?;
+    let keys = bench::measure_values_keys(&opts, if opts.repo.is_some() { &[] } else { &args.values_keys })?;
     if !keys.is_empty() {
         print!("{}", bench::values_keys_text(&keys));
     }
@@ -84,6 +93,12 @@ pub fn run(args: &Args, major: Major) -> anyhow::Result<Exit> {
     write_atomic(&out, &json).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("bench: wrote {}", out.display());
     print!("{}", report.text());
+    let missed = report.missed();
+    if !missed.is_empty() {
+        let names: Vec<&str> = missed.iter().map(|t| t.name.as_str()).collect();
+        eprintln!("bench: {} target(s) missed: {}", missed.len(), names.join("; "));
+        return Ok(Exit::Findings);
+    }
     Ok(Exit::Clean)
 }
 

@@ -91,7 +91,7 @@ fn lint(root: &std::path::Path, named: &[PathBuf], format: Format, major: Major)
     let helm = super::helm(major)?;
     let cache_root = nex_harness::provision::cache_root();
     let cache = nex_harness::cache::Cache::new(&cache_root);
-    let (schemas, _) = Schemas::from_env(&cache_root, Some(root.join("schemas/crds")));
+    let schemas = Schemas::from_env(&cache, &cache_root, Some(root.join("schemas/crds")));
     let mut all: Vec<Diagnostic> = Vec::new();
     let mut names = Vec::new();
     let mut tables = Vec::new();

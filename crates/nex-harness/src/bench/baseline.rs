@@ -74,9 +74,36 @@ pub struct ChartTimes {
     /// Sum of the helm processes' wall times.
     pub helm_seconds: f64,
     pub helm_runs: usize,
+    /// The wall time of a plain serial loop over the same chart: `helm dependency
+    /// build` (when it has dependencies), then `helm lint` and `helm template` per
+    /// scenario (one Kubernetes version), as a shell script would run them.
+    pub helm_loop_seconds: f64,
     pub tool_runs: usize,
     /// Processes that exited non-zero (findings; the time counts all the same).
     pub failed_runs: usize,
+}
+
+/// The files ct reads at a repository's root: its Chart.yaml schema and yamllint configuration.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub chart_schema: PathBuf,
+    /// `None`: yamllint's defaults.
+    pub lint_conf: Option<PathBuf>,
+}
+
+impl Layout {
+    /// ct.yaml's `chart-yaml-schema` and `lint-conf` when set, else the files
+    /// at the root ct looks for, else ct's own Chart.yaml shape (this
+    /// project's `schemas/chart.ct.yaml`) and yamllint's defaults.
+    pub fn of(root: &Path, config: &crate::config::CtConfig, ct_shape: &Path) -> Self {
+        let named = |s: &str| (!s.is_empty()).then(|| root.join(s)).filter(|p| p.is_file());
+        Self {
+            chart_schema: named(&config.chart_yaml_schema)
+                .or_else(|| named("chart_schema.yaml"))
+                .unwrap_or_else(|| ct_shape.to_path_buf()),
+            lint_conf: named(&config.lint_conf).or_else(|| named("lintconf.yaml")),
+        }
+    }
 }
 
 /// Runs the baseline for one chart; `root` is the catalog root (ct's working directory).
@@ -84,26 +111,33 @@ pub fn chart(
     tools: &Tools,
     helm: &Helm,
     root: &Path,
+    layout: &Layout,
     chart: &Chart,
     render: bool,
 ) -> Result<ChartTimes, BenchError> {
     let start = Instant::now();
     let mut t = ChartTimes { chart: chart.name.clone(), ..Default::default() };
-    let helm_run = |t: &mut ChartTimes, mut cmd: Command, out: Option<&Path>| -> Result<(), BenchError> {
-        cmd.current_dir(root).stdin(Stdio::null()).stderr(Stdio::null());
-        match out {
-            Some(path) => {
-                cmd.stdout(crate::fsio::create_output(path).map_err(|e| BenchError::io(path, e.into()))?)
+    // `in_loop`: the run is one the plain helm loop makes too.
+    let helm_run =
+        |t: &mut ChartTimes, mut cmd: Command, out: Option<&Path>, in_loop: bool| -> Result<(), BenchError> {
+            cmd.current_dir(root).stdin(Stdio::null()).stderr(Stdio::null());
+            match out {
+                Some(path) => {
+                    cmd.stdout(crate::fsio::create_output(path).map_err(|e| BenchError::io(path, e.into()))?)
+                }
+                None => cmd.stdout(Stdio::null()),
+            };
+            let s = Instant::now();
+            let status = cmd.status().map_err(|e| BenchError::io(&helm.bin, e))?;
+            let took = s.elapsed().as_secs_f64();
+            t.helm_seconds += took;
+            if in_loop {
+                t.helm_loop_seconds += took;
             }
-            None => cmd.stdout(Stdio::null()),
+            t.helm_runs += 1;
+            t.failed_runs += usize::from(!status.success());
+            Ok(())
         };
-        let s = Instant::now();
-        let status = cmd.status().map_err(|e| BenchError::io(&helm.bin, e))?;
-        t.helm_seconds += s.elapsed().as_secs_f64();
-        t.helm_runs += 1;
-        t.failed_runs += usize::from(!status.success());
-        Ok(())
-    };
     let tool_run = |t: &mut ChartTimes, mut cmd: Command| -> Result<(), BenchError> {
         let status =
             cmd.current_dir(root).status().map_err(|e| BenchError::Setup(format!("baseline tool: {e}")))?;
@@ -115,16 +149,19 @@ pub fn chart(
     if !crate::deps::local_dependencies(dir).is_empty() {
         let mut cmd = helm.command();
         cmd.args(["dependency", "build"]).arg(dir);
-        helm_run(&mut t, cmd, None)?;
+        helm_run(&mut t, cmd, None, true)?;
     }
     let mut yamale = tools.tool("yamale");
-    yamale.arg("--schema").arg(root.join("chart_schema.yaml")).arg(dir.join("Chart.yaml"));
+    yamale.arg("--schema").arg(&layout.chart_schema).arg(dir.join("Chart.yaml"));
     tool_run(&mut t, yamale)?;
     let mut yaml_files = vec![dir.join("Chart.yaml"), dir.join("values.yaml")];
     yaml_files.extend(chart.scenarios.iter().filter_map(|s| s.values_file.clone()));
     for f in yaml_files {
         let mut yamllint = tools.tool("yamllint");
-        yamllint.arg("--config-file").arg(root.join("lintconf.yaml")).arg(f);
+        if let Some(conf) = &layout.lint_conf {
+            yamllint.arg("--config-file").arg(conf);
+        }
+        yamllint.arg(f);
         tool_run(&mut t, yamllint)?;
     }
     for s in &chart.scenarios {
@@ -133,14 +170,14 @@ pub fn chart(
         if let Some(v) = &s.values_file {
             cmd.arg("--values").arg(v);
         }
-        helm_run(&mut t, cmd, None)?;
+        helm_run(&mut t, cmd, None, true)?;
     }
     if render {
         let meta = crate::files::read_chart_meta(dir);
         let versions = crate::kube::versions::matrix(meta.kube_version.as_deref()).unwrap_or_default();
         let tmp = tempfile::tempdir().map_err(|e| BenchError::Setup(e.to_string()))?;
         for s in &chart.scenarios {
-            for v in &versions {
+            for (i, v) in versions.iter().enumerate() {
                 let mut cmd = helm.command();
                 cmd.arg("template").arg(RELEASE).arg(dir).arg("--namespace").arg(NAMESPACE);
                 if let Some(f) = &s.values_file {
@@ -148,7 +185,7 @@ pub fn chart(
                 }
                 cmd.arg("--kube-version").arg(v);
                 let out = tmp.path().join(format!("{}-{v}.yaml", s.name));
-                helm_run(&mut t, cmd, Some(&out))?;
+                helm_run(&mut t, cmd, Some(&out), i == 0)?;
                 let mut validate = tools.tool("kubernetes-validate");
                 validate.args(["--strict", "--quiet", "-k", v]).arg(&out);
                 tool_run(&mut t, validate)?;

@@ -18,6 +18,12 @@ pub struct Generated {
     pub libraries: Vec<PathBuf>,
     /// Scenarios over all charts (each is one `helm lint`, and renders for applications).
     pub scenarios: usize,
+    /// A copied repository's files as checked out (`--repo`): a cold run starts
+    /// from them, whatever the previous run vendored. `None`: a generated catalog.
+    pub pristine: Option<std::collections::BTreeSet<PathBuf>>,
+    /// The repository's profile is ct: a chart with ci files is linted with
+    /// those alone (ct's rule), by the lint and so by the baselines.
+    pub ci_only: bool,
 }
 
 impl Generated {
@@ -25,8 +31,29 @@ impl Generated {
         self.apps.len() + self.libraries.len()
     }
 
+    /// The chart in `dir` with the scenarios the lint runs.
+    pub fn chart(&self, dir: &Path) -> Chart {
+        let mut c = crate::catalog::load(dir);
+        if self.ci_only && c.scenarios.iter().any(|s| s.values_file.is_some()) {
+            c.scenarios.retain(|s| s.values_file.is_some());
+        }
+        c
+    }
+
     /// Folders with vendored dependencies; removed before a cold run, the way a fresh checkout has none.
     pub fn clear_vendored(&self) -> Result<(), BenchError> {
+        if let Some(kept) = &self.pristine {
+            // Only what a run added to the checkout goes (in-tree subcharts stay).
+            for dir in self.apps.iter().chain(&self.libraries) {
+                for e in walkdir::WalkDir::new(dir.join("charts")).into_iter().flatten() {
+                    if e.file_type().is_file() && !kept.contains(e.path()) {
+                        crate::fsio::remove_file_within(&self.root, e.path())
+                            .map_err(|err| BenchError::io(e.path(), err.into()))?;
+                    }
+                }
+            }
+            return Ok(());
+        }
         for dir in self.apps.iter().chain(&self.libraries) {
             let vendored = dir.join("charts");
             if vendored.is_dir() {
@@ -62,8 +89,14 @@ pub fn generate(
     if apps.is_empty() {
         return Err(BenchError::Setup("the catalog has no application chart to copy".into()));
     }
-    let mut out =
-        Generated { root: dest.to_path_buf(), apps: Vec::new(), libraries: Vec::new(), scenarios: 0 };
+    let mut out = Generated {
+        root: dest.to_path_buf(),
+        apps: Vec::new(),
+        libraries: Vec::new(),
+        scenarios: 0,
+        pristine: None,
+        ci_only: false,
+    };
     for lib in &libs {
         let to = charts_dir.join(&lib.name);
         copy_chart(&lib.dir, &to, None, None)?;
@@ -89,6 +122,58 @@ pub fn generate(
                 out.apps.push(to);
             }
         }
+    }
+    Ok(out)
+}
+
+/// A copy of a whole repository (its `.git` left out), as it is: its charts
+/// are those its ct.yaml names, application charts rendered, libraries linted.
+pub fn copy_repo(source: &Path, dest: &Path) -> Result<Generated, BenchError> {
+    // A git checkout is copied as git has it (what a CI job starts from); other folders whole.
+    let tracked = std::process::Command::new("git")
+        .arg("-C")
+        .arg(source)
+        .args(["ls-files", "-z"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            o.stdout
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+                .collect::<std::collections::BTreeSet<PathBuf>>()
+        });
+    copy_tree(source, dest, &|rel: &Path| {
+        rel.components().next().is_none_or(|c| c.as_os_str() != ".git")
+            && tracked.as_ref().is_none_or(|t| t.contains(rel) || t.iter().any(|f| f.starts_with(rel)))
+    })?;
+    let config = crate::config::CtConfig::load(dest)
+        .map_err(|e| BenchError::Setup(format!("{}: {e}", source.display())))?;
+    let charts = crate::catalog::discover(dest, &config).map_err(|e| BenchError::Setup(e.to_string()))?;
+    let pristine = walkdir::WalkDir::new(dest)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    let ci_only = crate::settings::RunSettings::resolve(dest, &Default::default())
+        .is_ok_and(|s| s.profile == crate::rule::Profile::Ct);
+    let mut out = Generated {
+        root: dest.to_path_buf(),
+        apps: Vec::new(),
+        libraries: Vec::new(),
+        scenarios: 0,
+        pristine: Some(pristine),
+        ci_only,
+    };
+    for c in charts {
+        let dir = if c.dir.is_absolute() { c.dir.clone() } else { dest.join(&c.dir) };
+        out.scenarios += out.chart(&dir).scenarios.len();
+        if is_library(&dir) { out.libraries.push(dir) } else { out.apps.push(dir) }
+    }
+    if out.apps.is_empty() {
+        return Err(BenchError::Setup(format!("{} has no application chart to measure", source.display())));
     }
     Ok(out)
 }

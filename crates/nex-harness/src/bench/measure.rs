@@ -49,8 +49,14 @@ impl LintCommand {
     /// Runs `xtask lint` over `catalog` with `cache` as NEX_CACHE_DIR. Exit 0 and 1
     /// are runs that worked (the synthetic charts have findings); 2 is a failure.
     pub fn run(&self, catalog: &Path, cache: &Path) -> Result<Sample, BenchError> {
+        self.run_charts(catalog, cache, &[])
+    }
+
+    /// [`LintCommand::run`] of the charts named by their folders (relative to `catalog`).
+    pub fn run_charts(&self, catalog: &Path, cache: &Path, charts: &[&Path]) -> Result<Sample, BenchError> {
         let mut cmd = Command::new(&self.xtask);
         cmd.args(["--helm", &self.helm_major, "lint", "--format", "json"])
+            .args(charts)
             .current_dir(catalog)
             .env("NEX_CACHE_DIR", cache)
             .env_remove("NEX_NO_CACHE")

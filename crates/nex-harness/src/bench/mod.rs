@@ -42,6 +42,8 @@ pub struct Options<'a> {
     pub real_charts: Vec<Chart>,
     /// `None` is the real catalog; `Some(n)`: n application charts.
     pub sizes: Vec<Option<usize>>,
+    /// Another repository to measure as it is (`--repo`), instead of the sizes.
+    pub repo: Option<PathBuf>,
     pub runs: usize,
     /// Application charts per synthetic catalog put through the (slow, serial,
     /// linear in N) baseline; its total is scaled to the catalog.
@@ -65,6 +67,8 @@ pub struct CatalogResult {
     pub scenarios: usize,
     pub cold: Stats,
     pub warm: Stats,
+    /// Warm lint of one application chart named by its folder (`lint charts/<app>`).
+    pub named: Stats,
     pub changed: Stats,
     /// Peak resident memory of the lint process over every run, MiB.
     pub peak_rss_mib: Option<Stats>,
@@ -75,6 +79,9 @@ pub struct CatalogResult {
 pub struct BaselineResult {
     /// The whole catalog through the ct-style pipeline, serially (scaled when sampled).
     pub seconds: f64,
+    /// The plain serial helm loop over the catalog (`helm dependency build`,
+    /// `helm lint` + `helm template` per scenario), scaled alike.
+    pub helm_loop_seconds: f64,
     /// Sum of the helm processes' wall times (scaled when sampled).
     pub helm_seconds: f64,
     /// `helm_seconds / cores`: the floor for anything that runs these helm processes.
@@ -88,7 +95,17 @@ pub struct BaselineResult {
 /// Measures every requested catalog size.
 pub fn run(opts: &Options<'_>) -> Result<Vec<CatalogResult>, BenchError> {
     let tools = baseline::Tools::ensure(&opts.venv)?;
-    seed_schemas(opts)?;
+    seed_schemas(opts, &opts.real_charts)?;
+    if let Some(repo) = &opts.repo {
+        (opts.progress)(&format!("repository {}: copying", repo.display()));
+        let dir = opts.work.join("repo");
+        let g = catalog::copy_repo(repo, &dir)?;
+        let charts: Vec<Chart> = g.apps.iter().chain(&g.libraries).map(|d| crate::catalog::load(d)).collect();
+        seed_schemas(opts, &charts)?;
+        let result = measure_catalog(opts, &tools, &g, "repo")?;
+        let _ = crate::fsio::remove_dir_all_within(&opts.work, &dir);
+        return Ok(vec![result]);
+    }
     let mut out = Vec::new();
     for size in &opts.sizes {
         let label = size.map_or_else(|| "real".to_owned(), |n| n.to_string());
@@ -106,9 +123,9 @@ pub fn run(opts: &Options<'_>) -> Result<Vec<CatalogResult>, BenchError> {
 }
 
 /// Extracts the schema versions the charts need into the usual cache, so cold runs find them there.
-fn seed_schemas(opts: &Options<'_>) -> Result<(), BenchError> {
+fn seed_schemas(opts: &Options<'_>, charts: &[Chart]) -> Result<(), BenchError> {
     let root = crate::kube::provision::SchemaRoot::from_env(&opts.cache_root);
-    for c in &opts.real_charts {
+    for c in charts {
         let meta = crate::files::read_chart_meta(&c.dir);
         for v in crate::kube::versions::matrix(meta.kube_version.as_deref()).unwrap_or_default() {
             root.ensure(&v).map_err(|e| BenchError::Setup(e.to_string()))?;
@@ -160,8 +177,19 @@ fn measure_catalog(
         record(&s, &mut peaks);
         warm.push(s.seconds);
     }
+    let mut named = Vec::new();
+    let first = g.apps[0].strip_prefix(&g.root).unwrap_or(&g.apps[0]).to_path_buf();
+    for r in 0..runs {
+        (opts.progress)(&format!("catalog {label}: warm lint of {} {}/{runs}", first.display(), r + 1));
+        let s = opts.lint.run_charts(&g.root, &cache, &[&first])?;
+        record(&s, &mut peaks);
+        named.push(s.seconds);
+    }
     let mut changed = Vec::new();
-    let values = g.apps[0].join("values.yaml");
+    // The first application chart's values.yaml (its Chart.yaml when it has none).
+    let values = Some(g.apps[0].join("values.yaml"))
+        .filter(|v| v.is_file())
+        .unwrap_or_else(|| g.apps[0].join("Chart.yaml"));
     for r in 0..runs {
         (opts.progress)(&format!("catalog {label}: lint after one chart changed {}/{runs}", r + 1));
         let mut text = crate::files::read_text(&values).map_err(|e| BenchError::io(&values, e.into()))?;
@@ -180,6 +208,7 @@ fn measure_catalog(
         scenarios: g.scenarios,
         cold: stats(&cold)?,
         warm: stats(&warm)?,
+        named: stats(&named)?,
         changed: stats(&changed)?,
         peak_rss_mib: Stats::of(&peaks),
         baseline,
@@ -192,20 +221,25 @@ fn run_baseline(
     g: &catalog::Generated,
     label: &str,
 ) -> Result<BaselineResult, BenchError> {
-    let sample = if label == "real" { g.apps.len() } else { opts.baseline_sample.clamp(1, g.apps.len()) };
+    let whole = label == "real" || label == "repo";
+    let sample = if whole { g.apps.len() } else { opts.baseline_sample.clamp(1, g.apps.len()) };
+    let config = crate::config::CtConfig::load(&g.root).unwrap_or_default();
+    let layout = baseline::Layout::of(&g.root, &config, &opts.source_root.join("schemas/chart.ct.yaml"));
     let mut per_chart = Vec::new();
-    let (mut app_s, mut app_h, mut lib_s, mut lib_h) = (0.0, 0.0, 0.0, 0.0);
+    let (mut app_s, mut app_h, mut app_l, mut lib_s, mut lib_h, mut lib_l) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (i, dir) in g.apps.iter().take(sample).enumerate() {
         (opts.progress)(&format!("catalog {label}: baseline chart {}/{sample}", i + 1));
-        let t = baseline::chart(tools, opts.helm, &g.root, &crate::catalog::load(dir), true)?;
+        let t = baseline::chart(tools, opts.helm, &g.root, &layout, &g.chart(dir), true)?;
         app_s += t.seconds;
         app_h += t.helm_seconds;
+        app_l += t.helm_loop_seconds;
         per_chart.push(t);
     }
     for dir in &g.libraries {
-        let t = baseline::chart(tools, opts.helm, &g.root, &crate::catalog::load(dir), false)?;
+        let t = baseline::chart(tools, opts.helm, &g.root, &layout, &g.chart(dir), false)?;
         lib_s += t.seconds;
         lib_h += t.helm_seconds;
+        lib_l += t.helm_loop_seconds;
         per_chart.push(t);
     }
     // ct works chart by chart, so its time is the sum over charts; a sample of
@@ -215,6 +249,7 @@ fn run_baseline(
     let helm_seconds = app_h * scale + lib_h;
     Ok(BaselineResult {
         seconds: app_s * scale + lib_s,
+        helm_loop_seconds: app_l * scale + lib_l,
         helm_seconds,
         floor_seconds: helm_seconds / cores,
         charts_measured: per_chart.len(),

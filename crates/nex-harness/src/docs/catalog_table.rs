@@ -3,6 +3,7 @@
 use super::markdown::{cell, code_cell};
 use super::model::ChartDoc;
 use super::{CATALOG_END, CATALOG_START, DocsError, find_markers, neutralise_markers};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
 
@@ -10,21 +11,38 @@ const TEMPLATE_NAME: &str = "catalog.md";
 const TEMPLATE: &str = include_str!("../../templates/catalog.md.tera");
 
 /// A chart as listed in the table; `path` is its folder relative to the README.
-pub struct Entry<'a> {
-    pub doc: &'a ChartDoc,
+/// (Kept by lint's cache per chart: a whole-catalog run rebuilds only the rows of changed charts.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub name: String,
+    pub version: String,
+    pub app_version: Option<String>,
+    pub description: String,
     pub path: String,
 }
 
-pub fn table(entries: &[Entry<'_>]) -> Result<String, DocsError> {
+impl Entry {
+    pub fn of(doc: &ChartDoc, path: String) -> Self {
+        Self {
+            name: doc.name.clone(),
+            version: doc.version.clone(),
+            app_version: doc.app_version.clone(),
+            description: doc.description.clone(),
+            path,
+        }
+    }
+}
+
+pub fn table(entries: &[Entry]) -> Result<String, DocsError> {
     let charts: Vec<_> = entries
         .iter()
         .map(|e| {
             json!({
-                "name": cell(&e.doc.name),
+                "name": cell(&e.name),
                 "path": e.path,
-                "version": code_cell(&e.doc.version),
-                "app_version": e.doc.app_version.as_deref().map(code_cell).unwrap_or_else(|| "—".into()),
-                "description": cell(&e.doc.description),
+                "version": code_cell(&e.version),
+                "app_version": e.app_version.as_deref().map(code_cell).unwrap_or_else(|| "—".into()),
+                "description": cell(&e.description),
             })
         })
         .collect();

@@ -204,19 +204,28 @@ pub fn catalog_readme(
     charts: &[crate::catalog::Chart],
 ) -> Result<Option<(String, String)>, DocsError> {
     let file = root.join(README);
-    let Some(have) = read_optional(&file)? else { return Ok(None) };
-    let mut docs = Vec::with_capacity(charts.len());
-    for chart in charts {
-        docs.push((chart, model::ChartDoc::from_sources(&Sources::read(chart)?)?));
+    if read_optional(&file)?.is_none() {
+        return Ok(None);
     }
-    let entries: Vec<catalog_table::Entry<'_>> = docs
-        .iter()
-        .map(|(chart, doc)| catalog_table::Entry {
-            doc,
-            path: chart.dir.strip_prefix(root).unwrap_or(&chart.dir).to_string_lossy().replace('\\', "/"),
-        })
-        .collect();
-    let table = catalog_table::table(&entries)?;
+    let entries = charts.iter().map(|c| catalog_entry(root, c)).collect::<Result<Vec<_>, _>>()?;
+    catalog_readme_of(root, &entries)
+}
+
+/// A chart's row of the catalog table (read from the chart's folder alone).
+pub fn catalog_entry(root: &Path, chart: &crate::catalog::Chart) -> Result<catalog_table::Entry, DocsError> {
+    let doc = model::ChartDoc::from_sources(&Sources::read(chart)?)?;
+    let path = chart.dir.strip_prefix(root).unwrap_or(&chart.dir).to_string_lossy().replace('\\', "/");
+    Ok(catalog_table::Entry::of(&doc, path))
+}
+
+/// [`catalog_readme`] from rows already built ([`catalog_entry`]).
+pub fn catalog_readme_of(
+    root: &Path,
+    entries: &[catalog_table::Entry],
+) -> Result<Option<(String, String)>, DocsError> {
+    let file = root.join(README);
+    let Some(have) = read_optional(&file)? else { return Ok(None) };
+    let table = catalog_table::table(entries)?;
     let want = catalog_table::splice(&have, &table, &file)?;
     Ok(Some((have, want)))
 }

@@ -205,6 +205,64 @@ impl LockError {
     }
 }
 
+/// A catalog's lock as a lint run sees it: its content digest (part of every
+/// chart's findings key) and, on first use, its parse. A warm run, whose
+/// findings all come from the cache, never reads or parses the file: the
+/// digest comes from the cache's stat memo ([`crate::cache::Cache::tree_fingerprint`]),
+/// and whether the file is valid is remembered by that digest.
+#[derive(Debug)]
+pub struct LockFile {
+    pub path: PathBuf,
+    pub digest: String,
+    parsed: std::sync::OnceLock<Option<std::sync::Arc<Lock>>>,
+}
+
+/// Why a lock cannot be used, as remembered by its digest.
+pub type Problem = Option<(String, crate::diag::Location)>;
+
+impl LockFile {
+    /// The lock at `root` (`None` when it has none) and its problem, if any.
+    pub fn find(root: &Path, cache: &crate::cache::Cache) -> Option<(Self, Problem)> {
+        let path = root.join(FILE_NAME);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return None;
+        }
+        let digest = cache.tree_fingerprint(&path);
+        let key = crate::cache::KeyBuilder::new("images lock problem")
+            .str(crate::kube::harness_identity())
+            .str(&path.to_string_lossy())
+            .str(&digest)
+            .finish();
+        let check = || match Lock::read(root) {
+            Ok(_) => Ok(None),
+            Err(e @ LockError::Io { .. }) => Err(Some((e.to_string(), e.location()))),
+            Err(e) => Ok(Some((e.to_string(), e.location()))),
+        };
+        // An I/O error says nothing about the content: it is not remembered.
+        let problem = match cache.get::<Problem>(&key) {
+            Some(p) => p,
+            None => match check() {
+                Ok(p) => {
+                    cache.put(&key, &p);
+                    p
+                }
+                Err(p) => p,
+            },
+        };
+        Some((Self { path, digest, parsed: Default::default() }, problem))
+    }
+
+    /// The lock, parsed on first use (`None` when it cannot be read).
+    pub fn lock(&self) -> Option<std::sync::Arc<Lock>> {
+        self.parsed
+            .get_or_init(|| {
+                let text = crate::fsio::read_text(&self.path, crate::fsio::limit::SETTINGS_FILE).ok()?;
+                Lock::parse(&self.path, &text).ok().map(std::sync::Arc::new)
+            })
+            .clone()
+    }
+}
+
 impl Lock {
     /// The lock of a catalog root; `Ok(None)` when it has none.
     pub fn read(root: &Path) -> Result<Option<Self>, LockError> {

@@ -42,46 +42,84 @@ type Slots<K, V> = Mutex<HashMap<K, Arc<OnceLock<V>>>>;
 /// The schema store of one run.
 pub struct Schemas {
     root: SchemaRoot,
-    /// CRDs configured for the catalog (`schemas/crds/`).
-    catalog_crds: CrdSet,
-    registries: Slots<String, Result<Arc<jsonschema::Registry<'static>>, SchemaError>>,
+    /// Results cache (served API versions) and its stat memo (CRD fingerprints).
+    cache: Cache,
+    /// Folders of CRDs configured for the catalog (`schemas/crds/`).
+    crd_dirs: Vec<PathBuf>,
+    /// The built-in CRDs then those of `crd_dirs`, and the files that could not
+    /// be read; parsed only when an object of a kind Kubernetes lacks is
+    /// validated (a warm run parses none of the megabytes of CRD YAML).
+    catalog_crds: OnceLock<(CrdSet, Vec<String>)>,
+    identity: OnceLock<String>,
+    definitions: Slots<String, Result<Arc<Definitions>, SchemaError>>,
     compiled: Slots<(String, String, String), Option<Compiled>>,
     served: Slots<String, Vec<String>>,
 }
 
 impl Schemas {
-    pub fn new(root: SchemaRoot, catalog_crds: CrdSet) -> Self {
+    /// Kubernetes schemas at `root`; the CRDs built into the harness, then those
+    /// of each folder of `crd_dirs` (a later definition of a kind replaces an earlier one).
+    pub fn new(root: SchemaRoot, cache: &Cache, crd_dirs: &[PathBuf]) -> Self {
         Self {
             root,
-            catalog_crds,
-            registries: Mutex::default(),
+            cache: cache.clone(),
+            crd_dirs: crd_dirs.to_vec(),
+            catalog_crds: OnceLock::new(),
+            identity: OnceLock::new(),
+            definitions: Mutex::default(),
             compiled: Mutex::default(),
             served: Mutex::default(),
         }
     }
 
     /// The run's schemas: `KUBE_SCHEMA_DIR` or the cache, and the catalog's CRD folder.
-    pub fn from_env(cache_root: &std::path::Path, crd_dir: Option<PathBuf>) -> (Self, Vec<String>) {
-        Self::with_crd_dirs(cache_root, crd_dir.as_slice())
+    pub fn from_env(cache: &Cache, cache_root: &std::path::Path, crd_dir: Option<PathBuf>) -> Self {
+        Self::new(SchemaRoot::from_env(cache_root), cache, crd_dir.as_slice())
     }
 
-    /// The run's schemas: `KUBE_SCHEMA_DIR` or the cache; the CRDs built into
-    /// the harness, then those of each folder of `crd_dirs` (a later
-    /// definition of a kind replaces an earlier one). Unreadable files are returned.
-    pub fn with_crd_dirs(cache_root: &std::path::Path, crd_dirs: &[PathBuf]) -> (Self, Vec<String>) {
-        let mut list: Vec<crd::CrdSchema> = crd::bundled().to_vec();
-        let mut errors = Vec::new();
-        for dir in crd_dirs {
-            let (mut found, mut errs) = crd::load_dir(dir);
-            list.append(&mut found);
-            errors.append(&mut errs);
+    /// The catalog's CRD files that cannot be read or parsed, remembered by
+    /// the folders' content, so that an unchanged folder is not parsed again.
+    pub fn crd_errors(&self) -> Vec<String> {
+        let dirs: Vec<&PathBuf> = self.crd_dirs.iter().filter(|d| d.exists()).collect();
+        if dirs.is_empty() {
+            return Vec::new();
         }
-        (Self::new(SchemaRoot::from_env(cache_root), CrdSet::new(list)), errors)
+        let key = KeyBuilder::new("catalog crd errors").str(&self.identity()).finish();
+        // The folders alone: the built-in CRDs have no errors (a test parses them).
+        let errors = || match self.catalog_crds.get() {
+            Some((_, errors)) => errors.clone(),
+            None => dirs.iter().flat_map(|d| crd::load_dir(d).1).collect(),
+        };
+        self.cache.get_or(&key, errors, |_| true)
     }
 
-    /// What the validation results depend on besides the object (cache keys).
+    fn catalog_crds(&self) -> &(CrdSet, Vec<String>) {
+        self.catalog_crds.get_or_init(|| {
+            let mut list: Vec<crd::CrdSchema> = crd::bundled().to_vec();
+            let mut errors = Vec::new();
+            for dir in &self.crd_dirs {
+                let (mut found, mut errs) = crd::load_dir(dir);
+                list.append(&mut found);
+                errors.append(&mut errs);
+            }
+            (CrdSet::new(list), errors)
+        })
+    }
+
+    /// What the validation results depend on besides the object (cache keys):
+    /// the schemas, and the CRD folders' content (by the stat memo, so
+    /// unchanged files are not read). The built-in CRDs are part of the
+    /// harness, which every key that uses this names too ([`harness_identity`]).
     pub fn identity(&self) -> String {
-        format!("{} {}", self.root.identity(), self.catalog_crds.fingerprint)
+        self.identity
+            .get_or_init(|| {
+                let mut k = KeyBuilder::new("catalog crds").str(harness_identity());
+                for dir in &self.crd_dirs {
+                    k = k.str(&dir.to_string_lossy()).str(&self.cache.tree_fingerprint(dir));
+                }
+                format!("{} {}", self.root.identity(), k.finish().0)
+            })
+            .clone()
     }
 
     /// Validates one object for one Kubernetes version, served from the cache
@@ -89,8 +127,7 @@ impl Schemas {
     pub fn validate(&self, object: &Value, version: &str, chart_crds: &CrdSet, cache: &Cache) -> Outcome {
         let key = KeyBuilder::new("validate")
             .str(harness_identity())
-            .str(&self.root.identity())
-            .str(&self.catalog_crds.fingerprint)
+            .str(&self.identity())
             .str(&chart_crds.fingerprint)
             .str(version)
             .str(&object.to_string())
@@ -116,7 +153,7 @@ impl Schemas {
         } else {
             match self.builtin(version, api_version, kind) {
                 Ok(Some(v)) => Some(v),
-                Ok(None) => self.catalog_crds.get(api_version, kind).map(|c| self.crd_cached(version, c)),
+                Ok(None) => self.catalog_crds().0.get(api_version, kind).map(|c| self.crd_cached(version, c)),
                 Err(e) => return Outcome::Unavailable(e.to_string()),
             }
         };
@@ -137,42 +174,54 @@ impl Schemas {
     /// for `helm template --api-versions`: without them helm answers
     /// `.Capabilities.APIVersions.Has` from its own compiled-in list, which lacks
     /// groups such as `apiregistration.k8s.io/v1`. Empty when the schemas cannot be had.
+    /// Kept in the results cache: reading the definitions costs more than a render.
     pub fn api_versions(&self, version: &str) -> Vec<String> {
         let cell = {
             let mut map = self.served.lock().unwrap_or_else(|p| p.into_inner());
             map.entry(version.to_owned()).or_default().clone()
         };
         cell.get_or_init(|| {
-            let Ok(dir) = self.root.ensure(version) else { return Vec::new() };
-            let Ok(defs) =
-                crate::fsio::read_capped(&dir.join("_definitions.json"), crate::fsio::limit::KUBE_SCHEMA)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
-            else {
-                return Vec::new();
+            let key = KeyBuilder::new("served api versions").str(&self.root.identity()).str(version).finish();
+            let read = || {
+                let Ok(dir) = self.root.definitions(version) else { return Vec::new() };
+                // In the cache's schema folder the list is kept beside the definitions,
+                // derived once per version like the extraction itself.
+                let kept = matches!(self.root, SchemaRoot::Cache(_)).then(|| dir.join(provision::SERVED));
+                if let Some(text) = kept
+                    .as_ref()
+                    .and_then(|p| crate::fsio::read_text(p, crate::fsio::limit::KUBE_SCHEMA).ok())
+                {
+                    return text.lines().map(str::to_owned).collect();
+                }
+                let Ok(defs) =
+                    crate::fsio::read_capped(&dir.join("_definitions.json"), crate::fsio::limit::KUBE_SCHEMA)
+                else {
+                    return Vec::new();
+                };
+                let served = served_api_versions(&defs);
+                if kept.is_some() && !served.is_empty() {
+                    let _ = provision::write_atomic(&dir, provision::SERVED, served.join("\n").as_bytes());
+                }
+                served
             };
-            served_api_versions(&defs)
+            self.cache.get_or(&key, read, |v: &Vec<String>| !v.is_empty())
         })
         .clone()
     }
 
-    fn registry(&self, version: &str) -> Result<Arc<jsonschema::Registry<'static>>, SchemaError> {
+    /// A version's `_definitions.json`, read once per run.
+    fn definitions(&self, version: &str) -> Result<Arc<Definitions>, SchemaError> {
         let cell = {
-            let mut map = self.registries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.definitions.lock().unwrap_or_else(|p| p.into_inner());
             map.entry(version.to_owned()).or_default().clone()
         };
         cell.get_or_init(|| {
-            let dir = self.root.ensure(version)?;
-            let path = dir.join("_definitions.json");
-            let defs: Value = crate::fsio::read_capped(&path, crate::fsio::limit::KUBE_SCHEMA)
+            let path = self.root.definitions(version)?.join("_definitions.json");
+            crate::fsio::read_capped(&path, crate::fsio::limit::KUBE_SCHEMA)
                 .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-                .map_err(|e| SchemaError::Provision(format!("{}: {e}", path.display())))?;
-            let registry = jsonschema::Registry::new()
-                .add(DEFINITIONS_URI, defs)
-                .and_then(|b| b.prepare())
-                .map_err(|e| SchemaError::Provision(format!("{}: {e}", path.display())))?;
-            Ok(Arc::new(registry))
+                .and_then(|b| serde_json::from_slice::<Definitions>(&b).map_err(|e| e.to_string()))
+                .map(Arc::new)
+                .map_err(|e| SchemaError::Provision(format!("{}: {e}", path.display())))
         })
         .clone()
     }
@@ -183,27 +232,87 @@ impl Schemas {
         if let Some(c) = cell.get() {
             return Ok(c.clone());
         }
-        let dir = self.root.ensure(version)?;
-        let file = dir.join(file_name(api_version, kind));
-        if !file.is_file() {
+        let name = file_name(api_version, kind);
+        let Some(file) = self.root.kind_file(version, &name)? else {
             return Ok(cell.get_or_init(|| None).clone());
-        }
-        let registry = self.registry(version)?;
+        };
+        // The definitions a kind reaches are kept (beside the schemas in the
+        // cache's schema folder, derived once like the extraction; else in the
+        // results cache): a run that validates a new Secret then reads none of
+        // the 1.8 MB file.
+        let key = KeyBuilder::new("kind definitions without descriptions")
+            .str(&self.root.identity())
+            .str(version)
+            .str(&name)
+            .finish();
+        let bundle = match &self.root {
+            SchemaRoot::Cache(_) => file.parent().map(|d| d.join(provision::BUNDLES).join(&name)),
+            SchemaRoot::Override(_) => None,
+        };
+        let kept: Option<String> = match &bundle {
+            Some(b) => crate::fsio::read_text(b, crate::fsio::limit::KUBE_SCHEMA).ok(),
+            None => self.cache.get_raw(&key).and_then(|b| String::from_utf8(b).ok()),
+        };
+        let defs = if kept.is_none() { Some(self.definitions(version)?) } else { None };
         Ok(cell
             .get_or_init(|| {
-                let schema: Value = match crate::fsio::read_capped(&file, crate::fsio::limit::KUBE_SCHEMA)
+                let fail = |e: String| format!("{}: {e}", file.display());
+                let text = match crate::fsio::read_capped(&file, crate::fsio::limit::KUBE_SCHEMA)
                     .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+                    .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
                 {
+                    Ok(t) => t,
+                    Err(e) => return Some(Err(fail(e))),
+                };
+                let mut schema: Value = match serde_json::from_str(&text) {
                     Ok(s) => s,
-                    Err(e) => return Some(Err(format!("{}: {e}", file.display()))),
+                    Err(e) => return Some(Err(fail(e.to_string()))),
+                };
+                drop_descriptions(&mut schema);
+                // Registered under the URI the kind's `$ref`s resolve to; only the
+                // definitions the kind reaches (a Secret: 8 of Kubernetes' 862).
+                let doc = match (kept.clone(), &defs) {
+                    (Some(doc), _) => doc,
+                    (None, Some(defs)) => {
+                        // Without descriptions (three quarters of a Deployment's text):
+                        // validation never reads them, compiling them costs.
+                        let doc = defs.reached_from(&text);
+                        let doc = match serde_json::from_str::<Value>(&doc) {
+                            Ok(mut v) => {
+                                drop_descriptions(&mut v);
+                                v.to_string()
+                            }
+                            Err(_) => doc,
+                        };
+                        match bundle.as_ref().and_then(|b| Some((b.parent()?, b.file_name()?))) {
+                            Some((dir, file)) => {
+                                let _ =
+                                    std::fs::create_dir_all(dir).map_err(|e| e.to_string()).and_then(|()| {
+                                        provision::write_atomic(dir, &file.to_string_lossy(), doc.as_bytes())
+                                    });
+                            }
+                            None => self.cache.put_raw(&key, doc.as_bytes()),
+                        }
+                        doc
+                    }
+                    (None, None) => String::new(),
+                };
+                let doc: Result<Value, String> = serde_json::from_str(&doc).map_err(|e| e.to_string());
+                let registry = match doc.map_err(fail).and_then(|doc| {
+                    jsonschema::Registry::new()
+                        .add(DEFINITIONS_URI, doc)
+                        .and_then(|b| b.prepare())
+                        .map_err(|e| fail(e.to_string()))
+                }) {
+                    Ok(r) => r,
+                    Err(e) => return Some(Err(e)),
                 };
                 Some(
                     jsonschema::options()
                         .with_registry(&registry)
                         .build(&schema)
                         .map(Arc::new)
-                        .map_err(|e| format!("{}: {e}", file.display())),
+                        .map_err(|e| fail(e.to_string())),
                 )
             })
             .clone())
@@ -220,23 +329,136 @@ impl Schemas {
     }
 }
 
+/// A version's `_definitions.json`, each definition kept as its JSON text:
+/// scanning the 1.8 MB file that way costs a tenth of building it as values,
+/// and a kind's schema needs only the definitions it reaches.
+#[derive(Deserialize)]
+struct Definitions {
+    #[serde(rename = "$defs", default)]
+    defs: Option<HashMap<String, Box<serde_json::value::RawValue>>>,
+    /// The older layout's name for the same table.
+    #[serde(default)]
+    definitions: Option<HashMap<String, Box<serde_json::value::RawValue>>>,
+    #[serde(rename = "$schema", default)]
+    schema: Option<String>,
+    #[serde(rename = "$id", default)]
+    id: Option<String>,
+}
+
+impl Definitions {
+    /// The text of a definitions document holding the definitions `schema`
+    /// (a kind's schema, as text) reaches, under the same table name, `$schema`
+    /// and `$id` as the whole one. Built from the definitions' own text: the
+    /// references are found by scanning it, nothing is parsed twice.
+    fn reached_from(&self, schema: &str) -> String {
+        let (table, defs) = match (&self.defs, &self.definitions) {
+            (Some(d), _) => ("$defs", d),
+            (None, Some(d)) => ("definitions", d),
+            (None, None) => ("$defs", &HashMap::new()),
+        };
+        let mut kept: Vec<(&str, &str)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = def_refs(schema);
+        while let Some(name) = todo.pop() {
+            // A dangling reference is left for the compiler to report.
+            let Some((key, raw)) = defs.get_key_value(&name) else { continue };
+            if seen.insert(name) {
+                todo.extend(def_refs(raw.get()));
+                kept.push((key, raw.get()));
+            }
+        }
+        let quoted = |s: &str| Value::String(s.to_owned()).to_string();
+        let mut doc = format!("{{{}:{{", quoted(table));
+        for (i, (name, raw)) in kept.iter().enumerate() {
+            if i > 0 {
+                doc.push(',');
+            }
+            doc.push_str(&quoted(name));
+            doc.push(':');
+            doc.push_str(raw);
+        }
+        doc.push('}');
+        for (key, value) in [("$schema", &self.schema), ("$id", &self.id)] {
+            if let Some(v) = value {
+                doc.push_str(&format!(",{}:{}", quoted(key), quoted(v)));
+            }
+        }
+        doc.push('}');
+        doc
+    }
+}
+
+/// Removes the `description` annotations of a JSON schema in place: those
+/// that are keywords, not properties named so (`properties`, definitions and
+/// the like are maps of schemas), and never inside data (`enum`, `const`,
+/// `default`, `examples`).
+fn drop_descriptions(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        if let Value::Array(items) = schema {
+            items.iter_mut().for_each(drop_descriptions);
+        }
+        return;
+    };
+    if map.get("description").is_some_and(Value::is_string) {
+        map.remove("description");
+    }
+    for (key, value) in map.iter_mut() {
+        match key.as_str() {
+            "enum" | "const" | "default" | "examples" | "example" => {}
+            "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas" => {
+                if let Value::Object(schemas) = value {
+                    schemas.values_mut().for_each(drop_descriptions);
+                }
+            }
+            _ => drop_descriptions(value),
+        }
+    }
+}
+
+/// The names of the definitions a schema's text references (`…#/$defs/<name>"`).
+fn def_refs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for marker in ["#/$defs/", "#/definitions/"] {
+        for (at, _) in text.match_indices(marker) {
+            let rest = &text[at + marker.len()..];
+            if let Some(end) = rest.find('"') {
+                out.push(rest[..end].replace("~1", "/").replace("~0", "~"));
+            }
+        }
+    }
+    out
+}
+
 /// The group versions (and group/version/Kind) that serve a resource kind, from
-/// the `x-kubernetes-group-version-kind` marks of Kubernetes' definitions. The
-/// meta kinds every group version mentions (DeleteOptions, WatchEvent) and lists
-/// do not make a group version served.
-pub fn served_api_versions(defs: &Value) -> Vec<String> {
-    let table = defs.get("$defs").or_else(|| defs.get("definitions")).and_then(Value::as_object);
+/// the `x-kubernetes-group-version-kind` marks of Kubernetes' definitions (the
+/// text of `_definitions.json`; read into these few fields only). The meta
+/// kinds every group version mentions (DeleteOptions, WatchEvent) and lists do
+/// not make a group version served.
+pub fn served_api_versions(defs: &[u8]) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Table {
+        #[serde(rename = "$defs", alias = "definitions", default)]
+        defs: HashMap<String, Def>,
+    }
+    #[derive(Deserialize)]
+    struct Def {
+        #[serde(rename = "x-kubernetes-group-version-kind", default)]
+        gvk: Vec<Gvk>,
+    }
+    #[derive(Deserialize)]
+    struct Gvk {
+        group: Option<String>,
+        version: Option<String>,
+        kind: Option<String>,
+    }
+    let table: Table = serde_json::from_slice(defs).unwrap_or(Table { defs: HashMap::new() });
     let mut out = std::collections::BTreeSet::new();
-    for def in table.into_iter().flat_map(|t| t.values()) {
-        for gvk in def.get("x-kubernetes-group-version-kind").and_then(Value::as_array).into_iter().flatten()
-        {
-            let (Some(group), Some(version), Some(kind)) = (
-                gvk.get("group").and_then(Value::as_str),
-                gvk.get("version").and_then(Value::as_str),
-                gvk.get("kind").and_then(Value::as_str),
-            ) else {
+    for def in table.defs.values() {
+        for gvk in &def.gvk {
+            let (Some(group), Some(version), Some(kind)) = (&gvk.group, &gvk.version, &gvk.kind) else {
                 continue;
             };
+            let (group, version, kind) = (group.as_str(), version.as_str(), kind.as_str());
             if matches!(kind, "DeleteOptions" | "WatchEvent" | "Status") || kind.ends_with("List") {
                 continue;
             }
@@ -306,6 +528,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn descriptions_go_but_properties_and_data_named_so_stay() {
+        let mut schema = serde_json::json!({
+            "description": "a PriorityClass",
+            "properties": {
+                "description": {"description": "free text", "type": "string"},
+                "spec": {"allOf": [{"description": "x", "type": "object"}], "default": {"description": "kept"}},
+            },
+            "$defs": {"description": {"description": "a definition named so", "enum": [{"description": "kept"}]}},
+        });
+        drop_descriptions(&mut schema);
+        assert_eq!(
+            schema,
+            serde_json::json!({
+                "properties": {
+                    "description": {"type": "string"},
+                    "spec": {"allOf": [{"type": "object"}], "default": {"description": "kept"}},
+                },
+                "$defs": {"description": {"enum": [{"description": "kept"}]}},
+            })
+        );
+    }
+
+    #[test]
     fn served_api_versions_come_from_resource_kinds_only() {
         let defs = serde_json::json!({"$defs": {
             "a": {"x-kubernetes-group-version-kind": [{"group": "apiregistration.k8s.io", "version": "v1", "kind": "APIService"}]},
@@ -313,7 +558,7 @@ mod tests {
             "c": {"x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "Pod"}]}
         }});
         assert_eq!(
-            served_api_versions(&defs),
+            served_api_versions(&serde_json::to_vec(&defs).unwrap()),
             ["apiregistration.k8s.io/v1", "apiregistration.k8s.io/v1/APIService", "v1", "v1/Pod"]
         );
     }

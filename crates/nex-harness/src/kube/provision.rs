@@ -2,7 +2,10 @@
 //! (`v{VERSION}-local-strict/{kind}-{group}-{version}.json`), provisioned like helm:
 //! `KUBE_SCHEMA_DIR` overrides; else the cache; else the pinned, sha256-verified
 //! `kubernetes-validate` wheel from PyPI (fetched with `pip download`), from
-//! which only the version folders a run needs are extracted, atomically.
+//! which only the files a run needs are extracted, each atomically: a
+//! version's `_definitions.json` (and the list of its files) when a render
+//! first names the version, a kind's schema when an object of it is first
+//! validated; [`SchemaRoot::ensure`] extracts a whole version folder.
 
 use crate::provision::sha256_file;
 use std::fs;
@@ -92,27 +95,19 @@ impl SchemaRoot {
         }
     }
 
-    /// The `v{version}-local-strict` folder, extracted first if needed.
+    /// The `v{version}-local-strict` folder, all of it, extracted first if needed.
     pub fn ensure(&self, version: &str) -> Result<PathBuf, SchemaError> {
-        let folder = format!("v{version}-local-strict");
+        let folder = folder(version);
         match self {
-            SchemaRoot::Override(dir) => {
-                let p = dir.join(&folder);
-                if p.join("_definitions.json").is_file() {
-                    Ok(p)
-                } else {
-                    Err(SchemaError::MissingInOverride { dir: dir.clone(), folder })
-                }
-            }
+            SchemaRoot::Override(_) => self.definitions(version),
             SchemaRoot::Cache(dir) => {
                 let p = dir.join(&folder);
-                if p.join("_definitions.json").is_file() {
+                // Extracted lazily, a folder keeps the list of its files until it is whole.
+                if p.join(DEFINITIONS).is_file() && !p.join(INDEX).exists() {
                     return Ok(p);
                 }
-                // Charts are loaded in parallel: one thread fetches, the others wait for it.
-                static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
                 let _guard = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
-                if p.join("_definitions.json").is_file() {
+                if p.join(DEFINITIONS).is_file() && !p.join(INDEX).exists() {
                     return Ok(p);
                 }
                 let wheel = ensure_wheel(dir).map_err(SchemaError::Provision)?;
@@ -121,6 +116,75 @@ impl SchemaRoot {
             }
         }
     }
+
+    /// The version's folder with its `_definitions.json`; in the cache, only
+    /// that file (and the list of the folder's files) is extracted.
+    pub fn definitions(&self, version: &str) -> Result<PathBuf, SchemaError> {
+        let folder = folder(version);
+        match self {
+            SchemaRoot::Override(dir) => {
+                let p = dir.join(&folder);
+                if p.join(DEFINITIONS).is_file() {
+                    Ok(p)
+                } else {
+                    Err(SchemaError::MissingInOverride { dir: dir.clone(), folder })
+                }
+            }
+            SchemaRoot::Cache(dir) => {
+                let p = dir.join(&folder);
+                if p.join(DEFINITIONS).is_file() {
+                    return Ok(p);
+                }
+                // Charts are loaded in parallel: one thread fetches, the others wait for it.
+                let _guard = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+                if p.join(DEFINITIONS).is_file() {
+                    return Ok(p);
+                }
+                let wheel = ensure_wheel(dir).map_err(SchemaError::Provision)?;
+                extract_definitions(&wheel, dir, &folder)?;
+                Ok(p)
+            }
+        }
+    }
+
+    /// The schema file `name` (`deployment-apps-v1.json`) of a version, or
+    /// `None` when the version has none (a kind Kubernetes does not define).
+    pub fn kind_file(&self, version: &str, name: &str) -> Result<Option<PathBuf>, SchemaError> {
+        let dir = self.definitions(version)?;
+        let file = dir.join(name);
+        if file.is_file() {
+            return Ok(Some(file));
+        }
+        let SchemaRoot::Cache(root) = self else { return Ok(None) };
+        // Not extracted yet, or not in the wheel: the folder's list says which.
+        let listed = match crate::fsio::read_text(&dir.join(INDEX), crate::fsio::limit::KUBE_SCHEMA) {
+            Ok(index) => index.lines().any(|l| l == name),
+            // A whole folder (no list) holds every file it has.
+            Err(_) => false,
+        };
+        if !listed || name.contains('/') || name.contains("..") {
+            return Ok(None);
+        }
+        let wheel = ensure_wheel(root).map_err(SchemaError::Provision)?;
+        extract_member(&wheel, &dir, &format!("{WHEEL_PREFIX}{}/{name}", folder(version)), name)?;
+        Ok(Some(file))
+    }
+}
+
+const DEFINITIONS: &str = "_definitions.json";
+/// The API versions a version serves (one a line), derived from its definitions once.
+pub const SERVED: &str = "_served";
+/// The folder of the definitions each kind reaches (a definitions document
+/// of its own, descriptions left out), derived once per kind.
+pub const BUNDLES: &str = "_kinds";
+/// The files of a version folder in the wheel, one a line, while it is extracted lazily.
+const INDEX: &str = "_index";
+
+/// One thread of a run fetches or extracts at a time; the others wait for it.
+static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn folder(version: &str) -> String {
+    format!("v{version}-local-strict")
 }
 
 /// The verified wheel in the cache, downloaded with pip when missing or corrupt.
@@ -128,7 +192,7 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let wheel = dir.join(WHEEL_FILE);
     if wheel.is_file() {
-        if sha256_file(&wheel).is_ok_and(|s| s == WHEEL_SHA256) {
+        if crate::provision::verified_sha256(&wheel, WHEEL_SHA256) {
             return Ok(wheel);
         }
         let _ = crate::fsio::remove_file_within(dir, &wheel);
@@ -178,7 +242,50 @@ fn ensure_wheel(dir: &Path) -> Result<PathBuf, String> {
     Ok(wheel)
 }
 
-/// Extracts one version folder into a temp dir beside it, then renames it into place.
+/// Lists a version folder of the wheel into `<folder>/_index`, then extracts
+/// its `_definitions.json` (last: its presence says the folder is usable).
+fn extract_definitions(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaError> {
+    let fail = |e: String| SchemaError::Provision(e);
+    let (file, _) =
+        crate::fsio::open_capped(wheel, crate::fsio::limit::ARCHIVE).map_err(|e| fail(e.to_string()))?;
+    let zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
+    let prefix = format!("{WHEEL_PREFIX}{folder}/");
+    let names: Vec<String> = zip
+        .file_names()
+        .flatten()
+        .filter_map(|n| n.strip_prefix(&prefix).map(str::to_owned))
+        .filter(|n| !n.is_empty() && !n.contains('/') && n.ends_with(".json"))
+        .collect();
+    if !names.iter().any(|n| n == DEFINITIONS) {
+        return Err(SchemaError::UnknownVersion(folder.trim_start_matches('v').replace("-local-strict", "")));
+    }
+    let dest = dir.join(folder);
+    fs::create_dir_all(&dest).map_err(|e| fail(format!("cannot create {}: {e}", dest.display())))?;
+    write_atomic(&dest, INDEX, names.join("\n").as_bytes()).map_err(fail)?;
+    drop(zip);
+    extract_member(wheel, &dest, &format!("{prefix}{DEFINITIONS}"), DEFINITIONS)
+}
+
+/// Extracts one member of the wheel to `dest/name`, through a temp file.
+fn extract_member(wheel: &Path, dest: &Path, member: &str, name: &str) -> Result<(), SchemaError> {
+    let fail = |e: String| SchemaError::Provision(e);
+    let (file, _) =
+        crate::fsio::open_capped(wheel, crate::fsio::limit::ARCHIVE).map_err(|e| fail(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(format!("{WHEEL_FILE}: {e}")))?;
+    let entry = zip.by_name(member).map_err(|e| fail(format!("{WHEEL_FILE}: {member}: {e}")))?;
+    let mut tmp = crate::fsio::Staged::new_in(dest, ".extract-").map_err(|e| fail(e.to_string()))?;
+    let mut capped = io::Read::take(entry, crate::fsio::limit::KUBE_SCHEMA);
+    io::copy(&mut capped, tmp.file()).map_err(|e| fail(format!("extracting {name}: {e}")))?;
+    tmp.publish(&dest.join(name)).map_err(|e| fail(e.to_string()))
+}
+
+/// Writes `dir/name` whole or not at all (a file derived from the wheel: it can be made again).
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
+    crate::fsio::write_scratch(dir, &dir.join(name), bytes).map_err(|e| e.to_string())
+}
+
+/// Extracts one version folder into a temp dir beside it, then renames it into
+/// place (over a lazily extracted one, whose files it holds too).
 fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaError> {
     let fail = |e: String| SchemaError::Provision(e);
     let (file, _) =
@@ -204,6 +311,10 @@ fn extract_version(wheel: &Path, dir: &Path, folder: &str) -> Result<(), SchemaE
     }
     let tmp = tmp.keep();
     let dest = dir.join(folder);
+    // A lazily extracted folder is replaced whole (a concurrent reader may miss a file once).
+    if dest.join(INDEX).exists() {
+        let _ = crate::fsio::remove_dir_all_within(dir, &dest);
+    }
     if let Err(e) = crate::fsio::rename_within(dir, &tmp, &dest) {
         let _ = crate::fsio::remove_dir_all_within(dir, &tmp);
         // Another run won the race: its copy is as good as ours.
@@ -259,6 +370,34 @@ mod tests {
         );
         let err = extract_version(&whl, tmp.path(), "v1.99.0-local-strict").unwrap_err();
         assert!(matches!(err, SchemaError::UnknownVersion(v) if v == "1.99.0"));
+    }
+
+    #[test]
+    fn lazily_the_definitions_and_the_folder_list_come_first_then_single_kinds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let whl = tmp.path().join(WHEEL_FILE);
+        wheel(&whl);
+        extract_definitions(&whl, tmp.path(), "v1.25.0-local-strict").unwrap();
+        let dir = tmp.path().join("v1.25.0-local-strict");
+        let names = |dir: &Path| {
+            let mut n: Vec<String> = fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&dir), ["_definitions.json", "_index"]);
+        assert_eq!(fs::read_to_string(dir.join(INDEX)).unwrap(), "_definitions.json\nservice-v1.json");
+        let member = format!("{WHEEL_PREFIX}v1.25.0-local-strict/service-v1.json");
+        extract_member(&whl, &dir, &member, "service-v1.json").unwrap();
+        assert_eq!(fs::read_to_string(dir.join("service-v1.json")).unwrap(), "{\"type\": \"object\"}");
+        assert_eq!(names(&dir), ["_definitions.json", "_index", "service-v1.json"], "no temp file is left");
+        let err = extract_definitions(&whl, tmp.path(), "v1.99.0-local-strict").unwrap_err();
+        assert!(matches!(err, SchemaError::UnknownVersion(v) if v == "1.99.0"));
+        // A whole extraction replaces the lazy folder, list and all.
+        extract_version(&whl, tmp.path(), "v1.25.0-local-strict").unwrap();
+        assert_eq!(names(&dir), ["_definitions.json", "service-v1.json"]);
     }
 
     #[test]
