@@ -1536,3 +1536,127 @@ mod tests {
         );
     }
 }
+
+/// Exact answers of the small helpers the stack rules stand on (each pins what a
+/// surviving mutant of the Hardening III sample changed).
+#[cfg(test)]
+mod helper_answers {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Object {
+        Object { source: None, line: 1, value: v }
+    }
+
+    #[test]
+    fn base64_decodes_padded_unpadded_and_refuses_what_is_not_text() {
+        assert_eq!(base64_decode("aGVsbG8=").as_deref(), Some("hello"));
+        assert_eq!(base64_decode("aGk=").as_deref(), Some("hi"));
+        assert_eq!(base64_decode("YWJj").as_deref(), Some("abc"));
+        assert_eq!(base64_decode("aHR0cDovL2RiLmFwcHM6NTQzMg==\n").as_deref(), Some("http://db.apps:5432"));
+        assert_eq!(base64_decode("a!b"), None);
+        assert_eq!(base64_decode("/w=="), None, "0xFF is not UTF-8");
+    }
+
+    #[test]
+    fn selectors_and_ports_answer_as_kubernetes_does() {
+        let labels: BTreeMap<String, String> = [("app".to_owned(), "web".to_owned())].into();
+        let expr = |key: &str, op: &str| json!({"matchExpressions": [{"key": key, "operator": op}]});
+        assert!(selects(Some(&expr("tier", "DoesNotExist")), &labels));
+        assert!(!selects(Some(&expr("app", "DoesNotExist")), &labels));
+        assert!(selects(Some(&expr("app", "Exists")), &labels));
+        assert!(selects(None, &labels));
+        // A policy port without `port` admits every port of its protocol.
+        assert!(port_matches(&json!({}), 8080, None, "TCP", None));
+        assert!(!port_matches(&json!({}), 53, None, "UDP", None));
+        assert!(port_matches(&json!({"protocol": "UDP"}), 53, None, "UDP", None));
+        assert!(port_matches(&json!({"port": 80, "endPort": 90}), 85, None, "TCP", None));
+        assert!(!port_matches(&json!({"port": 80}), 81, None, "TCP", None));
+    }
+
+    #[test]
+    fn cluster_hosts_are_found_with_dashes_dots_and_ports() {
+        let namespaces: BTreeSet<String> = ["home".to_owned()].into();
+        let found =
+            hosts_in("url: http://my-svc.home.svc.cluster.local:8080/x, other.elsewhere:1", &namespaces);
+        assert_eq!(
+            found,
+            [(
+                "my-svc".to_owned(),
+                "home".to_owned(),
+                Some(8080),
+                "my-svc.home.svc.cluster.local".to_owned()
+            )]
+        );
+        assert_eq!(hosts_in("db.home", &namespaces), [("db".into(), "home".into(), None, "db.home".into())]);
+    }
+
+    #[test]
+    fn a_secrets_data_is_read_decoded_and_other_strings_as_they_are() {
+        let secret = obj(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"url": "aHR0cDovL2RiLmFwcHM6NTQzMg=="}}));
+        let data = |o: &Object| {
+            strings_of(o).into_iter().filter(|(p, _)| p.starts_with("/data/")).collect::<Vec<_>>()
+        };
+        assert_eq!(data(&secret), [("/data/url".to_owned(), "http://db.apps:5432".to_owned())]);
+        let cm = obj(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+            "data": {"url": "aHR0cA=="}}));
+        assert_eq!(data(&cm), [("/data/url".to_owned(), "aHR0cA==".to_owned())]);
+    }
+
+    fn release(objects: Vec<Value>) -> Release {
+        Release {
+            name: "r".into(),
+            namespace: "apps".into(),
+            objects: objects.into_iter().map(obj).collect(),
+            at: Location::at("stack.yaml", 1, 1),
+            node: None,
+            values: Vec::new(),
+        }
+    }
+
+    fn view<'a>(
+        releases: &'a [Release],
+        nodes: &'a [Node],
+        labels: &'a BTreeMap<String, BTreeMap<String, String>>,
+        platforms: &'a BTreeMap<String, Vec<String>>,
+    ) -> View<'a> {
+        View {
+            stack: "stack.yaml",
+            releases,
+            nodes,
+            reserve_cpu_millis: 0,
+            reserve_memory: 0,
+            external: &[],
+            gateway: None,
+            namespace_labels: labels,
+            platforms,
+        }
+    }
+
+    #[test]
+    fn a_cronjobs_pod_counts_and_a_daemonsets_requests_land_on_every_node() {
+        let spec = json!({"containers": [{"name": "c", "image": "x:1",
+            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]});
+        let releases = [release(vec![
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "job"},
+                "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": spec.clone()}}}}}),
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ds"},
+                "spec": {"template": {"spec": spec}}}),
+        ])];
+        let nodes = [Node {
+            name: "pi".into(),
+            arch: "arm64".into(),
+            cpu_millis: 4000,
+            memory: 8 << 30,
+            at: Location::at("stack.yaml", 3, 5),
+        }];
+        let (labels, platforms) = (BTreeMap::new(), BTreeMap::new());
+        let v = view(&releases, &nodes, &labels, &platforms);
+        let owners: Vec<String> = pods(&v, false).into_iter().map(|p| p.owner).collect();
+        assert_eq!(owners.len(), 2, "{owners:?}");
+        let rows = budget(&v).0;
+        assert_eq!(rows[0].requested_cpu_millis, 200, "the CronJob's pod and the DaemonSet's");
+        assert_eq!(rows[0].requested_memory, 128 << 20);
+    }
+}
