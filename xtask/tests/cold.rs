@@ -61,6 +61,36 @@ fn catalog() -> tempfile::TempDir {
     });
     create(root, "odd-extension", |c| std::fs::write(c.join("templates/readme.md"), "# notes\n").unwrap());
     create(root, "unknown-field", |c| append(&c.join("Chart.yaml"), "x-extra: 1\n"));
+    // A values schema naming a URL: renders skip helm's schema validation, lint fetches it
+    // (a closed port here: it fails at once, as offline).
+    create(root, "remote-schema", |c| {
+        let schema = "{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"properties\": {\"podLabels\": {\"$ref\": \"http://127.0.0.1:9/defs.json#/labels\"}}}";
+        std::fs::write(c.join("values.schema.json"), schema).unwrap();
+    });
+    // Libraries: one a chart here renders with (its lint is then modelled), one
+    // whose template does not parse (its user's render fails: both are linted).
+    for (lib, helper) in [
+        ("lib-ok", "{{- define \"lib-ok.hello\" -}}hello{{- end }}\n"),
+        ("lib-broken", "{{- define \"lib-broken.hello\" -}}{{ if }}{{- end }}\n"),
+    ] {
+        let dir = root.join("charts").join(lib);
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        let chart = format!(
+            "apiVersion: v2\nname: {lib}\ndescription: a library\ntype: library\nversion: 0.1.0\nicon: https://example.org/icon.png\n"
+        );
+        std::fs::write(dir.join("Chart.yaml"), chart).unwrap();
+        std::fs::write(dir.join("values.yaml"), "greeting: hello\n").unwrap();
+        std::fs::write(dir.join("templates/_helpers.tpl"), helper).unwrap();
+        let user = format!("{lib}-user");
+        create(root, &user, |c| {
+            append(
+                &c.join("Chart.yaml"),
+                &format!(
+                    "dependencies:\n  - name: {lib}\n    version: 0.1.0\n    repository: file://../{lib}\n"
+                ),
+            );
+        });
+    }
     create(root, "api-versions", |c| {
         let pdb = "apiVersion: {{ if .Capabilities.APIVersions.Has \"policy/v1/PodDisruptionBudget\" }}policy/v1{{ else }}policy/v1beta1{{ end }}\nkind: PodDisruptionBudget\nmetadata:\n  name: {{ include \"api-versions.fullname\" . }}\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      {{- include \"api-versions.selectorLabels\" . | nindent 6 }}\n";
         std::fs::write(c.join("templates/pdb.yaml"), pdb).unwrap();
@@ -118,14 +148,25 @@ fn helm_lint_runs_only_where_the_model_cannot_vouch_and_findings_do_not_change()
             "api-versions",
             "deprecated",
             "foreign",
+            "lib-broken",
+            "lib-broken-user",
+            "lib-ok",
+            "lib-ok-user",
             "long-name",
             "odd-extension",
+            "remote-schema",
             "selectorless",
             "unknown-field",
         ];
         assert_eq!(real.linted, all, "{major:?}");
-        // Each variant makes helm lint run; helm create's chart as it is does not.
-        let expected: Vec<&str> = all.iter().copied().filter(|c| *c != "foreign").collect();
+        // Each variant makes helm lint run; helm create's chart as it is does not,
+        // nor a library a chart here rendered with, nor that chart.
+        // helm 4 skips a schema naming a URL when told to (the renders are told so); helm 3's lint fetches it.
+        let vouched: &[&str] = match major {
+            Major::V4 => &["foreign", "lib-ok", "lib-ok-user", "remote-schema"],
+            _ => &["foreign", "lib-ok", "lib-ok-user"],
+        };
+        let expected: Vec<&str> = all.iter().copied().filter(|c| !vouched.contains(c)).collect();
         assert_eq!(modelled.linted, expected, "{major:?}");
         // The variants are there because helm lint speaks about them.
         let rules = |chart: &str| -> Vec<String> {
@@ -138,9 +179,15 @@ fn helm_lint_runs_only_where_the_model_cannot_vouch_and_findings_do_not_change()
                 .map(|d| d["message"].as_str().unwrap_or_default().to_owned())
                 .collect()
         };
-        for chart in ["deprecated", "selectorless", "odd-extension"] {
+        for chart in ["deprecated", "selectorless", "odd-extension", "lib-broken"] {
             assert!(!rules(chart).is_empty(), "{major:?}: helm lint says nothing about {chart}");
         }
+        assert_eq!(
+            rules("remote-schema").is_empty(),
+            major == Major::V4,
+            "{major:?}: {:?}",
+            rules("remote-schema")
+        );
         assert!(rules("foreign").is_empty() && rules("long-name").is_empty(), "{major:?}");
     }
 }

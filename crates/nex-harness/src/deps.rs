@@ -392,6 +392,11 @@ fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), Stri
             target.display()
         ));
     }
+    // The plain case is packed here, without a helm process (a cold run's
+    // longest wait before the first render); anything else is helm's.
+    if let Some(done) = crate::vendor::local(&chart.dir, meta, &deps) {
+        return done;
+    }
     let mut cmd = helm.command();
     cmd.args(["dependency", "update", "--skip-refresh"]).arg(&chart.dir);
     let out = helm.run(cmd).map_err(|e| e.to_string())?;

@@ -14,7 +14,10 @@
 //!   valid e-mail and URL (govalidator's `IsEmail`/`IsURL`), sources and icon
 //!   request URLs, `type` and `dependencies` only under `v2`; helm 4 also
 //!   warns when the file does not parse strictly (unknown or repeated keys).
-//! - values (`values.go`): parse and schema, which `helm template` checks too.
+//! - values (`values.go`): parse and schema, which `helm template` checks too,
+//!   except where a schema names a URL or another file: helm then runs with
+//!   `--skip-schema-validation`, which helm 3's lint ignores (it fetches what
+//!   the schema names), so under helm 3 the real lint runs.
 //! - templates (`template.go`): helm 4 warns when `templates/` is missing;
 //!   every file under it has a `.yaml`, `.yml`, `.tpl` or `.txt` extension;
 //!   helm 3 also flags `crd-install` hooks and `.Release.Time`; the chart
@@ -31,7 +34,10 @@
 //! - CRDs (helm 4, `crds.go`): each document under `crds/` is an
 //!   `apiextensions.k8s.io` CustomResourceDefinition.
 //!
-//! The proof is conservative: anything unusual (a library chart, a Chart.yaml
+//! A library chart renders nothing, so its lint is proven silent only when a
+//! chart using it rendered in the same run (see [`Model::library_doubt`]).
+//!
+//! The proof is conservative: anything unusual (a library nothing rendered, a Chart.yaml
 //! field helm might read otherwise, a URL or name near a limit, a template
 //! that asks `.Capabilities.APIVersions`, whose answer differs between helm
 //! lint's built-in list and the cluster's, a render that failed) sends the
@@ -95,6 +101,55 @@ impl Model {
         if meta.is_library() {
             return Some("a library chart is not rendered".into());
         }
+        self.chart_level(chart, chart_yaml, meta).or_else(|| asks_api_versions(&chart.dir, meta))
+    }
+
+    /// Why helm lint could say something about a library chart. helm lint
+    /// renders nothing of a library: it checks Chart.yaml, `templates/`, the
+    /// dependencies and CRDs as for any chart, parses values.yaml (and checks
+    /// it against a schema), and parses the `_` templates. `rendered`: a chart
+    /// using it as a `file://` dependency rendered in this run, and helm parses
+    /// every template of every dependency before it renders anything, so the
+    /// library's templates parse; without that proof the real lint runs.
+    pub fn library_doubt(
+        &self,
+        chart: &Chart,
+        chart_yaml: Option<&crate::files::YamlFile>,
+        meta: &ChartMeta,
+        values: Option<&crate::files::YamlFile>,
+        rendered: bool,
+    ) -> Option<Doubt> {
+        if !rendered {
+            return Some(
+                "a library chart is not rendered, and no chart using it rendered in this run".into(),
+            );
+        }
+        if chart.dir.join("values.schema.json").exists() {
+            return Some("the library's values have a schema".into());
+        }
+        if let Some(v) = values {
+            let Ok(parsed) = &v.parsed else { return Some("values.yaml does not parse".into()) };
+            if !parsed.duplicates.is_empty() {
+                return Some("values.yaml repeats a key".into());
+            }
+            if parsed
+                .root()
+                .is_some_and(|r| !matches!(r.value, crate::yaml::Value::Map(_) | crate::yaml::Value::Null))
+            {
+                return Some("values.yaml is not a mapping".into());
+            }
+        }
+        self.chart_level(chart, chart_yaml, meta)
+    }
+
+    /// What helm lint checks of any chart whatever the values: Chart.yaml,
+    /// `templates/`, the dependencies in `charts/`, and (helm 4) `crds/`.
+    fn chart_level(
+        &self,
+        chart: &Chart,
+        chart_yaml: Option<&crate::files::YamlFile>,
+        meta: &ChartMeta,
+    ) -> Option<Doubt> {
         if let Some(e) = &meta.error {
             return Some(format!("Chart.yaml: {e}"));
         }
@@ -109,7 +164,14 @@ impl Model {
             .or_else(|| self.templates(&chart.dir))
             .or_else(|| subcharts(&chart.dir, meta))
             .or_else(|| if self.major >= 4 { crds(&chart.dir) } else { None })
-            .or_else(|| asks_api_versions(&chart.dir, meta))
+            .or_else(|| {
+                // helm is then told to skip schema validation (see `Helm::offline`),
+                // which helm 3's lint values rule ignores: it fetches what the schema
+                // names, validating online (ct's CI) and failing offline.
+                (self.major == 3 && crate::helm::schemas_reach_out(&chart.dir)).then(|| {
+                    "a values schema names something outside the chart, which helm 3's lint fetches".into()
+                })
+            })
     }
 
     /// Why helm lint could say something about one scenario given its renders

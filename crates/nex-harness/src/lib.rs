@@ -6,6 +6,7 @@
 //! Modules are layered (base → adapters → load → checks → apps) with no import
 //! cycle; `tests/layering.rs` declares each module's layer and enforces both.
 
+pub mod archive;
 pub mod base_tree;
 pub mod bench;
 pub mod cache;
@@ -54,6 +55,7 @@ pub mod snapshot;
 pub mod stack;
 pub mod tools;
 pub mod values;
+pub mod vendor;
 pub mod yamale;
 pub mod yaml;
 

@@ -7,7 +7,7 @@ use crate::diag::{self, Diagnostic};
 use crate::load::{self, LoadOptions};
 use crate::process::ProcOutput;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -43,10 +43,35 @@ pub fn init_thread_pool() {
 }
 
 /// Lints charts; every chart is checked whatever the others found.
+///
+/// Library charts that another chart of the run uses as a `file://`
+/// dependency go last: when a user of theirs rendered, their templates are
+/// known to parse and `helm lint` need not run for them (see
+/// `helmlint::Model::library_doubt`). The others go first, all in parallel.
 pub fn run(charts: &[Chart], opts: &LoadOptions<'_>) -> Vec<Diagnostic> {
     let sources = Mutex::new(HashMap::new());
-    let diags: Vec<Diagnostic> =
-        charts.par_iter().flat_map_iter(|chart| lint_chart(chart, opts, &sources)).collect();
+    let used: HashSet<PathBuf> = charts
+        .iter()
+        .flat_map(|c| crate::files::read_chart_meta(&c.dir).local_dependencies(&c.dir))
+        .map(|(_, dir)| load::library_key(&dir))
+        .collect();
+    let (later, first): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| {
+        crate::files::read_chart_meta(&c.dir).is_library() && used.contains(&load::library_key(&c.dir))
+    });
+    let rendered = Mutex::new(HashSet::new());
+    let mut diags: Vec<Diagnostic> = first
+        .par_iter()
+        .flat_map_iter(|chart| {
+            let (diags, libraries) = lint_chart(chart, opts, &sources);
+            rendered.lock().unwrap_or_else(|p| p.into_inner()).extend(libraries);
+            diags
+        })
+        .collect();
+    let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
+    let opts = LoadOptions { rendered_libraries: Some(&rendered), ..opts.clone() };
+    let libraries: Vec<Diagnostic> =
+        later.par_iter().flat_map_iter(|chart| lint_chart(chart, &opts, &sources).0).collect();
+    diags.extend(libraries);
     diag::normalize(diags)
 }
 
@@ -54,14 +79,16 @@ pub fn run(charts: &[Chart], opts: &LoadOptions<'_>) -> Vec<Diagnostic> {
 /// so the findings are cached under a key over everything the load reads: an
 /// unchanged chart costs a warm run one fingerprint and one cache read (no
 /// YAML parsed, no schema compiled, no README rendered).
+/// One chart's findings, and the library charts (folders, see
+/// [`load::library_key`]) it proved to parse by rendering with them.
 fn lint_chart(
     chart: &Chart,
     opts: &LoadOptions<'_>,
     sources: &Mutex<HashMap<PathBuf, String>>,
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Vec<PathBuf>) {
     let key = findings_key(chart, opts, sources);
     if let Some(hit) = key.as_ref().and_then(|k| opts.cache.get::<Vec<Diagnostic>>(k)) {
-        return hit;
+        return (hit, Vec::new());
     }
     let loaded = load::load(chart, opts);
     if std::env::var_os("NEX_DEBUG_LINT_MODEL").is_some() {
@@ -77,7 +104,14 @@ fn lint_chart(
     if let Some(k) = key.filter(|_| settled(&loaded)) {
         opts.cache.put(&k, &diags);
     }
-    diags
+    let rendered = loaded.dependencies.is_ok()
+        && loaded.renderings.iter().any(|r| r.output.as_ref().is_ok_and(|o| o.success));
+    let libraries = if rendered {
+        loaded.meta.local_dependencies(&chart.dir).iter().map(|(_, dir)| load::library_key(dir)).collect()
+    } else {
+        Vec::new()
+    };
+    (diags, libraries)
 }
 
 /// The findings' cache key, or `None` (no caching) when the chart's
@@ -114,6 +148,10 @@ fn findings_key(
         .opt(opts.images_lock.as_ref().map(|l| l.digest.as_str()))
         // ct/install-ready reads the kind job's fixtures.
         .opt(opts.kind_fixtures.as_ref().map(|f| f.digest.as_str()));
+    // Not in the key: whether a user of a library rendered in this run (`run`).
+    // It decides whether helm lint runs or is modelled, not what is found: the
+    // model is only used where it proves the lint silent, and that the
+    // templates parse is a fact of the library's content, which the key holds.
     // Findings quote the templates of local dependencies from their source folders.
     for (name, dir) in meta.local_dependencies(&chart.dir) {
         let print = {

@@ -166,6 +166,7 @@ fn read_runtime(path: &Path) -> Result<RuntimeFile, FileError> {
 }
 
 /// What the loader needs from the run's configuration.
+#[derive(Clone)]
 pub struct LoadOptions<'a> {
     pub helm: &'a Helm,
     pub lint_extra_args: Vec<String>,
@@ -183,6 +184,9 @@ pub struct LoadOptions<'a> {
     pub images_lock: Option<crate::images::lock::LockFile>,
     /// The kind job's fixtures (`crate::kind`), read once for the run, and their text (for cache keys).
     pub kind_fixtures: Option<std::sync::Arc<crate::kind::FixturesFile>>,
+    /// Library charts (their folders, canonical) that a chart using them as a
+    /// `file://` dependency rendered in this run: their templates parse.
+    pub rendered_libraries: Option<&'a std::collections::HashSet<PathBuf>>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -198,8 +202,15 @@ impl<'a> LoadOptions<'a> {
             deps: None,
             images_lock: None,
             kind_fixtures: None,
+            rendered_libraries: None,
         }
     }
+}
+
+/// How a library chart's folder is named in [`LoadOptions::rendered_libraries`]:
+/// `file://../common` from two charts is one folder.
+pub fn library_key(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| clean(dir))
 }
 
 pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
@@ -281,6 +292,13 @@ pub fn load(chart: &Chart, opts: &LoadOptions<'_>) -> LoadedChart {
     };
     let model = crate::helmlint::Model::for_helm(&opts.helm.version, &opts.lint_extra_args);
     let chart_doubt = match (&model, opts.render) {
+        (Ok(m), Some(_)) if meta.is_library() => m.library_doubt(
+            chart,
+            files.chart_yaml.content.as_ref().ok(),
+            &meta,
+            files.values.as_ref().and_then(|v| v.content.as_ref().ok()),
+            opts.rendered_libraries.is_some_and(|seen| seen.contains(&library_key(&chart.dir))),
+        ),
         (Ok(m), Some(_)) if kube_versions.is_ok() => {
             m.chart_doubt(chart, files.chart_yaml.content.as_ref().ok(), &meta)
         }

@@ -42,6 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "quantity",
             "helmignore",
             "runtime",
+            "archive",
         ],
     ),
     (
@@ -54,6 +55,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "kube",
             "kind",
             "deps",
+            "vendor",
             "changed",
             "docs",
             "images",

@@ -210,7 +210,7 @@ impl LockError {
 /// findings all come from the cache, never reads or parses the file: the
 /// digest comes from the cache's stat memo ([`crate::cache::Cache::tree_fingerprint`]),
 /// and whether the file is valid is remembered by that digest.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LockFile {
     pub path: PathBuf,
     pub digest: String,

@@ -1,0 +1,234 @@
+//! Local (`file://`) dependencies packed into a chart's `charts/` without a
+//! helm process: what `helm dependency update` does for them (helm v3.17.2
+//! and v4.1.4 `pkg/downloader/manager.go` `tarFromLocalDir`: load the folder
+//! as `loader.LoadDir` does, check the version against the constraint, save
+//! `<name>-<version>.tgz`), for the plain case only. Anything else (a link, a
+//! nested dependency, a version the constraint refuses, other files in
+//! `charts/`) is left to helm, which also says what is wrong.
+//!
+//! The archive is not helm's byte for byte (helm re-writes Chart.yaml from its
+//! parse), but helm loads the same chart from it: the same files, the same
+//! `.helmignore` rules, the same byte-order marks dropped. A test renders every
+//! chart of the catalog from both and compares.
+
+use crate::model::ChartMeta;
+use std::path::{Path, PathBuf};
+
+/// helm's limit on one file of a chart it loads (`MaxDecompressedFileSize`).
+const HELM_FILE_LIMIT: u64 = 5 * 1024 * 1024;
+
+/// Vendors `deps` (name, source folder) into `chart_dir/charts/`. `None`: not
+/// a plain case, helm must do it; `Some(Err)`: the archive could not be written.
+pub fn local(chart_dir: &Path, meta: &ChartMeta, deps: &[(String, PathBuf)]) -> Option<Result<(), String>> {
+    // An alias, or a name given twice, is helm's to sort out.
+    if meta.dependencies.iter().any(|d| d.alias.is_some()) || meta.dependencies.len() != deps.len() {
+        return None;
+    }
+    let charts = chart_dir.join("charts");
+    let mut planned = Vec::with_capacity(deps.len());
+    for ((name, source), declared) in deps.iter().zip(&meta.dependencies) {
+        planned.push(pack(name, &declared.version, source)?);
+    }
+    // helm replaces what `charts/` holds with the dependencies it saves: only
+    // older archives of these dependencies may be there for the plain case.
+    let names: Vec<&str> = planned.iter().map(|p| p.name.as_str()).collect();
+    let mut stale = Vec::new();
+    if charts.exists() {
+        for entry in std::fs::read_dir(&charts).ok()? {
+            let entry = entry.ok()?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if !entry.file_type().ok()?.is_file() || !names.iter().any(|n| archive_of(&file, n)) {
+                return None;
+            }
+            stale.push(entry.path());
+        }
+    }
+    Some(write(chart_dir, &charts, planned, stale))
+}
+
+/// One dependency, ready to be written.
+struct Packed {
+    name: String,
+    version: String,
+    archive: Vec<u8>,
+}
+
+/// The archive helm would save for the chart in `source`, when it is a plain case.
+fn pack(name: &str, constraint: &str, source: &Path) -> Option<Packed> {
+    let meta = crate::files::read_chart_meta(source);
+    if meta.error.is_some()
+        || meta.name.as_deref() != Some(name)
+        || !meta.dependencies.is_empty()
+        || meta.value.get("apiVersion").and_then(|v| v.as_str()) != Some("v2")
+    {
+        return None;
+    }
+    let version = meta.version.clone()?;
+    let parsed = crate::constraint::Version::parse(&version)?;
+    // helm refuses an empty constraint: its message is helm's to give.
+    if constraint.trim().is_empty()
+        || !crate::constraint::Constraint::parse(constraint).ok()?.matches(&parsed)
+    {
+        return None;
+    }
+    let ignore =
+        match crate::fsio::read_text_optional(&source.join(".helmignore"), crate::fsio::limit::CHART_FILE) {
+            Ok(text) => crate::helmignore::Rules::parse_with_defaults(text.as_deref().unwrap_or("")).ok()?,
+            Err(_) => return None,
+        };
+    let files = plain_files(source)?;
+    let kept = ignore.keep(&files);
+    if kept.iter().any(|f| *f == "charts" || f.starts_with("charts/") || *f == "requirements.yaml") {
+        return None;
+    }
+    let mut entries = Vec::with_capacity(kept.len());
+    for rel in kept {
+        let data = crate::fsio::read_capped(&source.join(rel), HELM_FILE_LIMIT).ok()?;
+        let data = data.strip_prefix(b"\xEF\xBB\xBF".as_slice()).map(<[u8]>::to_vec).unwrap_or(data);
+        entries.push(crate::archive::Entry { path: format!("{name}/{rel}"), data });
+    }
+    let archive = crate::archive::build_local(entries).ok()?;
+    Some(Packed { name: name.to_owned(), version, archive })
+}
+
+/// Every file under `dir` (relative, `/`-separated, sorted) when all of them
+/// are regular files reached without a link; `None` otherwise.
+fn plain_files(dir: &Path) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+        let entry = entry.ok()?;
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            return None;
+        }
+        let rel = entry.path().strip_prefix(dir).ok()?;
+        let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+        out.push(parts?.join("/"));
+    }
+    Some(out)
+}
+
+/// Whether `file` is an archive of chart `name` (`<name>-<version>.tgz`).
+fn archive_of(file: &str, name: &str) -> bool {
+    file.strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|rest| rest.strip_suffix(".tgz"))
+        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit() || c == 'v'))
+}
+
+fn write(chart_dir: &Path, charts: &Path, planned: Vec<Packed>, stale: Vec<PathBuf>) -> Result<(), String> {
+    std::fs::create_dir_all(charts).map_err(|e| format!("cannot create {}: {e}", charts.display()))?;
+    let mut written = Vec::new();
+    for p in planned {
+        let path = charts.join(format!("{}-{}.tgz", p.name, p.version));
+        crate::fsio::write_within(chart_dir, &path, &p.archive).map_err(|e| e.to_string())?;
+        written.push(path);
+    }
+    for old in stale.iter().filter(|s| !written.contains(s)) {
+        crate::fsio::remove_file_within(chart_dir, old).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(dir: &Path, text: &str, files: &[(&str, &str)]) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("Chart.yaml"), text).unwrap();
+        for (rel, body) in files {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+    }
+
+    const APP: &str = "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ~0.1.0\n    repository: file://../lib\n";
+    const LIB: &str = "apiVersion: v2\nname: lib\nversion: 0.1.2\ntype: library\n";
+
+    fn entries(path: &Path) -> Vec<(String, String)> {
+        let bytes = std::fs::read(path).unwrap();
+        let mut e: Vec<(String, String)> = crate::archive::read_entries(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.path, String::from_utf8(e.data).unwrap()))
+            .collect();
+        e.sort();
+        e
+    }
+
+    #[test]
+    fn packs_the_files_helm_loads_and_replaces_older_archives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (app, lib) = (tmp.path().join("app"), tmp.path().join("lib"));
+        chart(&app, APP, &[("charts/lib-0.1.0.tgz", "old")]);
+        chart(
+            &lib,
+            LIB,
+            &[
+                (".helmignore", "*.bak\nnotes/\n"),
+                ("templates/_x.tpl", "\u{feff}{{- define \"x\" }}{{- end }}"),
+                ("templates/.hidden", "dot files in templates/ are ignored"),
+                ("files/a.txt", "kept"),
+                ("notes/n.txt", "ignored folder"),
+                ("old.bak", "ignored file"),
+            ],
+        );
+        let meta = crate::files::read_chart_meta(&app);
+        let deps = meta.local_dependencies(&app);
+        assert_eq!(local(&app, &meta, &deps), Some(Ok(())));
+        assert!(!app.join("charts/lib-0.1.0.tgz").exists(), "the older archive is replaced");
+        let got = entries(&app.join("charts/lib-0.1.2.tgz"));
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["lib/.helmignore", "lib/Chart.yaml", "lib/files/a.txt", "lib/templates/_x.tpl"]);
+        assert_eq!(
+            got[3].1, "{{- define \"x\" }}{{- end }}",
+            "the byte-order mark is dropped, as helm's loader does"
+        );
+    }
+
+    #[test]
+    fn leaves_anything_unusual_to_helm() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (app, lib) = (tmp.path().join("app"), tmp.path().join("lib"));
+        let run = |app_text: &str, lib_text: &str, extra: &[(&str, &str)]| {
+            let _ = std::fs::remove_dir_all(&app);
+            let _ = std::fs::remove_dir_all(&lib);
+            chart(&app, app_text, extra);
+            chart(&lib, lib_text, &[]);
+            let meta = crate::files::read_chart_meta(&app);
+            let deps = meta.local_dependencies(&app);
+            local(&app, &meta, &deps)
+        };
+        assert_eq!(run(APP, LIB, &[]), Some(Ok(())), "the plain case is packed");
+        assert_eq!(run(APP, &LIB.replace("0.1.2", "0.2.0"), &[]), None, "a version the constraint refuses");
+        assert_eq!(run(APP, &LIB.replace("name: lib", "name: other"), &[]), None, "a chart named otherwise");
+        assert_eq!(
+            run(&APP.replace("    repository", "    alias: l\n    repository"), LIB, &[]),
+            None,
+            "an alias"
+        );
+        assert_eq!(run(APP, LIB, &[("charts/other-1.0.0.tgz", "x")]), None, "charts/ holds something else");
+        let nested =
+            format!("{LIB}dependencies:\n  - name: x\n    version: 1.0.0\n    repository: file://../x\n");
+        assert_eq!(run(APP, &nested, &[]), None, "a dependency with dependencies of its own");
+        assert_eq!(run(APP, &LIB.replace("v2", "v1"), &[]), None, "a Chart API v1 dependency");
+        run(APP, LIB, &[]);
+        std::os::unix::fs::symlink("/etc", lib.join("etc")).unwrap();
+        let meta = crate::files::read_chart_meta(&app);
+        assert_eq!(local(&app, &meta, &meta.local_dependencies(&app)), None, "a link in the dependency");
+    }
+
+    #[test]
+    fn archive_names_are_told_apart() {
+        assert!(archive_of("common-0.1.0.tgz", "common"));
+        assert!(archive_of("common-v1.tgz", "common"));
+        assert!(!archive_of("common-test-0.1.0.tgz", "common"));
+        assert!(!archive_of("common-0.1.0.tar", "common"));
+        assert!(!archive_of("other-0.1.0.tgz", "common"));
+    }
+}
