@@ -18,6 +18,7 @@ pub mod config;
 pub mod constraint;
 pub mod ct_cli;
 pub mod ct_commands;
+pub mod dates;
 pub mod deps;
 pub mod diag;
 pub mod diff;

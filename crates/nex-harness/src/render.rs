@@ -220,19 +220,7 @@ pub fn template_release(
     values: &[&Path],
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
-    let mut k = key("template release", inputs, None).str(release).str(namespace).opt(kube_version);
-    for v in values {
-        k = k.str(&v.to_string_lossy()).file(v);
-    }
-    let key = k.finish();
-    if let Some(hit) = inputs.cache.get(&key) {
-        return Ok(hit);
-    }
-    let out = inputs
-        .helm
-        .template_release(inputs.chart_dir, release, namespace, values, kube_version)
-        .map_err(|e| e.to_string())?;
-    Ok(keep(inputs.cache, &key, out))
+    release_render("template release", inputs, release, namespace, values, kube_version)
 }
 
 /// A second, separately cached `helm template` of a named release: what differs
@@ -245,8 +233,19 @@ pub fn template_release_again(
     values: &[&Path],
     kube_version: Option<&str>,
 ) -> Result<ProcOutput, String> {
-    let mut k =
-        key("template release, second render", inputs, None).str(release).str(namespace).opt(kube_version);
+    release_render("template release, second render", inputs, release, namespace, values, kube_version)
+}
+
+/// One cached render of a named release; `label` keeps the two renders apart.
+fn release_render(
+    label: &str,
+    inputs: &RenderInputs<'_>,
+    release: &str,
+    namespace: &str,
+    values: &[&Path],
+    kube_version: Option<&str>,
+) -> Result<ProcOutput, String> {
+    let mut k = key(label, inputs, None).str(release).str(namespace).opt(kube_version);
     for v in values {
         k = k.str(&v.to_string_lossy()).file(v);
     }

@@ -43,6 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "helmignore",
             "runtime",
             "archive",
+            "dates",
         ],
     ),
     (
@@ -613,7 +614,7 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "crates/nex-harness/src/changed.rs",
         "the target branch's copy comes from `git show`; parsed by ChartMeta::parse",
     ),
-    ("crates/nex-harness/src/release/archive.rs", "finds the packaged Chart.yaml inside helm's archive"),
+    ("crates/nex-harness/src/archive.rs", "finds the packaged Chart.yaml inside helm's archive"),
     (
         "crates/nex-harness/src/release/package.rs",
         "parses the packaged copy (helm's output) with ChartMeta::parse",

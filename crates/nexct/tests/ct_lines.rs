@@ -6,6 +6,9 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::{git, workspace};
+
 /// One CI line: where it comes from, the line as the shell receives it (GitHub
 /// expressions replaced by what they stand for), its environment, the repository's
 /// ct configuration file, its default branch, and where its charts live.
@@ -97,29 +100,6 @@ const LINES: &[Line] = &[
         charts: &["testdata/simple-deployment"],
     },
 ];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.name=nexct tests",
-            "-c",
-            "user.email=tests@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// A chart ct and Kubernetes both pass: maintainers that are account names,
 /// yamllint-clean files, a ConfigMap.

@@ -224,8 +224,10 @@ struct Record {
     message: String,
 }
 
-/// Parses `helm lint` output: `[LEVEL] path: message`, where Helm 4 continues a
-/// message on indented lines and Helm 3 keeps it on one.
+/// Parses `helm lint` output: `[LEVEL] path: message`, where a message goes
+/// on over the following lines until the next record: indented (helm 4's
+/// template errors) or not (the chart and each violation under "values don't
+/// meet the specifications of the schema(s)", both majors).
 fn parse(stdout: &str) -> Vec<Record> {
     let mut records: Vec<Record> = Vec::new();
     for line in stdout.lines() {
@@ -236,7 +238,9 @@ fn parse(stdout: &str) -> Vec<Record> {
         } else if let Some(r) = line.strip_prefix("[INFO] ") {
             (Level::Info, r)
         } else {
-            if line.starts_with(' ')
+            let summary = line.starts_with("==> Linting ") || line.contains(" chart(s) linted, ");
+            if !line.trim().is_empty()
+                && !summary
                 && let Some(last) = records.last_mut()
             {
                 last.message.push(' ');
@@ -326,6 +330,21 @@ mod tests {
             assert_eq!((loc.line, loc.column), (Some(16), Some(10)));
             assert!(diags[0].message.contains("nil pointer evaluating"), "{}", diags[0].message);
         }
+    }
+
+    #[test]
+    fn a_message_over_several_lines_is_kept_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = chart(&tmp.path().join("demo"));
+        // helm 3.17.2's output for a value of the wrong type (helm 4's differs in the last line only).
+        let out = "==> Linting demo\n[ERROR] templates/: values don't meet the specifications of the schema(s) in the following chart(s):\ndemo:\n- replicaCount: Invalid type. Expected: integer, given: string\n\n1 chart(s) linted, 1 chart(s) failed\n";
+        let diags = run_diagnostics(&c, &run(out, "", false));
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].message.ends_with("in the following chart(s): demo: - replicaCount: Invalid type. Expected: integer, given: string"),
+            "{}",
+            diags[0].message
+        );
     }
 
     #[test]

@@ -615,21 +615,7 @@ fn brief(body: &[u8], status: u16) -> String {
 pub fn today() -> String {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    civil(secs / 86_400)
-}
-
-/// Days since 1970-01-01 → `YYYY-MM-DD` (proleptic Gregorian).
-fn civil(days: u64) -> String {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::dates::civil(secs / 86_400)
 }
 
 #[cfg(test)]
@@ -998,10 +984,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_encoding() {
-        assert_eq!(civil(0), "1970-01-01");
-        assert_eq!(civil(20_420), "2025-11-28");
-        assert_eq!(civil(11_016), "2000-02-29");
+    fn scopes_are_percent_encoded() {
         assert_eq!(encode("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
     }
 }
