@@ -664,11 +664,18 @@ pub fn swap_dir(staged: &Path, dest: &Path) -> Result<(), WriteError> {
         use rustix::fs::{CWD, RenameFlags, renameat_with};
         match renameat_with(CWD, staged, CWD, dest, RenameFlags::EXCHANGE) {
             Ok(()) => return Ok(()),
-            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) if exchange_unsupported(e) => {}
             Err(e) => return Err(io(e.into())),
         }
     }
     swap_by_renames(staged, dest)
+}
+
+/// Whether `renameat2(RENAME_EXCHANGE)` failed because the file system (or
+/// kernel) cannot exchange, rather than for a reason renames would meet too.
+#[cfg(target_os = "linux")]
+fn exchange_unsupported(e: rustix::io::Errno) -> bool {
+    e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS
 }
 
 /// [`swap_dir`] where the file system cannot exchange: three renames (a crash
@@ -905,6 +912,47 @@ mod tests {
         std::fs::write(&ok, "old").unwrap();
         create_output(&ok).unwrap().write_all(b"new").unwrap();
         assert_eq!(std::fs::read(&ok).unwrap(), b"new");
+    }
+
+    #[test]
+    fn removals_of_what_is_not_there_succeed_and_links_go_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("missing");
+        assert!(remove_dir_all_within(tmp.path(), &missing).is_ok());
+        assert!(remove_file_within(tmp.path(), &missing).is_ok());
+        // A link to a folder is removed itself; the folder it names stays whole.
+        let kept = tmp.path().join("kept");
+        std::fs::create_dir(&kept).unwrap();
+        std::fs::write(kept.join("f"), "x").unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&kept, &link).unwrap();
+        remove_dir_all_within(tmp.path(), &link).unwrap();
+        assert!(std::fs::symlink_metadata(&link).is_err() && kept.join("f").is_file());
+        // A file is removed as a file; a path through a file is an error, not "missing".
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(matches!(remove_dir_all_within(tmp.path(), &file.join("child")), Err(WriteError::Io { .. })));
+        assert!(matches!(remove_file_within(tmp.path(), &file.join("child")), Err(WriteError::Io { .. })));
+        remove_dir_all_within(tmp.path(), &file).unwrap();
+        assert!(!file.exists());
+        // A folder is removed with what it holds, never one outside the root.
+        remove_dir_all_within(tmp.path(), &kept).unwrap();
+        assert!(!kept.exists());
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir(other.path().join("d")).unwrap();
+        assert!(matches!(
+            remove_dir_all_within(tmp.path(), &other.path().join("d")),
+            Err(WriteError::FolderOutside { .. })
+        ));
+        assert!(other.path().join("d").is_dir());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_an_exchange_the_system_lacks_falls_back_to_renames() {
+        use rustix::io::Errno;
+        assert!(exchange_unsupported(Errno::INVAL) && exchange_unsupported(Errno::NOSYS));
+        assert!(!exchange_unsupported(Errno::NOENT) && !exchange_unsupported(Errno::ACCESS));
     }
 
     #[test]

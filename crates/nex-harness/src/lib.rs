@@ -104,6 +104,8 @@ mod limits {
             ("images::registry::RUN_DEADLINE", crate::images::registry::RUN_DEADLINE.as_secs()),
             ("images::registry::MAX_INDEX_ENTRIES", crate::images::registry::MAX_INDEX_ENTRIES as u64),
             ("images::registry::MAX_REDIRECTS", crate::images::registry::MAX_REDIRECTS as u64),
+            ("vendor::MAX_FILE_BYTES", crate::vendor::MAX_FILE_BYTES),
+            ("vendor::MAX_TOTAL_BYTES", crate::vendor::MAX_TOTAL_BYTES),
         ];
         for &(name, value) in limits {
             let row = format!("| `{name}` | {value} |");

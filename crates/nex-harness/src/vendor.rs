@@ -14,8 +14,12 @@
 use crate::model::ChartMeta;
 use std::path::{Path, PathBuf};
 
-/// helm's limit on one file of a chart it loads (`MaxDecompressedFileSize`).
-const HELM_FILE_LIMIT: u64 = 5 * 1024 * 1024;
+/// The largest file packed here (helm's own limit on one file of a chart it
+/// loads, `MaxDecompressedFileSize`); a larger one is left to helm.
+pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// The most a dependency packed here may hold in all (helm's
+/// `MaxDecompressedChartSize`); a larger one is left to helm.
+pub const MAX_TOTAL_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Vendors `deps` (name, source folder) into `chart_dir/charts/`. `None`: not
 /// a plain case, helm must do it; `Some(Err)`: the archive could not be written.
@@ -82,8 +86,13 @@ fn pack(name: &str, constraint: &str, source: &Path) -> Option<Packed> {
         return None;
     }
     let mut entries = Vec::with_capacity(kept.len());
+    let mut total: u64 = 0;
     for rel in kept {
-        let data = crate::fsio::read_capped(&source.join(rel), HELM_FILE_LIMIT).ok()?;
+        let data = crate::fsio::read_capped(&source.join(rel), MAX_FILE_BYTES).ok()?;
+        total = total.saturating_add(data.len() as u64);
+        if total > MAX_TOTAL_BYTES {
+            return None;
+        }
         let data = data.strip_prefix(b"\xEF\xBB\xBF".as_slice()).map(<[u8]>::to_vec).unwrap_or(data);
         entries.push(crate::archive::Entry { path: format!("{name}/{rel}"), data });
     }

@@ -406,6 +406,9 @@ pub struct Reference {
     pub service: String,
     /// Service port (number) when written; `None`: every port of the Service.
     pub port: Option<u16>,
+    /// A port written by name (an Ingress backend's `port.name`) that the
+    /// Service does not name: the backend leads nowhere.
+    pub unknown_port_name: Option<String>,
     pub at: Location,
     pub chart: String,
 }
@@ -535,6 +538,7 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
                     namespace: ns,
                     service: svc,
                     port,
+                    unknown_port_name: None,
                     at: place(r, &needle).clone(),
                     chart: r.name.clone(),
                 });
@@ -570,6 +574,7 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
                                     .get("port")
                                     .and_then(Value::as_u64)
                                     .and_then(|p| u16::try_from(p).ok()),
+                                unknown_port_name: None,
                                 at: place(r, name),
                                 chart: r.name.clone(),
                             });
@@ -587,14 +592,19 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
                     }
                     for b in backends {
                         let Some(name) = b.get("name").and_then(Value::as_str) else { continue };
+                        let mut unknown_port_name = None;
                         let port = match b.pointer("/port/number").and_then(Value::as_u64) {
                             Some(p) => u16::try_from(p).ok(),
                             None => {
                                 // A named port: resolve it on the Service.
                                 let pname = b.pointer("/port/name").and_then(Value::as_str).unwrap_or("");
-                                index.service(namespace_of(o), name).and_then(|s| {
+                                let found = index.service(namespace_of(o), name).and_then(|s| {
                                     service_ports(s).into_iter().find(|p| p.name == pname).map(|p| p.port)
-                                })
+                                });
+                                if found.is_none() && !pname.is_empty() {
+                                    unknown_port_name = Some(pname.to_owned());
+                                }
+                                found
                             }
                         };
                         refs.push(Reference {
@@ -603,6 +613,7 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
                             namespace: namespace_of(o).to_owned(),
                             service: name.to_owned(),
                             port,
+                            unknown_port_name,
                             at: place(r, name),
                             chart: r.name.clone(),
                         });
@@ -617,8 +628,18 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
     let mut seen = BTreeSet::new();
     for r in refs {
         let problem = match index.service(&r.namespace, &r.service) {
-            Some(s) => match r.port {
-                Some(p) if !service_ports(s).iter().any(|sp| sp.port == p) => Some(format!(
+            Some(s) => match (r.port, &r.unknown_port_name) {
+                (_, Some(name)) => Some(format!(
+                    "Service {}/{} names no port {name:?} (it names {})",
+                    r.namespace,
+                    r.service,
+                    service_ports(s)
+                        .iter()
+                        .map(|p| if p.name.is_empty() { p.port.to_string() } else { format!("{:?}", p.name) })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                (Some(p), _) if !service_ports(s).iter().any(|sp| sp.port == p) => Some(format!(
                     "Service {}/{} has no port {p} (it serves {})",
                     r.namespace,
                     r.service,
@@ -1287,6 +1308,37 @@ mod tests {
     }
 
     #[test]
+    fn an_ingress_backend_names_its_port_by_number_or_by_the_services_name_for_it() {
+        let with_ingress = |port: Value| {
+            let mut rel = app_and_db("db.data.svc:5432");
+            rel[1].objects.push(obj(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": "db", "namespace": "data"},
+                "spec": {"rules": [{"host": "db.example.org", "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "db", "port": port}}}]}}]}})));
+            Fixture::new(rel).run()
+        };
+        assert!(with_ingress(json!({"name": "http"})).is_empty());
+        assert!(with_ingress(json!({"number": 5432})).is_empty());
+        let d = with_ingress(json!({"name": "grpc"}));
+        assert_eq!(rules(&d), [(RULE_REFERENCE.id, "db")], "{d:?}");
+        assert!(d[0].message.contains("names no port \"grpc\" (it names \"http\")"), "{}", d[0].message);
+        let d = with_ingress(json!({"number": 5433}));
+        assert_eq!(rules(&d), [(RULE_REFERENCE.id, "db")], "{d:?}");
+    }
+
+    #[test]
+    fn a_policy_rule_with_empty_peers_or_ports_admits_all_of_them() {
+        // `from: []` admits every source, `ports: []` every port (Kubernetes' reading of an empty list).
+        for rule in [json!({"from": [], "ports": []}), json!({"ports": []}), json!({"from": []})] {
+            let mut rel = app_and_db("db.data.svc:5432");
+            rel[1].objects.push(obj(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "db", "namespace": "data"},
+                "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"], "ingress": [rule]}})));
+            assert!(Fixture::new(rel).run().is_empty(), "{rule}");
+        }
+    }
+
+    #[test]
     fn a_reference_to_a_service_of_the_stack_is_clean() {
         assert!(Fixture::new(app_and_db("postgres://db.data.svc.cluster.local:5432/x")).run().is_empty());
         assert!(Fixture::new(app_and_db("db.data:5432")).run().is_empty());
@@ -1313,6 +1365,28 @@ mod tests {
             ports: vec![389],
         });
         assert!(f.run().is_empty());
+    }
+
+    #[test]
+    fn an_external_service_resolves_only_its_own_name_namespace_kind_and_ports() {
+        let external = |kind: &str, namespace: Option<&str>, name: &str, ports: Vec<u16>| External {
+            kind: kind.into(),
+            namespace: namespace.map(Into::into),
+            name: name.into(),
+            ports,
+        };
+        let run = |e: External| {
+            let mut f = Fixture::new(app_and_db("ldap://dir.data.svc:389"));
+            f.external.push(e);
+            rules(&f.run()).into_iter().map(|(r, c)| (r.to_owned(), c.to_owned())).collect::<Vec<_>>()
+        };
+        let reported = vec![(RULE_REFERENCE.id.to_owned(), "app".to_owned())];
+        assert!(run(external("Service", Some("data"), "dir", vec![389])).is_empty());
+        assert!(run(external("Service", None, "dir", vec![])).is_empty(), "any namespace, any port");
+        assert_eq!(run(external("Service", Some("data"), "other", vec![389])), reported, "another name");
+        assert_eq!(run(external("Service", Some("web"), "dir", vec![389])), reported, "another namespace");
+        assert_eq!(run(external("Secret", Some("data"), "dir", vec![389])), reported, "another kind");
+        assert_eq!(run(external("Service", Some("data"), "dir", vec![636])), reported, "another port");
     }
 
     #[test]
@@ -1589,6 +1663,17 @@ mod helper_answers {
             )]
         );
         assert_eq!(hosts_in("db.home", &namespaces), [("db".into(), "home".into(), None, "db.home".into())]);
+        // A port that is not a number is no host:port (`db.home:http`); an empty one is none.
+        assert!(hosts_in("db.home:http", &namespaces).is_empty());
+        assert_eq!(hosts_in("db.home:", &namespaces), [("db".into(), "home".into(), None, "db.home".into())]);
+        // Leading dots and colons are not part of a host (`DB=:db.home`, an ellipsis before one).
+        for text in ["DB=:db.home", "see ..db.home"] {
+            assert_eq!(
+                hosts_in(text, &namespaces),
+                [("db".into(), "home".into(), None, "db.home".into())],
+                "{text}"
+            );
+        }
     }
 
     #[test]
