@@ -72,6 +72,7 @@ fn catalog() -> tempfile::TempDir {
     for (lib, helper) in [
         ("lib-ok", "{{- define \"lib-ok.hello\" -}}hello{{- end }}\n"),
         ("lib-broken", "{{- define \"lib-broken.hello\" -}}{{ if }}{{- end }}\n"),
+        ("lib-ci", "{{- define \"lib-ci.hello\" -}}hello{{- end }}\n"),
     ] {
         let dir = root.join("charts").join(lib);
         std::fs::create_dir_all(dir.join("templates")).unwrap();
@@ -81,6 +82,11 @@ fn catalog() -> tempfile::TempDir {
         std::fs::write(dir.join("Chart.yaml"), chart).unwrap();
         std::fs::write(dir.join("values.yaml"), "greeting: hello\n").unwrap();
         std::fs::write(dir.join("templates/_helpers.tpl"), helper).unwrap();
+        if lib == "lib-ci" {
+            // ct lints a library with its ci files too: the model does not vouch for those.
+            std::fs::create_dir_all(dir.join("ci")).unwrap();
+            std::fs::write(dir.join("ci/other-values.yaml"), "greeting: hi\n").unwrap();
+        }
         let user = format!("{lib}-user");
         create(root, &user, |c| {
             append(
@@ -150,6 +156,8 @@ fn helm_lint_runs_only_where_the_model_cannot_vouch_and_findings_do_not_change()
             "foreign",
             "lib-broken",
             "lib-broken-user",
+            "lib-ci",
+            "lib-ci-user",
             "lib-ok",
             "lib-ok-user",
             "long-name",
@@ -163,8 +171,8 @@ fn helm_lint_runs_only_where_the_model_cannot_vouch_and_findings_do_not_change()
         // nor a library a chart here rendered with, nor that chart.
         // helm 4 skips a schema naming a URL when told to (the renders are told so); helm 3's lint fetches it.
         let vouched: &[&str] = match major {
-            Major::V4 => &["foreign", "lib-ok", "lib-ok-user", "remote-schema"],
-            _ => &["foreign", "lib-ok", "lib-ok-user"],
+            Major::V4 => &["foreign", "lib-ci-user", "lib-ok", "lib-ok-user", "remote-schema"],
+            _ => &["foreign", "lib-ci-user", "lib-ok", "lib-ok-user"],
         };
         let expected: Vec<&str> = all.iter().copied().filter(|c| !vouched.contains(c)).collect();
         assert_eq!(modelled.linted, expected, "{major:?}");

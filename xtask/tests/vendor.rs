@@ -94,7 +94,7 @@ fn packed_dependencies_render_as_helm_vendored_ones() {
             continue;
         }
         assert_eq!(
-            nex_harness::vendor::local(&ours, &meta, &deps),
+            nex_harness::vendor::local(&ours, &meta, &deps, false),
             Some(Ok(())),
             "{name}: the catalog's dependencies are the plain case"
         );

@@ -394,7 +394,7 @@ fn ensure_local(chart: &Chart, meta: &ChartMeta, helm: &Helm) -> Result<(), Stri
     }
     // The plain case is packed here, without a helm process (a cold run's
     // longest wait before the first render); anything else is helm's.
-    if let Some(done) = crate::vendor::local(&chart.dir, meta, &deps) {
+    if let Some(done) = crate::vendor::local(&chart.dir, meta, &deps, helm.version.starts_with("v3.")) {
         return done;
     }
     let mut cmd = helm.command();

@@ -124,6 +124,14 @@ impl Model {
                 "a library chart is not rendered, and no chart using it rendered in this run".into(),
             );
         }
+        // Its lint would render its own dependencies' templates with its values.
+        if !meta.dependencies.is_empty() {
+            return Some("the library has dependencies of its own".into());
+        }
+        // ct lints a library with each ci file too; those values are not modelled.
+        if chart.scenarios.iter().any(|s| s.values_file.is_some()) {
+            return Some("the library has ci values files".into());
+        }
         if chart.dir.join("values.schema.json").exists() {
             return Some("the library's values have a schema".into());
         }

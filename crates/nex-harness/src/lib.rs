@@ -12,6 +12,7 @@ pub mod bench;
 pub mod cache;
 pub mod catalog;
 pub mod changed;
+pub mod chart_lock;
 pub mod checks;
 pub mod closed_stdout;
 pub mod config;

@@ -55,8 +55,11 @@ pub fn run(charts: &[Chart], opts: &LoadOptions<'_>) -> Vec<Diagnostic> {
         .flat_map(|c| crate::files::read_chart_meta(&c.dir).local_dependencies(&c.dir))
         .map(|(_, dir)| load::library_key(&dir))
         .collect();
+    // A library with dependencies of its own is never vouched for, and its users
+    // vendor it with what its `charts/` holds: it goes first, as before.
     let (later, first): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| {
-        crate::files::read_chart_meta(&c.dir).is_library() && used.contains(&load::library_key(&c.dir))
+        let meta = crate::files::read_chart_meta(&c.dir);
+        meta.is_library() && meta.dependencies.is_empty() && used.contains(&load::library_key(&c.dir))
     });
     let rendered = Mutex::new(HashSet::new());
     let mut diags: Vec<Diagnostic> = first
@@ -106,8 +109,26 @@ fn lint_chart(
     }
     let rendered = loaded.dependencies.is_ok()
         && loaded.renderings.iter().any(|r| r.output.as_ref().is_ok_and(|o| o.success));
+    // Only a dependency always enabled was surely part of the render (a
+    // `condition` or `tags` may have left it out, and helm then parses none of it).
+    let always: Vec<String> = loaded
+        .meta
+        .value
+        .get("dependencies")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|d| d.get("condition").is_none() && d.get("tags").is_none())
+        .filter_map(|d| d.get("name").and_then(serde_json::Value::as_str).map(str::to_owned))
+        .collect();
     let libraries = if rendered {
-        loaded.meta.local_dependencies(&chart.dir).iter().map(|(_, dir)| load::library_key(dir)).collect()
+        loaded
+            .meta
+            .local_dependencies(&chart.dir)
+            .iter()
+            .filter(|(name, _)| always.contains(name))
+            .map(|(_, dir)| load::library_key(dir))
+            .collect()
     } else {
         Vec::new()
     };

@@ -44,6 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "runtime",
             "archive",
             "dates",
+            "chart_lock",
         ],
     ),
     (

@@ -230,6 +230,8 @@ struct Record {
 /// meet the specifications of the schema(s)", both majors).
 fn parse(stdout: &str) -> Vec<Record> {
     let mut records: Vec<Record> = Vec::new();
+    // A message ends at a blank line (what follows belongs to no record).
+    let mut open = false;
     for line in stdout.lines() {
         let (level, rest) = if let Some(r) = line.strip_prefix("[ERROR] ") {
             (Level::Error, r)
@@ -239,15 +241,15 @@ fn parse(stdout: &str) -> Vec<Record> {
             (Level::Info, r)
         } else {
             let summary = line.starts_with("==> Linting ") || line.contains(" chart(s) linted, ");
-            if !line.trim().is_empty()
-                && !summary
-                && let Some(last) = records.last_mut()
-            {
+            if line.trim().is_empty() || summary {
+                open = false;
+            } else if open && let Some(last) = records.last_mut() {
                 last.message.push(' ');
                 last.message.push_str(line.trim());
             }
             continue;
         };
+        open = true;
         let (path, message) = rest.split_once(": ").unwrap_or(("", rest));
         records.push(Record { level, path: path.to_owned(), message: message.trim().to_owned() });
     }

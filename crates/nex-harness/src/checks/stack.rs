@@ -629,16 +629,18 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
     for r in refs {
         let problem = match index.service(&r.namespace, &r.service) {
             Some(s) => match (r.port, &r.unknown_port_name) {
-                (_, Some(name)) => Some(format!(
-                    "Service {}/{} names no port {name:?} (it names {})",
-                    r.namespace,
-                    r.service,
-                    service_ports(s)
+                (_, Some(name)) => {
+                    let named: Vec<String> = service_ports(s)
                         .iter()
                         .map(|p| if p.name.is_empty() { p.port.to_string() } else { format!("{:?}", p.name) })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                        .collect();
+                    let has = if named.is_empty() {
+                        "it has no ports".to_owned()
+                    } else {
+                        format!("it names {}", named.join(", "))
+                    };
+                    Some(format!("Service {}/{} names no port {name:?} ({has})", r.namespace, r.service))
+                }
                 (Some(p), _) if !service_ports(s).iter().any(|sp| sp.port == p) => Some(format!(
                     "Service {}/{} has no port {p} (it serves {})",
                     r.namespace,
