@@ -616,6 +616,7 @@ const CHART_YAML_ALLOWED: &[(&str, &str)] = &[
         "the target branch's copy comes from `git show`; parsed by ChartMeta::parse",
     ),
     ("crates/nex-harness/src/archive.rs", "finds the packaged Chart.yaml inside helm's archive"),
+    ("crates/nex-harness/src/chart_lock.rs", "helm's lock digest over a Chart.yaml text it is handed"),
     (
         "crates/nex-harness/src/release/package.rs",
         "parses the packaged copy (helm's output) with ChartMeta::parse",
