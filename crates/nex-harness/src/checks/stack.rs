@@ -668,11 +668,17 @@ fn references(view: &View<'_>, index: &Index<'_>) -> (Vec<Reference>, Vec<Diagno
         };
         match problem {
             Some(p) => {
-                if seen.insert((r.chart.clone(), r.namespace.clone(), r.service.clone(), r.port)) {
+                if seen.insert((
+                    r.chart.clone(),
+                    r.namespace.clone(),
+                    r.service.clone(),
+                    r.port,
+                    r.unknown_port_name.clone(),
+                )) {
                     findings.push(
                         Diagnostic::error(RULE_REFERENCE, &r.chart, format!("{} names {}: {p}", r.what, endpoint(&r)))
                             .at(r.at.clone())
-                            .hint("name a Service the stack renders (check the release name and namespace), or declare it under `external:`"),
+                            .hint("name a Service and port the stack renders (check the release name, namespace and port), or declare it under `external:`"),
                     );
                 }
             }
